@@ -1,0 +1,74 @@
+/* eslint-disable */
+/**
+ * Generated `api` utility.
+ *
+ * THIS CODE IS AUTOMATICALLY GENERATED.
+ *
+ * To regenerate, run `npx convex dev`.
+ * @module
+ */
+
+import type * as compaction from "../compaction.js";
+import type * as events from "../events.js";
+import type * as ingest from "../ingest.js";
+import type * as maintenance from "../maintenance.js";
+import type * as reports from "../reports.js";
+import type * as rows from "../rows.js";
+import type * as sessions from "../sessions.js";
+import type * as sites from "../sites.js";
+import type * as sketch from "../sketch.js";
+import type * as time from "../time.js";
+import type * as totals from "../totals.js";
+import type * as worker from "../worker.js";
+
+import type {
+  ApiFromModules,
+  FilterApi,
+  FunctionReference,
+} from "convex/server";
+import { anyApi, componentsGeneric } from "convex/server";
+
+const fullApi: ApiFromModules<{
+  compaction: typeof compaction;
+  events: typeof events;
+  ingest: typeof ingest;
+  maintenance: typeof maintenance;
+  reports: typeof reports;
+  rows: typeof rows;
+  sessions: typeof sessions;
+  sites: typeof sites;
+  sketch: typeof sketch;
+  time: typeof time;
+  totals: typeof totals;
+  worker: typeof worker;
+}> = anyApi as any;
+
+/**
+ * A utility for referencing Convex functions in your app's public API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = api.myModule.myFunction;
+ * ```
+ */
+export const api: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "public">
+> = anyApi as any;
+
+/**
+ * A utility for referencing Convex functions in your app's internal API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = internal.myModule.myFunction;
+ * ```
+ */
+export const internal: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "internal">
+> = anyApi as any;
+
+export const components = componentsGeneric() as unknown as {
+  hourlyTotals: import("@convex-dev/aggregate/_generated/component.js").ComponentApi<"hourlyTotals">;
+};

@@ -1,0 +1,279 @@
+/* eslint-disable */
+/**
+ * Generated `ComponentApi` utility.
+ *
+ * THIS CODE IS AUTOMATICALLY GENERATED.
+ *
+ * To regenerate, run `npx convex dev`.
+ * @module
+ */
+
+import type { FunctionReference } from "convex/server";
+
+/**
+ * A utility for referencing a Convex component's exposed API.
+ *
+ * Useful when expecting a parameter like `components.myComponent`.
+ * Usage:
+ * ```ts
+ * async function myFunction(ctx: QueryCtx, component: ComponentApi) {
+ *   return ctx.runQuery(component.someFile.someQuery, { ...args });
+ * }
+ * ```
+ */
+export type ComponentApi<Name extends string | undefined = string | undefined> =
+  {
+    ingest: {
+      ingestBatch: FunctionReference<
+        "mutation",
+        "internal",
+        { batchId: string; events: Array<any>; siteId: string },
+        {
+          accepted: number;
+          duplicate: boolean;
+          rejected: Array<{ index: number; reason: string }>;
+        },
+        Name
+      >;
+    };
+    maintenance: {
+      applyRetention: FunctionReference<"mutation", "internal", {}, null, Name>;
+      kick: FunctionReference<
+        "mutation",
+        "internal",
+        {},
+        { shards: number },
+        Name
+      >;
+    };
+    reports: {
+      getBreakdown: FunctionReference<
+        "query",
+        "internal",
+        {
+          dimension:
+            | "total"
+            | "page"
+            | "entryPage"
+            | "exitPage"
+            | "hostname"
+            | "referrer"
+            | "channel"
+            | "utmSource"
+            | "utmMedium"
+            | "utmCampaign"
+            | "utmContent"
+            | "utmTerm"
+            | "country"
+            | "device"
+            | "browser"
+            | "os"
+            | "screen"
+            | "event"
+            | "prop";
+          from: number;
+          limit?: number;
+          siteId: string;
+          to: number;
+        },
+        {
+          rows: Array<{
+            bounceRate: number | null;
+            entries: number;
+            events: number;
+            key: string;
+            pageviews: number;
+            visitors: number;
+          }>;
+        },
+        Name
+      >;
+      getOverview: FunctionReference<
+        "query",
+        "internal",
+        { from: number; siteId: string; to: number },
+        {
+          avgSessionDurationMs: number | null;
+          bounceRate: number | null;
+          events: number;
+          pageviews: number;
+          sessions: number;
+          viewsPerSession: number | null;
+          visitors: number;
+        },
+        Name
+      >;
+      getRealtime: FunctionReference<
+        "query",
+        "internal",
+        { siteId: string },
+        { events: number; pageviews: number; visitors: number },
+        Name
+      >;
+      getTimeseries: FunctionReference<
+        "query",
+        "internal",
+        {
+          from: number;
+          granularity?: "minute" | "hour" | "day" | "week" | "month";
+          siteId: string;
+          to: number;
+        },
+        {
+          granularity: "minute" | "hour" | "day" | "week" | "month";
+          points: Array<{
+            avgSessionDurationMs: number | null;
+            bounceRate: number | null;
+            bucketStart: number;
+            events: number;
+            pageviews: number;
+            sessions: number;
+            visitors: number;
+          }>;
+        },
+        Name
+      >;
+    };
+    sites: {
+      createSite: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          allowedOrigins?: Array<string>;
+          name: string;
+          settings?: {
+            cardinalityCap?: number;
+            rawRetentionDays?: number;
+            sessionTimeoutMs?: number;
+          };
+          slug: string;
+          timezone?: string;
+        },
+        { siteId: string; writeKey: string },
+        Name
+      >;
+      getSite: FunctionReference<
+        "query",
+        "internal",
+        { siteId: string },
+        {
+          _creationTime: number;
+          _id: string;
+          allowedOrigins: Array<string>;
+          enabled: boolean;
+          name: string;
+          settings: {
+            cardinalityCap?: number;
+            rawRetentionDays?: number;
+            sessionTimeoutMs?: number;
+          };
+          slug: string;
+          timezone: string;
+        } | null,
+        Name
+      >;
+      getSiteBySlug: FunctionReference<
+        "query",
+        "internal",
+        { slug: string },
+        {
+          _creationTime: number;
+          _id: string;
+          allowedOrigins: Array<string>;
+          enabled: boolean;
+          name: string;
+          settings: {
+            cardinalityCap?: number;
+            rawRetentionDays?: number;
+            sessionTimeoutMs?: number;
+          };
+          slug: string;
+          timezone: string;
+        } | null,
+        Name
+      >;
+      listDeadLetters: FunctionReference<
+        "query",
+        "internal",
+        { limit?: number; siteId: string },
+        Array<{
+          _creationTime: number;
+          _id: string;
+          attempts: number;
+          batchId: string;
+          error: string;
+          events: number;
+          siteId: string;
+        }>,
+        Name
+      >;
+      listSites: FunctionReference<
+        "query",
+        "internal",
+        {},
+        Array<{
+          _creationTime: number;
+          _id: string;
+          allowedOrigins: Array<string>;
+          enabled: boolean;
+          name: string;
+          settings: {
+            cardinalityCap?: number;
+            rawRetentionDays?: number;
+            sessionTimeoutMs?: number;
+          };
+          slug: string;
+          timezone: string;
+        }>,
+        Name
+      >;
+      resolveWriteKey: FunctionReference<
+        "query",
+        "internal",
+        { writeKeyHash: string },
+        null | {
+          allowedOrigins: Array<string>;
+          enabled: boolean;
+          siteId: string;
+        },
+        Name
+      >;
+      rotateWriteKey: FunctionReference<
+        "mutation",
+        "internal",
+        { siteId: string },
+        { writeKey: string },
+        Name
+      >;
+      updateSite: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          allowedOrigins?: Array<string>;
+          enabled?: boolean;
+          name?: string;
+          settings?: {
+            cardinalityCap?: number;
+            rawRetentionDays?: number;
+            sessionTimeoutMs?: number;
+          };
+          siteId: string;
+        },
+        {
+          _creationTime: number;
+          _id: string;
+          allowedOrigins: Array<string>;
+          enabled: boolean;
+          name: string;
+          settings: {
+            cardinalityCap?: number;
+            rawRetentionDays?: number;
+            sessionTimeoutMs?: number;
+          };
+          slug: string;
+          timezone: string;
+        },
+        Name
+      >;
+    };
+  };

@@ -1,0 +1,168 @@
+// Event normalisation (the ingest contract's per-event rules, DESIGN §6) and the
+// dimension values an event contributes. Pure functions: the ingest route, the
+// server-side Analytics class, ingestBatch and the worker all use these.
+import { NONE_KEY, type AnalyticsEvent, type SessionDimension } from "../shared.js";
+import { DAY, MINUTE } from "./time.js";
+
+export const MAX_EVENTS_PER_BATCH = 100;
+export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_PROPS = 30;
+export const MAX_PROP_KEY_LENGTH = 300;
+export const MAX_PROP_VALUE_LENGTH = 2_000;
+export const MAX_STRING_LENGTH = 2_000;
+const MAX_PAST_MS = 7 * DAY;
+const MAX_FUTURE_MS = 5 * MINUTE;
+
+export type Normalized = { ok: true; event: AnalyticsEvent } | { ok: false; reason: string };
+
+type Json = unknown;
+const isObject = (x: Json): x is Record<string, Json> => typeof x === "object" && x !== null && !Array.isArray(x);
+
+function optionalString(raw: Record<string, Json>, field: string, max = MAX_STRING_LENGTH): string | undefined {
+  const value = raw[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw new Error(`${field} must be a string`);
+  return value.slice(0, max);
+}
+
+function props(raw: Json, field: string): AnalyticsEvent["props"] {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isObject(raw)) throw new Error(`${field} must be an object`);
+  const entries = Object.entries(raw);
+  if (entries.length > MAX_PROPS) throw new Error(`${field} has more than ${MAX_PROPS} keys`);
+  const out: Record<string, string | number | boolean> = {};
+  for (const [key, value] of entries) {
+    if (key.length === 0 || key.length > MAX_PROP_KEY_LENGTH) throw new Error(`${field} keys must be 1-${MAX_PROP_KEY_LENGTH} characters`);
+    // Convex field names may not start with "$" or "_"; prefix them rather than lose them.
+    const safeKey = /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key) ? `p:${encodeURIComponent(key)}` : key;
+    if (typeof value === "string") {
+      if (value.length > MAX_PROP_VALUE_LENGTH) throw new Error(`${field}.${key} is longer than ${MAX_PROP_VALUE_LENGTH} characters`);
+      out[safeKey] = value;
+    } else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean") {
+      out[safeKey] = value;
+    } else {
+      throw new Error(`${field}.${key} must be a string, a finite number or a boolean`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates one incoming event and fills in server-side fields. Never throws:
+ * a bad event becomes a rejection with a reason, so its valid neighbours are kept.
+ * `occurredAt` is clamped to [receivedAt - 7 days, receivedAt + 5 minutes].
+ */
+export function normalizeEvent(
+  raw: Json,
+  receivedAt: number,
+  server: Partial<Pick<AnalyticsEvent, "visitorId" | "country" | "device" | "browser" | "os">> = {},
+): Normalized {
+  try {
+    if (!isObject(raw)) throw new Error("event must be an object");
+    const id = optionalString(raw, "id", 128);
+    if (!id) throw new Error("id is required");
+    const type = raw.type;
+    if (type !== "pageview" && type !== "track" && type !== "identify") {
+      throw new Error('type must be "pageview", "track" or "identify"');
+    }
+    const name = optionalString(raw, "name", 200);
+    if (type === "track" && !name) throw new Error("a track event needs a name");
+    const occurredAt = raw.occurredAt;
+    if (typeof occurredAt !== "number" || !Number.isFinite(occurredAt)) throw new Error("occurredAt must be epoch milliseconds");
+    const url = optionalString(raw, "url");
+    if (!url) throw new Error("url is required");
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new Error("url must be an absolute http(s) URL");
+    const visitorId = server.visitorId ?? optionalString(raw, "visitorId", 128);
+    if (!visitorId) throw new Error("visitorId is required");
+    const userId = optionalString(raw, "userId", 256);
+    if (type === "identify" && !userId) throw new Error("an identify event needs a userId");
+    const event: AnalyticsEvent = {
+      id,
+      type,
+      occurredAt: Math.min(Math.max(occurredAt, receivedAt - MAX_PAST_MS), receivedAt + MAX_FUTURE_MS),
+      url,
+      visitorId,
+    };
+    const optional = {
+      name,
+      title: optionalString(raw, "title"),
+      referrer: optionalString(raw, "referrer"),
+      screen: optionalString(raw, "screen", 32),
+      tz: optionalString(raw, "tz", 64),
+      props: props(raw.props, "props"),
+      userId,
+      traits: props(raw.traits, "traits"),
+      ...server,
+    };
+    for (const [k, value] of Object.entries(optional)) {
+      if (value !== undefined) (event as Record<string, unknown>)[k] = value;
+    }
+    return { ok: true, event };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
+function parseUrl(url: string | undefined): URL | null {
+  return url && URL.canParse(url) ? new URL(url) : null;
+}
+
+const stripWww = (host: string) => host.replace(/^www\./, "");
+
+/** The page path (no query string or fragment, no trailing slash except the root). */
+export function pagePath(url: string): string {
+  const path = parseUrl(url)?.pathname ?? "/";
+  return path.length > 1 ? path.replace(/\/+$/, "") || "/" : path;
+}
+
+export function hostnameOf(url: string): string {
+  return parseUrl(url)?.hostname || NONE_KEY;
+}
+
+const SEARCH = ["google.", "bing.com", "duckduckgo.com", "yahoo.", "baidu.com", "yandex.", "ecosia.org", "search.brave.com", "startpage.com"];
+const SOCIAL = ["facebook.com", "t.co", "twitter.com", "x.com", "linkedin.com", "lnkd.in", "reddit.com", "instagram.com", "youtube.com", "news.ycombinator.com", "threads.net", "bsky.app", "mastodon.social", "pinterest.com", "tiktok.com"];
+const EMAIL = ["mail.google.com", "outlook.live.com", "mail.yahoo.com"];
+const matches = (domain: string, list: string[]) =>
+  list.some((d) => (d.endsWith(".") ? domain.startsWith(d) || domain.includes(`.${d}`) : domain === d || domain.endsWith(`.${d}`)));
+
+/** Channel from UTM medium and referrer domain, after GA4's default channel grouping (simplified). */
+export function channelOf(referrer: string, utmMedium: string, utmSource: string): string {
+  const medium = utmMedium.toLowerCase();
+  if (/^(cpc|ppc|paid|paidsearch)$/.test(medium)) return matches(utmSource.toLowerCase(), SOCIAL) ? "Paid Social" : "Paid Search";
+  if (/^(paidsocial|paid_social|paid-social)$/.test(medium)) return "Paid Social";
+  if (/^e[-_]?mail$/.test(medium) || matches(referrer, EMAIL)) return "Email";
+  if (/^(social|social-network|social-media|sm)$/.test(medium) || matches(referrer, SOCIAL)) return "Organic Social";
+  if (/^(display|banner|cpm)$/.test(medium)) return "Display";
+  if (/^affiliate$/.test(medium)) return "Affiliates";
+  if (matches(referrer, SEARCH)) return "Organic Search";
+  if (referrer !== NONE_KEY) return "Referral";
+  if (utmSource !== NONE_KEY || medium !== NONE_KEY.toLowerCase()) return "Unassigned";
+  return "Direct";
+}
+
+export type Attribution = Record<SessionDimension, string>;
+
+/** What a session is attributed to, fixed by the event that starts it. */
+export function attributionOf(event: AnalyticsEvent): Attribution {
+  const page = parseUrl(event.url);
+  const ref = parseUrl(event.referrer);
+  // A referrer on the same host is navigation inside the site, not a source.
+  const referrer = ref && ref.hostname !== page?.hostname ? stripWww(ref.hostname) : NONE_KEY;
+  const utm = (name: string) => page?.searchParams.get(`utm_${name}`)?.trim().slice(0, 200) || NONE_KEY;
+  const utmSource = utm("source") !== NONE_KEY ? utm("source") : (page?.searchParams.get("ref")?.slice(0, 200) ?? NONE_KEY);
+  return {
+    referrer,
+    channel: channelOf(referrer, utm("medium"), utmSource),
+    utmSource,
+    utmMedium: utm("medium"),
+    utmCampaign: utm("campaign"),
+    utmContent: utm("content"),
+    utmTerm: utm("term"),
+    country: event.country || NONE_KEY,
+    device: event.device || NONE_KEY,
+    browser: event.browser || NONE_KEY,
+    os: event.os || NONE_KEY,
+    screen: event.screen || NONE_KEY,
+  };
+}

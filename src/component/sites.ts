@@ -1,0 +1,167 @@
+// Sites and their write keys. Called only through the host's exposeAdminApi
+// facade (which runs the host's auth first) and the ingest route.
+import { v } from "convex/values";
+import { mutation, query, type QueryCtx } from "./_generated/server.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
+import { hashWriteKey, vDeadLetter, vSite, vSiteSettings, type Site } from "../shared.js";
+import { assertTimezone } from "./time.js";
+
+function toSite(doc: Doc<"sites">): Site {
+  const { writeKeyHash: _hidden, ...site } = doc;
+  return site;
+}
+
+function newWriteKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return "pk_" + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function validateSite(fields: { slug?: string; name?: string; allowedOrigins?: string[]; settings?: Site["settings"] }) {
+  if (fields.slug !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(fields.slug)) {
+    throw new Error(`Invalid slug "${fields.slug}": use 1-63 lowercase letters, digits and dashes`);
+  }
+  if (fields.name !== undefined && (fields.name.length === 0 || fields.name.length > 200)) throw new Error("name must be 1-200 characters");
+  for (const origin of fields.allowedOrigins ?? []) {
+    if (!/^https?:\/\/[^/]+$/.test(origin) && !/^https?:\/\/\*\.[^/]+$/.test(origin)) {
+      throw new Error(`Invalid origin "${origin}": use scheme://host[:port], e.g. https://example.com`);
+    }
+  }
+  const s = fields.settings ?? {};
+  if (s.sessionTimeoutMs !== undefined && !(s.sessionTimeoutMs >= 60_000 && s.sessionTimeoutMs <= 24 * 3_600_000)) {
+    throw new Error("sessionTimeoutMs must be between 1 minute and 24 hours");
+  }
+  if (s.cardinalityCap !== undefined && !(Number.isInteger(s.cardinalityCap) && s.cardinalityCap >= 10 && s.cardinalityCap <= 10_000)) {
+    throw new Error("cardinalityCap must be an integer between 10 and 10,000");
+  }
+  if (s.rawRetentionDays !== undefined && !(s.rawRetentionDays >= 1 && s.rawRetentionDays <= 3650)) {
+    throw new Error("rawRetentionDays must be between 1 and 3,650");
+  }
+}
+
+/** Creates a site. Returns its id and the write key, which is shown only this once. */
+export const createSite = mutation({
+  args: {
+    slug: v.string(),
+    name: v.string(),
+    timezone: v.optional(v.string()),
+    allowedOrigins: v.optional(v.array(v.string())),
+    settings: v.optional(vSiteSettings),
+  },
+  returns: v.object({ siteId: v.string(), writeKey: v.string() }),
+  handler: async (ctx, args) => {
+    validateSite(args);
+    const timezone = args.timezone ?? "UTC";
+    assertTimezone(timezone);
+    const existing = await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", args.slug)).unique();
+    if (existing) throw new Error(`A site with slug "${args.slug}" already exists`);
+    const writeKey = newWriteKey();
+    const siteId = await ctx.db.insert("sites", {
+      slug: args.slug,
+      name: args.name,
+      timezone,
+      allowedOrigins: args.allowedOrigins ?? [],
+      enabled: true,
+      writeKeyHash: await hashWriteKey(writeKey),
+      settings: args.settings ?? {},
+    });
+    return { siteId, writeKey };
+  },
+});
+
+async function siteOrThrow(ctx: QueryCtx, siteId: string): Promise<Doc<"sites">> {
+  const id = ctx.db.normalizeId("sites", siteId);
+  const site = id && (await ctx.db.get(id));
+  if (!site) throw new Error(`Unknown site "${siteId}"`);
+  return site;
+}
+export { siteOrThrow };
+
+export const getSite = query({
+  args: { siteId: v.string() },
+  returns: v.union(vSite, v.null()),
+  handler: async (ctx, { siteId }) => {
+    const id = ctx.db.normalizeId("sites", siteId);
+    const site = id && (await ctx.db.get(id));
+    return site ? toSite(site) : null;
+  },
+});
+
+export const getSiteBySlug = query({
+  args: { slug: v.string() },
+  returns: v.union(vSite, v.null()),
+  handler: async (ctx, { slug }) => {
+    const site = await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", slug)).unique();
+    return site ? toSite(site) : null;
+  },
+});
+
+/** Sites are few (one per property); the list is capped at 500. */
+export const listSites = query({
+  args: {},
+  returns: v.array(vSite),
+  handler: async (ctx) => (await ctx.db.query("sites").take(500)).map(toSite),
+});
+
+/**
+ * Updates a site. The timezone is fixed once set: day and month buckets already
+ * written are cut at that zone's midnights.
+ */
+export const updateSite = mutation({
+  args: {
+    siteId: v.string(),
+    name: v.optional(v.string()),
+    allowedOrigins: v.optional(v.array(v.string())),
+    enabled: v.optional(v.boolean()),
+    settings: v.optional(vSiteSettings),
+  },
+  returns: vSite,
+  handler: async (ctx, { siteId, ...fields }) => {
+    const site = await siteOrThrow(ctx, siteId);
+    validateSite(fields);
+    const patch: Partial<Doc<"sites">> = {};
+    if (fields.name !== undefined) patch.name = fields.name;
+    if (fields.allowedOrigins !== undefined) patch.allowedOrigins = fields.allowedOrigins;
+    if (fields.enabled !== undefined) patch.enabled = fields.enabled;
+    if (fields.settings !== undefined) patch.settings = { ...site.settings, ...fields.settings };
+    await ctx.db.patch(site._id, patch);
+    return toSite({ ...site, ...patch });
+  },
+});
+
+/** Replaces the write key. The old one stops working at once; the new one is returned only here. */
+export const rotateWriteKey = mutation({
+  args: { siteId: v.string() },
+  returns: v.object({ writeKey: v.string() }),
+  handler: async (ctx, { siteId }) => {
+    const site = await siteOrThrow(ctx, siteId);
+    const writeKey = newWriteKey();
+    await ctx.db.patch(site._id, { writeKeyHash: await hashWriteKey(writeKey) });
+    return { writeKey };
+  },
+});
+
+/** What the ingest route needs to accept or refuse a request, by write-key hash. */
+export const resolveWriteKey = query({
+  args: { writeKeyHash: v.string() },
+  returns: v.union(
+    v.null(),
+    v.object({ siteId: v.string(), enabled: v.boolean(), allowedOrigins: v.array(v.string()) }),
+  ),
+  handler: async (ctx, { writeKeyHash }) => {
+    const site = await ctx.db.query("sites").withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", writeKeyHash)).unique();
+    return site ? { siteId: site._id, enabled: site.enabled, allowedOrigins: site.allowedOrigins } : null;
+  },
+});
+
+export const listDeadLetters = query({
+  args: { siteId: v.string(), limit: v.optional(v.number()) },
+  returns: v.array(vDeadLetter),
+  handler: async (ctx, { siteId, limit }) => {
+    const site = await siteOrThrow(ctx, siteId);
+    const rows = await ctx.db
+      .query("deadLetters")
+      .withIndex("by_batch", (q) => q.eq("siteId", site._id as Id<"sites">))
+      .take(Math.min(Math.max(limit ?? 50, 1), 200));
+    return rows.map(({ events, ...d }) => ({ ...d, events: events.length }));
+  },
+});

@@ -1,0 +1,37 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "./_generated/api.js";
+import { initConvexTest } from "./test.setup.js";
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe("smoke", () => {
+  test("an ingested batch shows up in every report, before and after compaction", async () => {
+    vi.setSystemTime(new Date("2026-03-10T12:00:00Z"));
+    const t = initConvexTest();
+    const { siteId } = await t.mutation(api.sites.createSite, { slug: "s", name: "S", timezone: "Europe/Berlin" });
+    const now = Date.now();
+    const ev = (i: number, type = "pageview") => ({ id: `e${i}`, type, name: type === "track" ? "click" : undefined, occurredAt: now - 1000 * (10 - i), url: `https://ex.com/p${i % 2}`, visitorId: "v1", referrer: "https://www.google.com/" });
+    const r = await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "b1", events: [ev(1), ev(2), ev(3, "track"), { bad: true }] });
+    expect(r).toEqual({ accepted: 3, duplicate: false, rejected: [{ index: 3, reason: "id is required" }] });
+    const dup = await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "b1", events: [ev(1)] });
+    expect(dup.duplicate).toBe(true);
+    vi.advanceTimersByTime(1);
+    await t.finishInProgressScheduledFunctions();
+    const range = { siteId, from: now - 3600_000 * 3, to: now + 3600_000 };
+    const check = async () => {
+      expect(await t.query(api.reports.getOverview, range)).toEqual({ visitors: 1, pageviews: 2, sessions: 1, bounceRate: 0, avgSessionDurationMs: 2000, viewsPerSession: 2, events: 3 });
+      const b = await t.query(api.reports.getBreakdown, { ...range, dimension: "page" });
+      expect(b.rows.map((r) => [r.key, r.pageviews, r.events])).toEqual([["/p1", 1, 2], ["/p0", 1, 1]]);
+      const ref = await t.query(api.reports.getBreakdown, { ...range, dimension: "referrer" });
+      expect(ref.rows.map((r) => [r.key, r.visitors, r.entries])).toEqual([["google.com", 1, 1]]);
+      const ts = await t.query(api.reports.getTimeseries, range);
+      expect(ts.points.reduce((s, p) => s + p.pageviews, 0)).toBe(2);
+    };
+    await check();
+    vi.advanceTimersByTime(120_000);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect(await t.run(async (ctx) => (await ctx.db.query("rollupShards").collect()).length)).toBe(0);
+    await check();
+  });
+});

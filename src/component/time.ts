@@ -1,0 +1,187 @@
+// Bucket boundaries and range plans. Hours and minutes are UTC; days and months
+// are local to the site's IANA timezone, so a DST day has 23 or 25 hours.
+import type { Granularity, Interval } from "../shared.js";
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+/** The longest range a report accepts: anything longer is an error, never a scan. */
+export const MAX_RANGE_MS = 400 * DAY;
+/** Minute rows exist for realtime only; older ones are deleted by the maintenance cron. */
+export const MINUTE_RETENTION_MS = 2 * HOUR;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Throws a clear error for a timezone name the runtime does not know. */
+export function assertTimezone(timeZone: string): void {
+  try {
+    formatter(timeZone);
+  } catch {
+    throw new Error(`Unknown IANA timezone "${timeZone}"`);
+  }
+}
+
+type LocalParts = { year: number; month: number; day: number; hour: number; minute: number; second: number };
+
+function localParts(ms: number, timeZone: string): LocalParts {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(ms))) {
+    if (p.type !== "literal") parts[p.type] = Number(p.value);
+  }
+  return parts as LocalParts;
+}
+
+/** Offset of local time from UTC at instant `ms`, in ms (positive east of Greenwich). */
+function offsetAt(ms: number, timeZone: string): number {
+  const p = localParts(ms, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The UTC instant of local wall-clock time y-m-d 00:00 (the first instant of that date). */
+function localMidnight(year: number, month: number, day: number, timeZone: string): number {
+  const wall = Date.UTC(year, month - 1, day);
+  // Two fixed-point steps settle the offset, also across a DST change.
+  let guess = wall - offsetAt(wall, timeZone);
+  guess = wall - offsetAt(guess, timeZone);
+  // Where midnight itself is skipped by DST, the day starts at the first instant after it.
+  const p = localParts(guess, timeZone);
+  if (p.day !== day) guess += HOUR;
+  return guess;
+}
+
+export function minuteStart(ms: number): number {
+  return Math.floor(ms / MINUTE) * MINUTE;
+}
+export function hourStart(ms: number): number {
+  return Math.floor(ms / HOUR) * HOUR;
+}
+export function dayStart(ms: number, timeZone: string): number {
+  const p = localParts(ms, timeZone);
+  return localMidnight(p.year, p.month, p.day, timeZone);
+}
+export function monthStart(ms: number, timeZone: string): number {
+  const p = localParts(ms, timeZone);
+  return localMidnight(p.year, p.month, 1, timeZone);
+}
+/** Local weeks start on Monday (ISO 8601). */
+export function weekStart(ms: number, timeZone: string): number {
+  const p = localParts(ms, timeZone);
+  const weekday = (new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay() + 6) % 7;
+  const d = new Date(Date.UTC(p.year, p.month - 1, p.day - weekday));
+  return localMidnight(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), timeZone);
+}
+
+/** The start of the bucket after the one starting at `start`. */
+export function nextBucket(granularity: Granularity, start: number, timeZone: string): number {
+  const p = localParts(start, timeZone);
+  switch (granularity) {
+    case "minute":
+      return start + MINUTE;
+    case "hour":
+      return start + HOUR;
+    case "day":
+      return localMidnight(p.year, p.month, p.day + 1, timeZone);
+    case "week":
+      return localMidnight(p.year, p.month, p.day + 7, timeZone);
+    case "month":
+      // Date.UTC normalises month 13 into January of the next year.
+      return localMidnight(p.year, p.month + 1, 1, timeZone);
+  }
+}
+
+export function bucketStart(granularity: Granularity, ms: number, timeZone: string): number {
+  switch (granularity) {
+    case "minute":
+      return minuteStart(ms);
+    case "hour":
+      return hourStart(ms);
+    case "day":
+      return dayStart(ms, timeZone);
+    case "week":
+      return weekStart(ms, timeZone);
+    case "month":
+      return monthStart(ms, timeZone);
+  }
+}
+
+/** One stored rollup bucket that a range is made of. */
+export type Piece = { interval: Interval; bucketStart: number; bucketEnd: number };
+
+/**
+ * Cuts [from, to) into the coarsest whole stored buckets: months inside, days at
+ * the edges, hours at the partial-day edges (minutes when `minutes` is set, for
+ * realtime). Both ends must already be aligned (see `alignRange`).
+ */
+export function planRange(from: number, to: number, timeZone: string, minutes = false): Piece[] {
+  const pieces: Piece[] = [];
+  let cursor = from;
+  while (cursor < to) {
+    if (minutes) {
+      pieces.push({ interval: "minute", bucketStart: cursor, bucketEnd: cursor + MINUTE });
+      cursor += MINUTE;
+      continue;
+    }
+    const day = dayStart(cursor, timeZone);
+    if (day === cursor) {
+      const month = monthStart(cursor, timeZone);
+      const monthEnd = nextBucket("month", cursor, timeZone);
+      if (month === cursor && monthEnd <= to) {
+        pieces.push({ interval: "month", bucketStart: cursor, bucketEnd: monthEnd });
+        cursor = monthEnd;
+        continue;
+      }
+      const dayEnd = nextBucket("day", cursor, timeZone);
+      if (dayEnd <= to) {
+        pieces.push({ interval: "day", bucketStart: cursor, bucketEnd: dayEnd });
+        cursor = dayEnd;
+        continue;
+      }
+    }
+    pieces.push({ interval: "hour", bucketStart: cursor, bucketEnd: cursor + HOUR });
+    cursor += HOUR;
+  }
+  return pieces;
+}
+
+/**
+ * Reports work on whole hours (whole minutes for minute granularity): `from` is
+ * rounded down and `to` rounded up. An inverted or over-long range is an error.
+ */
+export function alignRange(from: number, to: number, unit: number = HOUR): { from: number; to: number } {
+  if (!Number.isFinite(from) || !Number.isFinite(to)) throw new Error("from and to must be finite epoch milliseconds");
+  const alignedFrom = Math.floor(from / unit) * unit;
+  const alignedTo = Math.ceil(to / unit) * unit;
+  if (alignedTo <= alignedFrom) throw new Error(`Invalid range: to (${to}) must be after from (${from})`);
+  if (alignedTo - alignedFrom > MAX_RANGE_MS) throw new Error("Invalid range: at most 400 days can be reported at once");
+  return { from: alignedFrom, to: alignedTo };
+}
+
+/**
+ * Plausible-style automatic granularity. Minutes are never picked automatically:
+ * minute rows are kept for realtime only (MINUTE_RETENTION_MS).
+ */
+export function pickGranularity(from: number, to: number): Granularity {
+  const span = to - from;
+  if (span <= 2 * DAY) return "hour";
+  if (span <= 90 * DAY) return "day";
+  if (span <= 180 * DAY) return "week";
+  return "month";
+}

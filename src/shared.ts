@@ -1,0 +1,181 @@
+// Validators and types shared by the component, the host-facing client and React.
+// Pure maths (time buckets, range plans, sketches, event normalisation) lives in
+// src/component/*.ts beside the code that owns it; this file is only the vocabulary.
+import { v, type Infer } from "convex/values";
+
+/** Every breakdown dimension a rollup row can be keyed by (DESIGN §4). */
+export const DIMENSIONS = [
+  "total",
+  "page",
+  "entryPage",
+  "exitPage",
+  "hostname",
+  "referrer",
+  "channel",
+  "utmSource",
+  "utmMedium",
+  "utmCampaign",
+  "utmContent",
+  "utmTerm",
+  "country",
+  "device",
+  "browser",
+  "os",
+  "screen",
+  "event",
+  "prop",
+] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+export const vDimension = v.union(...DIMENSIONS.map((d) => v.literal(d)));
+
+/** Dimensions fixed when a session starts; every event of the session counts under them. */
+export const SESSION_DIMENSIONS = [
+  "referrer",
+  "channel",
+  "utmSource",
+  "utmMedium",
+  "utmCampaign",
+  "utmContent",
+  "utmTerm",
+  "country",
+  "device",
+  "browser",
+  "os",
+  "screen",
+] as const satisfies readonly Dimension[];
+export type SessionDimension = (typeof SESSION_DIMENSIONS)[number];
+
+export const INTERVALS = ["minute", "hour", "day", "month"] as const;
+export type Interval = (typeof INTERVALS)[number];
+export const vInterval = v.union(...INTERVALS.map((i) => v.literal(i)));
+
+export const GRANULARITIES = ["minute", "hour", "day", "week", "month"] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+export const vGranularity = v.union(...GRANULARITIES.map((g) => v.literal(g)));
+
+/** The key used when an event has no value for a dimension (no referrer, no UTM, ...). */
+export const NONE_KEY = "(none)";
+/** The key the cardinality cap folds the long tail into. */
+export const OTHER_KEY = "(other)";
+
+export const vEventType = v.union(
+  v.literal("pageview"),
+  v.literal("track"),
+  v.literal("identify"),
+);
+export const vProps = v.record(v.string(), v.union(v.string(), v.number(), v.boolean()));
+
+/**
+ * An event after normalisation: what ingestBatch accepts and what raw batches hold.
+ * `visitorId` is always set by then (by the tracker in persistent mode, by the
+ * ingest route in cookieless mode, or by the host in server-side tracking).
+ */
+export const vEvent = v.object({
+  id: v.string(),
+  type: vEventType,
+  name: v.optional(v.string()),
+  occurredAt: v.number(),
+  url: v.string(),
+  title: v.optional(v.string()),
+  referrer: v.optional(v.string()),
+  screen: v.optional(v.string()),
+  tz: v.optional(v.string()),
+  props: v.optional(vProps),
+  visitorId: v.string(),
+  userId: v.optional(v.string()),
+  traits: v.optional(vProps),
+  country: v.optional(v.string()),
+  device: v.optional(v.string()),
+  browser: v.optional(v.string()),
+  os: v.optional(v.string()),
+});
+export type AnalyticsEvent = Infer<typeof vEvent>;
+
+export const vRejection = v.object({ index: v.number(), reason: v.string() });
+export type Rejection = Infer<typeof vRejection>;
+
+export const vIngestResult = v.object({
+  accepted: v.number(),
+  duplicate: v.boolean(),
+  rejected: v.array(vRejection),
+});
+export type IngestResult = Infer<typeof vIngestResult>;
+
+export const vSiteSettings = v.object({
+  /** Gap after which a visitor's next event starts a new session. Default 30 minutes. */
+  sessionTimeoutMs: v.optional(v.number()),
+  /** Keys kept per (bucket, dimension) before the tail folds into "(other)". Default 2,000. */
+  cardinalityCap: v.optional(v.number()),
+  /** Days raw batches are kept. Rollups are kept forever. Default 90. */
+  rawRetentionDays: v.optional(v.number()),
+});
+export type SiteSettings = Infer<typeof vSiteSettings>;
+
+/** A site as hosts see it: never the write key, never its hash. */
+export const vSite = v.object({
+  _id: v.string(),
+  _creationTime: v.number(),
+  slug: v.string(),
+  name: v.string(),
+  timezone: v.string(),
+  allowedOrigins: v.array(v.string()),
+  enabled: v.boolean(),
+  settings: vSiteSettings,
+});
+export type Site = Infer<typeof vSite>;
+
+export const vOverview = v.object({
+  visitors: v.number(),
+  pageviews: v.number(),
+  sessions: v.number(),
+  bounceRate: v.union(v.number(), v.null()),
+  avgSessionDurationMs: v.union(v.number(), v.null()),
+  viewsPerSession: v.union(v.number(), v.null()),
+  events: v.number(),
+});
+export type Overview = Infer<typeof vOverview>;
+
+export const vTimeseriesPoint = v.object({
+  bucketStart: v.number(),
+  visitors: v.number(),
+  pageviews: v.number(),
+  sessions: v.number(),
+  events: v.number(),
+  bounceRate: v.union(v.number(), v.null()),
+  avgSessionDurationMs: v.union(v.number(), v.null()),
+});
+export const vTimeseries = v.object({
+  granularity: vGranularity,
+  points: v.array(vTimeseriesPoint),
+});
+export type Timeseries = Infer<typeof vTimeseries>;
+
+export const vBreakdownRow = v.object({
+  key: v.string(),
+  visitors: v.number(),
+  pageviews: v.number(),
+  events: v.number(),
+  entries: v.number(),
+  bounceRate: v.union(v.number(), v.null()),
+});
+export const vBreakdown = v.object({ rows: v.array(vBreakdownRow) });
+export type Breakdown = Infer<typeof vBreakdown>;
+
+export const vRange = { siteId: v.string(), from: v.number(), to: v.number() };
+
+export const vDeadLetter = v.object({
+  _id: v.string(),
+  _creationTime: v.number(),
+  siteId: v.string(),
+  batchId: v.string(),
+  events: v.number(),
+  attempts: v.number(),
+  error: v.string(),
+});
+export type DeadLetter = Infer<typeof vDeadLetter>;
+
+/** Write keys are stored and looked up only by this hash (hex SHA-256). */
+export async function hashWriteKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
