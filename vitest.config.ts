@@ -1,6 +1,16 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The example app imports the package by name; tests run it from source.
+    alias: [
+      { find: "convex-event-analytics/convex.config.js", replacement: src("component/convex.config.ts") },
+      { find: /^convex-event-analytics$/, replacement: src("client/index.ts") },
+    ],
+  },
   test: {
     environment: "edge-runtime",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],

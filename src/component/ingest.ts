@@ -68,3 +68,20 @@ export const ingestBatch = mutation({
   returns: vIngestResult,
   handler: ingestBatchHandler,
 });
+
+/**
+ * Server-side tracking (the Analytics class): one event from a host mutation,
+ * committed with the host's transaction. `site` is a slug or a site id; the
+ * event id doubles as the batch id, so a retried host mutation is deduplicated.
+ */
+export const trackServer = mutation({
+  args: { site: v.string(), event: v.any() },
+  returns: vIngestResult,
+  handler: async (ctx, { site, event }) => {
+    const id = ctx.db.normalizeId("sites", site);
+    const doc = id ? await ctx.db.get(id) : await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", site)).unique();
+    if (!doc) throw new Error(`Unknown site "${site}"`);
+    const eventId = typeof event?.id === "string" ? event.id : "";
+    return await ingestBatchHandler(ctx, { siteId: doc._id, batchId: `server:${eventId}`, events: [event] });
+  },
+});

@@ -9,7 +9,7 @@ import schema from "./schema.js";
 export const modules = import.meta.glob("./**/*.ts");
 
 export function initConvexTest() {
-  const t = convexTest(schema, modules, { transactionLimits: true });
+  const t = convexTest({ schema, modules, transactionLimits: true });
   aggregate.register(t, "hourlyTotals");
   batchWorker.register(t, "hourlyTotals/batchWorker");
   return t;

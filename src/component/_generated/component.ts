@@ -35,6 +35,17 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         },
         Name
       >;
+      trackServer: FunctionReference<
+        "mutation",
+        "internal",
+        { event: any; site: string },
+        {
+          accepted: number;
+          duplicate: boolean;
+          rejected: Array<{ index: number; reason: string }>;
+        },
+        Name
+      >;
     };
     maintenance: {
       applyRetention: FunctionReference<"mutation", "internal", {}, null, Name>;

@@ -1,0 +1,131 @@
+// The ingest HTTP route (DESIGN §6): parse, size limits, write key -> site,
+// origin, per-event validation, then one ingestBatch mutation. Client input
+// never produces a 500; every response, errors included, carries CORS headers
+// (convex-helpers' corsRouter).
+import { httpActionGeneric, type HttpRouter } from "convex/server";
+import { corsRouter } from "convex-helpers/server/cors";
+import { hashWriteKey } from "../shared.js";
+import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, normalizeEvent } from "../component/events.js";
+import type { ComponentApi } from "../component/_generated/component.js";
+
+export type RouteOptions = {
+  /** Where the routes live, e.g. "/analytics" gives POST /analytics/ingest. */
+  pathPrefix?: string;
+};
+
+type ErrorCode = "invalid_json" | "invalid_shape" | "unknown_key" | "origin_not_allowed" | "site_disabled" | "too_large" | "method_not_allowed" | "unavailable";
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+}
+function error(status: number, code: ErrorCode, message: string, headers?: Record<string, string>): Response {
+  return json(status, { error: { code, message } }, headers);
+}
+
+/** Matches an Origin against a site's list: exact, or "https://*.example.com" for subdomains. */
+export function originAllowed(origin: string | null, allowed: string[]): boolean {
+  if (allowed.length === 0) return true;
+  // A missing Origin is not a bypass: browsers always send one on cross-origin POSTs.
+  if (!origin) return false;
+  return allowed.some((a) => {
+    if (a === origin) return true;
+    const wildcard = /^(https?):\/\/\*\.(.+)$/.exec(a);
+    if (!wildcard) return false;
+    const url = URL.canParse(origin) ? new URL(origin) : null;
+    return !!url && url.protocol === `${wildcard[1]}:` && (url.host === wildcard[2] || url.host.endsWith(`.${wildcard[2]}`));
+  });
+}
+
+/** Cookieless visitor id until daily salts land: a one-way hash of site, day, IP and user agent. The IP is never stored. */
+async function cookielessVisitorId(siteId: string, request: Request, now: number): Promise<string> {
+  const ip = request.headers.get("cf-connecting-ip") ?? request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? request.headers.get("x-real-ip") ?? "";
+  const day = new Date(now).toISOString().slice(0, 10);
+  const hash = await hashWriteKey(`${siteId}|${day}|${ip}|${request.headers.get("user-agent") ?? ""}`);
+  return `c_${hash.slice(0, 32)}`;
+}
+
+function ingestHandler(component: ComponentApi) {
+  return httpActionGeneric(async (ctx, request) => {
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    if (declared > MAX_BODY_BYTES) return error(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
+    // Read as text so text/plain beacons (no preflight) work like JSON posts.
+    const text = await request.text();
+    if (new TextEncoder().encode(text).byteLength > MAX_BODY_BYTES) return error(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return error(400, "invalid_json", "The body is not valid JSON");
+    }
+    const envelope = body as { key?: unknown; batchId?: unknown; events?: unknown };
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return error(400, "invalid_shape", "The body must be an object { key, batchId, sentAt, events }");
+    if (typeof envelope.key !== "string" || envelope.key.length === 0 || envelope.key.length > 200) return error(400, "invalid_shape", "key must be a write key string");
+    if (typeof envelope.batchId !== "string" || envelope.batchId.length === 0 || envelope.batchId.length > 128) return error(400, "invalid_shape", "batchId must be a string of 1-128 characters");
+    if (!Array.isArray(envelope.events)) return error(400, "invalid_shape", "events must be an array");
+    if (envelope.events.length > MAX_EVENTS_PER_BATCH) return error(413, "too_large", `A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
+
+    const site = await ctx.runQuery(component.sites.resolveWriteKey, { writeKeyHash: await hashWriteKey(envelope.key) });
+    if (!site) return error(401, "unknown_key", "Unknown write key");
+    if (!originAllowed(request.headers.get("origin"), site.allowedOrigins)) return error(403, "origin_not_allowed", "This origin may not send events to this site");
+    if (!site.enabled) return error(403, "site_disabled", "This site is disabled");
+
+    const now = Date.now();
+    const events: unknown[] = [];
+    const indexes: number[] = [];
+    const rejected: { index: number; reason: string }[] = [];
+    let cookieless: string | undefined;
+    for (const [index, raw] of envelope.events.entries()) {
+      const hasVisitor = typeof (raw as { visitorId?: unknown } | null)?.visitorId === "string";
+      const visitorId = hasVisitor ? undefined : (cookieless ??= await cookielessVisitorId(site.siteId, request, now));
+      const result = normalizeEvent(raw, now, visitorId ? { visitorId } : {});
+      if (result.ok) {
+        events.push(result.event);
+        indexes.push(index);
+      } else {
+        rejected.push({ index, reason: result.reason });
+      }
+    }
+    if (events.length === 0) return json(202, { accepted: 0, duplicate: false, rejected });
+    try {
+      const result = await ctx.runMutation(component.ingest.ingestBatch, { siteId: site.siteId, batchId: envelope.batchId, events });
+      rejected.push(...result.rejected.map((r) => ({ ...r, index: indexes[r.index]! })));
+      return json(202, { accepted: result.accepted, duplicate: result.duplicate, rejected: rejected.sort((a, b) => a.index - b.index) });
+    } catch (e) {
+      if (/disabled/.test(String(e))) return error(403, "site_disabled", "This site is disabled");
+      // Not the client's fault: the tracker retries 5xx with the same batchId.
+      return error(503, "unavailable", "Ingest is unavailable, retry later", { "Retry-After": "5" });
+    }
+  });
+}
+
+const methodNotAllowed = httpActionGeneric(async () =>
+  error(405, "method_not_allowed", "Use POST", { Allow: "POST, OPTIONS" }),
+);
+
+/**
+ * Mounts the analytics HTTP routes on the host's router.
+ *
+ * - `POST {pathPrefix}/ingest`: browser batches, JSON or text/plain (sendBeacon)
+ * - `OPTIONS {pathPrefix}/ingest`: the CORS preflight
+ *
+ * @example
+ * ```ts
+ * // convex/http.ts
+ * import { httpRouter } from "convex/server";
+ * import { registerRoutes } from "convex-event-analytics";
+ * import { components } from "./_generated/api";
+ *
+ * const http = httpRouter();
+ * registerRoutes(http, components.analytics, { pathPrefix: "/analytics" });
+ * export default http;
+ * ```
+ */
+export function registerRoutes(http: HttpRouter, component: ComponentApi, options: RouteOptions = {}): void {
+  const prefix = (options.pathPrefix ?? "/analytics").replace(/\/+$/, "");
+  const path = `${prefix}/ingest`;
+  // Origins are enforced per site inside the handler (403), where the site is known.
+  const wrongMethods = corsRouter(http, { allowedOrigins: ["*"] });
+  for (const method of ["GET", "PUT", "PATCH", "DELETE"] as const) wrongMethods.route({ path, method, handler: methodNotAllowed });
+  // Registered last so its OPTIONS handler (advertising POST only) is the one that stays.
+  corsRouter(http, { allowedOrigins: ["*"], allowedHeaders: ["Content-Type"] }).route({ path, method: "POST", handler: ingestHandler(component) });
+}

@@ -1,0 +1,259 @@
+// What a host app imports. Nothing in the component is callable from a browser:
+// hosts re-export the facades below, which run the host's auth callback first.
+import {
+  mutationGeneric,
+  queryGeneric,
+  type Crons,
+  type GenericDataModel,
+  type GenericMutationCtx,
+  type GenericQueryCtx,
+} from "convex/server";
+import { v } from "convex/values";
+import {
+  vBreakdown,
+  vDeadLetter,
+  vDimension,
+  vGranularity,
+  vOverview,
+  vRange,
+  vSite,
+  vSiteSettings,
+  vTimeseries,
+  type IngestResult,
+} from "../shared.js";
+import type { ComponentApi } from "../component/_generated/component.js";
+
+export { registerRoutes, type RouteOptions } from "./http.js";
+export type { ComponentApi };
+export * from "../shared.js";
+
+/** What a facade call is about to do, for the host's auth callback. */
+export type AnalyticsOperation =
+  | "getOverview"
+  | "getTimeseries"
+  | "getBreakdown"
+  | "getRealtime"
+  | "createSite"
+  | "getSite"
+  | "listSites"
+  | "updateSite"
+  | "rotateWriteKey"
+  | "listDeadLetters";
+
+/**
+ * Decides whether the caller may run `operation` (on `siteId`, when there is one).
+ * Throw to refuse. It runs before every facade call; the ctx is a query ctx for
+ * reads and a mutation ctx for writes.
+ */
+export type AuthCallback = (
+  ctx: GenericQueryCtx<GenericDataModel>,
+  request: { operation: AnalyticsOperation; siteId?: string },
+) => Promise<void>;
+
+/**
+ * The read API: report queries for dashboards, each guarded by `auth`.
+ *
+ * Ranges are `from`/`to` in epoch ms; `from` is rounded down and `to` up to whole
+ * hours (whole minutes for minute granularity). A range over 400 days, an
+ * inverted range or an unknown site is an error.
+ *
+ * @example
+ * ```ts
+ * // convex/analytics.ts
+ * export const { getOverview, getTimeseries, getBreakdown, getRealtime } =
+ *   exposeAnalyticsApi(components.analytics, {
+ *     auth: async (ctx) => {
+ *       if (!(await ctx.auth.getUserIdentity())) throw new Error("Not signed in");
+ *     },
+ *   });
+ * ```
+ */
+export function exposeAnalyticsApi(component: ComponentApi, options: { auth: AuthCallback }) {
+  const { auth } = options;
+  return {
+    /** Visitors, pageviews, sessions, bounce rate, average session duration, views per session, events. */
+    getOverview: queryGeneric({
+      args: vRange,
+      returns: vOverview,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getOverview", siteId: args.siteId });
+        return await ctx.runQuery(component.reports.getOverview, args);
+      },
+    }),
+    /** Zero-filled points; granularity is picked from the range's length when omitted. */
+    getTimeseries: queryGeneric({
+      args: { ...vRange, granularity: v.optional(vGranularity) },
+      returns: vTimeseries,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getTimeseries", siteId: args.siteId });
+        return await ctx.runQuery(component.reports.getTimeseries, args);
+      },
+    }),
+    /** The exact top `limit` (default 10) keys of a dimension, by visitors then pageviews. */
+    getBreakdown: queryGeneric({
+      args: { ...vRange, dimension: vDimension, limit: v.optional(v.number()) },
+      returns: vBreakdown,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getBreakdown", siteId: args.siteId });
+        return await ctx.runQuery(component.reports.getBreakdown, args);
+      },
+    }),
+    /** Visitors, pageviews and events of the last 30 minutes. */
+    getRealtime: queryGeneric({
+      args: { siteId: v.string() },
+      returns: v.object({ visitors: v.number(), pageviews: v.number(), events: v.number() }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getRealtime", siteId: args.siteId });
+        return await ctx.runQuery(component.reports.getRealtime, args);
+      },
+    }),
+  };
+}
+
+/**
+ * The admin API: sites, write keys and dead letters, each guarded by `auth`.
+ * Write keys are returned only by createSite and rotateWriteKey, once; the
+ * component keeps only their SHA-256 hash.
+ *
+ * @example
+ * ```ts
+ * export const { createSite, rotateWriteKey, listSites } = exposeAdminApi(components.analytics, {
+ *   auth: async (ctx) => { await requireAdmin(ctx); },
+ * });
+ * ```
+ */
+export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCallback }) {
+  const { auth } = options;
+  return {
+    createSite: mutationGeneric({
+      args: {
+        slug: v.string(),
+        name: v.string(),
+        timezone: v.optional(v.string()),
+        allowedOrigins: v.optional(v.array(v.string())),
+        settings: v.optional(vSiteSettings),
+      },
+      returns: v.object({ siteId: v.string(), writeKey: v.string() }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "createSite" });
+        return await ctx.runMutation(component.sites.createSite, args);
+      },
+    }),
+    getSite: queryGeneric({
+      args: { siteId: v.string() },
+      returns: v.union(vSite, v.null()),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getSite", siteId: args.siteId });
+        return await ctx.runQuery(component.sites.getSite, args);
+      },
+    }),
+    getSiteBySlug: queryGeneric({
+      args: { slug: v.string() },
+      returns: v.union(vSite, v.null()),
+      handler: async (ctx, args) => {
+        const site = await ctx.runQuery(component.sites.getSiteBySlug, args);
+        // Authorise against the site itself, so per-site rules apply to slugs too.
+        await auth(ctx, { operation: "getSite", siteId: site?._id });
+        return site;
+      },
+    }),
+    listSites: queryGeneric({
+      args: {},
+      returns: v.array(vSite),
+      handler: async (ctx) => {
+        await auth(ctx, { operation: "listSites" });
+        return await ctx.runQuery(component.sites.listSites, {});
+      },
+    }),
+    updateSite: mutationGeneric({
+      args: {
+        siteId: v.string(),
+        name: v.optional(v.string()),
+        allowedOrigins: v.optional(v.array(v.string())),
+        enabled: v.optional(v.boolean()),
+        settings: v.optional(vSiteSettings),
+      },
+      returns: vSite,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "updateSite", siteId: args.siteId });
+        return await ctx.runMutation(component.sites.updateSite, args);
+      },
+    }),
+    rotateWriteKey: mutationGeneric({
+      args: { siteId: v.string() },
+      returns: v.object({ writeKey: v.string() }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "rotateWriteKey", siteId: args.siteId });
+        return await ctx.runMutation(component.sites.rotateWriteKey, args);
+      },
+    }),
+    listDeadLetters: queryGeneric({
+      args: { siteId: v.string(), limit: v.optional(v.number()) },
+      returns: v.array(vDeadLetter),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listDeadLetters", siteId: args.siteId });
+        return await ctx.runQuery(component.sites.listDeadLetters, args);
+      },
+    }),
+  };
+}
+
+/**
+ * Schedules the component's maintenance: a kick every minute (drains shards left
+ * behind by a failed run, runs compaction) and retention every hour.
+ *
+ * @example
+ * ```ts
+ * // convex/crons.ts
+ * const crons = cronJobs();
+ * registerMaintenanceCrons(crons, components.analytics);
+ * export default crons;
+ * ```
+ */
+export function registerMaintenanceCrons(crons: Crons, component: ComponentApi): void {
+  crons.interval("analytics: drain and compact", { minutes: 1 }, component.maintenance.kick, {});
+  crons.interval("analytics: retention", { hours: 1 }, component.maintenance.applyRetention, {});
+}
+
+type Props = Record<string, string | number | boolean>;
+
+/**
+ * Server-side tracking from the host's own mutations: the event is recorded if
+ * and only if the host's transaction commits. `Events` types event names and props.
+ *
+ * @example
+ * ```ts
+ * const analytics = new Analytics<{ signup: { plan: string } }>(components.analytics);
+ * export const signup = mutation({
+ *   handler: async (ctx, { plan }) => {
+ *     const userId = await ctx.db.insert("users", { plan });
+ *     await analytics.track(ctx, { site: "default", name: "signup", props: { plan }, userId });
+ *   },
+ * });
+ * ```
+ */
+export class Analytics<Events extends Record<string, Props> = Record<string, Props>> {
+  constructor(private readonly component: ComponentApi) {}
+
+  /** Records one event. `site` is a site's slug or id; `visitorId` defaults to `user:<userId>`. */
+  async track<Name extends keyof Events & string>(
+    ctx: Pick<GenericMutationCtx<GenericDataModel>, "runMutation">,
+    event: { site: string; name: Name; props?: Events[Name]; userId?: string; visitorId?: string; url?: string; id?: string },
+  ): Promise<IngestResult> {
+    const visitorId = event.visitorId ?? (event.userId ? `user:${event.userId}` : undefined);
+    if (!visitorId) throw new Error("track needs a visitorId or a userId");
+    return await ctx.runMutation(this.component.ingest.trackServer, {
+      site: event.site,
+      event: {
+        id: event.id ?? crypto.randomUUID(),
+        type: "track",
+        name: event.name,
+        occurredAt: Date.now(),
+        url: event.url ?? "https://server.invalid/",
+        visitorId,
+        ...(event.userId ? { userId: event.userId } : {}),
+        ...(event.props ? { props: event.props } : {}),
+      },
+    });
+  }
+}
