@@ -106,8 +106,14 @@ export const vSiteSettings = v.object({
   sessionTimeoutMs: v.optional(v.number()),
   /** Keys kept per (bucket, dimension) before the tail folds into "(other)". Default 2,000. */
   cardinalityCap: v.optional(v.number()),
-  /** Days raw batches are kept. Rollups are kept forever. Default 90. */
+  /** Days raw batches are kept (at least 8: they are the dedup record). Rollups are kept forever. Default 90. */
   rawRetentionDays: v.optional(v.number()),
+  /** Batches a minute the whole site may send before 429. Default 6,000. */
+  siteBatchesPerMinute: v.optional(v.number()),
+  /** Batches a minute one client (IP + user agent) may send before 429. Default 120. */
+  clientBatchesPerMinute: v.optional(v.number()),
+  /** Use a country the client sends in events; otherwise only edge headers and the browser timezone count. */
+  trustClientCountry: v.optional(v.boolean()),
 });
 export type SiteSettings = Infer<typeof vSiteSettings>;
 

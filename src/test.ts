@@ -5,12 +5,13 @@ import type { TestConvex } from "convex-test";
 import type { GenericSchema, SchemaDefinition } from "convex/server";
 import aggregate from "@convex-dev/aggregate/test";
 import batchWorker from "@convex-dev/batch-worker/test";
+import rateLimiter from "@convex-dev/rate-limiter/test";
 import schema from "./component/schema.js";
 
 const modules = import.meta.glob("./component/**/*.ts");
 
 /**
- * Register the component (and its @convex-dev/aggregate child) with a convex-test instance.
+ * Register the component (and its @convex-dev/aggregate and rate-limiter children) with a convex-test instance.
  * @param t - the instance from `convexTest(schema, modules)`.
  * @param name - the name used in `app.use(analytics, { name })`; "analytics" by default.
  */
@@ -19,5 +20,6 @@ export function register(t: TestConvex<SchemaDefinition<GenericSchema, boolean>>
   aggregate.register(t, `${name}/hourlyTotals`);
   // aggregate's own child, the batch worker of its queued mode.
   batchWorker.register(t, `${name}/hourlyTotals/batchWorker`);
+  rateLimiter.register(t, `${name}/rateLimiter`);
 }
 export default { register, schema, modules };

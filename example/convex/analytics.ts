@@ -1,4 +1,4 @@
-import { exposeAdminApi, exposeAnalyticsApi, type AuthCallback } from "convex-event-analytics";
+import { exposeAdminApi, exposeAnalyticsApi, exposeMaintenanceApi, type AuthCallback } from "convex-event-analytics";
 import { components } from "./_generated/api.js";
 
 // Who may read dashboards and administer sites. Here: any signed-in user reads,
@@ -22,5 +22,8 @@ export const { getOverview, getTimeseries, getBreakdown, getRealtime } = exposeA
   auth: requireUser,
 });
 
-export const { createSite, getSite, getSiteBySlug, listSites, updateSite, rotateWriteKey, listDeadLetters } =
+export const { createSite, getSite, getSiteBySlug, listSites, updateSite, rotateWriteKey, listDeadLetters, getBotCounts } =
   exposeAdminApi(components.analytics, { auth: requireAdmin });
+
+// Internal: called by the maintenance crons (convex/crons.ts), never by a browser.
+export const { kick, applyRetention } = exposeMaintenanceApi(components.analytics);

@@ -6,14 +6,28 @@ import { httpActionGeneric, type HttpRouter } from "convex/server";
 import { corsRouter } from "convex-helpers/server/cors";
 import { hashWriteKey } from "../shared.js";
 import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, normalizeEvent } from "../component/events.js";
+import { clientInfo, countryOfTimezone, DEFAULT_COUNTRY_HEADERS, type ClientInfo } from "./enrich.js";
 import type { ComponentApi } from "../component/_generated/component.js";
 
 export type RouteOptions = {
   /** Where the routes live, e.g. "/analytics" gives POST /analytics/ingest. */
   pathPrefix?: string;
+  /** Request headers carrying the client's country, tried in order. Default: Cloudflare, Vercel, CloudFront, App Engine, Fly. */
+  countryHeaders?: string[];
 };
 
-type ErrorCode = "invalid_json" | "invalid_shape" | "unknown_key" | "origin_not_allowed" | "site_disabled" | "too_large" | "method_not_allowed" | "unavailable";
+type ErrorCode =
+  | "invalid_json"
+  | "invalid_shape"
+  | "unknown_key"
+  | "origin_not_allowed"
+  | "site_disabled"
+  | "too_large"
+  | "method_not_allowed"
+  | "rate_limited"
+  | "unavailable";
+
+const optional = <K extends string, T>(key: K, value: T | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, T>));
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
@@ -22,29 +36,14 @@ function error(status: number, code: ErrorCode, message: string, headers?: Recor
   return json(status, { error: { code, message } }, headers);
 }
 
-/** Matches an Origin against a site's list: exact, or "https://*.example.com" for subdomains. */
-export function originAllowed(origin: string | null, allowed: string[]): boolean {
-  if (allowed.length === 0) return true;
-  // A missing Origin is not a bypass: browsers always send one on cross-origin POSTs.
-  if (!origin) return false;
-  return allowed.some((a) => {
-    if (a === origin) return true;
-    const wildcard = /^(https?):\/\/\*\.(.+)$/.exec(a);
-    if (!wildcard) return false;
-    const url = URL.canParse(origin) ? new URL(origin) : null;
-    return !!url && url.protocol === `${wildcard[1]}:` && (url.host === wildcard[2] || url.host.endsWith(`.${wildcard[2]}`));
-  });
+export { originAllowed } from "../component/origins.js";
+
+/** Cookieless visitor id: a one-way hash of today's secret salt, the site, the IP and the user agent. */
+async function cookielessVisitorId(salt: string, siteId: string, client: ClientInfo): Promise<string> {
+  return `c_${(await hashWriteKey(`${salt}|${siteId}|${client.ip}|${client.userAgent}`)).slice(0, 32)}`;
 }
 
-/** Cookieless visitor id until daily salts land: a one-way hash of site, day, IP and user agent. The IP is never stored. */
-async function cookielessVisitorId(siteId: string, request: Request, now: number): Promise<string> {
-  const ip = request.headers.get("cf-connecting-ip") ?? request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? request.headers.get("x-real-ip") ?? "";
-  const day = new Date(now).toISOString().slice(0, 10);
-  const hash = await hashWriteKey(`${siteId}|${day}|${ip}|${request.headers.get("user-agent") ?? ""}`);
-  return `c_${hash.slice(0, 32)}`;
-}
-
-function ingestHandler(component: ComponentApi) {
+function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
   return httpActionGeneric(async (ctx, request) => {
     const declared = Number(request.headers.get("content-length") ?? 0);
     if (declared > MAX_BODY_BYTES) return error(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
@@ -64,20 +63,45 @@ function ingestHandler(component: ComponentApi) {
     if (!Array.isArray(envelope.events)) return error(400, "invalid_shape", "events must be an array");
     if (envelope.events.length > MAX_EVENTS_PER_BATCH) return error(413, "too_large", `A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
 
-    const site = await ctx.runQuery(component.sites.resolveWriteKey, { writeKeyHash: await hashWriteKey(envelope.key) });
-    if (!site) return error(401, "unknown_key", "Unknown write key");
-    if (!originAllowed(request.headers.get("origin"), site.allowedOrigins)) return error(403, "origin_not_allowed", "This origin may not send events to this site");
-    if (!site.enabled) return error(403, "site_disabled", "This site is disabled");
+    const client = clientInfo(request, countryHeaders);
+    const admission = await ctx.runMutation(component.admission.admit, {
+      writeKeyHash: await hashWriteKey(envelope.key),
+      origin: request.headers.get("origin"),
+      // The rate-limit key: a hash, so no IP reaches the database.
+      clientKey: (await hashWriteKey(`${client.ip}|${client.userAgent}`)).slice(0, 32),
+      isBot: client.isBot,
+    });
+    switch (admission.status) {
+      case "unknown_key":
+        return error(401, "unknown_key", "Unknown write key");
+      case "origin_not_allowed":
+        return error(403, "origin_not_allowed", "This origin may not send events to this site");
+      case "site_disabled":
+        return error(403, "site_disabled", "This site is disabled");
+      case "bot":
+        // Counted, not stored; a 202 so that crawlers have nothing to learn or retry.
+        return json(202, { accepted: 0, duplicate: false, rejected: [] });
+      case "rate_limited": {
+        const seconds = String(Math.ceil(admission.retryAfterMs / 1000));
+        return error(429, "rate_limited", `Too many requests, retry after ${seconds} s`, { "Retry-After": seconds });
+      }
+    }
 
     const now = Date.now();
     const events: unknown[] = [];
     const indexes: number[] = [];
     const rejected: { index: number; reason: string }[] = [];
-    let cookieless: string | undefined;
+    const cookieless = await cookielessVisitorId(admission.salt, admission.siteId, client);
     for (const [index, raw] of envelope.events.entries()) {
-      const hasVisitor = typeof (raw as { visitorId?: unknown } | null)?.visitorId === "string";
-      const visitorId = hasVisitor ? undefined : (cookieless ??= await cookielessVisitorId(site.siteId, request, now));
-      const result = normalizeEvent(raw, now, visitorId ? { visitorId } : {});
+      const sent = (typeof raw === "object" && raw !== null ? raw : {}) as { visitorId?: unknown; tz?: unknown; country?: unknown };
+      const sentCountry = admission.trustClientCountry && typeof sent.country === "string" && /^[A-Z]{2}$/.test(sent.country) ? sent.country : undefined;
+      const result = normalizeEvent(raw, now, {
+        visitorId: typeof sent.visitorId === "string" && sent.visitorId ? sent.visitorId.slice(0, 128) : cookieless,
+        device: client.device,
+        browser: client.browser,
+        os: client.os,
+        ...optional("country", client.headerCountry ?? sentCountry ?? countryOfTimezone(sent.tz)),
+      });
       if (result.ok) {
         events.push(result.event);
         indexes.push(index);
@@ -87,11 +111,10 @@ function ingestHandler(component: ComponentApi) {
     }
     if (events.length === 0) return json(202, { accepted: 0, duplicate: false, rejected });
     try {
-      const result = await ctx.runMutation(component.ingest.ingestBatch, { siteId: site.siteId, batchId: envelope.batchId, events });
+      const result = await ctx.runMutation(component.ingest.ingestBatch, { siteId: admission.siteId, batchId: envelope.batchId, events });
       rejected.push(...result.rejected.map((r) => ({ ...r, index: indexes[r.index]! })));
       return json(202, { accepted: result.accepted, duplicate: result.duplicate, rejected: rejected.sort((a, b) => a.index - b.index) });
-    } catch (e) {
-      if (/disabled/.test(String(e))) return error(403, "site_disabled", "This site is disabled");
+    } catch {
       // Not the client's fault: the tracker retries 5xx with the same batchId.
       return error(503, "unavailable", "Ingest is unavailable, retry later", { "Retry-After": "5" });
     }
@@ -127,5 +150,5 @@ export function registerRoutes(http: HttpRouter, component: ComponentApi, option
   const wrongMethods = corsRouter(http, { allowedOrigins: ["*"] });
   for (const method of ["GET", "PUT", "PATCH", "DELETE"] as const) wrongMethods.route({ path, method, handler: methodNotAllowed });
   // Registered last so its OPTIONS handler (advertising POST only) is the one that stays.
-  corsRouter(http, { allowedOrigins: ["*"], allowedHeaders: ["Content-Type"] }).route({ path, method: "POST", handler: ingestHandler(component) });
+  corsRouter(http, { allowedOrigins: ["*"], allowedHeaders: ["Content-Type"] }).route({ path, method: "POST", handler: ingestHandler(component, options.countryHeaders ?? DEFAULT_COUNTRY_HEADERS) });
 }

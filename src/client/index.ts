@@ -1,9 +1,11 @@
 // What a host app imports. Nothing in the component is callable from a browser:
 // hosts re-export the facades below, which run the host's auth callback first.
 import {
+  internalMutationGeneric,
   mutationGeneric,
   queryGeneric,
   type Crons,
+  type FunctionReference,
   type GenericDataModel,
   type GenericMutationCtx,
   type GenericQueryCtx,
@@ -35,10 +37,12 @@ export type AnalyticsOperation =
   | "getRealtime"
   | "createSite"
   | "getSite"
+  | "getSiteBySlug"
   | "listSites"
   | "updateSite"
   | "rotateWriteKey"
-  | "listDeadLetters";
+  | "listDeadLetters"
+  | "getBotCounts";
 
 /**
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
@@ -47,7 +51,7 @@ export type AnalyticsOperation =
  */
 export type AuthCallback = (
   ctx: GenericQueryCtx<GenericDataModel>,
-  request: { operation: AnalyticsOperation; siteId?: string },
+  request: { operation: AnalyticsOperation; siteId?: string; slug?: string },
 ) => Promise<void>;
 
 /**
@@ -151,10 +155,9 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       args: { slug: v.string() },
       returns: v.union(vSite, v.null()),
       handler: async (ctx, args) => {
-        const site = await ctx.runQuery(component.sites.getSiteBySlug, args);
-        // Authorise against the site itself, so per-site rules apply to slugs too.
-        await auth(ctx, { operation: "getSite", siteId: site?._id });
-        return site;
+        // Authorised before the lookup, so a refused caller cannot learn which slugs exist.
+        await auth(ctx, { operation: "getSiteBySlug", slug: args.slug });
+        return await ctx.runQuery(component.sites.getSiteBySlug, args);
       },
     }),
     listSites: queryGeneric({
@@ -187,6 +190,15 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
         return await ctx.runMutation(component.sites.rotateWriteKey, args);
       },
     }),
+    /** Bots dropped at ingest per UTC day, for the last `days` days (at most 90). */
+    getBotCounts: queryGeneric({
+      args: { siteId: v.string(), days: v.number() },
+      returns: v.array(v.object({ day: v.string(), bots: v.number() })),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getBotCounts", siteId: args.siteId });
+        return await ctx.runQuery(component.admission.getBotCounts, args);
+      },
+    }),
     listDeadLetters: queryGeneric({
       args: { siteId: v.string(), limit: v.optional(v.number()) },
       returns: v.array(vDeadLetter),
@@ -199,6 +211,43 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
 }
 
 /**
+ * Internal mutations for the host's crons to call (Convex crons can only name the
+ * app's own functions). Export them from one module and pass that module's
+ * `internal` references to {@link registerMaintenanceCrons}. They are internal:
+ * no browser can call them.
+ *
+ * @example
+ * ```ts
+ * // convex/analytics.ts
+ * export const { kick, applyRetention } = exposeMaintenanceApi(components.analytics);
+ * ```
+ */
+export function exposeMaintenanceApi(component: ComponentApi) {
+  return {
+    /** Drains shards a failed run left behind and runs compaction. */
+    kick: internalMutationGeneric({
+      args: {},
+      returns: v.null(),
+      handler: async (ctx) => {
+        await ctx.runMutation(component.maintenance.kick, {});
+        return null;
+      },
+    }),
+    /** Deletes minute rollups past realtime's window, old raw batches and sessions, and old salts. */
+    applyRetention: internalMutationGeneric({
+      args: {},
+      returns: v.null(),
+      handler: async (ctx) => {
+        await ctx.runMutation(component.maintenance.applyRetention, {});
+        return null;
+      },
+    }),
+  };
+}
+
+type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, never>, null>;
+
+/**
  * Schedules the component's maintenance: a kick every minute (drains shards left
  * behind by a failed run, runs compaction) and retention every hour.
  *
@@ -206,13 +255,13 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
  * ```ts
  * // convex/crons.ts
  * const crons = cronJobs();
- * registerMaintenanceCrons(crons, components.analytics);
+ * registerMaintenanceCrons(crons, internal.analytics);
  * export default crons;
  * ```
  */
-export function registerMaintenanceCrons(crons: Crons, component: ComponentApi): void {
-  crons.interval("analytics: drain and compact", { minutes: 1 }, component.maintenance.kick, {});
-  crons.interval("analytics: retention", { hours: 1 }, component.maintenance.applyRetention, {});
+export function registerMaintenanceCrons(crons: Crons, maintenance: { kick: MaintenanceRef; applyRetention: MaintenanceRef }): void {
+  crons.interval("analytics: drain and compact", { minutes: 1 }, maintenance.kick, {});
+  crons.interval("analytics: retention", { hours: 1 }, maintenance.applyRetention, {});
 }
 
 type Props = Record<string, string | number | boolean>;

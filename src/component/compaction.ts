@@ -44,10 +44,10 @@ async function foldIntoCanonical(
   const newPages = paginateRows(rows, MAX_PAGE_BYTES);
   for (const [page, pageRows] of newPages.entries()) {
     const existing = pages[page];
-    if (existing) await ctx.db.patch(existing._id, { rows: pageRows });
+    if (existing) await ctx.db.patch("rollups", existing._id, { rows: pageRows });
     else await ctx.db.insert("rollups", { siteId, interval, bucketStart, dimension, page, rows: pageRows });
   }
-  for (const stale of pages.slice(newPages.length)) await ctx.db.delete(stale._id);
+  for (const stale of pages.slice(newPages.length)) await ctx.db.delete("rollups", stale._id);
   return merged;
 }
 
@@ -59,7 +59,7 @@ export async function compactStepHandler(ctx: MutationCtx): Promise<{ folded: nu
     .query("rollupShards")
     .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", interval).eq("bucketStart", bucketStart))
     .take(MAX_SHARDS_PER_STEP);
-  const site = await ctx.db.get(siteId);
+  const site = await ctx.db.get("sites", siteId);
   if (site) {
     const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
     const delta = new DimensionRows();
@@ -74,7 +74,7 @@ export async function compactStepHandler(ctx: MutationCtx): Promise<{ folded: nu
       }
     }
   }
-  for (const doc of group) await ctx.db.delete(doc._id);
+  for (const doc of group) await ctx.db.delete("rollupShards", doc._id);
   return { folded: group.length };
 }
 

@@ -10,6 +10,8 @@ export const MAX_PROPS = 30;
 export const MAX_PROP_KEY_LENGTH = 300;
 export const MAX_PROP_VALUE_LENGTH = 2_000;
 export const MAX_STRING_LENGTH = 2_000;
+/** Convex's limit on a document field name; props keys become field names. */
+const MAX_FIELD_NAME_LENGTH = 1_024;
 const MAX_PAST_MS = 7 * DAY;
 const MAX_FUTURE_MS = 5 * MINUTE;
 
@@ -35,6 +37,8 @@ function props(raw: Json, field: string): AnalyticsEvent["props"] {
     if (key.length === 0 || key.length > MAX_PROP_KEY_LENGTH) throw new Error(`${field} keys must be 1-${MAX_PROP_KEY_LENGTH} characters`);
     // Convex field names may not start with "$" or "_"; prefix them rather than lose them.
     const safeKey = /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key) ? `p:${encodeURIComponent(key)}` : key;
+    // Encoding can grow a key up to 9x; Convex refuses field names over 1,024 characters.
+    if (safeKey.length > MAX_FIELD_NAME_LENGTH) throw new Error(`${field} key "${key.slice(0, 40)}..." is too long once encoded`);
     if (typeof value === "string") {
       if (value.length > MAX_PROP_VALUE_LENGTH) throw new Error(`${field}.${key} is longer than ${MAX_PROP_VALUE_LENGTH} characters`);
       out[safeKey] = value;
@@ -137,7 +141,7 @@ export function channelOf(referrer: string, utmMedium: string, utmSource: string
   if (/^affiliate$/.test(medium)) return "Affiliates";
   if (matches(referrer, SEARCH)) return "Organic Search";
   if (referrer !== NONE_KEY) return "Referral";
-  if (utmSource !== NONE_KEY || medium !== NONE_KEY.toLowerCase()) return "Unassigned";
+  if (utmSource !== NONE_KEY || utmMedium !== NONE_KEY) return "Unassigned";
   return "Direct";
 }
 
@@ -148,7 +152,8 @@ export function attributionOf(event: AnalyticsEvent): Attribution {
   const page = parseUrl(event.url);
   const ref = parseUrl(event.referrer);
   // A referrer on the same host is navigation inside the site, not a source.
-  const referrer = ref && ref.hostname !== page?.hostname ? stripWww(ref.hostname) : NONE_KEY;
+  // www.example.com and example.com are the same site.
+  const referrer = ref && stripWww(ref.hostname) !== stripWww(page?.hostname ?? "") ? stripWww(ref.hostname) : NONE_KEY;
   const utm = (name: string) => page?.searchParams.get(`utm_${name}`)?.trim().slice(0, 200) || NONE_KEY;
   const utmSource = utm("source") !== NONE_KEY ? utm("source") : (page?.searchParams.get("ref")?.slice(0, 200) ?? NONE_KEY);
   return {

@@ -25,12 +25,14 @@ export async function ingestBatchHandler(
   args: { siteId: string; batchId: string; events: unknown[] },
 ): Promise<IngestResult> {
   const siteId = ctx.db.normalizeId("sites", args.siteId);
-  const site = siteId && (await ctx.db.get(siteId));
+  const site = siteId && (await ctx.db.get("sites", siteId));
   if (!site) throw new Error(`Unknown site "${args.siteId}"`);
-  if (!site.enabled) throw new Error(`Site "${site.slug}" is disabled`);
   if (args.batchId.length === 0 || args.batchId.length > 128) throw new Error("batchId must be 1-128 characters");
   if (args.events.length > MAX_EVENTS_PER_BATCH) throw new Error(`A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
 
+  // A disabled site refuses events without failing the caller: a host mutation
+  // tracking server-side must not lose its own write because analytics is off.
+  if (!site.enabled) return { accepted: 0, duplicate: false, rejected: args.events.map((_, index) => ({ index, reason: "site is disabled" })) };
   if (await isDuplicate(ctx, site._id, args.batchId)) return { accepted: 0, duplicate: true, rejected: [] };
 
   const receivedAt = Date.now();
@@ -79,7 +81,7 @@ export const trackServer = mutation({
   returns: vIngestResult,
   handler: async (ctx, { site, event }) => {
     const id = ctx.db.normalizeId("sites", site);
-    const doc = id ? await ctx.db.get(id) : await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", site)).unique();
+    const doc = id ? await ctx.db.get("sites", id) : await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", site)).unique();
     if (!doc) throw new Error(`Unknown site "${site}"`);
     const eventId = typeof event?.id === "string" ? event.id : "";
     return await ingestBatchHandler(ctx, { siteId: doc._id, batchId: `server:${eventId}`, events: [event] });

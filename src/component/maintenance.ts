@@ -5,6 +5,7 @@ import { v } from "convex/values";
 import { internalMutation, mutation } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import { SHARD_COUNT } from "./ingest.js";
+import { pruneSalts } from "./admission.js";
 import { DAY, MINUTE_RETENTION_MS } from "./time.js";
 
 const PAGE = 200;
@@ -31,12 +32,13 @@ export const kick = mutation({
   },
 });
 
-/** Deletes minute rollups past realtime's window and raw batches past each site's retention. */
+/** Deletes minute rollups past realtime's window, raw batches and sessions past each site's retention, and old salts. */
 export const applyRetention = mutation({
   args: {},
   returns: v.null(),
   handler: async (ctx) => {
     await ctx.scheduler.runAfter(0, internal.maintenance.pruneMinutes, {});
+    await pruneSalts(ctx);
     for (const site of await ctx.db.query("sites").take(500)) {
       const days = site.settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;
       await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, { siteId: site._id, before: Date.now() - days * DAY });
@@ -57,7 +59,7 @@ export const pruneMinutes = internalMutation({
         .query("rollups")
         .withIndex("by_bucket", (q) => q.eq("siteId", site._id).eq("interval", "minute").lt("bucketStart", before))
         .take(PAGE);
-      for (const row of old) await ctx.db.delete(row._id);
+      for (const row of old) await ctx.db.delete("rollups", row._id);
       more ||= old.length === PAGE;
     }
     if (more) await ctx.scheduler.runAfter(0, internal.maintenance.pruneMinutes, {});
@@ -73,12 +75,12 @@ export const pruneRaw = internalMutation({
       .query("rawBatches")
       .withIndex("by_site_received", (q) => q.eq("siteId", siteId).lt("receivedAt", before))
       .take(PAGE);
-    for (const doc of old) await ctx.db.delete(doc._id);
+    for (const doc of old) await ctx.db.delete("rawBatches", doc._id);
     const sessions = await ctx.db
       .query("sessions")
       .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before))
       .take(PAGE);
-    for (const doc of sessions) await ctx.db.delete(doc._id);
+    for (const doc of sessions) await ctx.db.delete("sessions", doc._id);
     if (old.length === PAGE || sessions.length === PAGE) {
       await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, { siteId, before });
     }

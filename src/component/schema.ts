@@ -100,4 +100,18 @@ export default defineSchema({
     rows: v.array(vRow),
   }).index("by_bucket", ["siteId", "interval", "bucketStart", "dimension", "page"]),
 
+
+  // Today's and yesterday's cookieless salts (older ones are deleted, so old
+  // visitor ids can never be recomputed). Written by admission on the first
+  // request of a UTC day and pruned by retention; read by admission.
+  salts: defineTable({ day: v.string(), salt: v.string() }).index("by_day", ["day"]),
+
+  // Bots dropped at ingest, counted per site per UTC day in a few shards so
+  // concurrent requests rarely conflict. Written by admission; read by admins.
+  botCounts: defineTable({
+    siteId: v.id("sites"),
+    day: v.string(),
+    shard: v.number(),
+    count: v.number(),
+  }).index("by_site_day", ["siteId", "day", "shard"]),
 });

@@ -33,8 +33,9 @@ function validateSite(fields: { slug?: string; name?: string; allowedOrigins?: s
   if (s.cardinalityCap !== undefined && !(Number.isInteger(s.cardinalityCap) && s.cardinalityCap >= 10 && s.cardinalityCap <= 10_000)) {
     throw new Error("cardinalityCap must be an integer between 10 and 10,000");
   }
-  if (s.rawRetentionDays !== undefined && !(s.rawRetentionDays >= 1 && s.rawRetentionDays <= 3650)) {
-    throw new Error("rawRetentionDays must be between 1 and 3,650");
+  // Raw batches are the dedup record, and batches up to 7 days old are accepted.
+  if (s.rawRetentionDays !== undefined && !(s.rawRetentionDays >= 8 && s.rawRetentionDays <= 3650)) {
+    throw new Error("rawRetentionDays must be between 8 and 3,650");
   }
 }
 
@@ -70,7 +71,7 @@ export const createSite = mutation({
 
 async function siteOrThrow(ctx: QueryCtx, siteId: string): Promise<Doc<"sites">> {
   const id = ctx.db.normalizeId("sites", siteId);
-  const site = id && (await ctx.db.get(id));
+  const site = id && (await ctx.db.get("sites", id));
   if (!site) throw new Error(`Unknown site "${siteId}"`);
   return site;
 }
@@ -81,7 +82,7 @@ export const getSite = query({
   returns: v.union(vSite, v.null()),
   handler: async (ctx, { siteId }) => {
     const id = ctx.db.normalizeId("sites", siteId);
-    const site = id && (await ctx.db.get(id));
+    const site = id && (await ctx.db.get("sites", id));
     return site ? toSite(site) : null;
   },
 });
@@ -123,7 +124,7 @@ export const updateSite = mutation({
     if (fields.allowedOrigins !== undefined) patch.allowedOrigins = fields.allowedOrigins;
     if (fields.enabled !== undefined) patch.enabled = fields.enabled;
     if (fields.settings !== undefined) patch.settings = { ...site.settings, ...fields.settings };
-    await ctx.db.patch(site._id, patch);
+    await ctx.db.patch("sites", site._id, patch);
     return toSite({ ...site, ...patch });
   },
 });
@@ -135,21 +136,8 @@ export const rotateWriteKey = mutation({
   handler: async (ctx, { siteId }) => {
     const site = await siteOrThrow(ctx, siteId);
     const writeKey = newWriteKey();
-    await ctx.db.patch(site._id, { writeKeyHash: await hashWriteKey(writeKey) });
+    await ctx.db.patch("sites", site._id, { writeKeyHash: await hashWriteKey(writeKey) });
     return { writeKey };
-  },
-});
-
-/** What the ingest route needs to accept or refuse a request, by write-key hash. */
-export const resolveWriteKey = query({
-  args: { writeKeyHash: v.string() },
-  returns: v.union(
-    v.null(),
-    v.object({ siteId: v.string(), enabled: v.boolean(), allowedOrigins: v.array(v.string()) }),
-  ),
-  handler: async (ctx, { writeKeyHash }) => {
-    const site = await ctx.db.query("sites").withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", writeKeyHash)).unique();
-    return site ? { siteId: site._id, enabled: site.enabled, allowedOrigins: site.allowedOrigins } : null;
   },
 });
 

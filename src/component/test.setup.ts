@@ -4,6 +4,7 @@
 import { convexTest } from "convex-test";
 import aggregate from "@convex-dev/aggregate/test";
 import batchWorker from "@convex-dev/batch-worker/test";
+import rateLimiter from "@convex-dev/rate-limiter/test";
 import schema from "./schema.js";
 
 export const modules = import.meta.glob("./**/*.ts");
@@ -12,5 +13,6 @@ export function initConvexTest() {
   const t = convexTest({ schema, modules, transactionLimits: true });
   aggregate.register(t, "hourlyTotals");
   batchWorker.register(t, "hourlyTotals/batchWorker");
+  rateLimiter.register(t, "rateLimiter");
   return t;
 }

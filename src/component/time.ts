@@ -62,8 +62,9 @@ function localMidnight(year: number, month: number, day: number, timeZone: strin
   let guess = wall - offsetAt(wall, timeZone);
   guess = wall - offsetAt(guess, timeZone);
   // Where midnight itself is skipped by DST, the day starts at the first instant after it.
+  // Compare with the normalised date: callers pass day + 1, day + 7 or month + 1 past the month's end.
   const p = localParts(guess, timeZone);
-  if (p.day !== day) guess += HOUR;
+  if (p.day !== new Date(wall).getUTCDate()) guess += HOUR;
   return guess;
 }
 
@@ -167,9 +168,10 @@ export function planRange(from: number, to: number, timeZone: string, minutes = 
  */
 export function alignRange(from: number, to: number, unit: number = HOUR): { from: number; to: number } {
   if (!Number.isFinite(from) || !Number.isFinite(to)) throw new Error("from and to must be finite epoch milliseconds");
+  // Checked before rounding: an inverted or empty range inside one unit would otherwise round to a whole unit.
+  if (to <= from) throw new Error(`Invalid range: to (${to}) must be after from (${from})`);
   const alignedFrom = Math.floor(from / unit) * unit;
   const alignedTo = Math.ceil(to / unit) * unit;
-  if (alignedTo <= alignedFrom) throw new Error(`Invalid range: to (${to}) must be after from (${from})`);
   if (alignedTo - alignedFrom > MAX_RANGE_MS) throw new Error("Invalid range: at most 400 days can be reported at once");
   return { from: alignedFrom, to: alignedTo };
 }

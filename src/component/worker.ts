@@ -58,7 +58,7 @@ class SessionStore {
   async write(): Promise<void> {
     for (const ref of this.dirty) {
       const fields = { ...ref.state, attribution: ref.state.attribution as Record<string, string> };
-      if (ref.id) await this.ctx.db.patch(ref.id, fields);
+      if (ref.id) await this.ctx.db.patch("sessions", ref.id, fields);
       else await this.ctx.db.insert("sessions", { siteId: ref.siteId, ...fields });
     }
   }
@@ -120,7 +120,7 @@ export async function drainShardHandler(ctx: MutationCtx, { shard }: { shard: nu
   let retryAfter: number | null = null;
 
   for (const batch of batches) {
-    if (!sites.has(batch.siteId)) sites.set(batch.siteId, await ctx.db.get(batch.siteId));
+    if (!sites.has(batch.siteId)) sites.set(batch.siteId, await ctx.db.get("sites", batch.siteId));
     const site = sites.get(batch.siteId)!;
     let deltas = deltasBySite.get(batch.siteId);
     if (!deltas) deltasBySite.set(batch.siteId, (deltas = new Deltas()));
@@ -132,15 +132,15 @@ export async function drainShardHandler(ctx: MutationCtx, { shard }: { shard: nu
       const attempts = batch.attempts + 1;
       if (attempts >= MAX_ATTEMPTS) {
         await ctx.db.insert("deadLetters", { siteId: batch.siteId, batchId: batch.batchId, events: batch.events, attempts, error: message });
-        await ctx.db.delete(batch._id);
+        await ctx.db.delete("pendingBatches", batch._id);
       } else {
-        await ctx.db.patch(batch._id, { attempts, lastError: message });
+        await ctx.db.patch("pendingBatches", batch._id, { attempts, lastError: message });
         retryAfter = Math.max(retryAfter ?? 0, 1_000 * 2 ** attempts);
       }
       continue;
     }
     await ctx.db.insert("rawBatches", { siteId: batch.siteId, batchId: batch.batchId, receivedAt: batch.receivedAt, events: batch.events });
-    await ctx.db.delete(batch._id);
+    await ctx.db.delete("pendingBatches", batch._id);
   }
 
   await sessions.write();
@@ -167,7 +167,7 @@ async function writeDeltas(ctx: MutationCtx, siteId: Id<"sites">, shard: number,
       const mergedRows = merged.toDeltaRows();
       const bytes = mergedRows.reduce((sum, r) => sum + rowBytes(r), 0);
       if (bytes <= MAX_SHARD_DOC_BYTES && mergedRows.length <= MAX_ROWS_PER_DOC) {
-        await ctx.db.patch(open._id, { rows: mergedRows, bytes });
+        await ctx.db.patch("rollupShards", open._id, { rows: mergedRows, bytes });
         continue;
       }
     }

@@ -8,10 +8,12 @@
  * @module
  */
 
+import type * as admission from "../admission.js";
 import type * as compaction from "../compaction.js";
 import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
 import type * as maintenance from "../maintenance.js";
+import type * as origins from "../origins.js";
 import type * as reports from "../reports.js";
 import type * as rows from "../rows.js";
 import type * as sessions from "../sessions.js";
@@ -29,10 +31,12 @@ import type {
 import { anyApi, componentsGeneric } from "convex/server";
 
 const fullApi: ApiFromModules<{
+  admission: typeof admission;
   compaction: typeof compaction;
   events: typeof events;
   ingest: typeof ingest;
   maintenance: typeof maintenance;
+  origins: typeof origins;
   reports: typeof reports;
   rows: typeof rows;
   sessions: typeof sessions;
@@ -71,4 +75,5 @@ export const internal: FilterApi<
 
 export const components = componentsGeneric() as unknown as {
   hourlyTotals: import("@convex-dev/aggregate/_generated/component.js").ComponentApi<"hourlyTotals">;
+  rateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"rateLimiter">;
 };

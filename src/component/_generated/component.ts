@@ -23,6 +23,37 @@ import type { FunctionReference } from "convex/server";
  */
 export type ComponentApi<Name extends string | undefined = string | undefined> =
   {
+    admission: {
+      admit: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          clientKey: string;
+          isBot: boolean;
+          origin: string | null;
+          writeKeyHash: string;
+        },
+        | { status: "unknown_key" }
+        | { status: "origin_not_allowed" }
+        | { status: "site_disabled" }
+        | { status: "bot" }
+        | { retryAfterMs: number; status: "rate_limited" }
+        | {
+            salt: string;
+            siteId: string;
+            status: "ok";
+            trustClientCountry: boolean;
+          },
+        Name
+      >;
+      getBotCounts: FunctionReference<
+        "query",
+        "internal",
+        { days: number; siteId: string },
+        Array<{ bots: number; day: string }>,
+        Name
+      >;
+    };
     ingest: {
       ingestBatch: FunctionReference<
         "mutation",
@@ -154,8 +185,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           name: string;
           settings?: {
             cardinalityCap?: number;
+            clientBatchesPerMinute?: number;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
+            siteBatchesPerMinute?: number;
+            trustClientCountry?: boolean;
           };
           slug: string;
           timezone?: string;
@@ -175,8 +209,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           name: string;
           settings: {
             cardinalityCap?: number;
+            clientBatchesPerMinute?: number;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
+            siteBatchesPerMinute?: number;
+            trustClientCountry?: boolean;
           };
           slug: string;
           timezone: string;
@@ -195,8 +232,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           name: string;
           settings: {
             cardinalityCap?: number;
+            clientBatchesPerMinute?: number;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
+            siteBatchesPerMinute?: number;
+            trustClientCountry?: boolean;
           };
           slug: string;
           timezone: string;
@@ -230,23 +270,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           name: string;
           settings: {
             cardinalityCap?: number;
+            clientBatchesPerMinute?: number;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
+            siteBatchesPerMinute?: number;
+            trustClientCountry?: boolean;
           };
           slug: string;
           timezone: string;
         }>,
-        Name
-      >;
-      resolveWriteKey: FunctionReference<
-        "query",
-        "internal",
-        { writeKeyHash: string },
-        null | {
-          allowedOrigins: Array<string>;
-          enabled: boolean;
-          siteId: string;
-        },
         Name
       >;
       rotateWriteKey: FunctionReference<
@@ -265,8 +297,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           name?: string;
           settings?: {
             cardinalityCap?: number;
+            clientBatchesPerMinute?: number;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
+            siteBatchesPerMinute?: number;
+            trustClientCountry?: boolean;
           };
           siteId: string;
         },
@@ -278,8 +313,11 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           name: string;
           settings: {
             cardinalityCap?: number;
+            clientBatchesPerMinute?: number;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
+            siteBatchesPerMinute?: number;
+            trustClientCountry?: boolean;
           };
           slug: string;
           timezone: string;

@@ -1,0 +1,239 @@
+// The host-facing facades (example/convex/analytics.ts): every exported function
+// runs the host's auth callback before it touches the component, and report
+// arguments a dashboard could get wrong fail with a clear error.
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import type { FunctionReference } from "convex/server";
+import { exposeAdminApi, exposeAnalyticsApi, exposeMaintenanceApi } from "../src/client/index.js";
+import * as analyticsModule from "../example/convex/analytics.js";
+import { api, components, internal } from "../example/convex/_generated/api.js";
+import { initApp } from "./app.setup.js";
+
+type App = ReturnType<typeof initApp>;
+/** The app accessor, with or without an identity. */
+type Caller = Pick<App, "query" | "mutation">;
+
+const NOW = Date.parse("2026-03-10T12:00:00Z");
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const ADMIN = "admin@example.com";
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(NOW);
+  vi.stubEnv("ANALYTICS_DEV_OPEN", "");
+  vi.stubEnv("ANALYTICS_ADMINS", `someone@example.com, ${ADMIN}`);
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+});
+
+/** Plain-object views of the registered functions, to read their kind without `any`. */
+type Registered = { isQuery?: boolean; isMutation?: boolean; isAction?: boolean; isPublic?: boolean };
+const allExports = Object.entries(analyticsModule as Record<string, Registered>).sort(([a], [b]) => a.localeCompare(b));
+/** What a browser can reach: the public exports. The maintenance exports are internal (crons only). */
+const exported = allExports.filter(([, fn]) => fn.isPublic);
+const exportedNames = exported.map(([name]) => name);
+const internalNames = allExports.filter(([, fn]) => !fn.isPublic).map(([name]) => name);
+const noAuth = { auth: async () => {} };
+const READ_NAMES = Object.keys(exposeAnalyticsApi(components.analytics, noAuth)).sort();
+const ADMIN_NAMES = Object.keys(exposeAdminApi(components.analytics, noAuth)).sort();
+const MAINTENANCE_NAMES = Object.keys(exposeMaintenanceApi(components.analytics)).sort();
+
+/** Valid arguments for every exported function. A new export without an entry here fails the first test. */
+function argsFor(siteId: string): Record<string, Record<string, unknown>> {
+  const range = { siteId, from: NOW - 2 * HOUR, to: NOW };
+  return {
+    getOverview: range,
+    getTimeseries: range,
+    getBreakdown: { ...range, dimension: "page" },
+    getRealtime: { siteId },
+    createSite: { slug: "new-site", name: "New site" },
+    getSite: { siteId },
+    getSiteBySlug: { slug: "default" },
+    listSites: {},
+    updateSite: { siteId, name: "Renamed" },
+    rotateWriteKey: { siteId },
+    listDeadLetters: { siteId },
+    getBotCounts: { siteId, days: 7 },
+  };
+}
+
+/** Calls an export of example/convex/analytics.ts by name, as a browser client would. */
+async function call(t: Caller, name: string, args: Record<string, unknown>): Promise<unknown> {
+  const kind = (analyticsModule as Record<string, Registered>)[name]!;
+  const refs = api.analytics as unknown as Record<string, FunctionReference<"query" | "mutation", "public", Record<string, unknown>>>;
+  const ref = refs[name]!;
+  return kind.isQuery
+    ? await t.query(ref as FunctionReference<"query", "public", Record<string, unknown>>, args)
+    : await t.mutation(ref as FunctionReference<"mutation", "public", Record<string, unknown>>, args);
+}
+
+async function setup() {
+  const t = initApp();
+  const site = await t.mutation(internal.setup.provision, {});
+  return { t, siteId: site!.siteId, writeKey: site!.writeKey };
+}
+
+const REFUSED = /Sign in to see analytics|Only analytics admins may do this/;
+
+describe("auth runs first, for every exported function", () => {
+  test("example/convex/analytics.ts exports exactly the two facades' functions, each a public query or mutation, and only the maintenance functions as internal", () => {
+    expect(exportedNames).toEqual([...READ_NAMES, ...ADMIN_NAMES].sort());
+    expect(internalNames).toEqual(MAINTENANCE_NAMES);
+    expect(Object.keys(argsFor("x")).sort()).toEqual(exportedNames);
+    for (const [name, fn] of exported) {
+      expect({ name, public: fn.isPublic, kind: fn.isQuery ? "query" : fn.isMutation ? "mutation" : "other" }).toEqual({
+        name,
+        public: true,
+        kind: expect.stringMatching(/^(query|mutation)$/),
+      });
+    }
+  });
+
+  test("every exported function refuses a caller without identity, and none of the refused writes happened", async () => {
+    const { t, siteId, writeKey } = await setup();
+    const args = argsFor(siteId);
+    const refused: string[] = [];
+    for (const name of exportedNames) {
+      await expect(call(t, name, args[name]!), name).rejects.toThrow(REFUSED);
+      refused.push(name);
+    }
+    expect(refused).toEqual(exportedNames);
+    // createSite, updateSite and rotateWriteKey were refused before they wrote anything.
+    vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
+    const sites = await t.query(api.analytics.listSites, {});
+    expect(sites.map((s) => [s.slug, s.name])).toEqual([["default", "Example site"]]);
+    const res = await t.fetch("/analytics/ingest", {
+      method: "POST",
+      body: JSON.stringify({ key: writeKey, batchId: "b", events: [{ id: "e", type: "pageview", occurredAt: NOW, url: "https://ex.com/" }] }),
+    });
+    expect(res.status).toBe(202);
+  });
+
+  test("auth runs before the component is asked anything: an unknown site still gets the auth error, not 'Unknown site'", async () => {
+    const { t } = await setup();
+    const args = argsFor("no-such-site");
+    for (const name of exportedNames) {
+      const a = name === "getSiteBySlug" ? { slug: "no-such-slug" } : args[name]!;
+      await expect(call(t, name, a), name).rejects.toThrow(REFUSED);
+    }
+  });
+
+  test("a signed-in user who is not an admin may call every read function and no admin function", async () => {
+    const { t, siteId } = await setup();
+    const user = t.withIdentity({ email: "reader@example.com" });
+    const args = argsFor(siteId);
+    const outcomes: Record<string, string> = {};
+    for (const name of exportedNames) {
+      outcomes[name] = await call(user, name, args[name]!).then(
+        () => "ok",
+        (e: Error) => (REFUSED.test(e.message) ? "refused" : `error: ${e.message}`),
+      );
+    }
+    expect(outcomes).toEqual({
+      ...Object.fromEntries(READ_NAMES.map((n) => [n, "ok"])),
+      ...Object.fromEntries(ADMIN_NAMES.map((n) => [n, "refused"])),
+    });
+  });
+
+  test("an admin listed in ANALYTICS_ADMINS may call every function; an identity without an email may not", async () => {
+    const { t, siteId } = await setup();
+    const admin = t.withIdentity({ email: ADMIN });
+    const args = argsFor(siteId);
+    for (const name of exportedNames) await call(admin, name, args[name]!);
+    expect((await admin.query(api.analytics.getSite, { siteId }))?.name).toBe("Renamed");
+    expect((await admin.query(api.analytics.listSites, {})).map((s) => s.slug).sort()).toEqual(["default", "new-site"]);
+
+    const anonymous = t.withIdentity({ subject: "user-without-email" });
+    await expect(anonymous.query(api.analytics.listSites, {})).rejects.toThrow("Only analytics admins may do this");
+    vi.stubEnv("ANALYTICS_ADMINS", "");
+    await expect(admin.query(api.analytics.listSites, {})).rejects.toThrow("Only analytics admins may do this");
+  });
+
+  test("ANALYTICS_DEV_OPEN=1 opens every function to an anonymous caller, and only the exact value 1 does", async () => {
+    const { t, siteId } = await setup();
+    const args = argsFor(siteId);
+    vi.stubEnv("ANALYTICS_DEV_OPEN", "true");
+    await expect(t.query(api.analytics.listSites, {})).rejects.toThrow(REFUSED);
+    vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
+    for (const name of exportedNames) await call(t, name, args[name]!);
+    expect((await t.query(api.analytics.listSites, {})).length).toBe(2);
+  });
+});
+
+describe("report arguments", () => {
+  const reports = ["getOverview", "getTimeseries", "getBreakdown"] as const;
+  const reportArgs = (name: (typeof reports)[number], siteId: string, from: number, to: number) =>
+    name === "getBreakdown" ? { siteId, from, to, dimension: "page" } : { siteId, from, to };
+
+  test("an inverted or empty range is refused with a message naming both ends", async () => {
+    const { t, siteId } = await setup();
+    const reader = t.withIdentity({ email: "reader@example.com" });
+    for (const name of reports) {
+      await expect(call(reader, name, reportArgs(name, siteId, NOW, NOW - DAY)), name).rejects.toThrow(
+        `Invalid range: to (${NOW - DAY}) must be after from (${NOW})`,
+      );
+      await expect(call(reader, name, reportArgs(name, siteId, NOW, NOW)), name).rejects.toThrow(/Invalid range: to .* must be after from/);
+    }
+  });
+
+  test("a range of 400 days is answered and one hour more is refused as over 400 days", async () => {
+    const { t, siteId } = await setup();
+    const reader = t.withIdentity({ email: "reader@example.com" });
+    for (const name of reports) {
+      await call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY, NOW));
+      await expect(call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY - HOUR, NOW)), name).rejects.toThrow(
+        "Invalid range: at most 400 days can be reported at once",
+      );
+    }
+  });
+
+  test("non-finite range ends are refused", async () => {
+    const { t, siteId } = await setup();
+    const reader = t.withIdentity({ email: "reader@example.com" });
+    await expect(reader.query(api.analytics.getOverview, { siteId, from: Number.NEGATIVE_INFINITY, to: NOW })).rejects.toThrow(
+      "from and to must be finite epoch milliseconds",
+    );
+    await expect(reader.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: Number.NaN })).rejects.toThrow(
+      "from and to must be finite epoch milliseconds",
+    );
+  });
+
+  test("an unknown site id is refused by every report and admin call that takes one, naming the id", async () => {
+    const { t, siteId } = await setup();
+    const admin = t.withIdentity({ email: ADMIN });
+    // A well-formed id of another table, and a string that is no id at all.
+    const users = await t.run(async (ctx) => await ctx.db.insert("users", { email: "u@example.com", plan: "free" }));
+    for (const bad of ["no-such-site", users]) {
+      for (const name of ["getOverview", "getTimeseries", "getBreakdown", "getRealtime", "updateSite", "rotateWriteKey", "listDeadLetters"]) {
+        await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(`Unknown site "${bad}"`);
+      }
+      expect(await admin.query(api.analytics.getSite, { siteId: bad })).toBeNull();
+    }
+    expect(await admin.query(api.analytics.getSiteBySlug, { slug: "no-such-slug" })).toBeNull();
+    expect(siteId).toBeTruthy();
+  });
+
+  test("a breakdown limit must be an integer from 1 to 1,000", async () => {
+    const { t, siteId } = await setup();
+    const reader = t.withIdentity({ email: "reader@example.com" });
+    const range = { siteId, from: NOW - DAY, to: NOW, dimension: "page" as const };
+    for (const limit of [0, -1, 1.5, 1_001, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(reader.query(api.analytics.getBreakdown, { ...range, limit }), String(limit)).rejects.toThrow(
+        "limit must be an integer from 1 to 1000",
+      );
+    }
+    for (const limit of [1, 1_000]) expect((await reader.query(api.analytics.getBreakdown, { ...range, limit })).rows).toEqual([]);
+  });
+
+  test("minute granularity is refused for a range starting more than 2 hours ago", async () => {
+    const { t, siteId } = await setup();
+    const reader = t.withIdentity({ email: "reader@example.com" });
+    await expect(reader.query(api.analytics.getTimeseries, { siteId, from: NOW - 3 * HOUR, to: NOW, granularity: "minute" })).rejects.toThrow(
+      "Minute granularity covers only the last 2 hours",
+    );
+    const { points } = await reader.query(api.analytics.getTimeseries, { siteId, from: NOW - HOUR, to: NOW, granularity: "minute" });
+    expect(points.length).toBe(60);
+  });
+});
