@@ -108,6 +108,20 @@ export function normalizeEvent(
   }
 }
 
+/**
+ * The fields the ingest route derives from the request (never from the client):
+ * read back from an already-enriched event when ingestBatch validates it again.
+ */
+export function enrichedFields(raw: Json): Partial<Pick<AnalyticsEvent, "country" | "device" | "browser" | "os">> {
+  if (!isObject(raw)) return {};
+  const out: Record<string, string> = {};
+  for (const field of ["country", "device", "browser", "os"] as const) {
+    const value = raw[field];
+    if (typeof value === "string" && value.length > 0) out[field] = value.slice(0, 64);
+  }
+  return out;
+}
+
 function parseUrl(url: string | undefined): URL | null {
   return url && URL.canParse(url) ? new URL(url) : null;
 }

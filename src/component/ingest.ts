@@ -6,7 +6,7 @@ import { mutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { vIngestResult, type IngestResult, type Rejection, type AnalyticsEvent } from "../shared.js";
-import { MAX_EVENTS_PER_BATCH, normalizeEvent } from "./events.js";
+import { MAX_EVENTS_PER_BATCH, enrichedFields, normalizeEvent } from "./events.js";
 import { hashVisitor } from "./sketch.js";
 
 /** Ingest queues and rollup deltas are split this many ways; one worker drains each shard. */
@@ -39,7 +39,7 @@ export async function ingestBatchHandler(
   const events: AnalyticsEvent[] = [];
   const rejected: Rejection[] = [];
   args.events.forEach((raw, index) => {
-    const result = normalizeEvent(raw, receivedAt);
+    const result = normalizeEvent(raw, receivedAt, enrichedFields(raw));
     if (result.ok) events.push(result.event);
     else rejected.push({ index, reason: result.reason });
   });

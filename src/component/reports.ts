@@ -131,8 +131,13 @@ export async function getTimeseriesHandler(
   const tz = site.timezone;
   const points: Timeseries["points"] = [];
   for (let start = bucketStart(granularity, from, tz); start < to; start = nextBucket(granularity, start, tz)) {
-    const end = Math.min(nextBucket(granularity, start, tz), to);
-    const pieces = planRange(Math.max(start, from), end, tz, minutes);
+    // Stored buckets are whole UTC hours: where local midnight is not on the hour
+    // (e.g. UTC+05:30), a point is cut at the hour before it, so no event is
+    // counted twice or lost.
+    const unit = minutes ? MINUTE : HOUR;
+    const lo = Math.max(Math.floor(start / unit) * unit, from);
+    const hi = Math.min(Math.floor(nextBucket(granularity, start, tz) / unit) * unit, to);
+    const pieces = planRange(lo, hi, tz, minutes);
     const total = await readTotal(ctx, site._id, pieces);
     points.push({
       bucketStart: start,

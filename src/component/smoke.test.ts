@@ -35,3 +35,24 @@ describe("smoke", () => {
     await check();
   });
 });
+
+describe("timezones whose offset is not a whole hour", () => {
+  test("daily points in Asia/Kolkata count every event exactly once", async () => {
+    vi.setSystemTime(new Date("2026-03-10T00:00:00Z"));
+    const t = initConvexTest();
+    const { siteId } = await t.mutation(api.sites.createSite, { slug: "in", name: "IN", timezone: "Asia/Kolkata" });
+    const start = Date.now();
+    // One pageview every 50 minutes for three days, straddling local midnights (18:30Z).
+    for (let i = 0; i < 86; i++) {
+      const at = start + i * 50 * 60_000;
+      vi.setSystemTime(at + 1000);
+      await t.mutation(api.ingest.ingestBatch, { siteId, batchId: `b${i}`, events: [{ id: `e${i}`, type: "pageview", occurredAt: at, url: "https://ex.in/", visitorId: `v${i}` }] });
+    }
+    vi.advanceTimersByTime(1);
+    await t.finishInProgressScheduledFunctions();
+    const range = { siteId, from: start, to: start + 3 * 24 * 3_600_000 };
+    const series = await t.query(api.reports.getTimeseries, { ...range, granularity: "day" });
+    expect(series.points.reduce((sum, p) => sum + p.pageviews, 0)).toBe(86);
+    expect((await t.query(api.reports.getOverview, range)).pageviews).toBe(86);
+  });
+});

@@ -1,0 +1,283 @@
+// Sessionization and its rollup deltas. The worker emits, per event,
+// contribution(new state) - contribution(old state); summed over a session's
+// events that telescopes to contribution(final state). Checked here against a
+// direct computation and a brute-force oracle over random event sequences.
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { NONE_KEY, type AnalyticsEvent } from "../shared.js";
+import { DEFAULT_SESSION_TIMEOUT_MS, Deltas, TOTAL_KEY, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
+import { hashVisitor } from "./sketch.js";
+import { dayStart, hourStart, minuteStart, MINUTE } from "./time.js";
+
+const TZ = "Europe/Berlin";
+const T0 = Date.parse("2026-03-10T22:30:00Z"); // 23:30 in Berlin: sessions cross local midnight
+const TIMEOUT = DEFAULT_SESSION_TIMEOUT_MS;
+
+let n = 0;
+function ev(at: number, path = "/", type: AnalyticsEvent["type"] = "pageview", extra: Partial<AnalyticsEvent> = {}): AnalyticsEvent {
+  return {
+    id: `e${n++}`,
+    type,
+    ...(type === "track" ? { name: "click" } : {}),
+    occurredAt: at,
+    url: `https://ex.com${path}`,
+    visitorId: "v1",
+    ...extra,
+  };
+}
+
+/** Deltas as a sorted list of non-zero rows, comparable with toEqual. */
+function rowsOf(deltas: Deltas) {
+  const out: { id: string; events: number; pageviews: number; entries: number; bounces: number; durationMs: number; visitors: number[] }[] = [];
+  for (const { interval, bucketStart, rows } of deltas.buckets.values()) {
+    for (const { dimension, key, visitors, ...counters } of rows.toDeltaRows()) {
+      out.push({ id: `${interval}|${bucketStart}|${dimension}|${key}`, ...counters, visitors: "sparse" in visitors ? visitors.sparse : [-1] });
+    }
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+const row = (deltas: Deltas, interval: string, bucketStart: number, dimension: string, key: string) =>
+  rowsOf(deltas).find((r) => r.id === `${interval}|${bucketStart}|${dimension}|${key}`);
+
+type Session = { state: SessionState; events: AnalyticsEvent[]; firstEvent: AnalyticsEvent };
+
+/** The worker's loop (worker.ts applyBatch), over one list of events in arrival order. */
+function runWorker(events: AnalyticsEvent[], timeoutMs = TIMEOUT) {
+  const deltas = new Deltas();
+  const sessions: Session[] = [];
+  const latest = new Map<string, Session>();
+  for (const event of events) {
+    if (!isCounted(event)) continue;
+    const current = latest.get(event.visitorId) ?? null;
+    let next: SessionState;
+    if (current && continues(current.state, event, timeoutMs)) {
+      deltas.addSession(current.state, TZ, -1);
+      next = extendSession(current.state, event);
+      current.state = next;
+      current.events.push(event);
+    } else {
+      next = startSession(event);
+      const fresh: Session = { state: next, events: [event], firstEvent: event };
+      sessions.push(fresh);
+      if (!current || next.lastSeenAt >= current.state.lastSeenAt) latest.set(event.visitorId, fresh);
+    }
+    deltas.addSession(next, TZ, 1);
+    deltas.addEvent(event, next, TZ);
+  }
+  return { deltas, sessions };
+}
+
+describe("continues, startSession and extendSession", () => {
+  const start = ev(T0, "/landing?utm_source=news", "pageview", { referrer: "https://www.google.com/" });
+  const s = startSession(start);
+
+  test("a session starts at its first event, with that page as entry and exit, and its attribution", () => {
+    expect(s).toMatchObject({ visitorId: "v1", startedAt: T0, lastSeenAt: T0, events: 1, pageviews: 1, entryPage: "/landing", exitPage: "/landing", exitAt: T0, hostname: "ex.com" });
+    expect([s.attribution.referrer, s.attribution.channel, s.attribution.utmSource]).toEqual(["google.com", "Organic Search", "news"]);
+    expect(startSession(ev(T0, "/x", "track")).pageviews).toBe(0);
+  });
+
+  const table: [string, boolean, SessionState | null, number][] = [
+    ["no session", false, null, T0],
+    ["an event at the same instant", true, s, T0],
+    ["an event exactly one timeout later", true, s, T0 + TIMEOUT],
+    ["an event one millisecond past the timeout", false, s, T0 + TIMEOUT + 1],
+    ["an earlier event within the timeout", true, s, T0 - TIMEOUT],
+    ["an earlier event past the timeout", false, s, T0 - TIMEOUT - 1],
+    ["an event 25 minutes after a session last seen 20 minutes in", true, { ...s, lastSeenAt: T0 + 20 * MINUTE }, T0 + 45 * MINUTE],
+  ];
+  test.each(table)("%s: continues is %s", (_label, expected, session, at) => {
+    expect(continues(session, ev(at), TIMEOUT)).toBe(expected);
+  });
+
+  test("extending counts events and pageviews, advances lastSeen, and an earlier event never moves the start", () => {
+    let x = extendSession(s, ev(T0 + 10 * MINUTE, "/b"));
+    x = extendSession(x, ev(T0 + 12 * MINUTE, "/c", "track"));
+    x = extendSession(x, ev(T0 - 5 * MINUTE, "/early"));
+    expect(x).toMatchObject({ startedAt: T0, lastSeenAt: T0 + 12 * MINUTE, events: 4, pageviews: 3, entryPage: "/landing", exitPage: "/b", exitAt: T0 + 10 * MINUTE });
+    expect(x.attribution).toEqual(s.attribution);
+  });
+
+  test("identify events are not counted", () => {
+    expect([isCounted(ev(T0)), isCounted(ev(T0, "/", "track")), isCounted(ev(T0, "/", "identify", { userId: "u" }))]).toEqual([true, true, false]);
+  });
+});
+
+describe("session deltas", () => {
+  const day = dayStart(T0, TZ);
+  const hour = hourStart(T0);
+
+  test("bounce is +1 at the first event and cancels at the second; a third changes nothing", () => {
+    const events = [ev(T0, "/a"), ev(T0 + MINUTE, "/b"), ev(T0 + 2 * MINUTE, "/c")];
+    const after = (k: number) => row(runWorker(events.slice(0, k)).deltas, "day", day, "total", TOTAL_KEY)!;
+    expect([after(1).entries, after(1).bounces]).toEqual([1, 1]);
+    expect([after(2).entries, after(2).bounces]).toEqual([1, 0]);
+    expect([after(3).entries, after(3).bounces]).toEqual([1, 0]);
+    expect(after(3).durationMs).toBe(2 * MINUTE);
+    // Every dimension the session is counted under follows the same rule.
+    const { deltas } = runWorker(events.slice(0, 2));
+    for (const [dimension, key] of [["entryPage", "/a"], ["page", "/a"], ["channel", "Direct"], ["referrer", NONE_KEY], ["hostname", "ex.com"]]) {
+      expect([dimension, row(deltas, "hour", hour, dimension!, key!)?.bounces, row(deltas, "hour", hour, dimension!, key!)?.entries]).toEqual([dimension, 0, 1]);
+    }
+  });
+
+  test("the exit page moves: -1 on the old exit, +1 on the new one; track events and earlier pageviews do not move it", () => {
+    const exits = (events: AnalyticsEvent[]) =>
+      rowsOf(runWorker(events).deltas)
+        .filter((r) => r.id.startsWith(`day|${day}|exitPage|`))
+        .map((r) => [r.id.split("|")[3], r.entries]);
+    const a = ev(T0, "/a");
+    const b = ev(T0 + MINUTE, "/b");
+    expect(exits([a])).toEqual([["/a", 1]]);
+    expect(exits([a, b])).toEqual([["/b", 1]]);
+    expect(exits([a, b, ev(T0 + 2 * MINUTE, "/c", "track")])).toEqual([["/b", 1]]);
+    expect(exits([a, b, ev(T0 + 30 * 1000, "/earlier")])).toEqual([["/b", 1]]);
+    expect(exits([a, b, ev(T0 + 2 * MINUTE, "/a")])).toEqual([["/a", 1]]);
+    // Two pageviews at the same instant: the one that arrived later is the exit.
+    expect(exits([a, b, ev(T0 + MINUTE, "/tie")])).toEqual([["/tie", 1]]);
+  });
+
+  test("session metrics stay in the bucket where the session started, while events land in their own buckets", () => {
+    // 23:30, 23:55 and 00:10 local: one session, started on 10 March, lasting 40 minutes.
+    const { deltas, sessions } = runWorker([ev(T0, "/a"), ev(T0 + 25 * MINUTE, "/b"), ev(T0 + 40 * MINUTE, "/c")]);
+    const nextDay = dayStart(T0 + 40 * MINUTE, TZ);
+    expect(nextDay - day).toBe(24 * 60 * MINUTE);
+    expect(sessions).toHaveLength(1);
+    expect(row(deltas, "day", day, "total", TOTAL_KEY)).toMatchObject({ entries: 1, bounces: 0, durationMs: 40 * MINUTE, pageviews: 2 });
+    expect(row(deltas, "day", nextDay, "total", TOTAL_KEY)).toMatchObject({ entries: 0, bounces: 0, durationMs: 0, pageviews: 1 });
+    // The exit page is counted at the start bucket too.
+    expect(row(deltas, "day", day, "exitPage", "/c")?.entries).toBe(1);
+    expect(row(deltas, "day", nextDay, "exitPage", "/c")).toBeUndefined();
+    expect(row(deltas, "minute", minuteStart(T0), "total", TOTAL_KEY)).toMatchObject({ entries: 1, durationMs: 40 * MINUTE });
+  });
+
+  test("a gap longer than the timeout starts a second session", () => {
+    const { deltas, sessions } = runWorker([ev(T0, "/a"), ev(T0 + TIMEOUT + 1, "/b")]);
+    expect(sessions.map((s) => s.state.entryPage)).toEqual(["/a", "/b"]);
+    const total = rowsOf(deltas)
+      .filter((r) => r.id.startsWith("hour|") && r.id.endsWith("|total|total"))
+      .reduce((acc, r) => ({ entries: acc.entries + r.entries, bounces: acc.bounces + r.bounces }), { entries: 0, bounces: 0 });
+    expect(total).toEqual({ entries: 2, bounces: 2 });
+  });
+
+  test("event rows carry the visitor, the page, the event name and each prop", () => {
+    const { deltas } = runWorker([ev(T0, "/a"), ev(T0 + MINUTE, "/a", "track", { props: { plan: "pro", seats: 3 } })]);
+    const v = [hashVisitor("v1")];
+    expect(row(deltas, "hour", hour, "page", "/a")).toMatchObject({ events: 2, pageviews: 1, visitors: v });
+    expect(row(deltas, "hour", hour, "event", "pageview")).toMatchObject({ events: 1, pageviews: 1 });
+    expect(row(deltas, "hour", hour, "event", "click")).toMatchObject({ events: 1, pageviews: 0 });
+    expect(row(deltas, "hour", hour, "prop", "click|plan|pro")).toMatchObject({ events: 1 });
+    expect(row(deltas, "hour", hour, "prop", "click|seats|3")).toMatchObject({ events: 1 });
+    expect(row(deltas, "minute", minuteStart(T0), "total", TOTAL_KEY)).toMatchObject({ events: 1, pageviews: 1, entries: 1, bounces: 0 });
+  });
+});
+
+describe("the delta rule", () => {
+  // Up to 3 visitors, times within 3 hours (so sessions split and cross local
+  // midnight), arriving in any order, with pageviews, track events and identifies.
+  const arbEvents = fc.array(
+    fc.record({
+      visitor: fc.constantFrom("v1", "v2", "v3"),
+      minute: fc.integer({ min: 0, max: 180 }),
+      // Coarse seconds, so that events at the same instant (exit-page ties) are common.
+      second: fc.constantFrom(0, 30),
+      type: fc.constantFrom<AnalyticsEvent["type"]>("pageview", "pageview", "track", "identify"),
+      path: fc.constantFrom("/", "/a", "/b", "/c"),
+      source: fc.constantFrom("", "?utm_source=news&utm_medium=email", "?utm_medium=cpc&utm_source=google"),
+    }),
+    { minLength: 1, maxLength: 40 },
+  );
+  type RawEvent = { visitor: string; minute: number; second: number; type: AnalyticsEvent["type"]; path: string; source: string };
+  const toEvents = (raw: RawEvent[]) =>
+    raw.map((r, i) =>
+      ev(T0 + r.minute * MINUTE + r.second * 1000, `${r.path}${r.source}`, r.type, { id: `e${i}`, visitorId: r.visitor, ...(r.type === "identify" ? { userId: "u" } : {}) }),
+    );
+
+  test("a session's summed deltas equal the contribution of its final state plus its events, for any event sequence", () => {
+    fc.assert(
+      fc.property(arbEvents, (raw) => {
+        const { deltas, sessions } = runWorker(toEvents(raw));
+        const direct = new Deltas();
+        for (const s of sessions) {
+          direct.addSession(s.state, TZ, 1);
+          for (const e of s.events) direct.addEvent(e, s.state, TZ);
+        }
+        expect(rowsOf(deltas)).toEqual(rowsOf(direct));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("the session totals match a brute-force oracle over each session's events", () => {
+    fc.assert(
+      fc.property(arbEvents, (raw) => {
+        const events = toEvents(raw);
+        const { deltas, sessions } = runWorker(events);
+        // Every counted event is in exactly one session.
+        expect(sessions.reduce((s, x) => s + x.events.length, 0)).toBe(events.filter(isCounted).length);
+        const oracle = new Map<string, { entries: number; bounces: number; durationMs: number; exits: Map<string, number> }>();
+        for (const s of sessions) {
+          const start = s.firstEvent.occurredAt;
+          const times = s.events.map((e) => e.occurredAt);
+          // The exit is the latest pageview (later arrival wins a tie), or the first event if that is later.
+          let exit = s.firstEvent;
+          for (const e of s.events.slice(1)) if (e.type === "pageview" && e.occurredAt >= exit.occurredAt) exit = e;
+          const bucket = `day|${dayStart(start, TZ)}`;
+          const o = oracle.get(bucket) ?? { entries: 0, bounces: 0, durationMs: 0, exits: new Map() };
+          o.entries += 1;
+          o.bounces += s.events.length === 1 ? 1 : 0;
+          o.durationMs += Math.max(...times) - start;
+          const exitPage = new URL(exit.url).pathname;
+          o.exits.set(exitPage, (o.exits.get(exitPage) ?? 0) + 1);
+          oracle.set(bucket, o);
+        }
+        const got = new Map<string, { entries: number; bounces: number; durationMs: number; exits: Map<string, number> }>();
+        for (const r of rowsOf(deltas)) {
+          const [interval, bucketStart, dimension, key] = r.id.split("|");
+          if (interval !== "day") continue;
+          const bucket = `day|${bucketStart}`;
+          const g = got.get(bucket) ?? { entries: 0, bounces: 0, durationMs: 0, exits: new Map() };
+          if (dimension === "total") Object.assign(g, { entries: r.entries, bounces: r.bounces, durationMs: r.durationMs });
+          if (dimension === "exitPage") g.exits.set(key!, r.entries);
+          got.set(bucket, g);
+        }
+        // Buckets that only hold events (no session started there) have zero session metrics.
+        for (const [bucket, g] of got) if (!oracle.has(bucket)) expect([g.entries, g.bounces, g.durationMs, g.exits.size]).toEqual([0, 0, 0, 0]);
+        for (const [bucket, o] of oracle) expect(got.get(bucket)).toEqual(o);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("merging per-batch deltas, as the worker does, gives the same rows as one run over all events", () => {
+    fc.assert(
+      fc.property(arbEvents, fc.integer({ min: 1, max: 40 }), (raw, cut) => {
+        const events = toEvents(raw);
+        const whole = runWorker(events).deltas;
+        // The same loop, but the deltas of the first `cut` events go to another Deltas that is merged in.
+        const first = new Deltas();
+        const second = new Deltas();
+        const latest = new Map<string, SessionState>();
+        events.forEach((e, i) => {
+          if (!isCounted(e)) return;
+          const target = i < cut ? first : second;
+          const state = latest.get(e.visitorId) ?? null;
+          let next: SessionState;
+          if (state && continues(state, e, TIMEOUT)) {
+            target.addSession(state, TZ, -1);
+            next = extendSession(state, e);
+            latest.set(e.visitorId, next);
+          } else {
+            next = startSession(e);
+            if (!state || next.lastSeenAt >= state.lastSeenAt) latest.set(e.visitorId, next);
+          }
+          target.addSession(next, TZ, 1);
+          target.addEvent(e, next, TZ);
+        });
+        first.merge(second);
+        expect(rowsOf(first)).toEqual(rowsOf(whole));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
