@@ -4,7 +4,8 @@ import fc from "fast-check";
 import { convexToJson } from "convex/values";
 import { describe, expect, test } from "vitest";
 import { NONE_KEY, type AnalyticsEvent } from "../shared.js";
-import { MAX_PROPS, MAX_PROP_KEY_LENGTH, MAX_PROP_VALUE_LENGTH, attributionOf, channelOf, hostnameOf, normalizeEvent, pagePath } from "./events.js";
+import { MAX_PROPS, MAX_PROP_KEY_LENGTH, MAX_PROP_VALUE_LENGTH, attributionOf, hostnameOf, normalizeEvent, pagePath } from "./events.js";
+import { channelOf } from "./channels.js";
 import { DAY, MINUTE } from "./time.js";
 
 const NOW = Date.parse("2026-03-10T12:00:00Z");
@@ -245,5 +246,27 @@ describe("channels and attribution", () => {
     expect(channelOf(NONE_KEY, NONE_KEY, NONE_KEY)).toBe("Direct");
     expect(channelOf("x.com", NONE_KEY, NONE_KEY)).toBe("Organic Social");
     expect(channelOf("example.org", NONE_KEY, NONE_KEY)).toBe("Referral");
+  });
+});
+
+describe("channels follow GA4's default channel grouping", () => {
+  test.each([
+    [NONE_KEY, "organic", NONE_KEY, "Organic Search"],
+    [NONE_KEY, NONE_KEY, "google", "Organic Search"],
+    [NONE_KEY, NONE_KEY, "facebook", "Organic Social"],
+    [NONE_KEY, NONE_KEY, "email", "Email"],
+    [NONE_KEY, "referral", "partner", "Referral"],
+    [NONE_KEY, "paid_search", "google", "Paid Search"],
+    [NONE_KEY, "cpc", "newsletter", "Paid Other"],
+    [NONE_KEY, "cpc", "facebook", "Paid Social"],
+    ["youtube.com", NONE_KEY, NONE_KEY, "Organic Video"],
+    [NONE_KEY, "sms", NONE_KEY, "SMS"],
+    [NONE_KEY, "audio", NONE_KEY, "Audio"],
+    [NONE_KEY, "web-push", NONE_KEY, "Mobile Push Notifications"],
+    ["mail.google.com", NONE_KEY, NONE_KEY, "Email"],
+    ["example.org", NONE_KEY, NONE_KEY, "Referral"],
+    [NONE_KEY, NONE_KEY, "newsletter", "Unassigned"],
+  ])("referrer %s, medium %s, source %s is %s", (referrer, medium, source, channel) => {
+    expect(channelOf(referrer, medium, source)).toBe(channel);
   });
 });

@@ -3,6 +3,7 @@
 // server-side Analytics class, ingestBatch and the worker all use these.
 import { NONE_KEY, type AnalyticsEvent, type SessionDimension } from "../shared.js";
 import { DAY, MINUTE } from "./time.js";
+import { channelOf } from "./channels.js";
 
 export const MAX_EVENTS_PER_BATCH = 100;
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -136,27 +137,6 @@ export function pagePath(url: string): string {
 
 export function hostnameOf(url: string): string {
   return parseUrl(url)?.hostname || NONE_KEY;
-}
-
-const SEARCH = ["google.", "bing.com", "duckduckgo.com", "yahoo.", "baidu.com", "yandex.", "ecosia.org", "search.brave.com", "startpage.com"];
-const SOCIAL = ["facebook.com", "t.co", "twitter.com", "x.com", "linkedin.com", "lnkd.in", "reddit.com", "instagram.com", "youtube.com", "news.ycombinator.com", "threads.net", "bsky.app", "mastodon.social", "pinterest.com", "tiktok.com"];
-const EMAIL = ["mail.google.com", "outlook.live.com", "mail.yahoo.com"];
-const matches = (domain: string, list: string[]) =>
-  list.some((d) => (d.endsWith(".") ? domain.startsWith(d) || domain.includes(`.${d}`) : domain === d || domain.endsWith(`.${d}`)));
-
-/** Channel from UTM medium and referrer domain, after GA4's default channel grouping (simplified). */
-export function channelOf(referrer: string, utmMedium: string, utmSource: string): string {
-  const medium = utmMedium.toLowerCase();
-  if (/^(cpc|ppc|paid|paidsearch)$/.test(medium)) return matches(utmSource.toLowerCase(), SOCIAL) ? "Paid Social" : "Paid Search";
-  if (/^(paidsocial|paid_social|paid-social)$/.test(medium)) return "Paid Social";
-  if (/^e[-_]?mail$/.test(medium) || matches(referrer, EMAIL)) return "Email";
-  if (/^(social|social-network|social-media|sm)$/.test(medium) || matches(referrer, SOCIAL)) return "Organic Social";
-  if (/^(display|banner|cpm)$/.test(medium)) return "Display";
-  if (/^affiliate$/.test(medium)) return "Affiliates";
-  if (matches(referrer, SEARCH)) return "Organic Search";
-  if (referrer !== NONE_KEY) return "Referral";
-  if (utmSource !== NONE_KEY || utmMedium !== NONE_KEY) return "Unassigned";
-  return "Direct";
 }
 
 export type Attribution = Record<SessionDimension, string>;
