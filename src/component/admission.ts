@@ -5,6 +5,7 @@
 // conflict-free (DESIGN I2); the rate-limit buckets are sharded for the same reason.
 import { v } from "convex/values";
 import { RateLimiter } from "@convex-dev/rate-limiter";
+import { hashWriteKey } from "../shared.js";
 import { mutation, query, type MutationCtx } from "./_generated/server.js";
 import { components } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
@@ -15,6 +16,7 @@ import { DAY, MINUTE } from "./time.js";
 export const DEFAULT_SITE_BATCHES_PER_MINUTE = 6_000;
 export const DEFAULT_CLIENT_BATCHES_PER_MINUTE = 120;
 const BOT_COUNT_SHARDS = 8;
+const SITE_RATE_SHARDS = 8;
 
 const rateLimiter = new RateLimiter(components.rateLimiter);
 
@@ -39,7 +41,7 @@ async function countBot(ctx: MutationCtx, siteId: Id<"sites">, day: string): Pro
     .query("botCounts")
     .withIndex("by_site_day", (q) => q.eq("siteId", siteId).eq("day", day).eq("shard", shard))
     .first();
-  if (doc) await ctx.db.patch(doc._id, { count: doc.count + 1 });
+  if (doc) await ctx.db.patch("botCounts", doc._id, { count: doc.count + 1 });
   else await ctx.db.insert("botCounts", { siteId, day, shard, count: 1 });
 }
 
@@ -71,20 +73,27 @@ export const admit = mutation({
     }
     const perSite = site.settings.siteBatchesPerMinute ?? DEFAULT_SITE_BATCHES_PER_MINUTE;
     const perClient = site.settings.clientBatchesPerMinute ?? DEFAULT_CLIENT_BATCHES_PER_MINUTE;
+    const day = utcDay(now);
+    const salt = await todaysSalt(ctx, day);
+    // Buckets are keyed by day so that pruneSalts can delete every older one. The
+    // client's key is salted with today's salt: an unsalted hash of IP and user
+    // agent could be reversed by trying every IPv4 address.
+    const clientKey = (await hashWriteKey(`${salt}|${args.clientKey}`)).slice(0, 32);
     for (const [name, key, rate, shards] of [
-      ["site", site._id, perSite, 8],
-      ["client", `${site._id}|${args.clientKey}`, perClient, undefined],
+      // The rate-limiter needs at least one whole token per shard: small site limits get fewer shards.
+      ["site", `${site._id}|${day}`, perSite, Math.min(SITE_RATE_SHARDS, Math.max(1, Math.floor(perSite / 10)))],
+      ["client", `${site._id}|${day}|${clientKey}`, perClient, 1],
     ] as const) {
       const status = await rateLimiter.limit(ctx, name, {
         key,
-        config: { kind: "token bucket", rate, period: MINUTE, capacity: rate, ...(shards ? { shards } : {}) },
+        config: { kind: "token bucket", rate, period: MINUTE, capacity: rate, shards },
       });
       if (!status.ok) return { status: "rate_limited" as const, retryAfterMs: Math.max(status.retryAfter ?? 1_000, 1_000) };
     }
     return {
       status: "ok" as const,
       siteId: site._id,
-      salt: await todaysSalt(ctx, utcDay(now)),
+      salt,
       trustClientCountry: site.settings.trustClientCountry ?? false,
     };
   },
@@ -110,10 +119,16 @@ export const getBotCounts = query({
   },
 });
 
-/** Keeps only today's and yesterday's salts: older cookieless ids can never be recomputed. */
+/**
+ * Keeps only today's and yesterday's salts: older cookieless ids can never be
+ * recomputed. Rate-limit buckets created before yesterday are keyed by a past
+ * day, so no request reads them again: they are deleted too.
+ */
 export async function pruneSalts(ctx: MutationCtx): Promise<void> {
   const yesterday = utcDay(Date.now() - DAY);
   for (const old of await ctx.db.query("salts").withIndex("by_day", (q) => q.lt("day", yesterday)).take(100)) {
-    await ctx.db.delete(old._id);
+    await ctx.db.delete("salts", old._id);
   }
+  // clearAll deletes a page and reschedules itself for the rest.
+  await ctx.runMutation(components.rateLimiter.lib.clearAll, { before: Date.parse(`${yesterday}T00:00:00Z`) - 1 });
 }

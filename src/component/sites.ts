@@ -33,6 +33,11 @@ function validateSite(fields: { slug?: string; name?: string; allowedOrigins?: s
   if (s.cardinalityCap !== undefined && !(Number.isInteger(s.cardinalityCap) && s.cardinalityCap >= 10 && s.cardinalityCap <= 10_000)) {
     throw new Error("cardinalityCap must be an integer between 10 and 10,000");
   }
+  // The rate limiter can never grant a batch below one a minute (and throws on 0, a 500 for every request).
+  for (const name of ["siteBatchesPerMinute", "clientBatchesPerMinute"] as const) {
+    const rate = s[name];
+    if (rate !== undefined && !(rate >= 1 && rate <= 1_000_000)) throw new Error(`${name} must be between 1 and 1,000,000`);
+  }
   // Raw batches are the dedup record, and batches up to 7 days old are accepted.
   if (s.rawRetentionDays !== undefined && !(s.rawRetentionDays >= 8 && s.rawRetentionDays <= 3650)) {
     throw new Error("rawRetentionDays must be between 8 and 3,650");
