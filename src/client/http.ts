@@ -8,6 +8,7 @@ import { hashWriteKey } from "../shared.js";
 import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, normalizeEvent } from "../component/events.js";
 import { clientInfo, countryOfTimezone, DEFAULT_COUNTRY_HEADERS, type ClientInfo } from "./enrich.js";
 import type { ComponentApi } from "../component/_generated/component.js";
+import { TRACKER_ETAG, TRACKER_SCRIPT } from "./trackerScript.js";
 
 export type RouteOptions = {
   /** Where the routes live, e.g. "/analytics" gives POST /analytics/ingest. */
@@ -121,6 +122,28 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
   });
 }
 
+/** Whether an If-None-Match header names this ETag (weak or strong, or "*"). */
+function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
+  return !!ifNoneMatch && ifNoneMatch.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t.replace(/^W\//, "") === etag;
+  });
+}
+
+// The tracker changes only when the package does, so browsers and CDNs may
+// cache it for a day and keep serving it for a week while they revalidate.
+const scriptHandler = httpActionGeneric(async (_ctx, request) => {
+  const etag = `"${TRACKER_ETAG}"`;
+  const headers = {
+    "Cache-Control": "public, max-age=86400, stale-while-revalidate=604800",
+    ETag: etag,
+    // Lets pages load it with crossorigin (and Subresource Integrity).
+    "Access-Control-Allow-Origin": "*",
+  };
+  if (etagMatches(request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+  return new Response(TRACKER_SCRIPT, { status: 200, headers: { ...headers, "Content-Type": "application/javascript" } });
+});
+
 const methodNotAllowed = httpActionGeneric(async () =>
   error(405, "method_not_allowed", "Use POST", { Allow: "POST, OPTIONS" }),
 );
@@ -130,6 +153,8 @@ const methodNotAllowed = httpActionGeneric(async () =>
  *
  * - `POST {pathPrefix}/ingest`: browser batches, JSON or text/plain (sendBeacon)
  * - `OPTIONS {pathPrefix}/ingest`: the CORS preflight
+ * - `GET {pathPrefix}/script.js`: the tracker for a script tag, cached for a
+ *   day with an ETag (see `convex-event-analytics/tracker` for the npm build)
  *
  * @example
  * ```ts
@@ -146,9 +171,11 @@ const methodNotAllowed = httpActionGeneric(async () =>
 export function registerRoutes(http: HttpRouter, component: ComponentApi, options: RouteOptions = {}): void {
   const prefix = (options.pathPrefix ?? "/analytics").replace(/\/+$/, "");
   const path = `${prefix}/ingest`;
+  http.route({ path: `${prefix}/script.js`, method: "GET", handler: scriptHandler });
   // Origins are enforced per site inside the handler (403), where the site is known.
   const wrongMethods = corsRouter(http, { allowedOrigins: ["*"] });
   for (const method of ["GET", "PUT", "PATCH", "DELETE"] as const) wrongMethods.route({ path, method, handler: methodNotAllowed });
   // Registered last so its OPTIONS handler (advertising POST only) is the one that stays.
-  corsRouter(http, { allowedOrigins: ["*"], allowedHeaders: ["Content-Type"] }).route({ path, method: "POST", handler: ingestHandler(component, options.countryHeaders ?? DEFAULT_COUNTRY_HEADERS) });
+  // Retry-After must be exposed, or a cross-origin tracker cannot honour it on 429/503.
+  corsRouter(http, { allowedOrigins: ["*"], allowedHeaders: ["Content-Type"], exposedHeaders: ["Retry-After"] }).route({ path, method: "POST", handler: ingestHandler(component, options.countryHeaders ?? DEFAULT_COUNTRY_HEADERS) });
 }

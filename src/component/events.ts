@@ -129,10 +129,17 @@ function parseUrl(url: string | undefined): URL | null {
 
 const stripWww = (host: string) => host.replace(/^www\./, "");
 
-/** The page path (no query string or fragment, no trailing slash except the root). */
+/**
+ * The page path: no query string, no trailing slash except the root, and no
+ * fragment unless it is a hash route ("#/..." or "#!/..."), which SPAs in hash
+ * mode use as their page.
+ */
 export function pagePath(url: string): string {
-  const path = parseUrl(url)?.pathname ?? "/";
-  return path.length > 1 ? path.replace(/\/+$/, "") || "/" : path;
+  const parsed = parseUrl(url);
+  const path = parsed?.pathname ?? "/";
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") || "/" : path;
+  const route = /^#!?\//.test(parsed?.hash ?? "") ? parsed!.hash.split("?")[0]!.replace(/\/+$/, "") : "";
+  return route.length > 2 ? trimmed + route : trimmed;
 }
 
 export function hostnameOf(url: string): string {

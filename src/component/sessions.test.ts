@@ -219,9 +219,10 @@ describe("the delta rule", () => {
         for (const s of sessions) {
           const start = s.firstEvent.occurredAt;
           const times = s.events.map((e) => e.occurredAt);
-          // The exit is the latest pageview (later arrival wins a tie), or the first event if that is later.
-          let exit = s.firstEvent;
-          for (const e of s.events.slice(1)) if (e.type === "pageview" && e.occurredAt >= exit.occurredAt) exit = e;
+          // The exit is the latest pageview (later arrival wins a tie); a session without one exits where it entered.
+          let lastPageview: AnalyticsEvent | null = null;
+          for (const e of s.events) if (e.type === "pageview" && (lastPageview === null || e.occurredAt >= lastPageview.occurredAt)) lastPageview = e;
+          const exit = lastPageview ?? s.firstEvent;
           const bucket = `day|${dayStart(start, TZ)}`;
           const o = oracle.get(bucket) ?? { entries: 0, bounces: 0, durationMs: 0, exits: new Map() };
           o.entries += 1;

@@ -63,7 +63,8 @@ export function startSession(event: AnalyticsEvent): SessionState {
 /** The session after `event`, which `continues` it. An earlier event joins without moving the start. */
 export function extendSession(session: SessionState, event: AnalyticsEvent): SessionState {
   const isPageview = event.type === "pageview";
-  const laterExit = isPageview && event.occurredAt >= session.exitAt;
+  // The first pageview is the exit whatever its time: exitAt is only the start time while the session has none.
+  const laterExit = isPageview && (session.pageviews === 0 || event.occurredAt >= session.exitAt);
   return {
     ...session,
     lastSeenAt: Math.max(session.lastSeenAt, event.occurredAt),
