@@ -73,7 +73,8 @@ describe("continues, startSession and extendSession", () => {
 
   test("a session starts at its first event, with that page as entry and exit, and its attribution", () => {
     expect(s).toMatchObject({ visitorId: "v1", startedAt: T0, lastSeenAt: T0, events: 1, pageviews: 1, entryPage: "/landing", exitPage: "/landing", exitAt: T0, hostname: "ex.com" });
-    expect([s.attribution.referrer, s.attribution.channel, s.attribution.utmSource]).toEqual(["google.com", "Organic Search", "news"]);
+    // GA4 takes the source from utm_source when there is one: "news" with no medium matches no channel.
+    expect([s.attribution.referrer, s.attribution.channel, s.attribution.utmSource]).toEqual(["google.com", "Unassigned", "news"]);
     expect(startSession(ev(T0, "/x", "track")).pageviews).toBe(0);
   });
 
