@@ -130,6 +130,23 @@ export const vSite = v.object({
 });
 export type Site = Infer<typeof vSite>;
 
+export const vCreateSiteArgs = {
+  slug: v.string(),
+  name: v.string(),
+  /** IANA timezone for day and month buckets; fixed once created. Default "UTC". */
+  timezone: v.optional(v.string()),
+  /** Origins allowed to post events, e.g. "https://example.com" or "https://*.example.com". Empty: any. */
+  allowedOrigins: v.optional(v.array(v.string())),
+  settings: v.optional(vSiteSettings),
+};
+export const vUpdateSiteArgs = {
+  siteId: v.string(),
+  name: v.optional(v.string()),
+  allowedOrigins: v.optional(v.array(v.string())),
+  enabled: v.optional(v.boolean()),
+  settings: v.optional(vSiteSettings),
+};
+
 export const vOverview = v.object({
   visitors: v.number(),
   pageviews: v.number(),

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import fc from "fast-check";
 import type { GenericMutationCtx } from "convex/server";
-import { initApp } from "./app.setup.js";
+import { inComponent, initApp } from "./app.setup.js";
 import { api, components } from "../example/convex/_generated/api.js";
 import type { DataModel } from "../src/component/_generated/dataModel.js";
 import { enrichedFields, normalizeEvent } from "../src/component/events.js";
@@ -26,9 +26,8 @@ afterEach(() => {
 });
 
 /** Runs `fn` inside the analytics component, where its tables live (convex-test's t.run sees only the app's). */
-function inComponent<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<T> {
-  const runner = t as unknown as { runInComponent: (path: string, f: (ctx: ComponentCtx) => Promise<T>) => Promise<T> };
-  return runner.runInComponent("analytics", fn);
+function inAnalytics<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<T> {
+  return inComponent<T, ComponentCtx>(t, "analytics", fn);
 }
 
 async function createSite(t: App, options: { slug?: string; allowedOrigins?: string[] } = {}) {
@@ -116,7 +115,7 @@ describe("202 accepted", () => {
     expect(await (await post(t, batch)).json()).toEqual({ accepted: 0, duplicate: true, rejected: [] });
     await drain(t);
     expect((await overview(t, siteId)).pageviews).toBe(2);
-    expect(await inComponent(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).length)).toBe(1);
+    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).length)).toBe(1);
   });
 
   test("a batch whose events are all invalid is answered 202 with accepted 0 and stores nothing", async () => {
@@ -129,7 +128,7 @@ describe("202 accepted", () => {
       duplicate: false,
       rejected: [0, 1, 2].map((index) => ({ index, reason: "event must be an object" })),
     });
-    expect(await inComponent(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).length)).toBe(0);
+    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).length)).toBe(0);
   });
 
   test("a text/plain beacon body and a body with no content type are accepted like JSON", async () => {
@@ -303,7 +302,7 @@ describe("413 too large", () => {
     const res = await post(t, envelope(writeKey, "too-many", events(101)));
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ error: { code: "too_large", message: "A batch holds at most 100 events" } });
-    expect(await inComponent(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId))).toEqual(["hundred"]);
+    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId))).toEqual(["hundred"]);
   });
 });
 
@@ -449,7 +448,7 @@ describe("fuzz", () => {
     expect(statuses.get(202)).toBeGreaterThan(50);
     expect(accepted).toBeGreaterThan(50);
 
-    const stored = await inComponent(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => ({ receivedAt: b.receivedAt, events: b.events })));
+    const stored = await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => ({ receivedAt: b.receivedAt, events: b.events })));
     expect(stored.reduce((n, b) => n + b.events.length, 0)).toBe(accepted);
     for (const batch of stored) {
       // Stored events are normalised: validating one again (with the fields the route derived) changes nothing.
@@ -459,7 +458,7 @@ describe("fuzz", () => {
 
     // Whatever was accepted, the worker processes without a single dead letter.
     await drain(t);
-    expect(await inComponent(t, async (ctx) => [(await ctx.db.query("pendingBatches").collect()).length, (await ctx.db.query("deadLetters").collect()).length])).toEqual([0, 0]);
+    expect(await inAnalytics(t, async (ctx) => [(await ctx.db.query("pendingBatches").collect()).length, (await ctx.db.query("deadLetters").collect()).length])).toEqual([0, 0]);
     expect((await overview(t, siteId)).events).toBe(counted);
   });
 });

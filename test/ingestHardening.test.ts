@@ -3,19 +3,13 @@
 // visitor ids from a daily salt that rotates at UTC midnight, the client's IP
 // and user agent never stored anywhere, device/browser/OS and country derived
 // on the server, and typed server-side tracking.
-import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from "vitest";
+import { describe, expect, expectTypeOf, test, vi } from "vitest";
 import type { GenericDataModel, GenericMutationCtx } from "convex/server";
-import aggregateTest from "@convex-dev/aggregate/test";
-import batchWorkerTest from "@convex-dev/batch-worker/test";
-import rateLimiterTest from "@convex-dev/rate-limiter/test";
-import { initApp } from "./app.setup.js";
+import { everyDocument, inComponent, initApp, useFixedClock, type App } from "./app.setup.js";
 import { api, components, internal } from "../example/convex/_generated/api.js";
-import appSchema from "../example/convex/schema.js";
-import componentSchema from "../src/component/schema.js";
 import { Analytics } from "../src/client/index.js";
 import { hashWriteKey, type SiteSettings } from "../src/shared.js";
 
-type App = ReturnType<typeof initApp>;
 type AnyCtx = GenericMutationCtx<GenericDataModel>;
 
 const NOW = Date.parse("2026-03-10T12:00:00Z");
@@ -33,46 +27,8 @@ const UA = {
   curl: "curl/8.4.0",
 };
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(NOW);
-  vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+useFixedClock(NOW);
 
-/** Runs `fn` inside a component ("" is the app), where that component's tables live. */
-function inComponent<T>(t: App, path: string, fn: (ctx: AnyCtx) => Promise<T>): Promise<T> {
-  const runner = t as unknown as { runInComponent: (path: string, f: (ctx: AnyCtx) => Promise<T>) => Promise<T> };
-  return runner.runInComponent(path, fn);
-}
-
-/** Every component of the example app with its tables: the app, analytics and all of analytics' descendants. */
-const EVERY_TABLE: [path: string, tables: string[]][] = [
-  ["", Object.keys(appSchema.tables)],
-  ["analytics", Object.keys(componentSchema.tables)],
-  ["analytics/hourlyTotals", Object.keys(aggregateTest.schema.tables)],
-  ["analytics/hourlyTotals/batchWorker", Object.keys(batchWorkerTest.schema.tables)],
-  ["analytics/rateLimiter", Object.keys(rateLimiterTest.schema.tables)],
-  ["analytics/rateLimiter/batchWorker", Object.keys(batchWorkerTest.schema.tables)],
-];
-
-/** Every stored document of every table of every component, system tables included, as "path:table" -> JSON texts. */
-async function everyDocument(t: App): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for (const [path, tables] of EVERY_TABLE) {
-    const docs = await inComponent(t, path, async (ctx) => {
-      const byTable: Record<string, string[]> = {};
-      for (const table of tables) byTable[table] = (await ctx.db.query(table).collect()).map((d) => JSON.stringify(d));
-      byTable._scheduled_functions = (await ctx.db.system.query("_scheduled_functions").collect()).map((d) => JSON.stringify(d));
-      return byTable;
-    });
-    for (const [table, texts] of Object.entries(docs)) out.set(`${path || "app"}:${table}`, texts);
-  }
-  return out;
-}
 
 const analyticsDocs = (t: App, table: string) =>
   inComponent(t, "analytics", async (ctx) => (await ctx.db.query(table).collect()) as Record<string, unknown>[]);

@@ -8,7 +8,7 @@ import { api, components } from "../example/convex/_generated/api.js";
 import type { DataModel, Id } from "../src/component/_generated/dataModel.js";
 import type { AnalyticsEvent } from "../src/shared.js";
 import { shardOf } from "../src/component/ingest.js";
-import { initApp } from "./app.setup.js";
+import { inComponent, initApp } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 type ComponentCtx = GenericMutationCtx<DataModel>;
@@ -29,13 +29,12 @@ afterEach(() => {
 });
 
 /** Runs `fn` inside the analytics component, where its tables live (convex-test's t.run sees only the app's). */
-function inComponent<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<T> {
-  const runner = t as unknown as { runInComponent: (path: string, f: (ctx: ComponentCtx) => Promise<T>) => Promise<T> };
-  return runner.runInComponent("analytics", fn);
+function inAnalytics<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<T> {
+  return inComponent<T, ComponentCtx>(t, "analytics", fn);
 }
 
 const count = (t: App, table: "pendingBatches" | "rawBatches" | "rollupShards" | "rollups" | "sessions" | "deadLetters") =>
-  inComponent(t, async (ctx) => (await ctx.db.query(table).collect()).length);
+  inAnalytics(t, async (ctx) => (await ctx.db.query(table).collect()).length);
 
 async function setup(settings?: { rawRetentionDays?: number }) {
   const t = initApp();
@@ -53,7 +52,7 @@ const pageview = (id: string, visitorId: string, path = "/"): AnalyticsEvent => 
 
 /** A queued batch written straight into the table, as if ingest had run but its worker never did. */
 function queue(t: App, siteId: Id<"sites">, batchId: string, events: AnalyticsEvent[]) {
-  return inComponent(t, async (ctx) =>
+  return inAnalytics(t, async (ctx) =>
     ctx.db.insert("pendingBatches", { siteId, batchId, shard: shardOf(events[0]!.visitorId), receivedAt: NOW, events, attempts: 0 }),
   );
 }
@@ -113,7 +112,7 @@ describe("kick", () => {
     vi.advanceTimersByTime(1);
     await t.finishInProgressScheduledFunctions();
     // The worker ran; drop the compaction it scheduled, as if it had been lost.
-    const cancelled = await inComponent(t, async (ctx) => {
+    const cancelled = await inAnalytics(t, async (ctx) => {
       const pending = (await ctx.db.system.query("_scheduled_functions").collect()).filter((j) => j.state.kind === "pending");
       for (const job of pending) await ctx.scheduler.cancel(job._id);
       return pending.length;
@@ -159,21 +158,21 @@ describe("retention", () => {
       exitAt: lastSeenAt,
       attribution: {},
     });
-    await inComponent(t, async (ctx) => {
+    await inAnalytics(t, async (ctx) => {
       for (let i = 0; i < OLD; i++) await ctx.db.insert("rollups", rollup(short, "minute", NOW - 2 * HOUR - (i + 1) * MINUTE));
       for (let i = 0; i < 3; i++) await ctx.db.insert("rollups", rollup(short, "minute", NOW - 2 * HOUR + (i + 1) * MINUTE));
       for (let i = 0; i < 2; i++) await ctx.db.insert("rollups", rollup(short, "hour", NOW - 400 * DAY + i * HOUR));
       for (let i = 0; i < 5; i++) await ctx.db.insert("rollups", rollup(long, "minute", NOW - DAY - i * MINUTE));
       return null;
     });
-    await inComponent(t, async (ctx) => {
+    await inAnalytics(t, async (ctx) => {
       for (let i = 0; i < OLD; i++) await ctx.db.insert("rawBatches", raw(short, `old-${i}`, NOW - 30 * DAY - (i + 1) * MINUTE));
       for (let i = 0; i < 3; i++) await ctx.db.insert("rawBatches", raw(short, `new-${i}`, NOW - 29 * DAY));
       for (let i = 0; i < 5; i++) await ctx.db.insert("rawBatches", raw(long, `kept-${i}`, NOW - 40 * DAY));
       for (let i = 0; i < 5; i++) await ctx.db.insert("rawBatches", raw(long, `expired-${i}`, NOW - 91 * DAY));
       return null;
     });
-    await inComponent(t, async (ctx) => {
+    await inAnalytics(t, async (ctx) => {
       for (let i = 0; i < OLD; i++) await ctx.db.insert("sessions", session(short, `old-${i}`, NOW - 31 * DAY));
       for (let i = 0; i < 3; i++) await ctx.db.insert("sessions", session(short, `new-${i}`, NOW - DAY));
       for (let i = 0; i < 4; i++) await ctx.db.insert("sessions", session(long, `kept-${i}`, NOW - 89 * DAY));
@@ -183,7 +182,7 @@ describe("retention", () => {
     await t.mutation(components.analytics.maintenance.applyRetention, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
 
-    const left = await inComponent(t, async (ctx) => {
+    const left = await inAnalytics(t, async (ctx) => {
       const rollups = await ctx.db.query("rollups").collect();
       const raws = await ctx.db.query("rawBatches").collect();
       const sessions = await ctx.db.query("sessions").collect();
@@ -221,7 +220,7 @@ describe("dead letters", () => {
     expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards: 1 });
     vi.advanceTimersByTime(1);
     await t.finishInProgressScheduledFunctions();
-    const afterFirstRun = await inComponent(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => [b.batchId, b.attempts, b.lastError]));
+    const afterFirstRun = await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => [b.batchId, b.attempts, b.lastError]));
     expect(afterFirstRun).toEqual([["poison", 1, expect.stringMatching(/Invalid time value/)]]);
     expect((await overview(t, siteId)).pageviews).toBe(3);
 
@@ -230,7 +229,7 @@ describe("dead letters", () => {
     expect(await t.query(api.analytics.listDeadLetters, { siteId })).toEqual([
       { _id: expect.any(String), _creationTime: expect.any(Number), siteId, batchId: "poison", events: 1, attempts: 3, error: expect.stringMatching(/Invalid time value/) },
     ]);
-    expect(await inComponent(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).map((b) => b.batchId).sort())).toEqual(["good-1", "good-2"]);
+    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).map((b) => b.batchId).sort())).toEqual(["good-1", "good-2"]);
     const o = await overview(t, siteId);
     expect([o.pageviews, o.sessions, o.visitors]).toEqual([3, 2, 2]);
 

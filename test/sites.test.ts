@@ -1,59 +1,16 @@
 // Sites and write keys (DESIGN I5): a key is shown once and kept only as its
 // SHA-256 hash, no read returns the hash, keys are unique, rotation is immediate,
 // and bad site settings are refused with a clear message.
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import type { GenericMutationCtx, GenericDataModel } from "convex/server";
-import aggregateTest from "@convex-dev/aggregate/test";
-import batchWorkerTest from "@convex-dev/batch-worker/test";
-import { initApp } from "./app.setup.js";
+import { describe, expect, test, vi } from "vitest";
+import { everyDocument, initApp, useFixedClock, type App } from "./app.setup.js";
 import { api, components } from "../example/convex/_generated/api.js";
-import appSchema from "../example/convex/schema.js";
-import componentSchema from "../src/component/schema.js";
 import { hashWriteKey } from "../src/shared.js";
 
-type App = ReturnType<typeof initApp>;
-type AnyCtx = GenericMutationCtx<GenericDataModel>;
 
 const NOW = Date.parse("2026-03-10T12:00:00Z");
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(NOW);
-  vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+useFixedClock(NOW);
 
-/** Runs `fn` inside a component ("" is the app), where that component's tables live. */
-function inComponent<T>(t: App, path: string, fn: (ctx: AnyCtx) => Promise<T>): Promise<T> {
-  const runner = t as unknown as { runInComponent: (path: string, f: (ctx: AnyCtx) => Promise<T>) => Promise<T> };
-  return runner.runInComponent(path, fn);
-}
-
-/** Every component of the example app with its tables, system tables included. */
-const EVERY_TABLE: [path: string, tables: string[]][] = [
-  ["", Object.keys(appSchema.tables)],
-  ["analytics", Object.keys(componentSchema.tables)],
-  ["analytics/hourlyTotals", Object.keys(aggregateTest.schema.tables)],
-  ["analytics/hourlyTotals/batchWorker", Object.keys(batchWorkerTest.schema.tables)],
-];
-
-/** Every stored document of every table of every component, as "path:table" -> JSON texts. */
-async function everyDocument(t: App): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for (const [path, tables] of EVERY_TABLE) {
-    const docs = await inComponent(t, path, async (ctx) => {
-      const byTable: Record<string, string[]> = {};
-      for (const table of tables) byTable[table] = (await ctx.db.query(table).collect()).map((d) => JSON.stringify(d));
-      byTable._scheduled_functions = (await ctx.db.system.query("_scheduled_functions").collect()).map((d) => JSON.stringify(d));
-      return byTable;
-    });
-    for (const [table, texts] of Object.entries(docs)) out.set(`${path || "app"}:${table}`, texts);
-  }
-  return out;
-}
 
 async function ingest(t: App, key: string, batchId: string, n = 2) {
   const events = Array.from({ length: n }, (_, i) => ({ id: `${batchId}-${i}`, type: "pageview", occurredAt: NOW - 1_000 * i, url: `https://ex.com/p${i}` }));

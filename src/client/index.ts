@@ -19,7 +19,8 @@ import {
   vOverview,
   vRange,
   vSite,
-  vSiteSettings,
+  vCreateSiteArgs,
+  vUpdateSiteArgs,
   vTimeseries,
   type IngestResult,
 } from "../shared.js";
@@ -130,13 +131,7 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
   const { auth } = options;
   return {
     createSite: mutationGeneric({
-      args: {
-        slug: v.string(),
-        name: v.string(),
-        timezone: v.optional(v.string()),
-        allowedOrigins: v.optional(v.array(v.string())),
-        settings: v.optional(vSiteSettings),
-      },
+      args: vCreateSiteArgs,
       returns: v.object({ siteId: v.string(), writeKey: v.string() }),
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "createSite" });
@@ -169,13 +164,7 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       },
     }),
     updateSite: mutationGeneric({
-      args: {
-        siteId: v.string(),
-        name: v.optional(v.string()),
-        allowedOrigins: v.optional(v.array(v.string())),
-        enabled: v.optional(v.boolean()),
-        settings: v.optional(vSiteSettings),
-      },
+      args: vUpdateSiteArgs,
       returns: vSite,
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "updateSite", siteId: args.siteId });

@@ -3,7 +3,7 @@
 import { v } from "convex/values";
 import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { hashWriteKey, vDeadLetter, vSite, vSiteSettings, type Site } from "../shared.js";
+import { hashWriteKey, vCreateSiteArgs, vUpdateSiteArgs, vDeadLetter, vSite, type Site } from "../shared.js";
 import { assertTimezone } from "./time.js";
 
 function toSite(doc: Doc<"sites">): Site {
@@ -46,13 +46,7 @@ function validateSite(fields: { slug?: string; name?: string; allowedOrigins?: s
 
 /** Creates a site. Returns its id and the write key, which is shown only this once. */
 export const createSite = mutation({
-  args: {
-    slug: v.string(),
-    name: v.string(),
-    timezone: v.optional(v.string()),
-    allowedOrigins: v.optional(v.array(v.string())),
-    settings: v.optional(vSiteSettings),
-  },
+  args: vCreateSiteArgs,
   returns: v.object({ siteId: v.string(), writeKey: v.string() }),
   handler: async (ctx, args) => {
     validateSite(args);
@@ -113,13 +107,7 @@ export const listSites = query({
  * written are cut at that zone's midnights.
  */
 export const updateSite = mutation({
-  args: {
-    siteId: v.string(),
-    name: v.optional(v.string()),
-    allowedOrigins: v.optional(v.array(v.string())),
-    enabled: v.optional(v.boolean()),
-    settings: v.optional(vSiteSettings),
-  },
+  args: vUpdateSiteArgs,
   returns: vSite,
   handler: async (ctx, { siteId, ...fields }) => {
     const site = await siteOrThrow(ctx, siteId);

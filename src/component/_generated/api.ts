@@ -9,6 +9,7 @@
  */
 
 import type * as admission from "../admission.js";
+import type * as channels from "../channels.js";
 import type * as compaction from "../compaction.js";
 import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
@@ -32,6 +33,7 @@ import { anyApi, componentsGeneric } from "convex/server";
 
 const fullApi: ApiFromModules<{
   admission: typeof admission;
+  channels: typeof channels;
   compaction: typeof compaction;
   events: typeof events;
   ingest: typeof ingest;
