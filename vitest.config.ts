@@ -13,7 +13,8 @@ export default defineConfig({
   },
   test: {
     environment: "edge-runtime",
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // dev/: the local engine's integration test (its browser test runs apart, npm run test:e2e).
+    include: ["src/**/*.test.ts", "test/**/*.test.ts", "dev/**/*.test.ts"],
     server: { deps: { inline: ["convex-test"] } },
     testTimeout: 120_000,
   },

@@ -1,0 +1,78 @@
+// Starts `dev/demo.ts` as its own process, as `npm run demo` does, for the
+// integration and browser tests: a free port, the URL and write key it prints,
+// and a clean stop (SIGTERM, which saves --data).
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export type RunningEngine = {
+  url: string;
+  writeKey: string;
+  process: ChildProcess;
+  output: () => string;
+  /** SIGTERM, then the exit code and everything printed. */
+  stop: () => Promise<{ code: number | null; output: string }>;
+};
+
+/** Runs the engine CLI with `args` (plus --port 0); resolves when it prints "ready", rejects if it exits first. */
+export async function startEngine(args: string[], timeoutMs = 90_000): Promise<RunningEngine> {
+  const child = spawn(process.execPath, ["--import", "tsx", "dev/demo.ts", "--port", "0", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TSX_TSCONFIG_PATH: "dev/tsconfig.json", FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`engine not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const check = () => {
+      const m = /^ready in [\d.]+s: (http:\/\/\S+)/m.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stdout!.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`engine exited with ${code} before it was ready:\n${output}`), { code, output }));
+    });
+  });
+  const writeKey = /write key (pk_\S+)\)/.exec(output)?.[1] ?? "";
+  return {
+    url: ready[1]!,
+    writeKey,
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return { code: await exited, output };
+    },
+  };
+}
+
+/** Runs the engine CLI and waits for it to exit (for start-up failures). */
+export async function runEngineToExit(args: string[]): Promise<{ code: number | null; output: string }> {
+  try {
+    const engine = await startEngine(args);
+    return await engine.stop();
+  } catch (e) {
+    const { code, output } = e as { code?: number | null; output?: string };
+    if (output === undefined) throw e;
+    return { code: code ?? null, output };
+  }
+}
+
+/** Polls the engine until no batch waits for the worker and nothing scheduled is running. */
+export async function waitForWorker(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = (await (await fetch(`${url}/_engine/status`)).json()) as { pendingBatches: number; running: number };
+    if (s.pendingBatches === 0 && s.running === 0) return;
+    if (Date.now() > deadline) throw new Error(`the worker did not catch up: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
