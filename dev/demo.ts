@@ -3,7 +3,7 @@
 //
 //   tsx --tsconfig dev/tsconfig.json dev/demo.ts [--port 3210] [--host 127.0.0.1]
 //     [--seed | --no-seed] [--seed-days 30] [--seed-per-day 16] [--seed-random 1]
-//     [--no-live] [--data file.json] [--no-build] [--convex-test auto|stock|fast]
+//     [--no-live] [--data file.json] [--no-build] [--convex-test auto|stock|fast] [--test-hooks]
 // (`npm run demo -- --help` lists them.)
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
     data: { type: "string" },
     "no-build": { type: "boolean", default: false },
     "convex-test": { type: "string", default: "auto" },
+    "test-hooks": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -48,7 +49,8 @@ function readHelp(): string {
   --no-live         no live traffic after seeding
   --data FILE       load state from FILE on start, save it there on exit
   --no-build        do not (re)build the example page
-  --convex-test B   stock | fast | auto (default): which convex-test build runs the app (see dev/README.md)`;
+  --convex-test B   stock | fast | auto (default): which convex-test build runs the app (see dev/README.md)
+  --test-hooks      serve /_engine/ingest: a log of ingest requests and a switch that makes the route fail (for tests)`;
 }
 
 const int = (name: string, value: string | undefined): number => {
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
     staticDir: outDir,
     htmlVars: { [KEY_MARK]: engine.writeKey },
     log,
+    testHooks: flags["test-hooks"],
   });
 
   let stopLive: (() => void) | undefined;
@@ -187,6 +190,7 @@ async function main(): Promise<void> {
   log(`  Example site:  ${url}/`);
   log(`  Dashboard:     ${url}/dashboard`);
   log(`  Ingest route:  POST ${url}/analytics/ingest   (write key ${engine.writeKey})`);
+  if (flags["test-hooks"]) log(`  Test hooks:    GET|POST ${url}/_engine/ingest   (ingest log; { fault: { status, retryAfter?, times? } | null })`);
   log(`  Crons:         ${engine.cronJobs.length ? engine.cronJobs.map((j) => j.id).join(", ") : "none"}`);
   log(`ready in ${((realNow() - started) / 1000).toFixed(1)}s: ${url}  (Ctrl-C to stop)`);
 }

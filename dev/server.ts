@@ -2,12 +2,15 @@
 //   POST /bridge/query|mutation|action   call a public function of the app
 //   GET  /bridge/events                  Server-Sent Events: "invalidate" after commits
 //   GET  /_engine/status                 queue lengths, for tests and tools waiting on the worker
+//   GET|POST /_engine/ingest             with --test-hooks only: the log of ingest requests, and a
+//                                        switch that makes the ingest route fail (503, 429, dropped)
 //   the app's http.ts routes             e.g. POST/OPTIONS /analytics/ingest, as on .convex.site
 //   everything else (GET)                the built example page (example/dist), SPA fallback
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
 import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
+import { realNow } from "./clock.js";
 import { NotCallableError, type Engine, type FunctionKind } from "./engine.js";
 
 export type ServerOptions = {
@@ -19,7 +22,64 @@ export type ServerOptions = {
   /** Literal strings replaced in index.html, e.g. the write key the page's analytics script tag uses. */
   htmlVars: Record<string, string>;
   log?: (line: string) => void;
+  /** Serve /_engine/ingest (the ingest log and the failure switch), for the browser tests. */
+  testHooks?: boolean;
 };
+
+/**
+ * What the ingest route answers instead of running, while set: `status` 0
+ * drops the connection (a network error, as from a server that is down);
+ * `retryAfter` (seconds) adds a Retry-After header; `times` ends it after that
+ * many requests (forever when absent).
+ */
+export type IngestFault = { status: number; retryAfter?: number; times?: number };
+
+/** One POST to the ingest route, as the test hooks log it. */
+export type IngestLogEntry = {
+  /** Real time the request arrived (ms). */
+  at: number;
+  batchId: string | null;
+  events: number;
+  /** The status sent, 0 for a dropped connection. */
+  status: number;
+  /** Set when the route ran: whether it found the batchId already ingested. */
+  duplicate?: boolean;
+  userAgent: string | null;
+  /** The route's answer, when it ran: events stored (0 for a bot, which is counted and dropped). */
+  accepted?: number;
+  /** "no-cors" for navigator.sendBeacon with a text/plain body, "cors"/"same-origin" for fetch. */
+  mode: string | null;
+  /** Whether the switch answered instead of the route. */
+  faulted: boolean;
+};
+
+/** The test hooks' state: one per server. */
+class IngestHooks {
+  fault: IngestFault | null = null;
+  readonly log: IngestLogEntry[] = [];
+
+  /** Takes one use of the switch: the fault to answer with, or null to run the route. */
+  take(): IngestFault | null {
+    const fault = this.fault;
+    if (fault?.times !== undefined && --fault.times <= 0) this.fault = null;
+    return fault;
+  }
+
+  record(entry: IngestLogEntry): void {
+    this.log.push(entry);
+    if (this.log.length > 10_000) this.log.shift();
+  }
+}
+
+/** The batch id and event count of an ingest body, as far as it parses. */
+function describeBody(body: Uint8Array | undefined): { batchId: string | null; events: number } {
+  try {
+    const parsed = JSON.parse(Buffer.from(body ?? []).toString("utf8")) as { batchId?: unknown; events?: unknown };
+    return { batchId: typeof parsed.batchId === "string" ? parsed.batchId : null, events: Array.isArray(parsed.events) ? parsed.events.length : 0 };
+  } catch {
+    return { batchId: null, events: 0 };
+  }
+}
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -86,7 +146,7 @@ function events(engine: Engine, req: IncomingMessage, res: ServerResponse): void
   });
 }
 
-async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: ServerResponse, hooks: IngestHooks | null): Promise<void> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
@@ -96,11 +156,46 @@ async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: Ser
   if (!headers.has("x-forwarded-for") && req.socket.remoteAddress) headers.set("x-forwarded-for", req.socket.remoteAddress);
   const method = req.method ?? "GET";
   const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readBody(req));
+  const ingest = hooks && method === "POST" && url.pathname.endsWith("/ingest");
+  const entry = ingest ? { at: realNow(), ...describeBody(body), mode: req.headers["sec-fetch-mode"]?.toString() ?? null, userAgent: req.headers["user-agent"] ?? null } : null;
+  const fault = ingest ? hooks.take() : null;
+  if (hooks && entry && fault) {
+    hooks.record({ ...entry, status: fault.status, faulted: true });
+    if (fault.status === 0) return void req.socket.destroy();
+    // With the real route's CORS headers, so a cross-origin tracker can read Retry-After.
+    res.writeHead(fault.status, {
+      "Content-Type": "application/json",
+      "Access-Control-Allow-Origin": "*",
+      "Access-Control-Expose-Headers": "Retry-After",
+      ...(fault.retryAfter !== undefined ? { "Retry-After": String(fault.retryAfter) } : {}),
+    });
+    return void res.end(JSON.stringify({ error: { code: "unavailable", message: "failing on purpose (/_engine/ingest)" } }));
+  }
   const response = await engine.fetch(url.pathname + url.search, { method, headers, body });
   const out: Record<string, string> = {};
   response.headers.forEach((value, name) => (out[name] = value));
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (hooks && entry) {
+    let answer: { duplicate?: boolean; accepted?: number } = {};
+    try {
+      answer = JSON.parse(bytes.toString("utf8")) as typeof answer;
+    } catch {
+      // not JSON: nothing to note
+    }
+    hooks.record({ ...entry, status: response.status, faulted: false, ...(typeof answer.duplicate === "boolean" ? { duplicate: answer.duplicate } : {}), ...(typeof answer.accepted === "number" ? { accepted: answer.accepted } : {}) });
+  }
   res.writeHead(response.status, out);
-  res.end(method === "HEAD" ? undefined : Buffer.from(await response.arrayBuffer()));
+  res.end(method === "HEAD" ? undefined : bytes);
+}
+
+/** GET: { fault, log }; POST { fault: IngestFault | null }: sets or clears the switch. */
+async function ingestHooks(hooks: IngestHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === "POST") {
+    const { fault } = JSON.parse((await readBody(req, 64 * 1024)).toString("utf8")) as { fault?: IngestFault | null };
+    if (fault !== null && (typeof fault !== "object" || !Number.isInteger(fault.status))) return sendJson(res, 400, { error: "fault must be null or { status, retryAfter?, times? }" });
+    hooks.fault = fault;
+  }
+  sendJson(res, 200, { fault: hooks.fault, log: hooks.log });
 }
 
 function staticFile(options: ServerOptions, url: URL, res: ServerResponse): void {
@@ -134,6 +229,7 @@ function staticFile(options: ServerOptions, url: URL, res: ServerResponse): void
 
 export async function startServer(options: ServerOptions): Promise<{ server: Server; url: string }> {
   const { engine } = options;
+  const hooks = options.testHooks ? new IngestHooks() : null;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
@@ -142,7 +238,8 @@ export async function startServer(options: ServerOptions): Promise<{ server: Ser
       if (bridge && method === "POST") return await bridgeCall(engine, bridge[1] as FunctionKind, req, res);
       if (url.pathname === "/bridge/events" && method === "GET") return events(engine, req, res);
       if (url.pathname === "/_engine/status" && method === "GET") return sendJson(res, 200, engine.status());
-      if (engine.routes(url.pathname, method)) return await appRoute(engine, url, req, res);
+      if (hooks && url.pathname === "/_engine/ingest" && (method === "GET" || method === "POST")) return await ingestHooks(hooks, req, res);
+      if (engine.routes(url.pathname, method)) return await appRoute(engine, url, req, res, hooks);
       if (method === "GET" || method === "HEAD") return staticFile(options, url, res);
       sendJson(res, 404, { error: `No route for ${method} ${url.pathname}` });
     };

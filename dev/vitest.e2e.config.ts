@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ["dev/**/*.e2e.ts"],
     environment: "node",
+    // One file at a time: each starts an engine and a Chromium, and both may rebuild example/dist.
+    fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },
