@@ -77,6 +77,13 @@ export function extendSession(session: SessionState, event: AnalyticsEvent): Ses
 
 /** Rollup deltas keyed by (interval, bucketStart), each holding rows of every dimension. */
 export class Deltas {
+  /**
+   * Minute rows exist for realtime only and are deleted once older than
+   * MINUTE_RETENTION_MS, so events before `minuteCutoff` (a backlog, a late
+   * batch) write none: no report can read them, and they would cost a write.
+   */
+  constructor(private readonly minuteCutoff = -Infinity) {}
+
   readonly buckets = new Map<string, { interval: Interval; bucketStart: number; rows: DimensionRows }>();
 
   add(interval: Interval, bucketStart: number, dimension: Dimension, row: Row): void {
@@ -104,7 +111,7 @@ export class Deltas {
       bounces: session.events === 1 ? sign : 0,
       durationMs: sign * (session.lastSeenAt - session.startedAt),
     });
-    this.add("minute", minuteStart(start), "total", counters(TOTAL_KEY));
+    if (start >= this.minuteCutoff) this.add("minute", minuteStart(start), "total", counters(TOTAL_KEY));
     for (const [interval, bucket] of [
       ["hour", hourStart(start)],
       ["day", dayStart(start, timeZone)],
@@ -125,7 +132,7 @@ export class Deltas {
     const pageviews = event.type === "pageview" ? 1 : 0;
     const counters = (key: string): Row => ({ ...emptyRow(key), events: 1, pageviews, visitors });
     const t = event.occurredAt;
-    this.add("minute", minuteStart(t), "total", counters(TOTAL_KEY));
+    if (t >= this.minuteCutoff) this.add("minute", minuteStart(t), "total", counters(TOTAL_KEY));
     for (const [interval, bucket] of [
       ["hour", hourStart(t)],
       ["day", dayStart(t, timeZone)],

@@ -56,3 +56,22 @@ describe("timezones whose offset is not a whole hour", () => {
     expect((await t.query(api.reports.getOverview, range)).pageviews).toBe(86);
   });
 });
+
+describe("minute rollups", () => {
+  test("events older than the realtime window write no minute rows, fresh ones do and show in getRealtime", async () => {
+    vi.setSystemTime(new Date("2026-03-10T12:00:00Z"));
+    const t = initConvexTest();
+    const { siteId } = await t.mutation(api.sites.createSite, { slug: "rt", name: "RT" });
+    const now = Date.now();
+    const pageview = (id: string, at: number) => ({ id, type: "pageview", occurredAt: at, url: "https://ex.com/", visitorId: id });
+    await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "old", events: [pageview("old", now - 3 * 3_600_000)] });
+    await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "new", events: [pageview("new", now - 60_000)] });
+    vi.advanceTimersByTime(1);
+    await t.finishInProgressScheduledFunctions();
+    const minuteShards = await t.run(async (ctx) => (await ctx.db.query("rollupShards").collect()).filter((s) => s.interval === "minute").map((s) => s.bucketStart));
+    expect(minuteShards).toEqual([now - 60_000]);
+    expect(await t.query(api.reports.getRealtime, { siteId })).toEqual({ visitors: 1, pageviews: 1, events: 1 });
+    const day = { siteId, from: now - 24 * 3_600_000, to: now };
+    expect((await t.query(api.reports.getOverview, day)).pageviews).toBe(2);
+  });
+});

@@ -12,6 +12,7 @@ import type { Interval } from "../shared.js";
 import { DEFAULT_SESSION_TIMEOUT_MS, Deltas, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
 import { DimensionRows, MAX_ROWS_PER_DOC, rowBytes } from "./rows.js";
 import type { Attribution } from "./events.js";
+import { MINUTE_RETENTION_MS } from "./time.js";
 
 /** Bounds on one run, far inside Convex's transaction limits. */
 export const MAX_BATCHES_PER_RUN = 100;
@@ -73,9 +74,9 @@ function toState(doc: Doc<"sessions">): SessionState {
  * Applies one batch to the run's state. Work happens on drafts that are merged in
  * only when the whole batch succeeded, so a batch that throws leaves no trace.
  */
-async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sessions: SessionStore, deltas: Deltas): Promise<void> {
+async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sessions: SessionStore, deltas: Deltas, minuteCutoff: number): Promise<void> {
   const timeout = site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-  const batchDeltas = new Deltas();
+  const batchDeltas = new Deltas(minuteCutoff);
   const draft = new Map<SessionRef, SessionState>();
   const latestInBatch = new Map<string, SessionRef>();
   for (const event of batch.events) {
@@ -114,6 +115,7 @@ export async function drainShardHandler(ctx: MutationCtx, { shard }: { shard: nu
   }
   if (batches.length === 0) return null;
 
+  const minuteCutoff = Date.now() - MINUTE_RETENTION_MS;
   const sites = new Map<Id<"sites">, Doc<"sites"> | null>();
   const sessions = new SessionStore(ctx);
   const deltasBySite = new Map<Id<"sites">, Deltas>();
@@ -123,10 +125,10 @@ export async function drainShardHandler(ctx: MutationCtx, { shard }: { shard: nu
     if (!sites.has(batch.siteId)) sites.set(batch.siteId, await ctx.db.get("sites", batch.siteId));
     const site = sites.get(batch.siteId)!;
     let deltas = deltasBySite.get(batch.siteId);
-    if (!deltas) deltasBySite.set(batch.siteId, (deltas = new Deltas()));
+    if (!deltas) deltasBySite.set(batch.siteId, (deltas = new Deltas(minuteCutoff)));
     try {
       if (!site) throw new Error(`Site ${batch.siteId} no longer exists`);
-      await applyBatch(batch, site, sessions, deltas);
+      await applyBatch(batch, site, sessions, deltas, minuteCutoff);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const attempts = batch.attempts + 1;
