@@ -123,6 +123,12 @@ describe("kick", () => {
     const before = await overview(t, siteId);
     expect(before.pageviews).toBe(2);
 
+    // Within the hour the kick leaves them to the worker's own trigger...
+    expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards: 0 });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect(await count(t, "rollupShards")).toBeGreaterThan(0);
+    // ...and once they are over an hour old it compacts them.
+    vi.advanceTimersByTime(61 * 60_000);
     expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards: 0 });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     expect(await count(t, "rollupShards")).toBe(0);
