@@ -3,6 +3,7 @@
 // of 4 events (pageviews, sometimes a track event with props). Page paths follow
 // a Zipf(s = 1) distribution; referrers, UTM tags, screens, countries and
 // devices vary by session and visitor. Same options, same batches, byte for byte.
+import { rng } from "../test/random.js";
 import { DAY, HOUR, MINUTE } from "../src/component/time.js";
 
 /** The workload ends here: 12:00 in Berlin (CEST), so the 30 days span the March DST change and a month end. */
@@ -23,6 +24,7 @@ export type WorkloadOptions = {
 };
 
 /** An event as a browser (or the ingest route) hands it to ingestBatch. */
+
 export type RawEvent = {
   id: string;
   type: "pageview" | "track";
@@ -53,17 +55,6 @@ export type Workload = {
   totals: { events: number; pageviews: number; trackEvents: number; visitors: number; paths: number };
 };
 
-/** mulberry32: a small, fast, well-distributed seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Draws 0..n-1 with P(k) proportional to 1 / (k + 1)^s. */
 export function zipf(n: number, s: number, random: () => number): () => number {

@@ -7,22 +7,12 @@
 // at the moment it would have been sent, so ingest's 7-day clamp on occurredAt
 // never bends it and receivedAt is honest. Then a trickle of live sessions at
 // real time. Deterministic for a given --seed-random.
+import { rng as prng } from "../test/random.js";
 import { realNow } from "./clock.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-/** mulberry32: small, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Weighted<T> = [T, number][];
 function pick<T>(rand: () => number, items: Weighted<T>): T {

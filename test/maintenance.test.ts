@@ -2,13 +2,13 @@
 // jobs; convex-test never runs crons, so their targets are called directly. The
 // kick restarts workers and compaction that never ran, retention deletes old raw
 // data page by page, and a poison batch is dead-lettered without holding up its shard.
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { makeFunctionReference, type GenericMutationCtx } from "convex/server";
 import { api, components } from "../example/convex/_generated/api.js";
 import type { DataModel, Id } from "../src/component/_generated/dataModel.js";
 import type { AnalyticsEvent } from "../src/shared.js";
 import { shardOf } from "../src/component/ingest.js";
-import { inComponent, initApp } from "./app.setup.js";
+import { inComponent, initApp, useFixedClock } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 type ComponentCtx = GenericMutationCtx<DataModel>;
@@ -18,15 +18,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(NOW);
-  vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+useFixedClock(NOW);
 
 /** Runs `fn` inside the analytics component, where its tables live (convex-test's t.run sees only the app's). */
 function inAnalytics<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<T> {

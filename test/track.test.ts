@@ -1,12 +1,12 @@
 // Server-side tracking from a host mutation (example/convex/signup.ts): the
 // event is counted if and only if the host's transaction commits, a retried
 // event id is counted once, and events and props show up in breakdowns.
-import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { expect, test, vi } from "vitest";
 import type { GenericMutationCtx } from "convex/server";
 import { Analytics } from "../src/client/index.js";
 import { api, components, internal } from "../example/convex/_generated/api.js";
 import type { DataModel } from "../src/component/_generated/dataModel.js";
-import { initApp } from "./app.setup.js";
+import { initApp, useFixedClock } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 
@@ -14,15 +14,7 @@ const NOW = Date.parse("2026-03-10T12:00:00Z");
 const HOUR = 3_600_000;
 const analytics = new Analytics<{ signup: { plan: string }; purchase: { sku: string; amount: number; gift: boolean } }>(components.analytics);
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(NOW);
-  vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+useFixedClock(NOW);
 
 async function setup() {
   const t = initApp();

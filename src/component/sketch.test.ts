@@ -1,5 +1,6 @@
 // The unique-visitor sketch: exact while sparse, a set union under merge, and
 // within 2% (p99) of the truth once dense (DESIGN I6).
+import { rng as prng } from "../../test/random.js";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { EMPTY_SKETCH, SPARSE_LIMIT, estimate, hashVisitor, mergeSketches, sketchBytes, sketchOf, type Sketch } from "./sketch.js";
@@ -12,17 +13,6 @@ const relativeError = (estimated: number, truth: number) => Math.abs(estimated -
 const percentile = (sorted: number[], p: number) => sorted[Math.ceil(p * sorted.length) - 1]!;
 const pct = (x: number) => `${(100 * x).toFixed(3)}%`;
 
-/** A deterministic 32-bit PRNG (mulberry32), for ids that look like real random ids. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** `length` (a multiple of 8) random hex digits. */
 function hex(rand: () => number, length: number): string {
   let out = "";

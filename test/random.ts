@@ -1,0 +1,13 @@
+// One seeded PRNG for every generator of test data (tests, bench, demo seeding).
+
+/** mulberry32: a small, fast, well-distributed seeded PRNG returning [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
