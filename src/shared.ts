@@ -186,6 +186,11 @@ export type Breakdown = Infer<typeof vBreakdown>;
 
 export const vRange = { siteId: v.string(), from: v.number(), to: v.number() };
 
+/** `now`: epoch ms, rounded to the minute by the caller so the query's cache is shared. */
+export const vRealtimeArgs = { siteId: v.string(), now: v.number() };
+export const vRealtime = v.object({ visitors: v.number(), pageviews: v.number(), events: v.number() });
+export type Realtime = Infer<typeof vRealtime>;
+
 export const vDeadLetter = v.object({
   _id: v.string(),
   _creationTime: v.number(),

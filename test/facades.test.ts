@@ -47,7 +47,7 @@ function argsFor(siteId: string): Record<string, Record<string, unknown>> {
     getOverview: range,
     getTimeseries: range,
     getBreakdown: { ...range, dimension: "page" },
-    getRealtime: { siteId },
+    getRealtime: { siteId, now: NOW },
     createSite: { slug: "new-site", name: "New site" },
     getSite: { siteId },
     getSiteBySlug: { slug: "default" },

@@ -24,7 +24,7 @@ export function Dashboard() {
   const timeseries = useQuery(api.analytics.getTimeseries, range);
   const pages = useQuery(api.analytics.getBreakdown, range === "skip" ? "skip" : { ...range, dimension: "page", limit: 10 });
   const referrers = useQuery(api.analytics.getBreakdown, range === "skip" ? "skip" : { ...range, dimension: "referrer", limit: 10 });
-  const realtime = useQuery(api.analytics.getRealtime, site ? { siteId: site._id } : "skip");
+  const realtime = useQuery(api.analytics.getRealtime, site ? { siteId: site._id, now: to } : "skip");
 
   if (site === undefined) return <p>Loading…</p>;
   if (site === null) return <p>No site with slug "default": run setup:provision.</p>;

@@ -11,6 +11,8 @@ import {
   vGranularity,
   vOverview,
   vRange,
+  vRealtime,
+  vRealtimeArgs,
   vTimeseries,
   type Breakdown,
   type Dimension,
@@ -200,13 +202,17 @@ export const getBreakdown = query({
   handler: getBreakdownHandler,
 });
 
-/** The last 30 minutes, by minute: visitors online now and what they did. */
+/**
+ * The 30 minutes before `now`, by minute: visitors online now and what they did.
+ * `now` comes from the caller, rounded to the minute (a query that read the clock
+ * would be cached until something it read changed, so a quiet site would freeze).
+ */
 export const getRealtime = query({
-  args: { siteId: v.string() },
-  returns: v.object({ visitors: v.number(), pageviews: v.number(), events: v.number() }),
-  handler: async (ctx, { siteId }) => {
+  args: vRealtimeArgs,
+  returns: vRealtime,
+  handler: async (ctx, { siteId, now }) => {
     const site = await siteOrThrow(ctx, siteId);
-    const to = Math.ceil(Date.now() / MINUTE) * MINUTE;
+    const to = alignRange(now - 1, now, MINUTE).to;
     const total = await readTotal(ctx, site._id, planRange(to - 30 * MINUTE, to, site.timezone, true));
     return { visitors: estimate(total.visitors), pageviews: total.pageviews, events: total.events };
   },

@@ -148,7 +148,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       getRealtime: FunctionReference<
         "query",
         "internal",
-        { siteId: string },
+        { now: number; siteId: string },
         { events: number; pageviews: number; visitors: number },
         Name
       >;
