@@ -3,7 +3,7 @@
 //
 //   tsx --tsconfig dev/tsconfig.json dev/demo.ts [--port 3210] [--host 127.0.0.1]
 //     [--seed | --no-seed] [--seed-days 30] [--seed-per-day 16] [--seed-random 1]
-//     [--no-live] [--data file.json] [--no-build] [--convex-test auto|stock|fast] [--test-hooks]
+//     [--no-live] [--data file.json] [--no-build] [--store indexed|stock] [--test-hooks]
 // (`npm run demo -- --help` lists them.)
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -27,7 +27,7 @@ const { values: flags } = parseArgs({
     "no-live": { type: "boolean", default: false },
     data: { type: "string" },
     "no-build": { type: "boolean", default: false },
-    "convex-test": { type: "string", default: "auto" },
+    store: { type: "string", default: "indexed" },
     "test-hooks": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -49,7 +49,7 @@ function readHelp(): string {
   --no-live         no live traffic after seeding
   --data FILE       load state from FILE on start, save it there on exit
   --no-build        do not (re)build the example page
-  --convex-test B   stock | fast | auto (default): which convex-test build runs the app (see dev/README.md)
+  --store S         indexed (default) | stock: convex-test's database with or without dev/indexedStore.ts (see dev/README.md)
   --test-hooks      serve /_engine/ingest: a log of ingest requests and a switch that makes the route fail (for tests)`;
 }
 
@@ -117,9 +117,9 @@ async function main(): Promise<void> {
   // History goes only into an empty engine: a saved state already has its own past.
   const replay = seed && !(flags.data && existsSync(flags.data));
   if (seed && !replay) log(`${flags.data} exists: not replaying history into it; live traffic only.`);
-  const build = flags["convex-test"];
-  if (build !== "auto" && build !== "stock" && build !== "fast") throw new Error(`--convex-test must be stock, fast or auto, got "${build}"`);
-  const engine = await Engine.start({ dataFile: flags.data, log, startAt: replay ? historyStart(days) : undefined, convexTest: build });
+  const store = flags.store;
+  if (store !== "indexed" && store !== "stock") throw new Error(`--store must be indexed or stock, got "${store}"`);
+  const engine = await Engine.start({ dataFile: flags.data, log, startAt: replay ? historyStart(days) : undefined, store });
   const { server, url } = await startServer({
     engine,
     host: flags.host,
@@ -152,8 +152,8 @@ async function main(): Promise<void> {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(signal));
 
-  if (replay && engine.build === "stock") {
-    log("Seeding on stock convex-test, whose every query scans the whole database: expect minutes. `node ../shared/tools/convex-test-fast.mjs` (npm run demo runs it when ../shared exists) makes it about 9x faster, with the same results.");
+  if (replay && engine.store === "stock") {
+    log("Seeding on stock convex-test, whose every query scans the whole database: expect about two minutes (the default --store indexed gives the same results faster).");
   }
   if (replay) {
     const t0 = realNow();
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
   if (seed && !flags["no-live"]) stopLive = trickle({ baseUrl: url, writeKey: engine.writeKey, random, everyMs: [2_000, 6_000], log });
 
   log("");
-  log(`Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.build} convex-test). Not a Convex deployment: see dev/README.md.`);
+  log(`Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.store === "indexed" ? "convex-test with the indexed store" : "stock convex-test"}). Not a Convex deployment: see dev/README.md.`);
   log(`ANALYTICS_DEV_OPEN=1 is set in this process: the analytics facades skip their sign-in check.`);
   log(`  Example site:  ${url}/`);
   log(`  Dashboard:     ${url}/dashboard`);

@@ -4,14 +4,13 @@
 // runs them; crons run from `crons.export()` on the engine's clock; every
 // committed transaction is announced so browsers can re-run their queries. An
 // in-memory stand-in for trying and testing, not a Convex backend: see dev/README.md.
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import type { convexTest as ConvexTest } from "convex-test";
+import { convexTest } from "convex-test";
 import { makeFunctionReference, type GenericSchema, type HttpRouter, type SchemaDefinition } from "convex/server";
 import type { JSONValue, Value } from "convex/values";
 import { components, internal } from "../example/convex/_generated/api.js";
 import { Clock, realNow } from "./clock.js";
 import { jobsOf, nextRun, type CronJob } from "./crons.js";
+import { installIndexedStore } from "./indexedStore.js";
 import { captureConvexGlobal, onTopLevelCommit, tableOfId, type ConvexGlobal } from "./internals.js";
 import { SnapshotError, readSnapshot, restoreSnapshot, takeSnapshot, writeSnapshot } from "./snapshot.js";
 
@@ -20,18 +19,18 @@ type Registered = { isQuery?: boolean; isMutation?: boolean; isAction?: boolean;
 /** convex-test's module loader of one component: by module path ("analytics", "dir/file"). */
 type Loader = (modulePath: string) => Promise<Record<string, unknown>>;
 /** convex-test's accessor: the typed API plus the untyped calls the engine needs. */
-type Instance = ReturnType<typeof ConvexTest> & {
+type Instance = ReturnType<typeof convexTest> & {
   fun(path: { componentPath: string; udfPath: string }, args: unknown): Promise<unknown>;
   runInComponent<T>(componentPath: string, handler: (ctx: { db: { query(t: string): { first(): Promise<unknown> } } }) => Promise<T>): Promise<T>;
 };
 
 export type EngineOptions = {
   /**
-   * "stock" is convex-test itself; "fast" is the copy ../shared/tools/convex-test-fast.mjs
-   * writes (same results and transaction metrics, indexed lookups instead of
-   * whole-database scans). "auto" (default) takes the fast copy when it exists.
+   * "indexed" (default): convex-test with dev/indexedStore.ts installed on every
+   * component's database (same results and transaction metrics, indexed lookups
+   * instead of whole-database scans). "stock": convex-test as it ships.
    */
-  convexTest?: "auto" | "stock" | "fast";
+  store?: StoreKind;
   /** Load state from this file on start (if it exists) and save it on stop. */
   dataFile?: string;
   /** Start the engine's clock at this past moment (for replaying history); it moves forward with `clock.advance`. */
@@ -44,22 +43,7 @@ export class NotCallableError extends Error {}
 
 let clock: Clock | undefined;
 
-const FAST_COPY = "convex-test/dist/index.fast.js";
-
-/** Which convex-test build to load: one per process, since each installs its own global syscall proxy. */
-export function convexTestBuild(wanted: EngineOptions["convexTest"] = "auto"): "stock" | "fast" {
-  if (wanted === "stock") return "stock";
-  const require = createRequire(import.meta.url);
-  const fast = (() => {
-    try {
-      return existsSync(require.resolve(FAST_COPY));
-    } catch {
-      return false;
-    }
-  })();
-  if (wanted === "fast" && !fast) throw new Error(`${FAST_COPY} is missing: run node ../shared/tools/convex-test-fast.mjs`);
-  return fast ? "fast" : "stock";
-}
+export type StoreKind = "indexed" | "stock";
 
 /** Imports a module and returns its default export. */
 async function defaultExport<T>(specifier: string): Promise<T> {
@@ -72,7 +56,7 @@ const appModules = import.meta.glob("../example/convex/**/*.ts");
 export class Engine {
   /** The demo site, provisioned by the app's own setup:provision on first start. */
   siteId = "";
-  build: "stock" | "fast" = "stock";
+  store: StoreKind = "indexed";
   writeKey = "";
   private listeners = new Set<(version: number) => void>();
   private version = 0;
@@ -95,8 +79,6 @@ export class Engine {
     const log = options.log ?? (() => {});
     if (clock && options.startAt !== undefined) throw new Error("the engine's clock is already running: startAt must be given to the first engine of the process");
     clock ??= new Clock(options.startAt).install();
-    const build = convexTestBuild(options.convexTest);
-    const { convexTest } = (await import(build === "fast" ? FAST_COPY : "convex-test")) as { convexTest: typeof ConvexTest };
     const schema = await defaultExport<SchemaDefinition<GenericSchema, boolean>>("../example/convex/schema.js");
     const t = convexTest({ schema, modules: appModules, transactionLimits: true }) as Instance;
     // The component and its children, registered exactly as host apps' tests register them.
@@ -106,7 +88,7 @@ export class Engine {
     const loaders = new Map<string, Loader>(Object.entries(global.components).map(([path, c]) => [path, c.modules]));
     const router = (await loaders.get("")!("http")).default as HttpRouter;
     const engine = new Engine(t, global, clock, router, loaders, options);
-    engine.build = build;
+    engine.store = options.store ?? "indexed";
 
     let restored = false;
     if (options.dataFile) {
@@ -126,6 +108,8 @@ export class Engine {
         log(`No ${options.dataFile} yet: starting empty; it is written when the engine stops.`);
       }
     }
+    // After a restore: the store builds its maps from the restored documents (and would rebuild them after another).
+    if (engine.store === "indexed") for (const { db } of Object.values(global.components)) installIndexedStore(db);
     onTopLevelCommit(global, () => engine.invalidate());
     if (restored) engine.rearmScheduledFunctions();
     await engine.provisionSite();

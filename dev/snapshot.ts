@@ -116,10 +116,7 @@ export function restoreSnapshot(global: ConvexGlobal, snapshot: Snapshot): void 
     db._documents = documents;
     db._nextDocId = state.nextDocId;
     db._lastCreationTime = state.lastCreationTime;
-    // The fast copy's lazily built table and index maps: rebuilt from _documents on next use.
-    const fast = db as unknown as { __fastTables?: unknown; __fastPrefix?: unknown };
-    fast.__fastTables = undefined;
-    fast.__fastPrefix = undefined;
+    // dev/indexedStore.ts notices the new _documents object and rebuilds its maps from it.
   }
   const ts = BigInt(snapshot.lastCommitTs);
   if (ts > global.transactionManager._lastCommitTs) global.transactionManager._lastCommitTs = ts;

@@ -1,0 +1,282 @@
+// An index-aware store for convex-test's in-memory database, so the local
+// engine (and the bench) answer indexed queries without scanning the whole
+// database. Stock convex-test 0.0.60 answers every query by walking every
+// document of the component (`DatabaseFake._iterateDocs`), so a lookup costs
+// O(all documents) and seeding the demo takes minutes.
+//
+// What it changes, per DatabaseFake instance (never the class, so stock
+// instances in the same process stay stock):
+// - committed ids are kept per table, in the order stock iterates them (the
+//   insertion order of `_documents`), so table scans and search touch one table;
+// - each index used by a query gets a sorted array of the table's committed
+//   documents, in the index's own order (its fields, then _creationTime, _id),
+//   kept sorted as top-level transactions commit. An index range is cut out of
+//   it by binary search.
+// What it does not change: stock's own code still validates the range, re-checks
+// every candidate against it, reads documents with pending writes at their
+// latest version, filters, sorts and pages. The candidates are a superset of
+// the matching documents and each appears once; the sort key ends with _id, a
+// total order, so the sorted results are the same array stock computes, and the
+// transaction metrics (counted from those results by the syscall layer) are the
+// same too. dev/indexedStore.test.ts checks both against stock on random
+// operation sequences.
+import { compareValues, jsonToConvex, type JSONValue, type Value } from "convex/values";
+
+type Doc = Record<string, Value>;
+type RangeExpr = { type: "Eq" | "Gt" | "Gte" | "Lt" | "Lte"; fieldPath: string; value: JSONValue };
+type IndexRangeSource = { type: "IndexRange"; indexName: string; range: RangeExpr[]; order?: "asc" | "desc" };
+type Query = { source: { type: string } };
+
+/** The parts of convex-test 0.0.60's DatabaseFake this store hooks; checked on install. */
+type Fake = {
+  _documents: Record<string, Doc>;
+  _writes: Record<string, Doc | null>[];
+  _schema: { tables: Map<string, { indexes: { indexDescriptor: string; fields: string[] }[] }> } | null;
+  get(table: string, id: string): Doc | null;
+  commit(commitTs?: bigint | null): void;
+  _iterateDocs(table: string, callback: (doc: Doc) => void): void;
+  _resolveQuerySource(query: Query): unknown;
+};
+
+/** The table of a convex-test id ("10000sites" -> "sites"), as convex-test reads it; null if it is not one. */
+export function tableOfId(id: string): string | null {
+  let i = 0;
+  while (i < id.length && id.charCodeAt(i) >= 48 && id.charCodeAt(i) <= 57) i++;
+  return i === 0 || i === id.length ? null : id.slice(i);
+}
+
+// convex-test's evaluateFieldPath: a dotted path through plain objects only.
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  return proto === null || proto === Object.prototype || proto.constructor?.name === "Object";
+}
+function fieldValue(doc: Doc, path: string): Value | undefined {
+  let v: unknown = doc;
+  for (const part of path.split(".")) v = isPlainObject(v) ? (v as Record<string, unknown>)[part] : undefined;
+  return v as Value | undefined;
+}
+// A query bound as convex-test evaluates it (commit-timestamp placeholders compare as
+// i64::MAX inside compareValues, as convex-test's resolution makes them).
+function boundValue(json: JSONValue): Value | undefined {
+  if (typeof json === "object" && json !== null && !Array.isArray(json) && "$undefined" in json) return undefined;
+  return jsonToConvex(json);
+}
+
+/** One index of one table: its sort fields and the table's committed documents in that order. */
+class SortedIndex {
+  readonly docs: Doc[];
+  constructor(
+    readonly fields: string[],
+    docs: Iterable<Doc>,
+  ) {
+    this.docs = [...docs].sort((a, b) => this.compare(a, b));
+  }
+
+  compare(a: Doc, b: Doc): number {
+    for (const f of this.fields) {
+      const c = compareValues(fieldValue(a, f), fieldValue(b, f));
+      if (c !== 0) return c;
+    }
+    return 0;
+  }
+
+  /** The first position whose document is not before `doc`. */
+  private lowerBound(doc: Doc): number {
+    let lo = 0;
+    let hi = this.docs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compare(this.docs[mid]!, doc) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insert(doc: Doc): void {
+    this.docs.splice(this.lowerBound(doc), 0, doc);
+  }
+
+  remove(doc: Doc): void {
+    const at = this.lowerBound(doc);
+    // The sort key ends with _id, so the document sits exactly there.
+    if (this.docs[at]?._id !== doc._id) throw new Error(`indexed store out of sync: ${String(doc._id)} is not in its index`);
+    this.docs.splice(at, 1);
+  }
+
+  /**
+   * The committed documents an index range can match: a contiguous run, found
+   * by binary search. Null when the range is not the shape this understands
+   * (stock then scans the table, as it always does).
+   */
+  slice(range: RangeExpr[]): Doc[] | null {
+    let k = 0;
+    const eqs: (Value | undefined)[] = [];
+    while (k < range.length && range[k]!.type === "Eq" && range[k]!.fieldPath === this.fields[k]) eqs.push(boundValue(range[k++]!.value));
+    let lower: { v: Value | undefined; strict: boolean } | null = null;
+    let upper: { v: Value | undefined; strict: boolean } | null = null;
+    for (const r of range.slice(k)) {
+      if (r.fieldPath !== this.fields[k]) return null;
+      if ((r.type === "Gt" || r.type === "Gte") && !lower) lower = { v: boundValue(r.value), strict: r.type === "Gt" };
+      else if ((r.type === "Lt" || r.type === "Lte") && !upper) upper = { v: boundValue(r.value), strict: r.type === "Lt" };
+      else return null;
+    }
+    // -1: before the range, 0: in it, 1: after it. Monotone along the index order.
+    const where = (doc: Doc): number => {
+      for (let i = 0; i < eqs.length; i++) {
+        const c = compareValues(fieldValue(doc, this.fields[i]!), eqs[i]);
+        if (c !== 0) return c < 0 ? -1 : 1;
+      }
+      if (lower || upper) {
+        const v = fieldValue(doc, this.fields[k]!);
+        if (lower) {
+          const c = compareValues(v, lower.v);
+          if (c < 0 || (c === 0 && lower.strict)) return -1;
+        }
+        if (upper) {
+          const c = compareValues(v, upper.v);
+          if (c > 0 || (c === 0 && upper.strict)) return 1;
+        }
+      }
+      return 0;
+    };
+    const first = (pred: (doc: Doc) => boolean): number => {
+      let lo = 0;
+      let hi = this.docs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pred(this.docs[mid]!)) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    };
+    const from = first((d) => where(d) >= 0);
+    const to = first((d) => where(d) > 0);
+    return this.docs.slice(from, Math.max(from, to));
+  }
+}
+
+/** What one installed store did, for tests and the engine's status line. */
+export type IndexedStoreStats = { indexedQueries: number; scannedQueries: number; indexes: number };
+
+const INSTALLED = Symbol.for("convex-event-analytics/indexedStore");
+
+/**
+ * Makes one convex-test database answer from per-table id sets and sorted
+ * indexes. Install it once per database, before or after documents exist
+ * (the maps are built lazily from `_documents`, and rebuilt if `_documents` is
+ * replaced, as a snapshot restore does).
+ */
+export function installIndexedStore(db: object): IndexedStoreStats {
+  const fake = db as Fake & { [INSTALLED]?: IndexedStoreStats };
+  if (fake[INSTALLED]) return fake[INSTALLED];
+  for (const method of ["get", "commit", "_iterateDocs", "_resolveQuerySource"] as const) {
+    if (typeof fake[method] !== "function") throw new Error(`convex-test's database has no ${method}(): the indexed store supports convex-test 0.0.60`);
+  }
+  if (typeof fake._documents !== "object" || !Array.isArray(fake._writes)) throw new Error("convex-test's database has an unexpected shape: the indexed store supports convex-test 0.0.60");
+
+  const stats: IndexedStoreStats = { indexedQueries: 0, scannedQueries: 0, indexes: 0 };
+  let source: Record<string, Doc> | null = null; // the _documents object the maps describe
+  let tables = new Map<string, Set<string>>();
+  let indexes = new Map<string, Map<string, SortedIndex>>(); // table -> index name -> index
+
+  const fresh = () => {
+    if (source === fake._documents) return;
+    source = fake._documents;
+    tables = new Map();
+    indexes = new Map();
+    stats.indexes = 0;
+    for (const id of Object.keys(source)) idsOf(tableOfId(id)!).add(id);
+  };
+  const idsOf = (table: string): Set<string> => {
+    let ids = tables.get(table);
+    if (!ids) tables.set(table, (ids = new Set()));
+    return ids;
+  };
+  const indexFields = (table: string, name: string): string[] | null => {
+    if (name === "by_creation_time") return ["_creationTime", "_id"];
+    if (name === "by_id") return ["_id"];
+    const index = fake._schema?.tables.get(table)?.indexes.find((i) => i.indexDescriptor === name);
+    return index ? [...index.fields, "_creationTime", "_id"] : null;
+  };
+  const indexOf = (table: string, name: string): SortedIndex | null => {
+    let byName = indexes.get(table);
+    if (!byName) indexes.set(table, (byName = new Map()));
+    let index = byName.get(name);
+    if (!index) {
+      const fields = indexFields(table, name);
+      if (!fields) return null;
+      index = new SortedIndex(fields, [...idsOf(table)].map((id) => source![id]!));
+      byName.set(name, index);
+      stats.indexes++;
+    }
+    return index;
+  };
+  // Ids of `table` with a pending write at any nesting level, in the order stock adds them.
+  const pendingIds = (table: string, into: Set<string>): Set<string> => {
+    for (const level of fake._writes) for (const id of Object.keys(level)) if (tableOfId(id) === table) into.add(id);
+    return into;
+  };
+
+  const commit = fake.commit;
+  fake.commit = function (commitTs?: bigint | null) {
+    const top = fake._writes.length === 1;
+    if (top) fresh();
+    const before = top ? Object.keys(fake._writes[0]!).map((id) => [id, fake._documents[id] ?? null] as const) : [];
+    commit.call(fake, commitTs);
+    for (const [id, old] of before) {
+      const now = fake._documents[id] ?? null;
+      if (old === now) continue;
+      const table = tableOfId(id)!;
+      if (now === null) idsOf(table).delete(id);
+      else idsOf(table).add(id);
+      for (const index of indexes.get(table)?.values() ?? []) {
+        if (old) index.remove(old);
+        if (now) index.insert(now);
+      }
+    }
+  };
+
+  // Set by _resolveQuerySource for the one _iterateDocs call it makes for an index range.
+  let range: { table: string; index: SortedIndex | null; source: IndexRangeSource } | null = null;
+  const resolve = fake._resolveQuerySource;
+  fake._resolveQuerySource = function (query: Query) {
+    if (query.source.type === "IndexRange") {
+      fresh();
+      const source = query.source as IndexRangeSource;
+      const [table, name] = source.indexName.split(".") as [string, string];
+      range = { table, index: indexOf(table, name), source };
+    }
+    try {
+      return resolve.call(fake, query);
+    } finally {
+      range = null;
+    }
+  };
+
+  fake._iterateDocs = function (table: string, callback: (doc: Doc) => void) {
+    fresh();
+    const hint = range?.table === table ? range : null;
+    range = null;
+    const candidates = hint?.index?.slice(hint.source.range) ?? null;
+    if (candidates === null) {
+      stats.scannedQueries++;
+      // Stock's order: committed ids of the table, then ids with pending writes.
+      for (const id of pendingIds(table, new Set(idsOf(table)))) {
+        const doc = fake.get(table, id);
+        if (doc !== null) callback(doc);
+      }
+      return;
+    }
+    stats.indexedQueries++;
+    const pending = pendingIds(table, new Set());
+    for (const doc of candidates) if (!pending.has(doc._id as string)) callback(doc);
+    for (const id of pending) {
+      const doc = fake.get(table, id);
+      if (doc !== null) callback(doc);
+    }
+  };
+
+  fake[INSTALLED] = stats;
+  return stats;
+}
