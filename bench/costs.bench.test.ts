@@ -7,6 +7,7 @@
 // inside the same transaction as the handler they measure; a db proxy splits
 // them by table.
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { convexTest } from "convex-test";
 import aggregate from "@convex-dev/aggregate/test";
 import batchWorker from "@convex-dev/batch-worker/test";
 import rateLimiter from "@convex-dev/rate-limiter/test";
@@ -20,23 +21,15 @@ import { compactStepHandler } from "../src/component/compaction.js";
 import { getBreakdownHandler, getOverviewHandler, getTimeseriesHandler } from "../src/component/reports.js";
 import { HOUR, MINUTE } from "../src/component/time.js";
 import { generateWorkload, reportRanges, WORKLOAD_TIMEZONE, type Workload } from "./workload.js";
+import { indexEveryDatabase } from "../dev/indexedStore.js";
 
 // ---------------------------------------------------------------- harness
 
-type ConvexTestFn = typeof import("convex-test").convexTest;
-
-/** The fast copy (see ../shared/tools/convex-test-fast.mjs) when present, else stock. Never both. */
-async function loadConvexTest(): Promise<{ convexTest: ConvexTestFn; harness: string }> {
-  const fastPath = "convex-test/dist/index.fast.js";
-  try {
-    const fast = (await import(/* @vite-ignore */ fastPath)) as typeof import("convex-test");
-    return { convexTest: fast.convexTest, harness: "convex-test 0.0.60, fast copy (dist/index.fast.js)" };
-  } catch {
-    const stock = await import("convex-test");
-    return { convexTest: stock.convexTest, harness: "convex-test 0.0.60, stock (no dist/index.fast.js: expect hours at 100k)" };
-  }
-}
-const { convexTest, harness } = await loadConvexTest();
+// Stock convex-test scans the whole database on every query (hours at 100k events); the
+// project's indexed store (dev/indexedStore.ts, proven identical to stock in results and
+// transaction metrics by dev/indexedStore.test.ts) answers from sorted indexes.
+await indexEveryDatabase(convexTest);
+const harness = "convex-test 0.0.60 with the indexed store (dev/indexedStore.ts)";
 /** Wall clock for timing the run; vi.useFakeTimers() replaces performance.now() and Date. */
 const wallNow = performance.now.bind(performance);
 const modules = import.meta.glob("../src/component/**/*.ts");

@@ -1,7 +1,8 @@
 // @vitest-environment node
-// The local engine as `npm run demo` runs it (its own process, stock
-// convex-test, no seed): batches over real HTTP through the app's ingest route,
-// the worker, reports read through the bridge, --data across a restart.
+// The local engine as `npm run demo` runs it (its own process, the indexed
+// store): batches over real HTTP through the app's ingest route, the worker,
+// reports read through the bridge, --data across a restart; and how long
+// `npm run demo` takes to be ready with its default seed.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { runEngineToExit, startEngine, waitForWorker, type RunningEngine } from 
 
 const dir = mkdtempSync(join(tmpdir(), "engine-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const ENGINE = ["--no-build", "--convex-test", "stock"];
+const ENGINE = ["--no-build"];
 
 const HOUR = 3_600_000;
 const now = Date.now();
@@ -150,6 +151,22 @@ describe("the local engine", () => {
     const { code, output } = await runEngineToExit([...ENGINE, "--data", tampered]);
     expect(code).toBe(1);
     expect(output).toMatch(/Cannot load --data .*tampered\.json: component "analytics", sites document \S+ does not match the schema/);
+  });
+});
+
+describe("npm run demo", () => {
+  test("is ready with its 30 days of seeded history within 60 seconds (stock convex-test took 126)", async () => {
+    // As `npm run demo` starts it, minus the page build (vite) and the live trickle.
+    const engine = await startEngine(["--no-build", "--seed", "--no-live"], 120_000);
+    try {
+      const ready = Number(/^ready in ([\d.]+)s/m.exec(engine.output())![1]);
+      const seeded = /^Seeded .*$/m.exec(engine.output())![0];
+      console.log(`npm run demo: ready in ${ready.toFixed(1)} s (${seeded})`);
+      expect(engine.output()).toContain("convex-test with the indexed store");
+      expect(ready).toBeLessThan(60);
+    } finally {
+      await engine.stop();
+    }
   });
 });
 

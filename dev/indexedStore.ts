@@ -21,6 +21,7 @@
 // same too. dev/indexedStore.test.ts checks both against stock on random
 // operation sequences.
 import { compareValues, jsonToConvex, type JSONValue, type Value } from "convex/values";
+import { captureConvexGlobal } from "./internals.js";
 
 type Doc = Record<string, Value>;
 type RangeExpr = { type: "Eq" | "Gt" | "Gte" | "Lt" | "Lte"; fieldPath: string; value: JSONValue };
@@ -28,15 +29,18 @@ type IndexRangeSource = { type: "IndexRange"; indexName: string; range: RangeExp
 type Query = { source: { type: string } };
 
 /** The parts of convex-test 0.0.60's DatabaseFake this store hooks; checked on install. */
-type Fake = {
-  _documents: Record<string, Doc>;
-  _writes: Record<string, Doc | null>[];
-  _schema: { tables: Map<string, { indexes: { indexDescriptor: string; fields: string[] }[] }> } | null;
-  get(table: string, id: string): Doc | null;
+type Hooked = {
   commit(commitTs?: bigint | null): void;
   _iterateDocs(table: string, callback: (doc: Doc) => void): void;
   _resolveQuerySource(query: Query): unknown;
 };
+type Fake = Hooked & {
+  _documents: Record<string, Doc>;
+  _writes: Record<string, Doc | null>[];
+  _schema: { tables: Map<string, { indexes: { indexDescriptor: string; fields: string[] }[] }> } | null;
+  get(table: string, id: string): Doc | null;
+};
+const HOOKED = ["commit", "_iterateDocs", "_resolveQuerySource"] as const;
 
 /** The table of a convex-test id ("10000sites" -> "sites"), as convex-test reads it; null if it is not one. */
 export function tableOfId(id: string): string | null {
@@ -160,6 +164,7 @@ class SortedIndex {
 export type IndexedStoreStats = { indexedQueries: number; scannedQueries: number; indexes: number };
 
 const INSTALLED = Symbol.for("convex-event-analytics/indexedStore");
+const EVERY = Symbol.for("convex-event-analytics/indexedStore/every");
 
 /**
  * Makes one convex-test database answer from per-table id sets and sorted
@@ -167,12 +172,14 @@ const INSTALLED = Symbol.for("convex-event-analytics/indexedStore");
  * (the maps are built lazily from `_documents`, and rebuilt if `_documents` is
  * replaced, as a snapshot restore does).
  */
-export function installIndexedStore(db: object): IndexedStoreStats {
+export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreStats {
   const fake = db as Fake & { [INSTALLED]?: IndexedStoreStats };
-  if (fake[INSTALLED]) return fake[INSTALLED];
-  for (const method of ["get", "commit", "_iterateDocs", "_resolveQuerySource"] as const) {
+  const installed = indexedStoreStats(fake);
+  if (installed) return installed;
+  for (const method of ["get", ...HOOKED] as const) {
     if (typeof fake[method] !== "function") throw new Error(`convex-test's database has no ${method}(): the indexed store supports convex-test 0.0.60`);
   }
+  const { commit, _resolveQuerySource: resolve } = stock ?? fake;
   if (typeof fake._documents !== "object" || !Array.isArray(fake._writes)) throw new Error("convex-test's database has an unexpected shape: the indexed store supports convex-test 0.0.60");
 
   const stats: IndexedStoreStats = { indexedQueries: 0, scannedQueries: 0, indexes: 0 };
@@ -218,7 +225,6 @@ export function installIndexedStore(db: object): IndexedStoreStats {
     return into;
   };
 
-  const commit = fake.commit;
   fake.commit = function (commitTs?: bigint | null) {
     const top = fake._writes.length === 1;
     if (top) fresh();
@@ -239,7 +245,6 @@ export function installIndexedStore(db: object): IndexedStoreStats {
 
   // Set by _resolveQuerySource for the one _iterateDocs call it makes for an index range.
   let range: { table: string; index: SortedIndex | null; source: IndexRangeSource } | null = null;
-  const resolve = fake._resolveQuerySource;
   fake._resolveQuerySource = function (query: Query) {
     if (query.source.type === "IndexRange") {
       fresh();
@@ -279,4 +284,30 @@ export function installIndexedStore(db: object): IndexedStoreStats {
 
   fake[INSTALLED] = stats;
   return stats;
+}
+
+/** The stats of the store installed on a database, or null if it has none. */
+export function indexedStoreStats(db: object): IndexedStoreStats | null {
+  return Object.prototype.hasOwnProperty.call(db, INSTALLED) ? (db as { [INSTALLED]: IndexedStoreStats })[INSTALLED] : null;
+}
+
+/**
+ * Installs the store on every convex-test database this process creates from
+ * now on (by wrapping the class's methods), for code that creates instances
+ * and registers components itself, like the bench. Stock and indexed instances
+ * then cannot be compared in the same process: use installIndexedStore for that.
+ */
+export async function indexEveryDatabase(convexTest: (options: { modules: Record<string, () => Promise<unknown>> }) => unknown): Promise<void> {
+  const { components } = await captureConvexGlobal(convexTest({ modules: { "./_generated/api.js": async () => ({}) } }) as never);
+  const proto = Object.getPrototypeOf(components[""]!.db) as Hooked & { [EVERY]?: true };
+  if (proto[EVERY]) return;
+  const stock: Hooked = { commit: proto.commit, _iterateDocs: proto._iterateDocs, _resolveQuerySource: proto._resolveQuerySource };
+  for (const method of HOOKED) {
+    // The first call on an instance gives it its own store (own properties, which win over these from then on).
+    proto[method] = function (this: Hooked, ...args: never[]) {
+      installIndexedStore(this, stock);
+      return (this[method] as (...a: never[]) => unknown)(...args);
+    } as never;
+  }
+  proto[EVERY] = true;
 }

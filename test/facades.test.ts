@@ -69,13 +69,15 @@ async function call(t: Caller, name: string, args: Record<string, unknown>): Pro
     : await t.mutation(ref as FunctionReference<"mutation", "public", Record<string, unknown>>, args);
 }
 
+/** The "default" site, owned by OWNER. */
+const OWNER = "reader@example.com";
 async function setup() {
   const t = initApp();
-  const site = await t.mutation(internal.setup.provision, {});
+  const site = await t.mutation(internal.setup.provision, { ownerEmail: OWNER });
   return { t, siteId: site!.siteId, writeKey: site!.writeKey };
 }
 
-const REFUSED = /Sign in to see analytics|Only analytics admins may do this/;
+const REFUSED = /Sign in to see analytics|Only this site's owners may see its analytics|Only analytics admins may do this/;
 
 describe("auth runs first, for every exported function", () => {
   test("example/convex/analytics.ts exports exactly the two facades' functions, each a public query or mutation, and only the maintenance functions as internal", () => {
@@ -120,13 +122,13 @@ describe("auth runs first, for every exported function", () => {
     }
   });
 
-  test("a signed-in user who is not an admin may call every read function and no admin function", async () => {
+  test("a site's owner who is not an admin may call every read function of that site and no admin function", async () => {
     const { t, siteId } = await setup();
-    const user = t.withIdentity({ email: "reader@example.com" });
+    const owner = t.withIdentity({ email: OWNER });
     const args = argsFor(siteId);
     const outcomes: Record<string, string> = {};
     for (const name of exportedNames) {
-      outcomes[name] = await call(user, name, args[name]!).then(
+      outcomes[name] = await call(owner, name, args[name]!).then(
         () => "ok",
         (e: Error) => (REFUSED.test(e.message) ? "refused" : `error: ${e.message}`),
       );
@@ -135,6 +137,25 @@ describe("auth runs first, for every exported function", () => {
       ...Object.fromEntries(READ_NAMES.map((n) => [n, "ok"])),
       ...Object.fromEntries(ADMIN_NAMES.map((n) => [n, "refused"])),
     });
+  });
+
+  test("a signed-in user who owns no site, or another site, may call no read function of this one", async () => {
+    const { t, siteId } = await setup();
+    const args = argsFor(siteId);
+    // Another site, owned by someone else: owning it opens nothing here.
+    const other = await t.run(async (ctx) => {
+      const { siteId: otherId } = await ctx.runMutation(components.analytics.sites.createSite, { slug: "other", name: "Other", timezone: "UTC", allowedOrigins: [] });
+      await ctx.db.insert("siteOwners", { email: "other@example.com", siteId: otherId });
+      return otherId;
+    });
+    for (const email of ["stranger@example.com", "other@example.com"]) {
+      const user = t.withIdentity({ email });
+      for (const name of READ_NAMES) {
+        await expect(call(user, name, args[name]!)).rejects.toThrow("Only this site's owners may see its analytics");
+      }
+    }
+    // The other site's owner reads their own site.
+    expect(await t.withIdentity({ email: "other@example.com" }).query(api.analytics.getOverview, { siteId: other, from: NOW - HOUR, to: NOW })).toMatchObject({ pageviews: 0 });
   });
 
   test("an admin listed in ANALYTICS_ADMINS may call every function; an identity without an email may not", async () => {
@@ -169,7 +190,7 @@ describe("report arguments", () => {
 
   test("an inverted or empty range is refused with a message naming both ends", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: "reader@example.com" });
+    const reader = t.withIdentity({ email: OWNER });
     for (const name of reports) {
       await expect(call(reader, name, reportArgs(name, siteId, NOW, NOW - DAY)), name).rejects.toThrow(
         `Invalid range: to (${NOW - DAY}) must be after from (${NOW})`,
@@ -180,7 +201,7 @@ describe("report arguments", () => {
 
   test("a range of 400 days is answered and one hour more is refused as over 400 days", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: "reader@example.com" });
+    const reader = t.withIdentity({ email: OWNER });
     for (const name of reports) {
       await call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY, NOW));
       await expect(call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY - HOUR, NOW)), name).rejects.toThrow(
@@ -191,7 +212,7 @@ describe("report arguments", () => {
 
   test("non-finite range ends are refused", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: "reader@example.com" });
+    const reader = t.withIdentity({ email: OWNER });
     await expect(reader.query(api.analytics.getOverview, { siteId, from: Number.NEGATIVE_INFINITY, to: NOW })).rejects.toThrow(
       "from and to must be finite epoch milliseconds",
     );
@@ -217,7 +238,7 @@ describe("report arguments", () => {
 
   test("a breakdown limit must be an integer from 1 to 1,000", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: "reader@example.com" });
+    const reader = t.withIdentity({ email: OWNER });
     const range = { siteId, from: NOW - DAY, to: NOW, dimension: "page" as const };
     for (const limit of [0, -1, 1.5, 1_001, Number.NaN, Number.POSITIVE_INFINITY]) {
       await expect(reader.query(api.analytics.getBreakdown, { ...range, limit }), String(limit)).rejects.toThrow(
@@ -229,7 +250,7 @@ describe("report arguments", () => {
 
   test("minute granularity is refused for a range starting more than 2 hours ago", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: "reader@example.com" });
+    const reader = t.withIdentity({ email: OWNER });
     await expect(reader.query(api.analytics.getTimeseries, { siteId, from: NOW - 3 * HOUR, to: NOW, granularity: "minute" })).rejects.toThrow(
       "Minute granularity covers only the last 2 hours",
     );

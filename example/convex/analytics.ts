@@ -1,25 +1,40 @@
 import { exposeAdminApi, exposeAnalyticsApi, exposeMaintenanceApi, type AuthCallback } from "convex-event-analytics";
 import { components } from "./_generated/api.js";
 
-// Who may read dashboards and administer sites. Here: any signed-in user reads,
-// and admins are listed by email in the ANALYTICS_ADMINS environment variable.
+// Who may read dashboards and administer sites. Here: admins are listed by email
+// in the ANALYTICS_ADMINS environment variable; any other signed-in user reads
+// only the sites they own (the siteOwners table, written by setup:provision).
 // ANALYTICS_DEV_OPEN=1 opens everything, for local development only.
 const devOpen = () => process.env.ANALYTICS_DEV_OPEN === "1";
+const isAdmin = (email: string | undefined) =>
+  !!email && (process.env.ANALYTICS_ADMINS ?? "").split(",").map((s) => s.trim()).includes(email);
 
-const requireUser: AuthCallback = async (ctx) => {
+// Reads: the site's owner, or an admin. `siteId` is the site the call is about.
+const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
   if (devOpen()) return;
-  if (!(await ctx.auth.getUserIdentity())) throw new Error("Sign in to see analytics");
+  const identity = await ctx.auth.getUserIdentity();
+  if (!identity) throw new Error("Sign in to see analytics");
+  const email = identity.email;
+  if (isAdmin(email)) return;
+  // The sites this user owns (a handful), from the app's own table.
+  const owned = email
+    ? await ctx.db
+        .query("siteOwners")
+        .withIndex("by_email", (q) => q.eq("email", email))
+        .collect()
+    : [];
+  if (!siteId || !owned.some((o) => o.siteId === siteId)) throw new Error("Only this site's owners may see its analytics");
 };
 
+// Sites, write keys, dead letters: admins only.
 const requireAdmin: AuthCallback = async (ctx) => {
   if (devOpen()) return;
   const identity = await ctx.auth.getUserIdentity();
-  const admins = (process.env.ANALYTICS_ADMINS ?? "").split(",").map((s) => s.trim());
-  if (!identity?.email || !admins.includes(identity.email)) throw new Error("Only analytics admins may do this");
+  if (!isAdmin(identity?.email)) throw new Error("Only analytics admins may do this");
 };
 
 export const { getOverview, getTimeseries, getBreakdown, getRealtime } = exposeAnalyticsApi(components.analytics, {
-  auth: requireUser,
+  auth: requireSiteReader,
 });
 
 export const { createSite, getSite, getSiteBySlug, listSites, updateSite, rotateWriteKey, listDeadLetters, getBotCounts } =
