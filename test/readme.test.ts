@@ -1,17 +1,28 @@
 // @vitest-environment node
-// README snippets must compile: each block that names an example/ file must be
-// a verbatim excerpt of that file, which `npm run typecheck` checks.
-import { readFileSync } from "node:fs";
+// README snippets must compile. Each block headed `// convex/<file>` is that
+// file of the example app, whole (a newcomer pastes it into a fresh app's
+// convex/ folder), and every file of the example app is in the README; blocks
+// headed `// example/<file>` are verbatim excerpts. `npm run typecheck` checks
+// the example; scripts/fresh-app.mjs (CI) installs the README's files into a
+// fresh app from the packed package, typechecks it and runs its test.
+import { readdirSync, readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const snippets = [...readme.matchAll(/```ts\n\/\/ (example\/\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({ file: file!, body: body! }));
+const blocks = [...readme.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({ file: file!, body: body! }));
+const appFiles = blocks.filter((b) => b.file.startsWith("convex/"));
+const excerpts = blocks.filter((b) => b.file.startsWith("example/"));
+const exampleSource = (file: string) => readFileSync(new URL(`../example/${file}`, import.meta.url), "utf8");
 
-test("the README has snippets taken from example/", () => {
-  expect(snippets.length).toBeGreaterThanOrEqual(4);
+test("every file of the example app (example/convex, but _generated) is in the README, once", () => {
+  const files = readdirSync(new URL("../example/convex/", import.meta.url)).filter((f) => f.endsWith(".ts")).map((f) => `convex/${f}`).sort();
+  expect(appFiles.map((b) => b.file).sort()).toEqual(files);
 });
 
-test.each(snippets.map((s, i) => [i, s.file, s.body] as const))("README snippet %i is a verbatim excerpt of %s", (_, file, body) => {
-  const source = readFileSync(new URL(`../${file}`, import.meta.url), "utf8");
-  expect(source).toContain(body.trimEnd());
+test.each(appFiles.map((b) => [b.file, b.body] as const))("the README's %s is the example's file, whole", (file, body) => {
+  expect(body).toBe(exampleSource(file));
+});
+
+test.each(excerpts.map((s, i) => [i, s.file, s.body] as const))("README excerpt %i is a verbatim excerpt of %s", (_, file, body) => {
+  expect(exampleSource(file.replace(/^example\//, ""))).toContain(body.trimEnd());
 });
