@@ -2,8 +2,8 @@
 // random sequences of transactions run on two instances, one stock and one
 // with the store installed, and every result must be identical: documents
 // returned and their order, page cursors, errors, each transaction's metrics
-// (documents and bytes read and written, index ranges), and the committed
-// documents in their stored order.
+// (documents and bytes read and written, index ranges), schema errors, and the
+// committed documents in their stored order.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { convexTest } from "convex-test";
@@ -14,7 +14,14 @@ import { captureConvexGlobal } from "./internals.js";
 
 const scalar = v.optional(v.union(v.string(), v.number(), v.int64(), v.boolean(), v.null(), v.array(v.number())));
 const schema = defineSchema({
-  items: defineTable({ a: scalar, b: v.optional(v.number()), c: v.optional(v.string()), n: v.optional(v.object({ x: v.optional(v.number()) })) })
+  items: defineTable({
+    a: scalar,
+    b: v.optional(v.number()),
+    c: v.optional(v.string()),
+    n: v.optional(v.object({ x: v.optional(v.number()) })),
+    r: v.optional(v.id("others")),
+    z: v.optional(v.union(v.null(), v.literal(7n), v.bytes())),
+  })
     .index("by_a", ["a"])
     .index("by_a_b", ["a", "b"])
     .index("by_c_b_a", ["c", "b", "a"])
@@ -71,8 +78,29 @@ const itemDoc: fc.Arbitrary<Doc> = fc.record({
   b: maybe(fc.constantFrom(...B)),
   c: maybe(fc.constantFrom(...C)),
   n: maybe(fc.record({ x: maybe(fc.constantFrom(...B)) }, { requiredKeys: [] })),
+  r: maybe(fc.constant("10000others")),
+  z: maybe(fc.constantFrom<Value>(null, 7n, new ArrayBuffer(2))),
 }, { requiredKeys: [] });
 const otherDoc: fc.Arbitrary<Doc> = fc.record({ k: fc.constantFrom(...C), b: fc.constantFrom(...B) });
+// Documents the schema refuses, each for another reason: the error must be stock's, word for word.
+const INVALID: [Table, Doc][] = [
+  ["items", { b: "one" }],
+  ["items", { a: { x: 1 } }],
+  ["items", { a: [1, "two"] }],
+  ["items", { zzz: 1 }],
+  ["items", { n: { x: "s" } }],
+  ["items", { n: { x: 1, y: 2 } }],
+  ["items", { n: 5 }],
+  ["items", { c: null }],
+  ["items", { r: "10000items" }],
+  ["items", { r: 5 }],
+  ["items", { z: "s" }],
+  ["items", { z: 8n }],
+  ["items", { z: 7 }],
+  ["others", { k: 1, b: 1 }],
+  ["others", { k: "p" }],
+  ["others", { k: "p", b: 1n }],
+];
 const fieldValues = (table: Table, field: string): Value[] =>
   table === "others" ? (field === "k" ? C : B) : field === "a" ? A : field === "b" || field === "n.x" ? B : field === "c" ? C : [];
 
@@ -101,6 +129,8 @@ const ref = fc.nat({ max: 40 });
 const leafOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom<Table>("items", "others").chain((table) => (table === "items" ? itemDoc : otherDoc).map((doc) => ({ op: "insert" as const, table, doc }))) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("patch" as const), ref, fields: itemDoc }) },
+  { weight: 1, arbitrary: fc.constantFrom(...INVALID).map(([table, doc]) => ({ op: "insert" as const, table, doc })) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("patch" as const), ref, fields: fc.constantFrom(...INVALID.filter(([t]) => t === "items").map(([, d]) => d)) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("replace" as const), ref, doc: itemDoc }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("delete" as const), ref }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("get" as const), ref }) },
