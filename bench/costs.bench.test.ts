@@ -15,8 +15,9 @@ import { defineSchema, type TransactionMetrics } from "convex/server";
 import schema from "../src/component/schema.js";
 import { api } from "../src/component/_generated/api.js";
 import type { MutationCtx, QueryCtx } from "../src/component/_generated/server.js";
-import { ingestBatchHandler, shardOf, SHARD_COUNT } from "../src/component/ingest.js";
-import { COMPACTION_DELAY_MS, drainShardHandler } from "../src/component/worker.js";
+import { SETTLE_MS, ingestTrustedHandler } from "../src/component/ingest.js";
+import { drainSiteHandler } from "../src/component/worker.js";
+import type { Id } from "../src/component/_generated/dataModel.js";
 import { compactStepHandler } from "../src/component/compaction.js";
 import { getBreakdownHandler, getOverviewHandler, getTimeseriesHandler } from "../src/component/reports.js";
 import { HOUR, MINUTE } from "../src/component/time.js";
@@ -325,17 +326,17 @@ async function runScenario(name: string, workload: Workload, options: Options): 
       const m = await measureMutation(t, (ctx) => compactStepHandler(ctx));
       const ms = wallNow() - t0;
       compaction.add(m, ms);
-      const folded = Object.keys(m.tally.writes).find((k) => k.startsWith("rollupShards."))?.slice("rollupShards.".length) ?? "nothing";
+      const folded = m.result.work?.split("|")[0] ?? "nothing";
       const step = (compaction.steps[folded] ??= { calls: 0, ms: 0 });
       step.calls++;
       step.ms += ms;
       dropTimers(m);
-      if (m.result.folded === 0) break;
+      if (m.result.work === null) break;
     }
   };
-  const drain = async (shard: number) => {
+  const drain = async () => {
     const t0 = wallNow();
-    const m = await measureMutation(t, (ctx) => drainShardHandler(ctx, { shard }));
+    const m = await measureMutation(t, (ctx) => drainSiteHandler(ctx, { siteId: siteId as Id<"sites"> }));
     worker.add(m, wallNow() - t0);
     dropTimers(m);
     return m;
@@ -350,24 +351,26 @@ async function runScenario(name: string, workload: Workload, options: Options): 
     }
     vi.setSystemTime(batch.receivedAt);
     const t0 = wallNow();
-    const m = await measureMutation(t, (ctx) => ingestBatchHandler(ctx, { siteId, batchId: batch.batchId, events: batch.events }));
+    const m = await measureMutation(t, async (ctx) => ingestTrustedHandler(ctx, (await ctx.db.get("sites", siteId as Id<"sites">))!, batch.batchId, batch.events));
     if (m.result.accepted !== batch.events.length) throw new Error(`batch ${batch.batchId}: ${JSON.stringify(m.result)}`);
     ingest.add(m, wallNow() - t0);
     dropTimers(m);
     if (options.mode === "interleaved") {
-      await drain(shardOf(batch.visitorId));
+      // The worker sees a batch once it has settled.
+      vi.setSystemTime(batch.receivedAt + SETTLE_MS + 1);
+      await drain();
       const stalled = options.stalledForMs !== undefined && batch.receivedAt >= workload.end - options.stalledForMs;
       if (!stalled && options.compaction === "every minute") compactionDueAt ??= Math.floor(batch.receivedAt / MINUTE) * MINUTE + MINUTE;
-      if (!stalled && options.compaction === "hourly") compactionDueAt ??= Math.floor(batch.receivedAt / HOUR) * HOUR + HOUR + COMPACTION_DELAY_MS;
+      // As deployed: the kick cron (every minute) starts compaction once an hour has been closed for an hour.
+      if (!stalled && options.compaction === "hourly") compactionDueAt ??= Math.floor(batch.receivedAt / HOUR) * HOUR + 2 * HOUR + MINUTE;
     }
     if ((i + 1) % 5000 === 0) log(`${name}: ${i + 1}/${workload.batches.length} batches, ${((wallNow() - started) / 1000).toFixed(0)} s`);
   }
   vi.setSystemTime(workload.end);
   if (options.mode === "backlog") {
-    for (let shard = 0; shard < SHARD_COUNT; shard++) {
-      // A run takes at most 100 batches; the shard is empty when a run finds nothing.
-      while ((await drain(shard)).metrics.documentsRead > 0);
-    }
+    vi.setSystemTime(workload.end + SETTLE_MS + 1);
+    // A run takes at most 100 batches; the queue is empty when a run writes no raw batch.
+    while ((await drain()).tally.writes.rawBatches ?? 0);
   }
   let reportsMs = 0;
   const reports = async () => {

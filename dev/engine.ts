@@ -163,9 +163,13 @@ export class Engine {
     return this.router.lookup(path, method as never) !== null;
   }
 
-  /** Hands a request to the app's http.ts router, as the deployment's .convex.site origin would. */
-  async fetch(pathWithQuery: string, init: RequestInit): Promise<Response> {
-    return await this.t.fetch(pathWithQuery, init);
+  /**
+   * Hands a request to the app's http.ts router, as the deployment's .convex.site
+   * origin would, with the client's address and user agent as Convex's request
+   * metadata (what ctx.meta.getRequestMetadata() returns there).
+   */
+  async fetch(pathWithQuery: string, init: RequestInit, client: { ip: string | null; userAgent: string | null } = { ip: null, userAgent: null }): Promise<Response> {
+    return await this.t.withRequestMetadata(client).fetch(pathWithQuery, init);
   }
 
   /** Called with a new version number after transactions commit (coalesced over 50 ms). */
@@ -292,10 +296,10 @@ export class Engine {
   }
 
   /** What is still queued: batches waiting for the worker, delta shards waiting for compaction, scheduled functions running. */
-  status(): { pendingBatches: number; rollupShards: number; running: number; version: number } {
+  status(): { pendingBatches: number; rollupDeltas: number; running: number; version: number } {
     return {
       pendingBatches: this.count("analytics", "pendingBatches"),
-      rollupShards: this.count("analytics", "rollupShards"),
+      rollupDeltas: this.count("analytics", "rollupDeltas"),
       running: this.global.scheduler._inFlight.size,
       version: this.version,
     };

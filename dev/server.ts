@@ -152,8 +152,6 @@ async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: Ser
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
-  // As the deployment's edge would: the client address, for the cookieless visitor hash (never stored).
-  if (!headers.has("x-forwarded-for") && req.socket.remoteAddress) headers.set("x-forwarded-for", req.socket.remoteAddress);
   const method = req.method ?? "GET";
   const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readBody(req));
   const ingest = hooks && method === "POST" && url.pathname.endsWith("/ingest");
@@ -171,7 +169,12 @@ async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: Ser
     });
     return void res.end(JSON.stringify({ error: { code: "unavailable", message: "failing on purpose (/_engine/ingest)" } }));
   }
-  const response = await engine.fetch(url.pathname + url.search, { method, headers, body });
+  // As the deployment would: the client's address and user agent as request metadata, for the
+  // cookieless visitor hash (never stored). This local stand-in for Convex's edge takes the address
+  // from X-Forwarded-For when one is sent (the seeder plays many visitors from one socket).
+  const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  const client = { ip: forwarded || (req.socket.remoteAddress ?? null), userAgent: req.headers["user-agent"] ?? null };
+  const response = await engine.fetch(url.pathname + url.search, { method, headers, body }, client);
   const out: Record<string, string> = {};
   response.headers.forEach((value, name) => (out[name] = value));
   const bytes = Buffer.from(await response.arrayBuffer());

@@ -54,13 +54,21 @@ const EVERY_TABLE: [path: string, tables: string[]][] = [
   ["analytics/rateLimiter/batchWorker", Object.keys(batchWorkerTest.schema.tables)],
 ];
 
+/**
+ * Binary fields (encoded rollup rows) as their bytes read as Latin-1, so that a
+ * scan for a string still finds it inside them (keys are stored as UTF-8).
+ */
+function bytesAsText(_key: string, value: unknown): unknown {
+  return value instanceof ArrayBuffer ? new TextDecoder("latin1").decode(value) : value;
+}
+
 /** Every stored document of every table of every component, system tables included, as "path:table" -> JSON texts. */
 export async function everyDocument(t: App): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const [path, tables] of EVERY_TABLE) {
     const docs = await inComponent(t, path, async (ctx) => {
       const byTable: Record<string, string[]> = {};
-      for (const table of tables) byTable[table] = (await ctx.db.query(table).collect()).map((d) => JSON.stringify(d));
+      for (const table of tables) byTable[table] = (await ctx.db.query(table).collect()).map((d) => JSON.stringify(d, bytesAsText));
       byTable._scheduled_functions = (await ctx.db.system.query("_scheduled_functions").collect()).map((d) => JSON.stringify(d));
       return byTable;
     });

@@ -1,22 +1,29 @@
 // Maintenance (registerMaintenanceCrons): the host's crons.ts schedules the two
 // jobs; convex-test never runs crons, so their targets are called directly. The
-// kick restarts workers and compaction that never ran, retention deletes old raw
-// data page by page, and a poison batch is dead-lettered without holding up its shard.
+// kick restarts site loops whose batches stalled and compaction that never ran,
+// retention deletes old minute rollups, raw data and salts page by page, and a
+// poison batch is dead-lettered without holding up its site's other batches.
 import { describe, expect, test, vi } from "vitest";
 import { makeFunctionReference, type GenericMutationCtx } from "convex/server";
 import { api, components } from "../example/convex/_generated/api.js";
 import type { DataModel, Id } from "../src/component/_generated/dataModel.js";
 import type { AnalyticsEvent } from "../src/shared.js";
-import { shardOf } from "../src/component/ingest.js";
+import { STALLED_BATCH_MS } from "../src/component/maintenance.js";
+import { COMPACTION_LEASE_MS } from "../src/component/compaction.js";
+import { MAX_BATCH_DELTA_BYTES } from "../src/component/worker.js";
+import { encodeRows } from "../src/component/rowCodec.js";
 import { inComponent, initApp, useFixedClock } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 type ComponentCtx = GenericMutationCtx<DataModel>;
+type Table = "pendingBatches" | "rawBatches" | "rollupDeltas" | "rollupStaging" | "rollups" | "sessions" | "deadLetters" | "salts" | "siteLoops";
 
-const NOW = Date.parse("2026-03-10T12:00:00Z");
+const NOW = Date.parse("2026-03-10T12:30:00Z"); // events 4 minutes ago are in the open hour
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+/** Received long enough ago that a kick takes the batch for stalled. */
+const STALLED = NOW - STALLED_BATCH_MS - MINUTE;
 
 useFixedClock(NOW);
 
@@ -25,38 +32,29 @@ function inAnalytics<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<
   return inComponent<T, ComponentCtx>(t, "analytics", fn);
 }
 
-const count = (t: App, table: "pendingBatches" | "rawBatches" | "rollupShards" | "rollups" | "sessions" | "deadLetters") =>
-  inAnalytics(t, async (ctx) => (await ctx.db.query(table).collect()).length);
+const docs = <N extends Table>(t: App, table: N) => inAnalytics(t, async (ctx) => await ctx.db.query(table).collect());
+const count = async (t: App, table: Table) => (await docs(t, table)).length;
 
-async function setup(settings?: { rawRetentionDays?: number }) {
+async function setup(settings?: { rawRetentionDays?: number }, slug = "default") {
   const t = initApp();
-  const { siteId, writeKey } = await t.mutation(api.analytics.createSite, { slug: "default", name: "Default", settings });
+  const { siteId, writeKey } = await t.mutation(api.analytics.createSite, { slug, name: "Default", settings });
   return { t, siteId: siteId as Id<"sites">, writeKey };
 }
 
 const pageview = (id: string, visitorId: string, path = "/"): AnalyticsEvent => ({
   id,
   type: "pageview",
-  occurredAt: NOW - MINUTE,
+  occurredAt: NOW - 4 * MINUTE,
   url: `https://ex.com${path}`,
   visitorId,
 });
 
-/** A queued batch written straight into the table, as if ingest had run but its worker never did. */
-function queue(t: App, siteId: Id<"sites">, batchId: string, events: AnalyticsEvent[]) {
-  return inAnalytics(t, async (ctx) =>
-    ctx.db.insert("pendingBatches", { siteId, batchId, shard: shardOf(events[0]!.visitorId), receivedAt: NOW, events, attempts: 0 }),
-  );
+/** A queued batch written straight into the table, as if ingest had run but the site's loop then died. */
+function queue(t: App, siteId: Id<"sites">, batchId: string, events: AnalyticsEvent[], receivedAt = STALLED) {
+  return inAnalytics(t, async (ctx) => ctx.db.insert("pendingBatches", { siteId, batchId, receivedAt, events, attempts: 0 }));
 }
 
-/** Visitor ids whose batches all land in the same shard. */
-function visitorsInOneShard(n: number): string[] {
-  const shard = shardOf("v0");
-  const out = ["v0"];
-  for (let i = 1; out.length < n; i++) if (shardOf(`v${i}`) === shard) out.push(`v${i}`);
-  return out;
-}
-
+const kick = (t: App) => t.mutation(components.analytics.maintenance.kick, {});
 const overview = (t: App, siteId: string) => t.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: NOW + HOUR });
 
 describe("the host's crons", () => {
@@ -77,70 +75,71 @@ describe("the host's crons", () => {
 });
 
 describe("kick", () => {
-  test("kick schedules a worker for each shard with batches left behind, and they are all counted", async () => {
+  test("kick restarts the loop of each site whose batches stalled, leaves fresh batches to their loop, and every stalled batch is counted", async () => {
     const { t, siteId } = await setup();
-    const visitors = ["a", "b", "c", "d", "e", "f"];
-    for (const v of visitors) await queue(t, siteId, `batch-${v}`, [pageview(`${v}1`, v), pageview(`${v}2`, v, "/next")]);
-    const shards = new Set(visitors.map(shardOf)).size;
-    expect(shards).toBeGreaterThan(1);
+    const { siteId: other } = await t.mutation(api.analytics.createSite, { slug: "other", name: "Other" });
+    const { siteId: fresh } = await t.mutation(api.analytics.createSite, { slug: "fresh", name: "Fresh" });
+    for (const v of ["a", "b", "c"]) await queue(t, siteId, `batch-${v}`, [pageview(`${v}1`, v), pageview(`${v}2`, v, "/next")]);
+    await queue(t, other as Id<"sites">, "other-1", [pageview("o1", "o")]);
+    // Received within STALLED_BATCH_MS: its loop may still be on the way.
+    await queue(t, fresh as Id<"sites">, "fresh-1", [pageview("f1", "f")], NOW - STALLED_BATCH_MS + 1);
 
-    expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards });
+    expect(await kick(t)).toEqual({ sites: 2, compaction: false });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect((await docs(t, "pendingBatches")).map((b) => b.batchId)).toEqual(["fresh-1"]);
+    expect(await count(t, "rawBatches")).toBe(4);
+    const o = await overview(t, siteId);
+    expect([o.pageviews, o.sessions, o.visitors]).toEqual([6, 3, 3]);
+    expect((await overview(t, other)).pageviews).toBe(1);
+    // Once the fresh batch is stalled too, the next kick restarts its site's loop, and only that one.
+    vi.advanceTimersByTime(STALLED_BATCH_MS);
+    expect(await kick(t)).toEqual({ sites: 1, compaction: false });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     expect(await count(t, "pendingBatches")).toBe(0);
-    expect(await count(t, "rawBatches")).toBe(6);
-    const o = await overview(t, siteId);
-    expect([o.pageviews, o.sessions, o.visitors]).toEqual([12, 6, 6]);
-    // Nothing left: the next kick schedules no worker.
-    expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards: 0 });
+    expect((await overview(t, fresh)).pageviews).toBe(1);
+    expect(await kick(t)).toEqual({ sites: 0, compaction: false });
   });
 
-  test("kick compacts rollup shards whose scheduled compaction was lost, and the numbers do not change", async () => {
-    const { t, siteId, writeKey } = await setup();
-    const res = await t.fetch("/analytics/ingest", {
-      method: "POST",
-      body: JSON.stringify({ key: writeKey, batchId: "b1", events: [pageview("e1", "v1"), pageview("e2", "v1", "/b")] }),
-    });
-    expect(res.status).toBe(202);
-    vi.advanceTimersByTime(1);
-    await t.finishInProgressScheduledFunctions();
-    // The worker ran; drop the compaction it scheduled, as if it had been lost.
-    const cancelled = await inAnalytics(t, async (ctx) => {
-      const pending = (await ctx.db.system.query("_scheduled_functions").collect()).filter((j) => j.state.kind === "pending");
-      for (const job of pending) await ctx.scheduler.cancel(job._id);
-      return pending.length;
-    });
-    expect(cancelled).toBeGreaterThan(0);
+  test("kick starts compaction once a closed hour waits and no live run holds the lock, and the numbers do not change", async () => {
+    const { t, siteId } = await setup();
+    await queue(t, siteId, "b1", [pageview("e1", "v1"), pageview("e2", "v1", "/b")]);
+    await kick(t);
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect(await count(t, "rollupShards")).toBeGreaterThan(0);
+    expect(await count(t, "rollupDeltas")).toBeGreaterThan(0);
     const before = await overview(t, siteId);
     expect(before.pageviews).toBe(2);
 
-    // Within the hour the kick leaves them to the worker's own trigger...
-    expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards: 0 });
+    // The events' hour (12:00 UTC) is still open: nothing to compact.
+    expect(await kick(t)).toEqual({ sites: 0, compaction: false });
+    vi.advanceTimersByTime(61 * MINUTE);
+    // A live run holds the lock: the kick leaves compaction to it.
+    const lock = await inAnalytics(t, (ctx) => ctx.db.insert("compactionLock", { runId: "live", heartbeatAt: Date.now() - MINUTE }));
+    expect(await kick(t)).toEqual({ sites: 0, compaction: false });
+    // Its lease ran out: the run is presumed dead, and the kick starts another.
+    await inAnalytics(t, (ctx) => ctx.db.patch("compactionLock", lock, { heartbeatAt: Date.now() - COMPACTION_LEASE_MS - 1 }));
+    expect(await kick(t)).toEqual({ sites: 0, compaction: true });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect(await count(t, "rollupShards")).toBeGreaterThan(0);
-    // ...and once they are over an hour old it compacts them.
-    vi.advanceTimersByTime(61 * 60_000);
-    expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards: 0 });
-    await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect(await count(t, "rollupShards")).toBe(0);
-    expect(await count(t, "rollups")).toBeGreaterThan(0);
+    expect((await docs(t, "rollupDeltas")).filter((d) => d.interval === "hour")).toEqual([]);
+    expect(await count(t, "rollupStaging")).toBe(0);
+    expect(new Set((await docs(t, "rollups")).map((r) => r.interval))).toEqual(new Set(["hour", "day", "month"]));
     expect(await overview(t, siteId)).toEqual(before);
+    // Nothing waits any more.
+    expect(await kick(t)).toEqual({ sites: 0, compaction: false });
   });
 });
 
 describe("retention", () => {
-  test("applyRetention deletes minute rollups over 2 hours old and raw batches and sessions past each site's retention, page by page", async () => {
+  test("applyRetention deletes minute rollups whose hour is past the realtime window, raw batches and sessions past each site's retention, and old salts, page by page", async () => {
     const { t, siteId: short } = await setup({ rawRetentionDays: 30 });
     const { siteId: long } = await t.mutation(api.analytics.createSite, { slug: "long", name: "Default retention" });
     const OLD = 250;
-    const rollup = (siteId: string, interval: "minute" | "hour", bucketStart: number) => ({
+    const delta = (siteId: string, interval: "minute" | "hour", bucketStart: number) => ({
       siteId: siteId as Id<"sites">,
       interval,
       bucketStart,
-      dimension: "total" as const,
-      page: 0,
-      rows: [],
+      level: 0,
+      rows: encodeRows([]),
+      rowCount: 0,
     });
     const raw = (siteId: string, batchId: string, receivedAt: number) => ({ siteId: siteId as Id<"sites">, batchId, receivedAt, events: [] });
     const session = (siteId: string, visitorId: string, lastSeenAt: number) => ({
@@ -156,11 +155,13 @@ describe("retention", () => {
       exitAt: lastSeenAt,
       attribution: {},
     });
+    // A minute document holds one hour's minutes: it goes once its whole hour is over 2 hours old.
+    const oldestKept = NOW - 3 * HOUR;
     await inAnalytics(t, async (ctx) => {
-      for (let i = 0; i < OLD; i++) await ctx.db.insert("rollups", rollup(short, "minute", NOW - 2 * HOUR - (i + 1) * MINUTE));
-      for (let i = 0; i < 3; i++) await ctx.db.insert("rollups", rollup(short, "minute", NOW - 2 * HOUR + (i + 1) * MINUTE));
-      for (let i = 0; i < 2; i++) await ctx.db.insert("rollups", rollup(short, "hour", NOW - 400 * DAY + i * HOUR));
-      for (let i = 0; i < 5; i++) await ctx.db.insert("rollups", rollup(long, "minute", NOW - DAY - i * MINUTE));
+      for (let i = 0; i < OLD; i++) await ctx.db.insert("rollupDeltas", delta(i % 2 ? short : long, "minute", oldestKept - (i + 1) * HOUR));
+      for (let i = 0; i < 3; i++) await ctx.db.insert("rollupDeltas", delta(short, "minute", oldestKept + i * HOUR));
+      for (let i = 0; i < 2; i++) await ctx.db.insert("rollupDeltas", delta(short, "hour", NOW - 400 * DAY + i * HOUR));
+      for (const day of ["2026-03-10", "2026-03-09", "2026-03-08", "2026-02-01"]) await ctx.db.insert("salts", { day, salt: day });
       return null;
     });
     await inAnalytics(t, async (ctx) => {
@@ -180,62 +181,104 @@ describe("retention", () => {
     await t.mutation(components.analytics.maintenance.applyRetention, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
 
-    const left = await inAnalytics(t, async (ctx) => {
-      const rollups = await ctx.db.query("rollups").collect();
-      const raws = await ctx.db.query("rawBatches").collect();
-      const sessions = await ctx.db.query("sessions").collect();
-      return {
-        shortMinutes: rollups.filter((r) => r.siteId === short && r.interval === "minute").length,
-        shortHours: rollups.filter((r) => r.siteId === short && r.interval === "hour").length,
-        longMinutes: rollups.filter((r) => r.siteId === long && r.interval === "minute").length,
-        shortRaw: raws.filter((r) => r.siteId === short).map((r) => r.batchId).sort(),
-        longRaw: raws.filter((r) => r.siteId === long).map((r) => r.batchId).sort(),
-        shortSessions: sessions.filter((s) => s.siteId === short).length,
-        longSessions: sessions.filter((s) => s.siteId === long).length,
-      };
-    });
-    expect(left).toEqual({
-      shortMinutes: 3,
-      shortHours: 2,
-      longMinutes: 0,
+    const deltas = await docs(t, "rollupDeltas");
+    const raws = await docs(t, "rawBatches");
+    const sessions = await docs(t, "sessions");
+    expect({
+      minutes: deltas.filter((r) => r.interval === "minute").map((r) => (r.bucketStart - oldestKept) / HOUR).sort(),
+      hours: deltas.filter((r) => r.interval === "hour").length,
+      shortRaw: raws.filter((r) => r.siteId === short).map((r) => r.batchId).sort(),
+      longRaw: raws.filter((r) => r.siteId === long).map((r) => r.batchId).sort(),
+      shortSessions: sessions.filter((s) => s.siteId === short).length,
+      longSessions: sessions.filter((s) => s.siteId === long).length,
+      salts: (await docs(t, "salts")).map((s) => s.day).sort(),
+    }).toEqual({
+      minutes: [0, 1, 2],
+      hours: 2,
       shortRaw: ["new-0", "new-1", "new-2"],
       longRaw: ["kept-0", "kept-1", "kept-2", "kept-3", "kept-4"],
       shortSessions: 3,
       longSessions: 4,
+      salts: ["2026-03-09", "2026-03-10"],
     });
+  });
+
+  test("raw retention reaches every site, past the first page of sites", async () => {
+    const { t } = await setup();
+    const SITES = 205;
+    const last = await inAnalytics(t, async (ctx) => {
+      let id: Id<"sites"> | null = null;
+      for (let i = 0; i < SITES; i++) {
+        id = await ctx.db.insert("sites", {
+          slug: `s${i}`,
+          name: `Site ${i}`,
+          timezone: "UTC",
+          allowedOrigins: [],
+          enabled: true,
+          writeKeyHash: `hash-${i}`,
+          settings: { rawRetentionDays: 1 },
+        });
+      }
+      await ctx.db.insert("rawBatches", { siteId: id!, batchId: "expired", receivedAt: NOW - 2 * DAY, events: [] });
+      await ctx.db.insert("rawBatches", { siteId: id!, batchId: "kept", receivedAt: NOW - DAY / 2, events: [] });
+      return id!;
+    });
+    await t.mutation(components.analytics.maintenance.applyRetention, {});
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect((await docs(t, "rawBatches")).map((r) => [r.siteId, r.batchId])).toEqual([[last, "kept"]]);
   });
 });
 
 describe("dead letters", () => {
-  test("a batch that makes the worker throw is dead-lettered after 3 attempts with its error, and its shard's other batches are counted", async () => {
+  test("a batch that makes the worker throw is dead-lettered after 3 attempts with its error, and its site's other batches are counted", async () => {
     const { t, siteId, writeKey } = await setup();
-    const [poisoned, first, second] = visitorsInOneShard(3);
-    // Passes the schema but not normalizeEvent: the worker cannot bucket a NaN timestamp.
-    await queue(t, siteId, "poison", [{ ...pageview("p1", poisoned!), occurredAt: Number.NaN }]);
-    await queue(t, siteId, "good-1", [pageview("g1", first!)]);
-    await queue(t, siteId, "good-2", [pageview("g2", second!, "/two"), pageview("g3", second!, "/three")]);
+    // Passes the schema but not normalizeEvent: a track event needs a name.
+    const { name: _, ...nameless } = { ...pageview("p1", "p"), type: "track" as const, name: "x" };
+    await queue(t, siteId, "poison", [nameless]);
+    await queue(t, siteId, "good-1", [pageview("g1", "first")]);
+    await queue(t, siteId, "good-2", [pageview("g2", "second", "/two"), pageview("g3", "second", "/three")]);
 
-    expect(await t.mutation(components.analytics.maintenance.kick, {})).toEqual({ shards: 1 });
+    expect(await kick(t)).toEqual({ sites: 1, compaction: false });
     vi.advanceTimersByTime(1);
     await t.finishInProgressScheduledFunctions();
-    const afterFirstRun = await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => [b.batchId, b.attempts, b.lastError]));
-    expect(afterFirstRun).toEqual([["poison", 1, expect.stringMatching(/Invalid time value/)]]);
+    const afterFirstRun = (await docs(t, "pendingBatches")).map((b) => [b.batchId, b.attempts, typeof b.lastError]);
+    expect(afterFirstRun).toEqual([["poison", 1, "string"]]);
+    const error = (await docs(t, "pendingBatches"))[0]!.lastError!;
     expect((await overview(t, siteId)).pageviews).toBe(3);
 
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     expect(await count(t, "pendingBatches")).toBe(0);
     expect(await t.query(api.analytics.listDeadLetters, { siteId })).toEqual([
-      { _id: expect.any(String), _creationTime: expect.any(Number), siteId, batchId: "poison", events: 1, attempts: 3, error: expect.stringMatching(/Invalid time value/) },
+      { _id: expect.any(String), _creationTime: expect.any(Number), siteId, batchId: "poison", events: 1, attempts: 3, error },
     ]);
-    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).map((b) => b.batchId).sort())).toEqual(["good-1", "good-2"]);
+    expect((await docs(t, "rawBatches")).map((b) => b.batchId).sort()).toEqual(["good-1", "good-2"]);
     const o = await overview(t, siteId);
     expect([o.pageviews, o.sessions, o.visitors]).toEqual([3, 2, 2]);
+    // The loop went idle: nothing more is scheduled for the site.
+    expect((await docs(t, "siteLoops")).map((l) => l.scheduled)).not.toContain(true);
 
     // A dead-lettered batch id is still a duplicate if the browser resends it.
     const resend = await t.fetch("/analytics/ingest", {
       method: "POST",
-      body: JSON.stringify({ key: writeKey, batchId: "poison", events: [pageview("p1", poisoned!)] }),
+      body: JSON.stringify({ key: writeKey, batchId: "poison", events: [pageview("p1", "p")] }),
     });
     expect(await resend.json()).toEqual({ accepted: 0, duplicate: true, rejected: [] });
+  });
+
+  test("a batch whose rollup deltas are over the per-batch byte budget is dead-lettered at once, without a retry", async () => {
+    const { t, siteId } = await setup();
+    // 1,200 distinct props of 280 characters: over 256 KiB of prop rows, however rows are encoded.
+    const props = Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`k${i}`, `${i}:`.padEnd(280, "x")]));
+    await queue(t, siteId, "huge", [{ ...pageview("h1", "h"), props }]);
+    await queue(t, siteId, "small", [pageview("s1", "s")]);
+    await kick(t);
+    vi.advanceTimersByTime(1);
+    await t.finishInProgressScheduledFunctions();
+    const [letter, ...more] = await docs(t, "deadLetters");
+    expect(more).toEqual([]);
+    expect([letter!.batchId, letter!.attempts]).toEqual(["huge", 0]);
+    expect(letter!.error).toMatch(new RegExp(`over the ${MAX_BATCH_DELTA_BYTES}-byte budget`));
+    expect((await docs(t, "pendingBatches")).length).toBe(0);
+    expect((await overview(t, siteId)).pageviews).toBe(1);
   });
 });

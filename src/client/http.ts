@@ -1,14 +1,23 @@
-// The ingest HTTP route (DESIGN §6): parse, size limits, write key -> site,
-// origin, per-event validation, then one ingestBatch mutation. Client input
-// never produces a 500; every response, errors included, carries CORS headers
-// (convex-helpers' corsRouter).
+// The ingest HTTP route (DESIGN §6): parse and size limits, then ONE component
+// mutation (admission.ingestRequest) that admits, validates and queues. The
+// client's IP and user agent reach the component through Convex's request
+// metadata, never as arguments. Client input never produces a 500; every
+// response, errors included, carries CORS headers (convex-helpers' corsRouter).
 import { httpActionGeneric, type HttpRouter } from "convex/server";
 import { corsRouter } from "convex-helpers/server/cors";
-import { hashWriteKey } from "../shared.js";
-import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, normalizeEvent } from "../component/events.js";
-import { clientInfo, countryOfTimezone, DEFAULT_COUNTRY_HEADERS, type ClientInfo } from "./enrich.js";
+import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, wellFormed } from "../component/events.js";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { TRACKER_ETAG, TRACKER_SCRIPT } from "./trackerScript.js";
+
+/** Edge/CDN headers carrying the client's ISO country, tried in order. */
+export const DEFAULT_COUNTRY_HEADERS = [
+  "cf-ipcountry",
+  "x-vercel-ip-country",
+  "cloudfront-viewer-country",
+  "x-country-code",
+  "x-appengine-country",
+  "fly-client-country",
+];
 
 export type RouteOptions = {
   /** Where the routes live, e.g. "/analytics" gives POST /analytics/ingest. */
@@ -28,8 +37,6 @@ type ErrorCode =
   | "rate_limited"
   | "unavailable";
 
-const optional = <K extends string, T>(key: K, value: T | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, T>));
-
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 }
@@ -38,11 +45,6 @@ function error(status: number, code: ErrorCode, message: string, headers?: Recor
 }
 
 export { originAllowed } from "../component/origins.js";
-
-/** Cookieless visitor id: a one-way hash of today's secret salt, the site, the IP and the user agent. */
-async function cookielessVisitorId(salt: string, siteId: string, client: ClientInfo): Promise<string> {
-  return `c_${(await hashWriteKey(`${salt}|${siteId}|${client.ip}|${client.userAgent}`)).slice(0, 32)}`;
-}
 
 function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
   return httpActionGeneric(async (ctx, request) => {
@@ -64,15 +66,24 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
     if (!Array.isArray(envelope.events)) return error(400, "invalid_shape", "events must be an array");
     if (envelope.events.length > MAX_EVENTS_PER_BATCH) return error(413, "too_large", `A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
 
-    const client = clientInfo(request, countryHeaders);
-    const admission = await ctx.runMutation(component.admission.admit, {
-      writeKeyHash: await hashWriteKey(envelope.key),
-      origin: request.headers.get("origin"),
-      // The rate-limit key: a hash, so no IP reaches the database.
-      clientKey: (await hashWriteKey(`${client.ip}|${client.userAgent}`)).slice(0, 32),
-      isBot: client.isBot,
-    });
-    switch (admission.status) {
+    const country = countryHeaders.map((name) => request.headers.get(name)).find((value) => value);
+    let outcome;
+    try {
+      outcome = await ctx.runMutation(component.admission.ingestRequest, {
+        writeKey: wellFormed(envelope.key),
+        origin: request.headers.get("origin"),
+        ...(country ? { country: country.slice(0, 8) } : {}),
+        batchId: wellFormed(envelope.batchId),
+        // As JSON text: raw client values (field names with "$" or non-ASCII
+        // characters, lone surrogates) are not all valid Convex values, and the
+        // component validates each event once, rejecting bad ones one by one.
+        eventsJson: JSON.stringify(envelope.events),
+      });
+    } catch {
+      // Not the client's fault: the tracker retries 5xx with the same batchId.
+      return error(503, "unavailable", "Ingest is unavailable, retry later", { "Retry-After": "5" });
+    }
+    switch (outcome.status) {
       case "unknown_key":
         return error(401, "unknown_key", "Unknown write key");
       case "origin_not_allowed":
@@ -83,41 +94,11 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
         // Counted, not stored; a 202 so that crawlers have nothing to learn or retry.
         return json(202, { accepted: 0, duplicate: false, rejected: [] });
       case "rate_limited": {
-        const seconds = String(Math.ceil(admission.retryAfterMs / 1000));
+        const seconds = String(Math.ceil(outcome.retryAfterMs / 1000));
         return error(429, "rate_limited", `Too many requests, retry after ${seconds} s`, { "Retry-After": seconds });
       }
-    }
-
-    const now = Date.now();
-    const events: unknown[] = [];
-    const indexes: number[] = [];
-    const rejected: { index: number; reason: string }[] = [];
-    const cookieless = await cookielessVisitorId(admission.salt, admission.siteId, client);
-    for (const [index, raw] of envelope.events.entries()) {
-      const sent = (typeof raw === "object" && raw !== null ? raw : {}) as { visitorId?: unknown; tz?: unknown; country?: unknown };
-      const sentCountry = admission.trustClientCountry && typeof sent.country === "string" && /^[A-Z]{2}$/.test(sent.country) ? sent.country : undefined;
-      const result = normalizeEvent(raw, now, {
-        visitorId: typeof sent.visitorId === "string" && sent.visitorId ? sent.visitorId.slice(0, 128) : cookieless,
-        device: client.device,
-        browser: client.browser,
-        os: client.os,
-        ...optional("country", client.headerCountry ?? sentCountry ?? countryOfTimezone(sent.tz)),
-      });
-      if (result.ok) {
-        events.push(result.event);
-        indexes.push(index);
-      } else {
-        rejected.push({ index, reason: result.reason });
-      }
-    }
-    if (events.length === 0) return json(202, { accepted: 0, duplicate: false, rejected });
-    try {
-      const result = await ctx.runMutation(component.ingest.ingestBatch, { siteId: admission.siteId, batchId: envelope.batchId, events });
-      rejected.push(...result.rejected.map((r) => ({ ...r, index: indexes[r.index]! })));
-      return json(202, { accepted: result.accepted, duplicate: result.duplicate, rejected: rejected.sort((a, b) => a.index - b.index) });
-    } catch {
-      // Not the client's fault: the tracker retries 5xx with the same batchId.
-      return error(503, "unavailable", "Ingest is unavailable, retry later", { "Retry-After": "5" });
+      case "accepted":
+        return json(202, outcome.result);
     }
   });
 }

@@ -191,7 +191,7 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       returns: v.array(v.object({ day: v.string(), bots: v.number() })),
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getBotCounts", siteId: args.siteId });
-        return await ctx.runQuery(component.admission.getBotCounts, args);
+        return await ctx.runQuery(component.bots.getBotCounts, args);
       },
     }),
     listDeadLetters: queryGeneric({
@@ -279,13 +279,18 @@ type Props = Record<string, string | number | boolean>;
 export class Analytics<Events extends Record<string, Props> = Record<string, Props>> {
   constructor(private readonly component: ComponentApi) {}
 
-  /** Records one event. `site` is a site's slug or id; `visitorId` defaults to `user:<userId>`. */
+  /**
+   * Records one event. `site` is a site's slug or id; `visitorId` defaults to
+   * `user:<userId>`. Never throws for a bad event or an unknown site (that would
+   * roll back the host's mutation): the result's `rejected` says why instead.
+   */
   async track<Name extends keyof Events & string>(
     ctx: Pick<GenericMutationCtx<GenericDataModel>, "runMutation">,
     event: { site: string; name: Name; props?: Events[Name]; userId?: string; visitorId?: string; url?: string; id?: string },
   ): Promise<IngestResult> {
     const visitorId = event.visitorId ?? (event.userId ? `user:${event.userId}` : undefined);
-    if (!visitorId) throw new Error("track needs a visitorId or a userId");
+    // Refused, not thrown: the host's own write must never be rolled back by analytics.
+    if (!visitorId) return { accepted: 0, duplicate: false, rejected: [{ index: 0, reason: "track needs a visitorId or a userId" }] };
     return await ctx.runMutation(this.component.ingest.trackServer, {
       site: event.site,
       event: {

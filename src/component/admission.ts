@@ -1,134 +1,111 @@
-// Admission for one ingest request, before ingestBatch: write key -> site,
-// origin, bots (counted per site per day, never stored), rate limits (per site
-// and per client, @convex-dev/rate-limiter) and today's cookieless salt.
-// Kept apart from ingestBatch so that ingestBatch stays append-only and
-// conflict-free (DESIGN I2); the rate-limit buckets are sharded for the same reason.
+// Admission: the one component call of an ingest request. Write key -> site,
+// origin, rate limits (per client, bots included, then per site), bots
+// (counted per site per day, never stored), the cookieless visitor id, and the
+// queue. The client's address and user agent come from Convex itself
+// (ctx.meta.getRequestMetadata()), so neither they nor the day's salt ever cross
+// a function boundary, and the IP is only ever an input to a one-way hash.
 import { v } from "convex/values";
 import { RateLimiter } from "@convex-dev/rate-limiter";
-import { hashWriteKey } from "../shared.js";
-import { mutation, query, type MutationCtx } from "./_generated/server.js";
+import { sha256Hex, vIngestResult, type AnalyticsEvent, type Rejection } from "../shared.js";
+import { mutation } from "./_generated/server.js";
 import { components } from "./_generated/api.js";
-import type { Id } from "./_generated/dataModel.js";
+import { countBot } from "./bots.js";
+import { normalizeEvent } from "./events.js";
+import { checkBatchShape, queueBatch } from "./ingest.js";
 import { originAllowed } from "./origins.js";
-import { siteOrThrow } from "./sites.js";
-import { DAY, MINUTE } from "./time.js";
+import { todaysSalt } from "./salts.js";
+import { MINUTE, utcDay } from "./time.js";
+import { countryOfTimezone, describeUserAgent, isoCountry } from "./userAgent.js";
 
 export const DEFAULT_SITE_BATCHES_PER_MINUTE = 6_000;
 export const DEFAULT_CLIENT_BATCHES_PER_MINUTE = 120;
-const BOT_COUNT_SHARDS = 8;
 const SITE_RATE_SHARDS = 8;
 
 const rateLimiter = new RateLimiter(components.rateLimiter);
 
-/** "YYYY-MM-DD" in UTC: salts and bot counts rotate at UTC midnight. */
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-async function todaysSalt(ctx: MutationCtx, day: string): Promise<string> {
-  const existing = await ctx.db.query("salts").withIndex("by_day", (q) => q.eq("day", day)).first();
-  if (existing) return existing.salt;
-  // The first request of the day creates it; concurrent creators conflict and retry into the read above.
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const salt = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  await ctx.db.insert("salts", { day, salt });
-  return salt;
-}
-
-async function countBot(ctx: MutationCtx, siteId: Id<"sites">, day: string): Promise<void> {
-  const shard = Math.floor(Math.random() * BOT_COUNT_SHARDS);
-  const doc = await ctx.db
-    .query("botCounts")
-    .withIndex("by_site_day", (q) => q.eq("siteId", siteId).eq("day", day).eq("shard", shard))
-    .first();
-  if (doc) await ctx.db.patch("botCounts", doc._id, { count: doc.count + 1 });
-  else await ctx.db.insert("botCounts", { siteId, day, shard, count: 1 });
-}
-
-export const vAdmission = v.union(
+export const vIngestOutcome = v.union(
   v.object({ status: v.literal("unknown_key") }),
   v.object({ status: v.literal("origin_not_allowed") }),
   v.object({ status: v.literal("site_disabled") }),
   v.object({ status: v.literal("bot") }),
   v.object({ status: v.literal("rate_limited"), retryAfterMs: v.number() }),
-  v.object({ status: v.literal("ok"), siteId: v.string(), salt: v.string(), trustClientCountry: v.boolean() }),
+  v.object({ status: v.literal("accepted"), result: vIngestResult }),
 );
 
 /**
- * Decides whether a request may ingest. `clientKey` is a hash of the client's
- * IP and user agent (never the IP itself), used only as the rate-limit key.
+ * Admits and queues one browser batch. `country` is what the route read from
+ * the edge's headers, if anything. Events are validated here, once; the
+ * invalid ones are rejected one by one and their valid neighbours kept.
  */
-export const admit = mutation({
-  args: { writeKeyHash: v.string(), origin: v.union(v.string(), v.null()), clientKey: v.string(), isBot: v.boolean() },
-  returns: vAdmission,
+export const ingestRequest = mutation({
+  args: {
+    writeKey: v.string(),
+    origin: v.union(v.string(), v.null()),
+    country: v.optional(v.string()),
+    batchId: v.string(),
+    /** The batch's `events` array as JSON text, exactly as the client sent it. */
+    eventsJson: v.string(),
+  },
+  returns: vIngestOutcome,
   handler: async (ctx, args) => {
-    const site = await ctx.db.query("sites").withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", args.writeKeyHash)).unique();
+    const events: unknown = JSON.parse(args.eventsJson);
+    if (!Array.isArray(events)) throw new Error("eventsJson must be a JSON array");
+    checkBatchShape(args.batchId, events);
+    const writeKeyHash = await sha256Hex(args.writeKey);
+    const site = await ctx.db.query("sites").withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", writeKeyHash)).unique();
     if (!site) return { status: "unknown_key" as const };
     if (!originAllowed(args.origin, site.allowedOrigins)) return { status: "origin_not_allowed" as const };
     if (!site.enabled) return { status: "site_disabled" as const };
+
+    const { ip, userAgent } = await ctx.meta.getRequestMetadata();
+    const client = describeUserAgent(userAgent ?? "");
     const now = Date.now();
-    if (args.isBot) {
-      await countBot(ctx, site._id, utcDay(now));
-      return { status: "bot" as const };
-    }
-    const perSite = site.settings.siteBatchesPerMinute ?? DEFAULT_SITE_BATCHES_PER_MINUTE;
-    const perClient = site.settings.clientBatchesPerMinute ?? DEFAULT_CLIENT_BATCHES_PER_MINUTE;
     const day = utcDay(now);
     const salt = await todaysSalt(ctx, day);
-    // Buckets are keyed by day so that pruneSalts can delete every older one. The
-    // client's key is salted with today's salt: an unsalted hash of IP and user
-    // agent could be reversed by trying every IPv4 address.
-    const clientKey = (await hashWriteKey(`${salt}|${args.clientKey}`)).slice(0, 32);
-    for (const [name, key, rate, shards] of [
+    // Salted with today's salt: an unsalted hash of IP and user agent could be
+    // reversed by trying every IPv4 address. Buckets are keyed by day so that
+    // pruneSalts can delete every older one.
+    const clientKey = (await sha256Hex(`${salt}|${ip ?? ""}|${userAgent ?? ""}`)).slice(0, 32);
+    const perSite = site.settings.siteBatchesPerMinute ?? DEFAULT_SITE_BATCHES_PER_MINUTE;
+    const perClient = site.settings.clientBatchesPerMinute ?? DEFAULT_CLIENT_BATCHES_PER_MINUTE;
+    // The client's limit applies to bots too, so a crawler cannot inflate the bot counter for free.
+    const limits = [
+      ["client", `${site._id}|${day}|${clientKey}`, perClient, 1],
       // The rate-limiter needs at least one whole token per shard: small site limits get fewer shards.
       ["site", `${site._id}|${day}`, perSite, Math.min(SITE_RATE_SHARDS, Math.max(1, Math.floor(perSite / 10)))],
-      ["client", `${site._id}|${day}|${clientKey}`, perClient, 1],
-    ] as const) {
+    ] as const;
+    for (const [name, key, rate, shards] of client.isBot ? limits.slice(0, 1) : limits) {
       const status = await rateLimiter.limit(ctx, name, {
         key,
         config: { kind: "token bucket", rate, period: MINUTE, capacity: rate, shards },
       });
       if (!status.ok) return { status: "rate_limited" as const, retryAfterMs: Math.max(status.retryAfter ?? 1_000, 1_000) };
     }
-    return {
-      status: "ok" as const,
-      siteId: site._id,
-      salt,
-      trustClientCountry: site.settings.trustClientCountry ?? false,
-    };
-  },
-});
-
-/** Bots dropped per UTC day, for the admin API. */
-export const getBotCounts = query({
-  args: { siteId: v.string(), days: v.number() },
-  returns: v.array(v.object({ day: v.string(), bots: v.number() })),
-  handler: async (ctx, args) => {
-    const { _id: siteId } = await siteOrThrow(ctx, args.siteId);
-    const days = args.days;
-    const out: { day: string; bots: number }[] = [];
-    for (let i = Math.min(Math.max(days, 1), 90) - 1; i >= 0; i--) {
-      const day = utcDay(Date.now() - i * DAY);
-      const shards = await ctx.db
-        .query("botCounts")
-        .withIndex("by_site_day", (q) => q.eq("siteId", siteId).eq("day", day))
-        .take(BOT_COUNT_SHARDS);
-      out.push({ day, bots: shards.reduce((sum, s) => sum + s.count, 0) });
+    if (client.isBot) {
+      await countBot(ctx, site._id, day);
+      return { status: "bot" as const };
     }
-    return out;
+
+    const cookieless = `c_${(await sha256Hex(`${salt}|${site._id}|${ip ?? ""}|${userAgent ?? ""}`)).slice(0, 32)}`;
+    const edgeCountry = isoCountry(args.country);
+    const trustClientCountry = site.settings.trustClientCountry ?? false;
+    const candidates: { index: number; event: AnalyticsEvent }[] = [];
+    const rejected: Rejection[] = [];
+    for (const [index, raw] of events.entries()) {
+      const sent = (typeof raw === "object" && raw !== null ? raw : {}) as { visitorId?: unknown; tz?: unknown; country?: unknown };
+      // A client's own claim must already be an upper-case ISO code: nothing is guessed from it.
+      const claimed = trustClientCountry && typeof sent.country === "string" && /^[A-Z]{2}$/.test(sent.country) ? sent.country : undefined;
+      const country = edgeCountry ?? claimed ?? countryOfTimezone(sent.tz);
+      const result = normalizeEvent(raw, now, {
+        visitorId: typeof sent.visitorId === "string" && sent.visitorId ? sent.visitorId.slice(0, 128) : cookieless,
+        device: client.device,
+        browser: client.browser,
+        os: client.os,
+        ...(country ? { country } : {}),
+      });
+      if (result.ok) candidates.push({ index, event: result.event });
+      else rejected.push({ index, reason: result.reason });
+    }
+    return { status: "accepted" as const, result: await queueBatch(ctx, site, args.batchId, candidates, rejected) };
   },
 });
-
-/**
- * Keeps only today's and yesterday's salts: older cookieless ids can never be
- * recomputed. Rate-limit buckets created before yesterday are keyed by a past
- * day, so no request reads them again: they are deleted too.
- */
-export async function pruneSalts(ctx: MutationCtx): Promise<void> {
-  const yesterday = utcDay(Date.now() - DAY);
-  for (const old of await ctx.db.query("salts").withIndex("by_day", (q) => q.lt("day", yesterday)).take(100)) {
-    await ctx.db.delete("salts", old._id);
-  }
-  // clearAll deletes a page and reschedules itself for the rest.
-  await ctx.runMutation(components.rateLimiter.lib.clearAll, { before: Date.parse(`${yesterday}T00:00:00Z`) - 1 });
-}

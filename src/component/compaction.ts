@@ -1,33 +1,81 @@
-// Compaction folds the packed delta shards into canonical rows (and the hourly
-// totals BTree) and deletes them. It is the only writer of canonical rows and of
-// the BTree, so neither is ever contended. An action drives bounded mutations;
-// each folds one (site, interval, bucket) group atomically, so a fold that fails
-// or races a worker is retried whole and nothing is counted twice.
+// Compaction folds closed hours' rollup deltas into canonical rows (hour, and
+// the day and month they belong to) and the hourly-totals BTree. It is the only
+// writer of canonical rows and of the BTree, so neither is ever contended, and
+// it is single-flight (compactionLock), so two runs never pick the same work.
+//
+// Two kinds of bounded step, each one transaction that moves rows from one
+// place to the next, so a report always sees every row exactly once:
+// - explode: up to EXPLODE_READ_BYTES of one (site, hour)'s delta documents are
+//   split by dimension into staging documents;
+// - fold: up to FOLD_READ_BYTES of one (site, hour, dimension)'s staging is
+//   merged into the canonical pages of that hour, day and month, capped at the
+//   site's cardinality cap and CANONICAL_MAX_BYTES.
+// A step that fails (say, a bug meeting strange data) is skipped for the rest
+// of the run, so one site's data can never stop another site's compaction.
 import { v } from "convex/values";
-import { internalAction, internalMutation, type MutationCtx } from "./_generated/server.js";
+import { internalAction, internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
-import type { Id } from "./_generated/dataModel.js";
-import type { Dimension, Interval } from "../shared.js";
-import { DimensionRows, RowMap, capRows, isZero, paginateRows, type Row } from "./rows.js";
-import { TOTAL_KEY } from "./sessions.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
+import type { Dimension } from "../shared.js";
+import { chunkRows } from "./deltas.js";
+import { decodeRows, encodeRows } from "./rowCodec.js";
+import { DimensionRows, RowMap, TOTAL_KEY, capRows, isZero, paginateRows, type Row } from "./rows.js";
 import { estimate } from "./sketch.js";
-import { monthStart } from "./time.js";
+import { HOUR, dayStart, monthStart } from "./time.js";
 import { writeHourTotals } from "./totals.js";
 
 export const DEFAULT_CARDINALITY_CAP = 2_000;
-/** Shard documents folded per step, and steps per action run. */
-const MAX_SHARDS_PER_STEP = 16;
-const MAX_STEPS_PER_RUN = 200;
-/** Canonical rows are split into pages of about this size. */
+/** The canonical rows of one (bucket, dimension) never take more than this; the tail folds into "(other)". */
+export const CANONICAL_MAX_BYTES = 768 * 1024;
+/** Canonical rows are split into pages of at most this size. */
 const MAX_PAGE_BYTES = 256 * 1024;
-/** (cap x largest row) / page size, with room to spare: the most pages one (bucket, dimension) can have. */
-const MAX_PAGES = 256;
+/** Delta bytes one explode step reads, and staging bytes one fold step reads. */
+const EXPLODE_READ_BYTES = 1024 * 1024;
+const FOLD_READ_BYTES = 512 * 1024;
+const MAX_STEPS_PER_RUN = 200;
+/** A run that has not shown a sign of life for this long is presumed dead, and its lock can be taken. */
+export const COMPACTION_LEASE_MS = 10 * 60_000;
+
+type Work =
+  | { kind: "explode"; siteId: Id<"sites">; bucketStart: number }
+  | { kind: "fold"; siteId: Id<"sites">; bucketStart: number; dimension: Dimension };
+
+/** Reads documents from a query until `maxBytes` (always at least one). */
+async function takeBytes<T extends { rows: ArrayBuffer }>(docs: AsyncIterable<T>, maxBytes: number): Promise<T[]> {
+  const out: T[] = [];
+  let bytes = 0;
+  for await (const doc of docs) {
+    if (out.length > 0 && bytes + doc.rows.byteLength > maxBytes) break;
+    out.push(doc);
+    bytes += doc.rows.byteLength;
+  }
+  return out;
+}
+
+async function explode(ctx: MutationCtx, siteId: Id<"sites">, bucketStart: number): Promise<number> {
+  const docs = await takeBytes(
+    ctx.db
+      .query("rollupDeltas")
+      .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", "hour").eq("bucketStart", bucketStart)),
+    EXPLODE_READ_BYTES,
+  );
+  const rows = new DimensionRows();
+  for (const doc of docs) rows.addDeltaRows(decodeRows(doc.rows));
+  for (const [dimension, map] of rows.byDimension) {
+    const dimRows = map.values().map((r) => ({ dimension, ...r }));
+    for (const chunk of chunkRows(dimRows, MAX_PAGE_BYTES)) {
+      await ctx.db.insert("rollupStaging", { siteId, bucketStart, dimension, rows: encodeRows(chunk), rowCount: chunk.length });
+    }
+  }
+  for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
+  return docs.length;
+}
 
 /** Merges `delta` into the canonical pages of one (bucket, dimension); returns the merged rows. */
 async function foldIntoCanonical(
   ctx: MutationCtx,
   siteId: Id<"sites">,
-  interval: Interval,
+  interval: Doc<"rollups">["interval"],
   bucketStart: number,
   dimension: Dimension,
   delta: Row[],
@@ -35,65 +83,153 @@ async function foldIntoCanonical(
 ): Promise<RowMap> {
   const pages = await ctx.db
     .query("rollups")
-    .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", interval).eq("bucketStart", bucketStart).eq("dimension", dimension))
-    .take(MAX_PAGES);
+    .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("interval", interval).eq("dimension", dimension).eq("bucketStart", bucketStart))
+    .collect(); // bounded: CANONICAL_MAX_BYTES / MAX_PAGE_BYTES pages, plus one
   const merged = new RowMap();
-  for (const page of pages) merged.addAll(page.rows);
+  for (const page of pages) merged.addAll(decodeRows(page.rows));
   merged.addAll(delta);
-  const rows = capRows(merged.values().filter((r) => !isZero(r)), cap, estimate);
+  const rows = capRows(merged.values().filter((r) => !isZero(r)), cap, estimate, CANONICAL_MAX_BYTES);
   const newPages = paginateRows(rows, MAX_PAGE_BYTES);
   for (const [page, pageRows] of newPages.entries()) {
+    const fields = { rows: encodeRows(pageRows.map((r) => ({ dimension, ...r }))), rowCount: pageRows.length };
     const existing = pages[page];
-    if (existing) await ctx.db.patch("rollups", existing._id, { rows: pageRows });
-    else await ctx.db.insert("rollups", { siteId, interval, bucketStart, dimension, page, rows: pageRows });
+    if (existing) await ctx.db.patch("rollups", existing._id, fields);
+    else await ctx.db.insert("rollups", { siteId, interval, bucketStart, dimension, page, ...fields });
   }
   for (const stale of pages.slice(newPages.length)) await ctx.db.delete("rollups", stale._id);
   return merged;
 }
 
-export async function compactStepHandler(ctx: MutationCtx): Promise<{ folded: number }> {
-  const oldest = await ctx.db.query("rollupShards").order("asc").first();
-  if (!oldest) return { folded: 0 };
-  const { siteId, interval, bucketStart } = oldest;
-  const group = await ctx.db
-    .query("rollupShards")
-    .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", interval).eq("bucketStart", bucketStart))
-    .take(MAX_SHARDS_PER_STEP);
-  const site = await ctx.db.get("sites", siteId);
+async function fold(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sites">, bucketStart: number, dimension: Dimension): Promise<number> {
+  const docs = await takeBytes(
+    ctx.db
+      .query("rollupStaging")
+      .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("dimension", dimension).eq("bucketStart", bucketStart)),
+    FOLD_READ_BYTES,
+  );
+  // A deleted site's rows have nowhere to go.
   if (site) {
     const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
-    const delta = new DimensionRows();
-    for (const doc of group) delta.addDeltaRows(doc.rows);
-    // Months are folded from the days, so long ranges read a handful of rows.
-    const targets: [Interval, number][] = [[interval, bucketStart]];
-    if (interval === "day") targets.push(["month", monthStart(bucketStart, site.timezone)]);
-    for (const [targetInterval, targetStart] of targets) {
-      for (const [dimension, rows] of delta.byDimension) {
-        const merged = await foldIntoCanonical(ctx, siteId, targetInterval, targetStart, dimension, rows.values(), cap);
-        if (targetInterval === "hour" && dimension === "total") await writeHourTotals(ctx, siteId, targetStart, merged.get(TOTAL_KEY));
-      }
-    }
+    const delta = new RowMap();
+    for (const doc of docs) delta.addAll(decodeRows(doc.rows));
+    const rows = delta.values();
+    const hour = await foldIntoCanonical(ctx, siteId, "hour", bucketStart, dimension, rows, cap);
+    if (dimension === "total") await writeHourTotals(ctx, siteId, bucketStart, hour.get(TOTAL_KEY));
+    const day = dayStart(bucketStart, site.timezone);
+    await foldIntoCanonical(ctx, siteId, "day", day, dimension, rows, cap);
+    await foldIntoCanonical(ctx, siteId, "month", monthStart(day, site.timezone), dimension, rows, cap);
   }
-  for (const doc of group) await ctx.db.delete("rollupShards", doc._id);
-  return { folded: group.length };
+  for (const doc of docs) await ctx.db.delete("rollupStaging", doc._id);
+  return docs.length;
 }
 
+/**
+ * The oldest work there is, passing over what `skip` names (work that failed in
+ * this run). Looks at a bounded number of documents: with that many skipped,
+ * the run ends and the next one starts over.
+ */
+async function nextWork(ctx: QueryCtx, closedBefore: number, skip: Set<string>): Promise<Work | null> {
+  let looked = 0;
+  // Staging first: it is the nearest to done, and it keeps the staging table small.
+  for await (const doc of ctx.db.query("rollupStaging").withIndex("by_age")) {
+    const work: Work = { kind: "fold", siteId: doc.siteId, bucketStart: doc.bucketStart, dimension: doc.dimension };
+    if (!skip.has(workKey(work))) return work;
+    if (++looked > MAX_SKIPPED_LOOKS) return null;
+  }
+  const closed = ctx.db.query("rollupDeltas").withIndex("by_age", (q) => q.eq("interval", "hour").lt("bucketStart", closedBefore));
+  for await (const doc of closed) {
+    const work: Work = { kind: "explode", siteId: doc.siteId, bucketStart: doc.bucketStart };
+    if (!skip.has(workKey(work))) return work;
+    if (++looked > MAX_SKIPPED_LOOKS) return null;
+  }
+  return null;
+}
+const MAX_SKIPPED_LOOKS = 64;
+
+const workKey = (w: Work) => `${w.kind}|${w.siteId}|${w.bucketStart}|${w.kind === "fold" ? w.dimension : ""}`;
+
+export async function compactStepHandler(ctx: MutationCtx, args: { skip?: string[] } = {}): Promise<{ work: string | null; moved: number }> {
+  // Only closed hours: the open one is still being written by its site's worker every few seconds.
+  const closedBefore = Date.now() - HOUR;
+  const work = await nextWork(ctx, closedBefore, new Set(args.skip ?? []));
+  if (!work) return { work: null, moved: 0 };
+  if (work.kind === "explode") return { work: workKey(work), moved: await explode(ctx, work.siteId, work.bucketStart) };
+  const site = await ctx.db.get("sites", work.siteId);
+  return { work: workKey(work), moved: await fold(ctx, site, work.siteId, work.bucketStart, work.dimension) };
+}
+
+/** The work the next step would take: the compaction action names a step that failed by it. */
+export const peekWork = internalQuery({
+  args: { skip: v.array(v.string()) },
+  returns: v.union(v.string(), v.null()),
+  handler: async (ctx, { skip }) => {
+    const work = await nextWork(ctx, Date.now() - HOUR, new Set(skip));
+    return work && workKey(work);
+  },
+});
+
 export const compactStep = internalMutation({
-  args: {},
-  returns: v.object({ folded: v.number() }),
+  args: { skip: v.optional(v.array(v.string())) },
+  returns: v.object({ work: v.union(v.string(), v.null()), moved: v.number() }),
   handler: compactStepHandler,
 });
 
-/** Folds every shard there is, in bounded steps; reschedules itself if there is more than one run's worth. */
+/** Takes the lock unless another live run holds it. */
+export const claim = internalMutation({
+  args: { runId: v.string() },
+  returns: v.boolean(),
+  handler: async (ctx, { runId }) => {
+    const lock = await ctx.db.query("compactionLock").first();
+    const now = Date.now();
+    if (lock && lock.runId !== runId && lock.heartbeatAt > now - COMPACTION_LEASE_MS) return false;
+    if (lock) await ctx.db.patch("compactionLock", lock._id, { runId, heartbeatAt: now });
+    else await ctx.db.insert("compactionLock", { runId, heartbeatAt: now });
+    return true;
+  },
+});
+
+export const release = internalMutation({
+  args: { runId: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { runId }) => {
+    const lock = await ctx.db.query("compactionLock").first();
+    if (lock?.runId === runId) await ctx.db.delete("compactionLock", lock._id);
+    return null;
+  },
+});
+
+/**
+ * Folds every closed hour there is, in bounded steps, as the only compaction
+ * running; reschedules itself if there is more than one run's worth.
+ */
 export const compact = internalAction({
   args: {},
   returns: v.null(),
   handler: async (ctx) => {
+    const runId = crypto.randomUUID();
+    if (!(await ctx.runMutation(internal.compaction.claim, { runId }))) return null;
+    const skip: string[] = [];
     for (let step = 0; step < MAX_STEPS_PER_RUN; step++) {
-      const { folded } = await ctx.runMutation(internal.compaction.compactStep, {});
-      if (folded === 0) return null;
+      let result: { work: string | null; moved: number };
+      try {
+        result = await ctx.runMutation(internal.compaction.compactStep, { skip });
+      } catch (error) {
+        // The failing step is found again (it is the oldest work) and skipped for the rest of the run.
+        console.error("analytics compaction step failed:", error instanceof Error ? error.message : error);
+        const failed = await ctx.runQuery(internal.compaction.peekWork, { skip });
+        if (failed === null) break;
+        skip.push(failed);
+        continue;
+      }
+      if (result.work === null) {
+        await ctx.runMutation(internal.compaction.release, { runId });
+        return null;
+      }
+      if (step % 20 === 19 && !(await ctx.runMutation(internal.compaction.claim, { runId }))) return null;
     }
+    await ctx.runMutation(internal.compaction.release, { runId });
     await ctx.scheduler.runAfter(0, internal.compaction.compact, {});
     return null;
   },
 });
+

@@ -21,11 +21,21 @@ export type Normalized = { ok: true; event: AnalyticsEvent } | { ok: false; reas
 type Json = unknown;
 const isObject = (x: Json): x is Record<string, Json> => typeof x === "object" && x !== null && !Array.isArray(x);
 
+/**
+ * Replaces lone UTF-16 surrogates (which JSON escapes can produce) with U+FFFD:
+ * Convex strings must be valid Unicode, and a batch that cannot be stored would
+ * be retried by the tracker forever.
+ */
+export function wellFormed(value: string): string {
+  return value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+}
+
 function optionalString(raw: Record<string, Json>, field: string, max = MAX_STRING_LENGTH): string | undefined {
   const value = raw[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw new Error(`${field} must be a string`);
-  return value.slice(0, max);
+  // Cut, then repair: a cut through a surrogate pair leaves a lone half.
+  return wellFormed(value.slice(0, max));
 }
 
 function props(raw: Json, field: string): AnalyticsEvent["props"] {
@@ -37,12 +47,12 @@ function props(raw: Json, field: string): AnalyticsEvent["props"] {
   for (const [key, value] of entries) {
     if (key.length === 0 || key.length > MAX_PROP_KEY_LENGTH) throw new Error(`${field} keys must be 1-${MAX_PROP_KEY_LENGTH} characters`);
     // Convex field names may not start with "$" or "_"; prefix them rather than lose them.
-    const safeKey = /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key) ? `p:${encodeURIComponent(key)}` : key;
+    const safeKey = /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key) ? `p:${encodeURIComponent(wellFormed(key))}` : key;
     // Encoding can grow a key up to 9x; Convex refuses field names over 1,024 characters.
     if (safeKey.length > MAX_FIELD_NAME_LENGTH) throw new Error(`${field} key "${key.slice(0, 40)}..." is too long once encoded`);
     if (typeof value === "string") {
       if (value.length > MAX_PROP_VALUE_LENGTH) throw new Error(`${field}.${key} is longer than ${MAX_PROP_VALUE_LENGTH} characters`);
-      out[safeKey] = value;
+      out[safeKey] = wellFormed(value);
     } else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean") {
       out[safeKey] = value;
     } else {
@@ -85,7 +95,8 @@ export function normalizeEvent(
     const event: AnalyticsEvent = {
       id,
       type,
-      occurredAt: Math.min(Math.max(occurredAt, receivedAt - MAX_PAST_MS), receivedAt + MAX_FUTURE_MS),
+      // Whole milliseconds: rollup counters (durations) are stored as integers.
+      occurredAt: Math.round(Math.min(Math.max(occurredAt, receivedAt - MAX_PAST_MS), receivedAt + MAX_FUTURE_MS)),
       url,
       visitorId,
     };

@@ -1,41 +1,71 @@
-// Maintenance run by the host's crons (registerMaintenanceCrons): keep workers
-// and compaction moving after a crash or a quiet period, and apply retention.
-// Every loop over a growing table takes a page and reschedules itself.
+// Maintenance run by the host's crons (registerMaintenanceCrons): restart
+// worker loops and compaction after a crash or a lost schedule, and apply
+// retention. Every loop over a growing table takes a page and reschedules itself.
 import { v } from "convex/values";
-import { internalMutation, mutation } from "./_generated/server.js";
+import { internalMutation, mutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
-import { SHARD_COUNT } from "./ingest.js";
-import { pruneSalts } from "./admission.js";
+import { COMPACTION_LEASE_MS } from "./compaction.js";
+import { pruneSalts } from "./salts.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS } from "./time.js";
 
 const PAGE = 200;
 export const DEFAULT_RAW_RETENTION_DAYS = 90;
+/** A pending batch this old means its site's loop died (a scheduled run that failed); kick restarts it. */
+export const STALLED_BATCH_MS = 2 * 60_000;
 
-/** Schedules a worker for every shard with pending batches, and compaction if a shard was left behind. */
+/**
+ * Restarts the loop of every site with a batch pending for over STALLED_BATCH_MS
+ * (a second loop for a site is harmless: both drain and go idle), and starts
+ * compaction when a closed hour waits and no live run holds the lock.
+ */
 export const kick = mutation({
   args: {},
-  returns: v.object({ shards: v.number() }),
+  returns: v.object({ sites: v.number(), compaction: v.boolean() }),
   handler: async (ctx) => {
-    let shards = 0;
-    for (let shard = 0; shard < SHARD_COUNT; shard++) {
-      const pending = await ctx.db
-        .query("pendingBatches")
-        .withIndex("by_shard", (q) => q.eq("shard", shard))
-        .first();
-      if (pending) {
-        await ctx.scheduler.runAfter(0, internal.worker.drainShard, { shard });
-        shards++;
-      }
-    }
-    // Compaction is triggered by the worker when an hour opens; this is only the
-    // safety net for a lost trigger. Compacting every minute would rewrite the
-    // open hour's, day's and month's pages each time (the bench measured 23
-    // writes per event at low traffic), so only shards over an hour old count.
-    const oldest = await ctx.db.query("rollupShards").order("asc").first();
-    if (oldest && oldest._creationTime < Date.now() - HOUR) await ctx.scheduler.runAfter(0, internal.compaction.compact, {});
-    return { shards };
+    const sites = await restartStalledLoops(ctx, null);
+    return { sites, compaction: await kickCompaction(ctx, Date.now()) };
   },
 });
+
+/** One page of sites; the next page is a scheduled run of its own. */
+async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Promise<number> {
+  const now = Date.now();
+  const page = await ctx.db.query("sites").paginate({ cursor, numItems: PAGE });
+  let restarted = 0;
+  for (const site of page.page) {
+    const stalled = await ctx.db
+      .query("pendingBatches")
+      .withIndex("by_site_received", (q) => q.eq("siteId", site._id).lt("receivedAt", now - STALLED_BATCH_MS))
+      .first();
+    if (!stalled) continue;
+    await ctx.scheduler.runAfter(0, internal.worker.drainSite, { siteId: site._id });
+    restarted++;
+  }
+  if (!page.isDone) await ctx.scheduler.runAfter(0, internal.maintenance.kickSites, { cursor: page.continueCursor });
+  return restarted;
+}
+
+export const kickSites = internalMutation({
+  args: { cursor: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { cursor }) => {
+    await restartStalledLoops(ctx, cursor);
+    return null;
+  },
+});
+
+async function kickCompaction(ctx: MutationCtx, now: number): Promise<boolean> {
+  const lock = await ctx.db.query("compactionLock").first();
+  if (lock && lock.heartbeatAt > now - COMPACTION_LEASE_MS) return false;
+  const closed = await ctx.db
+    .query("rollupDeltas")
+    .withIndex("by_age", (q) => q.eq("interval", "hour").lt("bucketStart", now - HOUR))
+    .first();
+  const staged = closed ?? (await ctx.db.query("rollupStaging").withIndex("by_age").first());
+  if (!staged) return false;
+  await ctx.scheduler.runAfter(0, internal.compaction.compact, {});
+  return true;
+}
 
 /** Deletes minute rollups past realtime's window, raw batches and sessions past each site's retention, and old salts. */
 export const applyRetention = mutation({
@@ -44,10 +74,22 @@ export const applyRetention = mutation({
   handler: async (ctx) => {
     await ctx.scheduler.runAfter(0, internal.maintenance.pruneMinutes, {});
     await pruneSalts(ctx);
-    for (const site of await ctx.db.query("sites").take(500)) {
+    await ctx.scheduler.runAfter(0, internal.maintenance.pruneSites, {});
+    return null;
+  },
+});
+
+/** Schedules raw pruning for every site, a page of sites at a time. */
+export const pruneSites = internalMutation({
+  args: { cursor: v.optional(v.string()) },
+  returns: v.null(),
+  handler: async (ctx, { cursor }) => {
+    const page = await ctx.db.query("sites").paginate({ cursor: cursor ?? null, numItems: PAGE });
+    for (const site of page.page) {
       const days = site.settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;
       await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, { siteId: site._id, before: Date.now() - days * DAY });
     }
+    if (!page.isDone) await ctx.scheduler.runAfter(0, internal.maintenance.pruneSites, { cursor: page.continueCursor });
     return null;
   },
 });
@@ -56,18 +98,14 @@ export const pruneMinutes = internalMutation({
   args: {},
   returns: v.null(),
   handler: async (ctx) => {
-    const before = Date.now() - MINUTE_RETENTION_MS;
-    // Minute rows are keyed by site first; walk the sites, a page at a time each.
-    let more = false;
-    for (const site of await ctx.db.query("sites").take(500)) {
-      const old = await ctx.db
-        .query("rollups")
-        .withIndex("by_bucket", (q) => q.eq("siteId", site._id).eq("interval", "minute").lt("bucketStart", before))
-        .take(PAGE);
-      for (const row of old) await ctx.db.delete("rollups", row._id);
-      more ||= old.length === PAGE;
-    }
-    if (more) await ctx.scheduler.runAfter(0, internal.maintenance.pruneMinutes, {});
+    // A minute document holds an hour's minutes: it goes once the whole hour is past the window.
+    const before = Date.now() - MINUTE_RETENTION_MS - HOUR;
+    const old = await ctx.db
+      .query("rollupDeltas")
+      .withIndex("by_age", (q) => q.eq("interval", "minute").lt("bucketStart", before))
+      .take(PAGE);
+    for (const doc of old) await ctx.db.delete("rollupDeltas", doc._id);
+    if (old.length === PAGE) await ctx.scheduler.runAfter(0, internal.maintenance.pruneMinutes, {});
     return null;
   },
 });
@@ -92,3 +130,4 @@ export const pruneRaw = internalMutation({
     return null;
   },
 });
+

@@ -3,7 +3,6 @@
 import fc from "fast-check";
 import type { AnalyticsEvent } from "../shared.js";
 import { DAY, HOUR, MINUTE, dayStart } from "./time.js";
-import { SHARD_COUNT } from "./ingest.js";
 
 export const TZ = "America/New_York";
 /** Local midnight 2026-10-10 (EDT) to local midnight 2026-12-03 (EST): 54 days, all of November. */
@@ -112,8 +111,8 @@ const arbVisitor = fc.record({
 
 type Op =
   | { op: "ingest"; visitor: number }
-  | { op: "drain"; shard: number }
-  | { op: "crash"; shard: number }
+  | { op: "drain" }
+  | { op: "crash" }
   | { op: "compactSteps"; n: number }
   | { op: "compact" }
   | { op: "resend"; pick: number }
@@ -121,8 +120,8 @@ type Op =
   | { op: "scheduled" };
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ op: fc.constant("ingest" as const), visitor: fc.nat({ max: 4 }) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("drain" as const), shard: fc.nat({ max: SHARD_COUNT - 1 }) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("crash" as const), shard: fc.nat({ max: SHARD_COUNT - 1 }) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant("drain" as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("crash" as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("compactSteps" as const), n: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("compact" as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("resend" as const), pick: fc.nat() }) },
@@ -139,7 +138,11 @@ export const arbRange = (minHours: number, maxHours: number) =>
       return { from, to: Math.min(from + hours * HOUR, STREAM_TO) };
     });
 
+/** The site's zone: DST in America/New_York, and zones whose offset is not a whole hour. */
+export const ZONES = ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide"] as const;
+
 export const arbScenario = fc.record({
+  timezone: fc.constantFrom(...ZONES),
   visitors: fc.uniqueArray(arbVisitor, { minLength: 2, maxLength: 4, selector: (v) => v.id }),
   ops: fc.array(arbOp, { maxLength: 40 }),
   /** A short range (hourly timeseries too) and a long one (days, weeks, months). */

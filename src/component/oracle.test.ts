@@ -11,8 +11,11 @@ import { pagePath } from "./events.js";
 import { STREAM_FROM, STREAM_TO, TZ, DST_DAY, arbScenario, batchesOf, type Batch, type Scenario } from "./oracle.streams.testlib.js";
 import { buildModel, oracleBreakdown, oracleOverview, oracleTimeseries, type OracleModel } from "./oracle.testlib.js";
 import { initConvexTest } from "./test.setup.js";
-import { DAY, HOUR, bucketStart, nextBucket } from "./time.js";
-import { drainShardHandler } from "./worker.js";
+import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
+import { DAY, HOUR, alignRange, bucketStart, hourPhase, nextBucket } from "./time.js";
+import type { Id } from "./_generated/dataModel.js";
+import { SETTLE_MS } from "./ingest.js";
+import { drainSiteHandler } from "./worker.js";
 
 type T = ReturnType<typeof initConvexTest>;
 
@@ -31,13 +34,14 @@ const DENSE_MAX = Number(process.env.ORACLE_DENSE_MAX ?? 6_000);
 /** Generous: the machine is shared, and a failure is shrunk before it is reported. */
 const PROPERTY_TIMEOUT_MS = 30 * 60_000;
 
+enforceConvexDocumentLimits();
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 // ---------------------------------------------------------------- driving the product
 
-async function createSite(t: T): Promise<string> {
-  const { siteId } = await t.mutation(api.sites.createSite, { slug: "prop", name: "Property", timezone: TZ });
+async function createSite(t: T, timezone: string = TZ): Promise<string> {
+  const { siteId } = await t.mutation(api.sites.createSite, { slug: "prop", name: "Property", timezone });
   return siteId;
 }
 
@@ -47,26 +51,33 @@ async function ingest(t: T, siteId: string, batch: Batch) {
   return await t.mutation(api.ingest.ingestBatch, { siteId, batchId: batch.batchId, events: batch.events });
 }
 
+/** Moves the clock past the settle window, so the worker sees every batch received so far. */
+async function settle(t: T): Promise<void> {
+  const latest = await t.run(async (ctx) => Math.max(0, ...(await ctx.db.query("pendingBatches").collect()).map((b) => b.receivedAt)));
+  vi.setSystemTime(Math.max(Date.now(), latest + SETTLE_MS + 1));
+}
+
 /** A worker run that does all its work and then crashes: nothing of it may survive. */
-async function crashWorker(t: T, shard: number): Promise<void> {
+async function crashWorker(t: T, siteId: string): Promise<void> {
   await expect(
     t.run(async (ctx) => {
-      await drainShardHandler(ctx as unknown as MutationCtx, { shard });
+      await drainSiteHandler(ctx as unknown as MutationCtx, { siteId: siteId as Id<"sites"> });
       throw new Error("crash");
     }),
   ).rejects.toThrow("crash");
 }
 
-async function drainAll(t: T): Promise<void> {
-  for (;;) {
-    const pending = await t.run(async (ctx) => [...new Set((await ctx.db.query("pendingBatches").collect()).map((b) => b.shard))]);
-    if (pending.length === 0) return;
-    for (const shard of pending) await t.mutation(internal.worker.drainShard, { shard });
+async function drainAll(t: T, siteId: string): Promise<void> {
+  await settle(t);
+  while (await t.run(async (ctx) => (await ctx.db.query("pendingBatches").first()) !== null)) {
+    await t.mutation(internal.worker.drainSite, { siteId: siteId as Id<"sites"> });
   }
 }
 
+/** Folds every hour closed by the end of the stream. */
 async function compactAll(t: T): Promise<void> {
-  while ((await t.mutation(internal.compaction.compactStep, {})).folded > 0);
+  vi.setSystemTime(Math.max(Date.now(), STREAM_TO + 2 * HOUR));
+  while ((await t.mutation(internal.compaction.compactStep, {})).work !== null);
 }
 
 /** The events the workers have processed, in processing order (raw batches are written in that order). */
@@ -79,7 +90,8 @@ async function tableCounts(t: T) {
     pendingBatches: (await ctx.db.query("pendingBatches").collect()).length,
     rawBatches: (await ctx.db.query("rawBatches").collect()).length,
     sessions: (await ctx.db.query("sessions").collect()).length,
-    rollupShards: (await ctx.db.query("rollupShards").collect()).length,
+    rollupDeltas: (await ctx.db.query("rollupDeltas").collect()).length,
+    rollupStaging: (await ctx.db.query("rollupStaging").collect()).length,
     rollups: (await ctx.db.query("rollups").collect()).length,
   }));
 }
@@ -87,13 +99,15 @@ async function tableCounts(t: T) {
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 13);
 
 /** Every report over [from, to) equals the oracle exactly. */
-async function expectReportsMatch(t: T, siteId: string, model: OracleModel, from: number, to: number, label: string): Promise<void> {
-  const where = `${label} [${iso(from)}, ${iso(to)})`;
+async function expectReportsMatch(t: T, siteId: string, model: OracleModel, rawFrom: number, rawTo: number, label: string, tz = TZ): Promise<void> {
+  // Reports round a range out to the site's local hours; the oracle counts over the same span.
+  const { from, to } = alignRange(rawFrom, rawTo, HOUR, hourPhase(tz));
+  const where = `${label} ${tz} [${iso(from)}, ${iso(to)})`;
   expect(await t.query(api.reports.getOverview, { siteId, from, to }), `overview ${where}`).toEqual(oracleOverview(model, from, to));
   const granularities: Granularity[] = to - from <= 2 * DAY ? ["hour", "day", "week", "month"] : ["day", "week", "month"];
   for (const granularity of granularities) {
     expect(await t.query(api.reports.getTimeseries, { siteId, from, to, granularity }), `timeseries ${granularity} ${where}`).toEqual(
-      oracleTimeseries(model, from, to, granularity, TZ),
+      oracleTimeseries(model, from, to, granularity, tz),
     );
   }
   for (const dimension of BREAKDOWN_DIMENSIONS) {
@@ -108,7 +122,9 @@ async function runScenario(scenario: Scenario): Promise<void> {
   vi.clearAllTimers(); // timers left by earlier runs' instances
   vi.setSystemTime(STREAM_FROM - DAY);
   const t = initConvexTest();
-  const siteId = await createSite(t);
+  const tz = scenario.timezone;
+  const siteId = await createSite(t, tz);
+  const stream = alignRange(STREAM_FROM, STREAM_TO, HOUR, hourPhase(tz));
   const queues = scenario.visitors.map(batchesOf);
   const sent: Batch[] = [];
   const send = async (batch: Batch) => {
@@ -125,10 +141,12 @@ async function runScenario(scenario: Scenario): Promise<void> {
         break;
       }
       case "drain":
-        await t.mutation(internal.worker.drainShard, { shard: op.shard });
+        await settle(t);
+        await t.mutation(internal.worker.drainSite, { siteId: siteId as Id<"sites"> });
         break;
       case "crash":
-        await crashWorker(t, op.shard);
+        await settle(t);
+        await crashWorker(t, siteId);
         break;
       case "compactSteps":
         for (let i = 0; i < op.n; i++) await t.mutation(internal.compaction.compactStep, {});
@@ -148,10 +166,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
         // Mid-stream, whatever is queued or half-compacted: the reports show exactly what the workers processed.
         const model = buildModel(await processedEvents(t));
         expect(await t.query(api.reports.getOverview, { siteId, from: STREAM_FROM, to: STREAM_TO }), "mid-stream overview").toEqual(
-          oracleOverview(model, STREAM_FROM, STREAM_TO),
+          oracleOverview(model, stream.from, stream.to),
         );
         const b = await t.query(api.reports.getBreakdown, { siteId, from: STREAM_FROM, to: STREAM_TO, dimension: "exitPage", limit: 1000 });
-        expect(b, "mid-stream exitPage breakdown").toEqual(oracleBreakdown(model, STREAM_FROM, STREAM_TO, "exitPage", 1000));
+        expect(b, "mid-stream exitPage breakdown").toEqual(oracleBreakdown(model, stream.from, stream.to, "exitPage", 1000));
         break;
       }
       case "scheduled":
@@ -162,8 +180,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
   // Whatever the ops left unsent goes out now, visitor by visitor in turn.
   while (queues.some((q) => q.length > 0)) for (const q of queues) if (q.length > 0) await send(q.shift()!);
   if (scenario.finishScheduled) await t.finishAllScheduledFunctions(vi.runAllTimers);
-  await crashWorker(t, 0);
-  await drainAll(t);
+  await crashWorker(t, siteId);
+  await drainAll(t, siteId);
 
   // Exactly once: one raw batch per distinct batchId, nothing left queued, the raw events are what was sent.
   const counts = await tableCounts(t);
@@ -172,13 +190,16 @@ async function runScenario(scenario: Scenario): Promise<void> {
   const processed = await processedEvents(t);
   expect(processed.length).toBe(sent.reduce((n, b) => n + b.events.length, 0));
 
-  // The oracle replays the batches in the order they were sent: one visitor's batches are processed in that order.
-  const model = buildModel(sent.flatMap((b) => b.events));
+  // The site's loop takes the settled batches in the order they were received; this harness
+  // sets receivedAt per batch, so that can differ from the order they were sent. The oracle
+  // replays what was processed, in processing order: exactly the sent events, each once.
+  expect(processed.map((e) => e.id).sort()).toEqual(sent.flatMap((b) => b.events.map((e) => e.id)).sort());
+  const model = buildModel(processed);
   const ranges = [{ from: STREAM_FROM, to: STREAM_TO }, DST_DAY, ...scenario.ranges];
-  for (const { from, to } of ranges) await expectReportsMatch(t, siteId, model, from, to, "before final compaction");
+  for (const { from, to } of ranges) await expectReportsMatch(t, siteId, model, from, to, "before final compaction", tz);
   await compactAll(t);
-  expect((await tableCounts(t)).rollupShards).toBe(0);
-  for (const { from, to } of ranges) await expectReportsMatch(t, siteId, model, from, to, "after final compaction");
+  expect((await tableCounts(t)).rollupStaging).toBe(0);
+  for (const { from, to } of ranges) await expectReportsMatch(t, siteId, model, from, to, "after final compaction", tz);
 }
 
 // ---------------------------------------------------------------- dense days
@@ -206,7 +227,7 @@ async function runDenseDay({ visitors, salt, compactAfter }: { visitors: number;
   // scans the whole table on every indexed read, and the worker looks up one session per visitor, so the
   // harness drops processed sessions (never a rollup) to keep that scan small.
   const drainAndForget = async () => {
-    await drainAll(t);
+    await drainAll(t, siteId);
     await t.run(async (ctx) => {
       for (const s of await ctx.db.query("sessions").collect()) await ctx.db.delete("sessions", s._id);
       return null;
@@ -256,7 +277,7 @@ async function runDenseDay({ visitors, salt, compactAfter }: { visitors: number;
 // ---------------------------------------------------------------- tests
 
 describe("oracle", () => {
-  test("a worker run that throws inside t.run is rolled back completely: no raw batch, session, shard or schedule survives", async () => {
+  test("a worker run that throws inside t.run is rolled back completely: no raw batch, session, delta or schedule survives", async () => {
     vi.setSystemTime(Date.parse("2026-10-20T12:00:00Z"));
     const t = initConvexTest();
     const siteId = await createSite(t);
@@ -270,41 +291,40 @@ describe("oracle", () => {
     });
     await ingest(t, siteId, batch(1));
     await ingest(t, siteId, batch(2));
-    const shard = await t.run(async (ctx) => (await ctx.db.query("pendingBatches").first())!.shard);
     const snapshot = () =>
       t.run(async (ctx) => ({
         pending: (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId),
         raw: (await ctx.db.query("rawBatches").collect()).length,
         sessions: (await ctx.db.query("sessions").collect()).length,
-        shards: (await ctx.db.query("rollupShards").collect()).length,
+        deltas: (await ctx.db.query("rollupDeltas").collect()).length,
         scheduled: (await ctx.db.system.query("_scheduled_functions").collect()).length,
       }));
     const before = await snapshot();
-    expect(before).toMatchObject({ pending: ["b1", "b2"], raw: 0, sessions: 0, shards: 0 });
+    expect(before).toMatchObject({ pending: ["b1", "b2"], raw: 0, sessions: 0, deltas: 0 });
+    await settle(t);
 
     let inside: Awaited<ReturnType<typeof snapshot>> | null = null;
     await expect(
       t.run(async (ctx) => {
-        await drainShardHandler(ctx as unknown as MutationCtx, { shard });
+        await drainSiteHandler(ctx as unknown as MutationCtx, { siteId: siteId as Id<"sites"> });
         inside = {
           pending: (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId),
           raw: (await ctx.db.query("rawBatches").collect()).length,
           sessions: (await ctx.db.query("sessions").collect()).length,
-          shards: (await ctx.db.query("rollupShards").collect()).length,
+          deltas: (await ctx.db.query("rollupDeltas").collect()).length,
           scheduled: (await ctx.db.system.query("_scheduled_functions").collect()).length,
         };
         throw new Error("crash");
       }),
     ).rejects.toThrow("crash");
-    // The crashed run really did its work (and scheduled a compaction) before throwing...
-    expect(inside).toEqual({ pending: [], raw: 2, sessions: 1, shards: 3, scheduled: before.scheduled + 1 });
+    // The crashed run really did its work (an hour's deltas and its minutes, and its next run) before throwing...
+    expect(inside).toEqual({ pending: [], raw: 2, sessions: 1, deltas: 2, scheduled: before.scheduled + 1 });
     // ...and none of it survived.
     expect(await snapshot()).toEqual(before);
 
-    // Running everything that was scheduled (including the crashed run's rolled-back compaction) counts each event once.
-    vi.advanceTimersByTime(1);
+    // Running the loop that ingest scheduled counts each event once.
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect(await snapshot()).toMatchObject({ pending: [], raw: 2, sessions: 1, shards: 0 });
+    expect(await snapshot()).toMatchObject({ pending: [], raw: 2, sessions: 1, deltas: 2 });
     const overview = await t.query(api.reports.getOverview, { siteId, from: now - 2 * HOUR, to: now + HOUR });
     expect(overview).toMatchObject({ events: 4, pageviews: 2, sessions: 1, visitors: 1 });
   });

@@ -134,7 +134,8 @@ export function oracleTimeseries(model: OracleModel, from: number, to: number, g
 /** The keys one event counts under in a breakdown by `dimension`. */
 function eventKeys({ event, session }: OracleEvent, dimension: Dimension): string[] {
   const name = event.type === "pageview" ? "pageview" : event.name!;
-  if (dimension === "page") return [pagePath(event.url)];
+  // A page's visitors are those who viewed it (Plausible): custom events sent from a page don't count there.
+  if (dimension === "page") return event.type === "pageview" ? [pagePath(event.url)] : [];
   if (dimension === "hostname") return [hostnameOf(event.url)];
   if (dimension === "entryPage") return [session.entryPage];
   if (dimension === "event") return [name];

@@ -1,17 +1,19 @@
-// Rollup rows: plain additions and set unions, the cardinality cap and paging.
+// Rollup rows: plain additions and set unions, key cutting, the cardinality and byte cap, and paging.
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DIMENSIONS, OTHER_KEY, type Dimension } from "../shared.js";
 import {
   COUNTERS,
+  DENSE_ROW_BYTES,
   DimensionRows,
-  MAX_ROWS_PER_DOC,
+  MAX_KEY_LENGTH,
   RowMap,
   capRows,
   emptyRow,
   isZero,
   mergeRow,
   paginateRows,
+  rollupKey,
   rowBytes,
   type DeltaRow,
   type Row,
@@ -135,6 +137,35 @@ describe("RowMap and DimensionRows", () => {
   });
 });
 
+describe("rollupKey", () => {
+  const table: [string, string, string][] = [
+    ["a short key", "/pricing", "/pricing"],
+    ["a key of exactly MAX_KEY_LENGTH", "a".repeat(300), "a".repeat(300)],
+    ["a key one unit too long", "a".repeat(301), "a".repeat(300)],
+    ["a key whose cut would split a surrogate pair", "a".repeat(299) + "😀" + "b", "a".repeat(299)],
+    ["a key with a surrogate pair just inside the cut", "a".repeat(298) + "😀" + "b", "a".repeat(298) + "😀"],
+  ];
+  test.each(table)("%s is cut to the right prefix", (_label, key, expected) => {
+    expect(MAX_KEY_LENGTH).toBe(300);
+    expect(rollupKey(key)).toBe(expected);
+  });
+
+  test("is a prefix of at most MAX_KEY_LENGTH units that never ends in half a surrogate pair, and cutting twice changes nothing", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom("a", "é", "😀", "\u4e2d"), maxLength: 400 }), (key) => {
+        const cut = rollupKey(key);
+        expect(key.startsWith(cut)).toBe(true);
+        expect(cut.length).toBe(key.length <= 300 ? key.length : cut.length);
+        expect(cut.length).toBeLessThanOrEqual(300);
+        if (key.length > 300) expect(cut.length).toBeGreaterThanOrEqual(299);
+        expect(cut).toBe(Array.from(cut).join(""));
+        expect(/[\ud800-\udbff]$/.test(cut)).toBe(false);
+        expect(rollupKey(cut)).toBe(cut);
+      }),
+    );
+  });
+});
+
 describe("isZero", () => {
   const table: [string, boolean, Row][] = [
     ["an empty row", true, emptyRow("k")],
@@ -165,6 +196,10 @@ describe("capRows", () => {
     )
     .map(([rows, other]) => [...rows.filter((r) => r.key !== OTHER_KEY), ...(other ? [other] : [])]);
 
+  /** Bytes capRows must leave for (other): its own row plus room to grow to a dense sketch. */
+  const otherRoom = (rows: Row[]) => rowBytes(rows.find((r) => r.key === OTHER_KEY) ?? emptyRow(OTHER_KEY)) + DENSE_ROW_BYTES;
+  const bytesOf = (rows: Row[]) => rows.reduce((s, r) => s + rowBytes(r), 0);
+
   test("keeps the top cap - 1 keys by (visitors, pageviews, events, entries, key) and folds the rest into (other), preserving every counter's total and the visitors", () => {
     fc.assert(
       fc.property(arbRows, fc.integer({ min: 1, max: 45 }), (rows, cap) => {
@@ -189,6 +224,56 @@ describe("capRows", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test("under a byte cap, kept rows are the top of the ranking, they fit with room for (other), and the first folded row is past the key cap or did not fit", () => {
+    // Budgets from "not even (other) fits" to "everything fits", scaled to the rows, so the byte cap bites in most runs.
+    let bitByBytes = 0; // runs where the byte cap kept fewer rows than the key cap would have
+    fc.assert(
+      // Room for (other) is reserved only once capping, so mostly caps below the row count, where capping happens.
+      fc.property(arbRows, fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 45 })), fc.oneof(fc.integer({ min: -5, max: 30 }), fc.integer({ min: -5, max: 110 })), (rows, cap, percent) => {
+        const maxBytes = otherRoom(rows) + Math.floor((bytesOf(rows) * percent) / 100);
+        const out = capRows(rows, cap, estimate, maxBytes);
+        expect(totals(out)).toEqual(totals(rows));
+        expect(canonicalSketch(unionOf(out))).toEqual(canonicalSketch(unionOf(rows)));
+        if (rows.length <= cap && bytesOf(rows) <= maxBytes) {
+          expect(out).toEqual(rows);
+          return;
+        }
+        const other = out[out.length - 1]!;
+        const kept = out.slice(0, -1);
+        expect(other.key).toBe(OTHER_KEY);
+        expect(kept.length).toBeLessThanOrEqual(cap - 1);
+        // (A budget below that room keeps nothing.)
+        if (kept.length > 0) expect(bytesOf(kept) + otherRoom(rows)).toBeLessThanOrEqual(maxBytes);
+        for (const r of kept) expect(canonicalRow(r)).toEqual(canonicalRow(rows.find((x) => x.key === r.key)!));
+        // Kept rows come in rank order; (other) is the sum of everything not kept.
+        const ranked = rank(rows.filter((r) => r.key !== OTHER_KEY));
+        const keptKeys = new Set(kept.map((r) => r.key));
+        expect(kept.map((r) => r.key)).toEqual(ranked.filter((k) => keptKeys.has(k)));
+        const folded = rows.filter((r) => !keptKeys.has(r.key));
+        expect(totals([other])).toEqual(totals(folded));
+        expect(canonicalSketch(other.visitors)).toEqual(canonicalSketch(unionOf(folded)));
+        // Kept rows are a prefix of the ranking, stopped by the key cap or by the first row that did not fit.
+        expect(kept.map((r) => r.key)).toEqual(ranked.slice(0, kept.length));
+        const byKey = new Map(rows.map((r) => [r.key, r]));
+        const firstFolded = ranked[kept.length];
+        if (firstFolded !== undefined) {
+          expect(kept.length >= cap - 1 || bytesOf(kept) + otherRoom(rows) + rowBytes(byKey.get(firstFolded)!) > maxBytes).toBe(true);
+        }
+        if (kept.length < Math.min(cap - 1, ranked.length)) bitByBytes++;
+      }),
+      { numRuns: 300 },
+    );
+    // The runs did exercise the byte cap.
+    expect(bitByBytes).toBeGreaterThan(25);
+  });
+
+  test("rows that fit the budget and the cap are returned as they are; once capping, a budget with no room beyond (other) folds every row into it", () => {
+    const rows = [row("/a", { pageviews: 3, visitors: visitors(1) }), row("/b", { pageviews: 1 }), row("/c", { pageviews: 2 })];
+    expect(capRows(rows, 3, estimate, bytesOf(rows))).toEqual(rows);
+    const out = capRows(rows, 2, estimate, otherRoom(rows));
+    expect(out.map((r) => [r.key, r.pageviews, estimate(r.visitors)])).toEqual([[OTHER_KEY, 6, 1]]);
   });
 
   test("with a cap of 3, five pages keep the two most visited and fold three into (other)", () => {
@@ -219,12 +304,11 @@ describe("paginateRows", () => {
     expect(pages.flat().map(canonicalRow).sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual(rows.map(canonicalRow).sort((a, b) => (a.key < b.key ? -1 : 1)));
     for (const [i, page] of pages.entries()) {
       expect(page.length).toBeGreaterThan(0);
-      expect(page.length).toBeLessThanOrEqual(MAX_ROWS_PER_DOC);
       const bytes = page.reduce((s, r) => s + rowBytes(r), 0);
       if (page.length > 1) expect(bytes).toBeLessThanOrEqual(maxBytes);
       // Greedy: a page is closed only when the next row would not fit.
       const next = pages[i + 1]?.[0];
-      if (next) expect(bytes + rowBytes(next) > maxBytes || page.length === MAX_ROWS_PER_DOC).toBe(true);
+      if (next) expect(bytes + rowBytes(next)).toBeGreaterThan(maxBytes);
     }
   }
 
@@ -237,11 +321,14 @@ describe("paginateRows", () => {
     );
   });
 
-  test(`never puts more than MAX_ROWS_PER_DOC (${MAX_ROWS_PER_DOC}) rows on a page, whatever the byte budget`, () => {
-    const rows = Array.from({ length: 2 * MAX_ROWS_PER_DOC + 1 }, (_, i) => row(`/p${String(i).padStart(5, "0")}`, { pageviews: 1 }));
+  test("pages are cut by bytes alone: with a budget for everything, any number of rows is one page", () => {
+    const rows = Array.from({ length: 5_000 }, (_, i) => row(`/p${String(i).padStart(5, "0")}`, { pageviews: 1 }));
     const pages = paginateRows(rows, Number.MAX_SAFE_INTEGER);
-    expect(pages.map((p) => p.length)).toEqual([MAX_ROWS_PER_DOC, MAX_ROWS_PER_DOC, 1]);
+    expect(pages.map((p) => p.length)).toEqual([5_000]);
     checkPages(rows, Number.MAX_SAFE_INTEGER, pages);
+    // A budget of exactly two rows' bytes puts two rows on each page.
+    const few = rows.slice(0, 5);
+    expect(paginateRows(few, 2 * rowBytes(few[0]!)).map((p) => p.length)).toEqual([2, 2, 1]);
   });
 
   test("a row larger than the budget gets a page of its own", () => {

@@ -1,25 +1,31 @@
 // Rollup rows: counters plus a visitor sketch for one (bucket, dimension, key).
-// Everything here is a plain addition or a set union, so shards, compaction and
+// Everything here is a plain addition or a set union, so deltas, compaction and
 // reports can merge rows in any order and any grouping and get the same answer.
-import { v, type Infer } from "convex/values";
-import { OTHER_KEY, vDimension, type Dimension } from "../shared.js";
-import { EMPTY_SKETCH, mergeSketches, sketchBytes, vSketch, type Sketch } from "./sketch.js";
+// Stored rows are binary-encoded (rowCodec.ts); these are their in-memory shapes.
+import { OTHER_KEY, type Dimension } from "../shared.js";
+import { EMPTY_SKETCH, mergeSketches, type Sketch } from "./sketch.js";
+import { rowByteLength } from "./rowCodec.js";
 
-const counterFields = {
-  events: v.number(),
-  pageviews: v.number(),
-  /** Sessions started (for exitPage: sessions that ended there). */
-  entries: v.number(),
-  bounces: v.number(),
-  durationMs: v.number(),
-};
-export const COUNTERS = Object.keys(counterFields) as (keyof typeof counterFields)[];
+export const COUNTERS = ["events", "pageviews", "entries", "bounces", "durationMs"] as const;
+export type Counters = Record<(typeof COUNTERS)[number], number>;
+/** `entries`: sessions started (for exitPage: sessions that ended there). */
+export type Row = Counters & { key: string; visitors: Sketch };
+export type DeltaRow = Row & { dimension: Dimension };
 
-export const vRow = v.object({ key: v.string(), ...counterFields, visitors: vSketch });
-export type Row = Infer<typeof vRow>;
-export const vDeltaRow = v.object({ dimension: vDimension, ...vRow.fields });
-export type DeltaRow = Infer<typeof vDeltaRow>;
-export type Counters = Pick<Row, (typeof COUNTERS)[number]>;
+/** The key of the one row of the `total` dimension. */
+export const TOTAL_KEY = "total";
+/**
+ * Rollup keys are cut to this many UTF-16 units (never splitting a surrogate
+ * pair): raw events keep the full value, but a 2,000-character prop value must
+ * not cost 2 KB in every rollup row, bucket and level it reaches.
+ */
+export const MAX_KEY_LENGTH = 300;
+
+export function rollupKey(value: string): string {
+  if (value.length <= MAX_KEY_LENGTH) return value;
+  const cut = value.charCodeAt(MAX_KEY_LENGTH - 1);
+  return value.slice(0, cut >= 0xd800 && cut <= 0xdbff ? MAX_KEY_LENGTH - 1 : MAX_KEY_LENGTH);
+}
 
 export function emptyRow(key: string): Row {
   return { key, events: 0, pageviews: 0, entries: 0, bounces: 0, durationMs: 0, visitors: EMPTY_SKETCH };
@@ -32,8 +38,9 @@ export function mergeRow(a: Row, b: Row): Row {
   return out;
 }
 
+/** The exact bytes `row` adds to an encoded document (rowCodec.ts). */
 export function rowBytes(row: Row): number {
-  return 2 * row.key.length + 64 + sketchBytes(row.visitors);
+  return rowByteLength({ dimension: "total", ...row });
 }
 
 /** Rows by key: the in-memory shape reports and compaction merge into. */
@@ -94,29 +101,49 @@ export function compareRows(a: Row & { visitorCount: number }, b: Row & { visito
 }
 
 /**
- * Applies the per-(bucket, dimension) cardinality cap: the top `cap - 1` keys stay,
- * the rest fold into "(other)", as GA4 does, so report reads stay bounded on sites
- * with very many distinct values.
+ * Applies the per-(bucket, dimension) cap: the top keys stay while there are
+ * fewer than `cap` of them and they fit in `maxBytes`; the rest fold into
+ * "(other)", as GA4 does, so report reads stay bounded on sites with very many
+ * distinct values, or values with very many visitors.
  */
-export function capRows(rows: Row[], cap: number, visitorCount: (s: Sketch) => number): Row[] {
-  if (rows.length <= cap) return rows;
+export function capRows(rows: Row[], cap: number, visitorCount: (s: Sketch) => number, maxBytes = Infinity): Row[] {
+  const total = rows.reduce((sum, r) => sum + rowBytes(r), 0);
+  if (rows.length <= cap && total <= maxBytes) return rows;
   const ranked = rows
     .map((r) => ({ ...r, visitorCount: r.key === OTHER_KEY ? -1 : visitorCount(r.visitors) }))
     .sort(compareRows);
-  const kept = ranked.slice(0, cap - 1).filter((r) => r.key !== OTHER_KEY);
   let other = rows.find((r) => r.key === OTHER_KEY) ?? emptyRow(OTHER_KEY);
-  for (const r of ranked.slice(cap - 1)) if (r.key !== OTHER_KEY) other = mergeRow(other, { ...r, key: OTHER_KEY });
-  return [...kept.map(({ visitorCount: _, ...r }) => r), other];
+  const kept: Row[] = [];
+  // Room for (other) itself, which can grow to a dense sketch.
+  let bytes = rowBytes(other) + DENSE_ROW_BYTES;
+  // Kept rows are a prefix of the ranking: once one does not fit, nothing ranked
+  // below it is kept (a smaller one would show while a bigger-ranked one hid in "(other)").
+  let full = false;
+  for (const { visitorCount: _, ...r } of ranked) {
+    if (r.key === OTHER_KEY) continue;
+    const size = rowBytes(r);
+    full ||= kept.length >= cap - 1 || bytes + size > maxBytes;
+    if (full) {
+      other = mergeRow(other, { ...r, key: OTHER_KEY });
+    } else {
+      kept.push(r);
+      bytes += size;
+    }
+  }
+  return [...kept, other];
 }
 
-/** Splits rows into pages of at most `maxBytes` each (always at least one row a page). */
+/** An upper bound on one row with a dense sketch and a key of MAX_KEY_LENGTH. */
+export const DENSE_ROW_BYTES = rowBytes({ ...emptyRow("x".repeat(MAX_KEY_LENGTH)), visitors: { dense: new ArrayBuffer(1 << 14) } }) + 64;
+
+/** Splits rows into pages of at most `maxBytes` each (always at least one row a page), in key order. */
 export function paginateRows(rows: Row[], maxBytes: number): Row[][] {
   const pages: Row[][] = [];
   let current: Row[] = [];
   let bytes = 0;
   for (const row of [...rows].sort((a, b) => (a.key < b.key ? -1 : 1))) {
     const size = rowBytes(row);
-    if (current.length > 0 && (bytes + size > maxBytes || current.length >= MAX_ROWS_PER_DOC)) {
+    if (current.length > 0 && bytes + size > maxBytes) {
       pages.push(current);
       current = [];
       bytes = 0;
@@ -127,6 +154,3 @@ export function paginateRows(rows: Row[], maxBytes: number): Row[][] {
   if (current.length > 0) pages.push(current);
   return pages;
 }
-
-/** Convex arrays hold at most 8,192 values; stay well below. */
-export const MAX_ROWS_PER_DOC = 4_000;

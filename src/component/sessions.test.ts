@@ -5,9 +5,11 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { NONE_KEY, type AnalyticsEvent } from "../shared.js";
-import { DEFAULT_SESSION_TIMEOUT_MS, Deltas, TOTAL_KEY, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
+import { DEFAULT_SESSION_TIMEOUT_MS, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
+import { Deltas } from "./deltas.js";
+import { TOTAL_KEY } from "./rows.js";
 import { hashVisitor } from "./sketch.js";
-import { dayStart, hourStart, minuteStart, MINUTE } from "./time.js";
+import { HOUR, hourStart, minuteStart, MINUTE } from "./time.js";
 
 const TZ = "Europe/Berlin";
 const T0 = Date.parse("2026-03-10T22:30:00Z"); // 23:30 in Berlin: sessions cross local midnight
@@ -105,12 +107,19 @@ describe("continues, startSession and extendSession", () => {
 });
 
 describe("session deltas", () => {
-  const day = dayStart(T0, TZ);
-  const hour = hourStart(T0);
+  const hour = hourStart(T0, TZ);
+  /** The minute row of instant t: a total row keyed by the minute's start, in the document of t's local hour. */
+  const minuteRow = (deltas: Deltas, t: number) => row(deltas, "minute", hourStart(t, TZ), "total", String(minuteStart(t)));
+
+  test("the worker writes only hour and minute deltas: days and months are folded from hours at compaction", () => {
+    const { deltas } = runWorker([ev(T0, "/a"), ev(T0 + 40 * MINUTE, "/b", "track")]);
+    expect(new Set([...deltas.buckets.values()].map((b) => b.interval))).toEqual(new Set(["hour", "minute"]));
+    for (const { interval, bucketStart } of deltas.buckets.values()) expect([interval, bucketStart]).toEqual([interval, hourStart(bucketStart, TZ)]);
+  });
 
   test("bounce is +1 at the first event and cancels at the second; a third changes nothing", () => {
     const events = [ev(T0, "/a"), ev(T0 + MINUTE, "/b"), ev(T0 + 2 * MINUTE, "/c")];
-    const after = (k: number) => row(runWorker(events.slice(0, k)).deltas, "day", day, "total", TOTAL_KEY)!;
+    const after = (k: number) => row(runWorker(events.slice(0, k)).deltas, "hour", hour, "total", TOTAL_KEY)!;
     expect([after(1).entries, after(1).bounces]).toEqual([1, 1]);
     expect([after(2).entries, after(2).bounces]).toEqual([1, 0]);
     expect([after(3).entries, after(3).bounces]).toEqual([1, 0]);
@@ -125,7 +134,7 @@ describe("session deltas", () => {
   test("the exit page moves: -1 on the old exit, +1 on the new one; track events and earlier pageviews do not move it", () => {
     const exits = (events: AnalyticsEvent[]) =>
       rowsOf(runWorker(events).deltas)
-        .filter((r) => r.id.startsWith(`day|${day}|exitPage|`))
+        .filter((r) => r.id.startsWith(`hour|${hour}|exitPage|`))
         .map((r) => [r.id.split("|")[3], r.entries]);
     const a = ev(T0, "/a");
     const b = ev(T0 + MINUTE, "/b");
@@ -138,18 +147,19 @@ describe("session deltas", () => {
     expect(exits([a, b, ev(T0 + MINUTE, "/tie")])).toEqual([["/tie", 1]]);
   });
 
-  test("session metrics stay in the bucket where the session started, while events land in their own buckets", () => {
+  test("session metrics stay in the hour where the session started, while events land in their own hours", () => {
     // 23:30, 23:55 and 00:10 local: one session, started on 10 March, lasting 40 minutes.
     const { deltas, sessions } = runWorker([ev(T0, "/a"), ev(T0 + 25 * MINUTE, "/b"), ev(T0 + 40 * MINUTE, "/c")]);
-    const nextDay = dayStart(T0 + 40 * MINUTE, TZ);
-    expect(nextDay - day).toBe(24 * 60 * MINUTE);
+    const nextHour = hourStart(T0 + 40 * MINUTE, TZ);
+    expect(nextHour - hour).toBe(HOUR);
     expect(sessions).toHaveLength(1);
-    expect(row(deltas, "day", day, "total", TOTAL_KEY)).toMatchObject({ entries: 1, bounces: 0, durationMs: 40 * MINUTE, pageviews: 2 });
-    expect(row(deltas, "day", nextDay, "total", TOTAL_KEY)).toMatchObject({ entries: 0, bounces: 0, durationMs: 0, pageviews: 1 });
-    // The exit page is counted at the start bucket too.
-    expect(row(deltas, "day", day, "exitPage", "/c")?.entries).toBe(1);
-    expect(row(deltas, "day", nextDay, "exitPage", "/c")).toBeUndefined();
-    expect(row(deltas, "minute", minuteStart(T0), "total", TOTAL_KEY)).toMatchObject({ entries: 1, durationMs: 40 * MINUTE });
+    expect(row(deltas, "hour", hour, "total", TOTAL_KEY)).toMatchObject({ entries: 1, bounces: 0, durationMs: 40 * MINUTE, pageviews: 2 });
+    expect(row(deltas, "hour", nextHour, "total", TOTAL_KEY)).toMatchObject({ entries: 0, bounces: 0, durationMs: 0, pageviews: 1 });
+    // The exit page is counted at the start hour too.
+    expect(row(deltas, "hour", hour, "exitPage", "/c")?.entries).toBe(1);
+    expect(row(deltas, "hour", nextHour, "exitPage", "/c")).toBeUndefined();
+    expect(minuteRow(deltas, T0)).toMatchObject({ entries: 1, durationMs: 40 * MINUTE });
+    expect(minuteRow(deltas, T0 + 40 * MINUTE)).toMatchObject({ entries: 0, events: 1, pageviews: 1 });
   });
 
   test("a gap longer than the timeout starts a second session", () => {
@@ -161,15 +171,45 @@ describe("session deltas", () => {
     expect(total).toEqual({ entries: 2, bounces: 2 });
   });
 
-  test("event rows carry the visitor, the page, the event name and each prop", () => {
-    const { deltas } = runWorker([ev(T0, "/a"), ev(T0 + MINUTE, "/a", "track", { props: { plan: "pro", seats: 3 } })]);
+  test("event rows carry the visitor, the event name and each prop; a custom event does not count on its page", () => {
+    const { deltas } = runWorker([ev(T0, "/a"), ev(T0 + MINUTE, "/a", "track", { props: { plan: "pro", seats: 3 } }), ev(T0 + 2 * MINUTE, "/b", "track")]);
     const v = [hashVisitor("v1")];
-    expect(row(deltas, "hour", hour, "page", "/a")).toMatchObject({ events: 2, pageviews: 1, visitors: v });
+    // Only the pageview counts for /a; the session entering there still brings its entry.
+    expect(row(deltas, "hour", hour, "page", "/a")).toMatchObject({ events: 1, pageviews: 1, entries: 1, bounces: 0, visitors: v });
+    // A page that only saw a custom event has no row at all.
+    expect(row(deltas, "hour", hour, "page", "/b")).toBeUndefined();
+    expect(row(deltas, "hour", hour, "hostname", "ex.com")).toMatchObject({ events: 3, pageviews: 1 });
     expect(row(deltas, "hour", hour, "event", "pageview")).toMatchObject({ events: 1, pageviews: 1 });
-    expect(row(deltas, "hour", hour, "event", "click")).toMatchObject({ events: 1, pageviews: 0 });
+    expect(row(deltas, "hour", hour, "event", "click")).toMatchObject({ events: 2, pageviews: 0 });
     expect(row(deltas, "hour", hour, "prop", "click|plan|pro")).toMatchObject({ events: 1 });
     expect(row(deltas, "hour", hour, "prop", "click|seats|3")).toMatchObject({ events: 1 });
-    expect(row(deltas, "minute", minuteStart(T0), "total", TOTAL_KEY)).toMatchObject({ events: 1, pageviews: 1, entries: 1, bounces: 0 });
+    expect(minuteRow(deltas, T0)).toMatchObject({ events: 1, pageviews: 1, entries: 1, bounces: 0 });
+  });
+
+  test("rollup keys are cut to 300 characters, so two long values sharing that prefix share a row", () => {
+    const long = "x".repeat(400);
+    const { deltas } = runWorker([ev(T0, "/a", "track", { props: { q: long } }), ev(T0 + MINUTE, "/a", "track", { props: { q: long + "y" } })]);
+    const props = rowsOf(deltas).filter((r) => r.id.startsWith(`hour|${hour}|prop|`));
+    expect(props.map((r) => [r.id.split("|").slice(3).join("|").length, r.events])).toEqual([[300, 2]]);
+  });
+
+  test("events before the minute cutoff write no minute rows, and their hour rows are unchanged", () => {
+    const events = [ev(T0, "/a"), ev(T0 + 10 * MINUTE, "/b")];
+    const all = new Deltas();
+    const cut = new Deltas(T0 + 5 * MINUTE);
+    for (const [i, e] of events.entries()) {
+      const s = startSession(events[0]!);
+      const state = i === 0 ? s : extendSession(s, e);
+      for (const d of [all, cut]) {
+        if (i > 0) d.addSession(s, TZ, -1);
+        d.addSession(state, TZ, 1);
+        d.addEvent(e, state, TZ);
+      }
+    }
+    const minutes = (d: Deltas) => rowsOf(d).filter((r) => r.id.startsWith("minute|")).map((r) => r.id);
+    expect(minutes(all)).toHaveLength(2);
+    expect(minutes(cut)).toEqual([`minute|${hourStart(T0, TZ)}|total|${minuteStart(T0 + 10 * MINUTE)}`]);
+    expect(rowsOf(cut).filter((r) => r.id.startsWith("hour|"))).toEqual(rowsOf(all).filter((r) => r.id.startsWith("hour|")));
   });
 });
 
@@ -224,7 +264,7 @@ describe("the delta rule", () => {
           let lastPageview: AnalyticsEvent | null = null;
           for (const e of s.events) if (e.type === "pageview" && (lastPageview === null || e.occurredAt >= lastPageview.occurredAt)) lastPageview = e;
           const exit = lastPageview ?? s.firstEvent;
-          const bucket = `day|${dayStart(start, TZ)}`;
+          const bucket = `hour|${hourStart(start, TZ)}`;
           const o = oracle.get(bucket) ?? { entries: 0, bounces: 0, durationMs: 0, exits: new Map() };
           o.entries += 1;
           o.bounces += s.events.length === 1 ? 1 : 0;
@@ -236,8 +276,8 @@ describe("the delta rule", () => {
         const got = new Map<string, { entries: number; bounces: number; durationMs: number; exits: Map<string, number> }>();
         for (const r of rowsOf(deltas)) {
           const [interval, bucketStart, dimension, key] = r.id.split("|");
-          if (interval !== "day") continue;
-          const bucket = `day|${bucketStart}`;
+          if (interval !== "hour") continue;
+          const bucket = `hour|${bucketStart}`;
           const g = got.get(bucket) ?? { entries: 0, bounces: 0, durationMs: 0, exits: new Map() };
           if (dimension === "total") Object.assign(g, { entries: r.entries, bounces: r.bounces, durationMs: r.durationMs });
           if (dimension === "exitPage") g.exits.set(key!, r.entries);
@@ -246,6 +286,43 @@ describe("the delta rule", () => {
         // Buckets that only hold events (no session started there) have zero session metrics.
         for (const [bucket, g] of got) if (!oracle.has(bucket)) expect([g.entries, g.bounces, g.durationMs, g.exits.size]).toEqual([0, 0, 0, 0]);
         for (const [bucket, o] of oracle) expect(got.get(bucket)).toEqual(o);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("the page dimension counts only pageviews, with the visitors who viewed the page, plus the sessions entering there", () => {
+    fc.assert(
+      fc.property(arbEvents, (raw) => {
+        const events = toEvents(raw);
+        const { deltas, sessions } = runWorker(events);
+        type P = { events: number; pageviews: number; entries: number; bounces: number; visitors: Set<number> };
+        const oracle = new Map<string, P>();
+        const at = (id: string) => oracle.get(id) ?? (oracle.set(id, { events: 0, pageviews: 0, entries: 0, bounces: 0, visitors: new Set() }), oracle.get(id)!);
+        for (const e of events) {
+          if (e.type !== "pageview") continue;
+          const o = at(`${hourStart(e.occurredAt, TZ)}|${new URL(e.url).pathname}`);
+          o.events += 1;
+          o.pageviews += 1;
+          o.visitors.add(hashVisitor(e.visitorId));
+        }
+        for (const s of sessions) {
+          const o = at(`${hourStart(s.firstEvent.occurredAt, TZ)}|${new URL(s.firstEvent.url).pathname}`);
+          o.entries += 1;
+          o.bounces += s.events.length === 1 ? 1 : 0;
+        }
+        const expected = [...oracle]
+          .map(([id, o]) => ({ id, ...o, visitors: [...o.visitors].sort((a, b) => a - b) }))
+          .filter((o) => o.events !== 0 || o.entries !== 0 || o.bounces !== 0)
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        const got = rowsOf(deltas)
+          .filter((r) => r.id.startsWith("hour|") && r.id.split("|")[2] === "page")
+          .map((r) => {
+            const [, bucketStart, , key] = r.id.split("|");
+            return { id: `${bucketStart}|${key}`, events: r.events, pageviews: r.pageviews, entries: r.entries, bounces: r.bounces, visitors: r.visitors };
+          })
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        expect(got).toEqual(expected);
       }),
       { numRuns: 300 },
     );

@@ -3,7 +3,7 @@
 import { v } from "convex/values";
 import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { hashWriteKey, vCreateSiteArgs, vUpdateSiteArgs, vDeadLetter, vSite, type Site } from "../shared.js";
+import { sha256Hex, vCreateSiteArgs, vUpdateSiteArgs, vDeadLetter, vSite, type Site } from "../shared.js";
 import { assertTimezone } from "./time.js";
 
 function toSite(doc: Doc<"sites">): Site {
@@ -61,7 +61,7 @@ export const createSite = mutation({
       timezone,
       allowedOrigins: args.allowedOrigins ?? [],
       enabled: true,
-      writeKeyHash: await hashWriteKey(writeKey),
+      writeKeyHash: await sha256Hex(writeKey),
       settings: args.settings ?? {},
     });
     return { siteId, writeKey };
@@ -129,7 +129,7 @@ export const rotateWriteKey = mutation({
   handler: async (ctx, { siteId }) => {
     const site = await siteOrThrow(ctx, siteId);
     const writeKey = newWriteKey();
-    await ctx.db.patch("sites", site._id, { writeKeyHash: await hashWriteKey(writeKey) });
+    await ctx.db.patch("sites", site._id, { writeKeyHash: await sha256Hex(writeKey) });
     return { writeKey };
   },
 });

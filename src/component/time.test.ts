@@ -10,6 +10,8 @@ import {
   alignRange,
   bucketStart,
   dayStart,
+  hourPhase,
+  hourStart,
   monthStart,
   nextBucket,
   pickGranularity,
@@ -39,8 +41,79 @@ const localWeekday = (ms: number, tz: string) =>
 const isLocalMidnight = (t: number, tz: string) => localDate(t - 1, tz) !== localDate(t, tz);
 const isMonthStart = (t: number, tz: string) => localMonth(t - 1, tz) !== localMonth(t, tz);
 
+// The independent phase oracle: where local hours start within a UTC hour, from the zone's offset on 1 January 2026
+// as Intl names it ("GMT+05:45"). Local hours start where UTC + offset is a whole hour, at minus the offset modulo
+// one hour: :30 for +05:30 and -03:30, but :15 for +05:45.
+const oraclePhases = new Map<string, number>();
+function phaseOf(tz: string): number {
+  if (oraclePhases.has(tz)) return oraclePhases.get(tz)!;
+  const name = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" }).formatToParts(new Date(Z("2026-01-01T00:00:00Z"))).find((p) => p.type === "timeZoneName")!.value;
+  const [, sign, h, m] = /GMT(?:([+-])(\d{2}):(\d{2}))?/.exec(name)!;
+  oraclePhases.set(tz, ((((sign === "-" ? 1 : -1) * (Number(h ?? 0) * 60 + Number(m ?? 0)) % 60) + 60) % 60) * MINUTE);
+  return phaseOf(tz);
+}
+/** The start of the site-local hour holding t, by the oracle's phase. */
+const localHourOf = (t: number, tz: string) => Math.floor((t - phaseOf(tz)) / HOUR) * HOUR + phaseOf(tz);
+
 const ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "UTC", "Asia/Kolkata"] as const;
 const WHOLE_HOUR_ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "UTC"] as const;
+/** Zones whose offset is not a whole number of hours, but whose DST (if any) shifts by whole hours. */
+const SUB_HOUR_ZONES = ["Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide", "America/St_Johns"] as const;
+
+describe("site-local hours", () => {
+  // [zone, phase in minutes]: minus the UTC offset, modulo one hour.
+  // Kolkata +05:30, St John's -03:30 (and -02:30), Adelaide +10:30 (and +09:30), Kathmandu +05:45 (local 00:00 is 18:15 UTC),
+  // Chatham +13:45; Lord Howe is +11:00 in January (its summer), and its +10:30 winter is not followed.
+  const phases: [string, number][] = [["UTC", 0], ["Europe/Berlin", 0], ["America/New_York", 0], ["Asia/Kolkata", 30], ["America/St_Johns", 30],
+    ["Australia/Adelaide", 30], ["Asia/Kathmandu", 15], ["Pacific/Chatham", 15], ["Australia/Lord_Howe", 0]];
+  test.each(phases)("in %s, local hours start %i minutes past the UTC hour", (tz, minutes) => {
+    expect(hourPhase(tz)).toBe(minutes * MINUTE);
+    expect(phaseOf(tz)).toBe(minutes * MINUTE);
+  });
+
+  // [zone, instant, the start of its site-local hour]
+  const starts: [string, string, string][] = [
+    ["UTC", "2024-03-31T10:59:59.999Z", "2024-03-31T10:00:00Z"],
+    ["Asia/Kolkata", "2024-03-31T10:29:59.999Z", "2024-03-31T09:30:00Z"],
+    ["Asia/Kolkata", "2024-03-31T10:30:00Z", "2024-03-31T10:30:00Z"],
+    ["Asia/Kathmandu", "2024-03-31T10:00:00Z", "2024-03-31T09:15:00Z"],
+    ["America/St_Johns", "2024-07-01T02:45:00Z", "2024-07-01T02:30:00Z"], // 00:15 local (NDT, -02:30)
+    ["Australia/Adelaide", "2024-07-01T14:29:00Z", "2024-07-01T13:30:00Z"], // 23:59 local (ACST, +09:30)
+  ];
+  test.each(starts)("in %s, the instant %s is in the local hour starting %s", (tz, iso, startIso) => {
+    expect(hourStart(Z(iso), tz)).toBe(Z(startIso));
+    expect(bucketStart("hour", Z(iso), tz)).toBe(Z(startIso));
+  });
+
+  test("in zones with a sub-hour offset, an hour starts on the local wall clock's hour, all year", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SUB_HOUR_ZONES), fc.integer({ min: Z("2000-01-01T00:00:00Z"), max: Z("2040-01-01T00:00:00Z") }), (tz, t) => {
+        const h = hourStart(t, tz);
+        expect(h <= t && t < h + HOUR).toBe(true);
+        expect(hourStart(h, tz)).toBe(h);
+        const wall = new Intl.DateTimeFormat("en-US", { timeZone: tz, minute: "numeric", second: "numeric" }).format(new Date(h));
+        expect(wall).toBe("00:00");
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test.each(SUB_HOUR_ZONES)("in %s, every local day is a whole number of stored hours, planned as exactly one day piece", (tz) => {
+    fc.assert(
+      fc.property(fc.integer({ min: Z("2000-01-01T00:00:00Z"), max: Z("2040-01-01T00:00:00Z") }), (t) => {
+        const day = dayStart(t, tz);
+        const end = nextBucket("day", day, tz);
+        expect(hourStart(day, tz)).toBe(day);
+        expect(hourStart(end, tz)).toBe(end);
+        expect([23, 24, 25]).toContain(hours(end - day));
+        expect(planRange(day, end, tz)).toEqual([{ interval: "day", bucketStart: day, bucketEnd: end }]);
+        // No stored hour straddles the midnight: the hour before it ends there, the hour holding it starts there.
+        expect(hourStart(day - 1, tz) + HOUR).toBe(day);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
 
 describe("local days", () => {
   // [zone, a local date, its first instant (UTC), the next date's first instant, hours in the day]
@@ -158,7 +231,7 @@ describe("local months and weeks", () => {
         expect(isLocalMidnight(week, tz)).toBe(true);
         expect([167, 168, 169]).toContain(hours(weekEnd - week));
 
-        expect(bucketStart("hour", t, tz)).toBe(Math.floor(t / HOUR) * HOUR);
+        expect(bucketStart("hour", t, tz)).toBe(localHourOf(t, tz));
         expect(bucketStart("minute", t, tz)).toBe(Math.floor(t / MINUTE) * MINUTE);
         expect(nextBucket("hour", bucketStart("hour", t, tz), tz) - bucketStart("hour", t, tz)).toBe(HOUR);
       }),
@@ -181,7 +254,7 @@ function planViolation(pieces: Piece[], from: number, to: number, tz: string): s
     if (p.bucketEnd <= p.bucketStart) return `empty piece ${i}`;
     switch (p.interval) {
       case "hour":
-        if (p.bucketStart % HOUR !== 0 || p.bucketEnd - p.bucketStart !== HOUR) return `piece ${i} is not a UTC hour`;
+        if (localHourOf(p.bucketStart, tz) !== p.bucketStart || p.bucketEnd - p.bucketStart !== HOUR) return `piece ${i} is not a stored (site-local) hour`;
         break;
       case "day":
         if (!isLocalMidnight(p.bucketStart, tz) || !isLocalMidnight(p.bucketEnd, tz) || localDate(p.bucketEnd - 1, tz) !== localDate(p.bucketStart, tz)) {
@@ -197,7 +270,7 @@ function planViolation(pieces: Piece[], from: number, to: number, tz: string): s
         return `piece ${i} has interval ${p.interval}`;
     }
   }
-  // Coarsest: buckets nest (hour < day < month in whole-hour zones), so the cut is
+  // Coarsest: buckets nest (hour < day < month, as hours are site-local), so the cut is
   // coarsest iff no maximal run of hour pieces contains a whole local day and no
   // maximal run of day pieces contains a whole local month.
   for (let i = 0; i < pieces.length; ) {
@@ -259,31 +332,27 @@ describe("planRange", () => {
     expect(counts(pieces)).toEqual({ hour: 23 });
   });
 
-  test("in Asia/Kolkata (+05:30) local midnight is never hour-aligned, so a 30-day range is 720 hour pieces", () => {
-    // Known limitation: hour-aligned range ends can never meet a local day there,
-    // so reports over a range read one piece per hour.
+  test("in Asia/Kolkata (+05:30) hours start at half past the UTC hour, so a local month is one month piece and a local year twelve", () => {
     const tz = "Asia/Kolkata";
-    const from = Z("2024-01-01T00:00:00Z");
-    const to = from + 30 * DAY;
-    const pieces = planRange(from, to, tz);
-    expect(planViolation(pieces, from, to, tz)).toBeNull();
-    expect(counts(pieces)).toEqual({ hour: 720 });
-    // Even a range aligned to whole UTC days spanning whole local months stays in hours.
-    const year = planRange(Z("2024-01-01T00:00:00Z"), Z("2025-01-01T00:00:00Z"), tz);
-    expect(counts(year)).toEqual({ hour: 366 * 24 });
+    const from = Z("2023-12-31T18:30:00Z"); // 1 January 2024, 00:00 local
+    const to = Z("2024-12-31T18:30:00Z");
+    const year = planRange(from, to, tz);
+    expect(planViolation(year, from, to, tz)).toBeNull();
+    expect(counts(year)).toEqual({ month: 12 });
+    // A range of UTC days is aligned to local hours first; 23:30Z is 05:00 local: 19 hours, 29 days, then 6 hours.
+    const aligned = alignRange(Z("2024-01-01T00:00:00Z"), Z("2024-01-31T00:00:00Z"), HOUR, hourPhase(tz));
+    expect(aligned).toEqual({ from: Z("2023-12-31T23:30:00Z"), to: Z("2024-01-31T00:30:00Z") });
+    const pieces = planRange(aligned.from, aligned.to, tz);
+    expect(planViolation(pieces, aligned.from, aligned.to, tz)).toBeNull();
+    expect(counts(pieces)).toEqual({ hour: 19 + 6, day: 29 });
   });
 
-  test("for comparison, 30 days from 1 June at local midnight is exactly one month piece in every whole-hour zone", () => {
-    const got = WHOLE_HOUR_ZONES.map((tz) => {
+  test("30 days from 1 June at local midnight is exactly one month piece in every zone, sub-hour offsets included", () => {
+    const got = [...WHOLE_HOUR_ZONES, ...SUB_HOUR_ZONES].map((tz) => {
       const from = dayStart(Z("2024-06-01T12:00:00Z"), tz);
       return [tz, counts(planRange(from, from + 30 * DAY, tz))];
     });
-    expect(got).toEqual([
-      ["America/New_York", { month: 1 }],
-      ["Europe/Berlin", { month: 1 }],
-      ["Australia/Sydney", { month: 1 }],
-      ["UTC", { month: 1 }],
-    ]);
+    expect(got).toEqual([...WHOLE_HOUR_ZONES, ...SUB_HOUR_ZONES].map((tz) => [tz, { month: 1 }]));
   });
 
   test("minute plans are contiguous whole minutes covering the range", () => {
@@ -312,33 +381,21 @@ describe("planRange", () => {
         return { from, to: Math.max(to, from + HOUR) };
       });
 
-  test.each(WHOLE_HOUR_ZONES)(
-    "in %s, every plan of a random hour-aligned range up to 400 days is a disjoint, contiguous, exact and coarsest cut into whole stored buckets",
+  test.each([...WHOLE_HOUR_ZONES, ...SUB_HOUR_ZONES])(
+    "in %s, every plan of a random range up to 400 days aligned to site-local hours is a disjoint, contiguous, exact and coarsest cut into whole stored buckets",
     (tz) => {
+      const phase = phaseOf(tz);
       fc.assert(
-        fc.property(fc.oneof(hourAlignedRange, midnightRange(tz)), ({ from, to }) => {
+        fc.property(fc.oneof(hourAlignedRange.map(({ from, to }) => ({ from: from + phase, to: to + phase })), midnightRange(tz)), ({ from, to }) => {
           const pieces = planRange(from, to, tz);
           expect(planViolation(pieces, from, to, tz)).toBeNull();
-          // Sanity bound: a coarsest plan of at most 400 days has at most 13 months,
-          // 2 x 30 days and 2 x 24 hours.
+          // Sanity bound: a coarsest plan of at most 400 days has at most 13 months, 2 x 30 days and 2 x 24 hours.
           expect(pieces.length).toBeLessThanOrEqual(14 + 60 + 48);
         }),
-        { numRuns: 150 },
+        { numRuns: 100 },
       );
     },
   );
-
-  test("in Asia/Kolkata, every plan of a random hour-aligned range is exact, contiguous UTC hours (one piece per hour)", () => {
-    const tz = "Asia/Kolkata";
-    fc.assert(
-      fc.property(hourAlignedRange, ({ from, to }) => {
-        const pieces = planRange(from, to, tz);
-        expect(planViolation(pieces, from, to, tz)).toBeNull();
-        expect(pieces.length).toBe((to - from) / HOUR);
-      }),
-      { numRuns: 8 },
-    );
-  });
 
   test("the plan checker used above flags a gap, a split month, a split day and a non-bucket piece", () => {
     const tz = "UTC";
@@ -360,6 +417,24 @@ describe("alignRange", () => {
     expect(alignRange(at + 20 * MINUTE, at + 2 * HOUR + MINUTE)).toEqual({ from: at, to: at + 3 * HOUR });
     expect(alignRange(at, at + HOUR)).toEqual({ from: at, to: at + HOUR });
     expect(alignRange(at + 20 * MINUTE + 5, at + 40 * MINUTE + 5, MINUTE)).toEqual({ from: at + 20 * MINUTE, to: at + 41 * MINUTE });
+  });
+
+  test("with a phase, rounds to hours starting that far past the UTC hour", () => {
+    const [p30, p45] = [30 * MINUTE, 45 * MINUTE];
+    expect(alignRange(at + 20 * MINUTE, at + 2 * HOUR + MINUTE, HOUR, p30)).toEqual({ from: at - HOUR + p30, to: at + 2 * HOUR + p30 });
+    expect(alignRange(at + p30, at + HOUR + p30, HOUR, p30)).toEqual({ from: at + p30, to: at + HOUR + p30 });
+    expect(alignRange(at + 50 * MINUTE, at + 50 * MINUTE + 1, HOUR, p45)).toEqual({ from: at + p45, to: at + HOUR + p45 });
+    expect(alignRange(at - 1, at, HOUR, p45)).toEqual({ from: at - HOUR + p45, to: at + p45 });
+  });
+
+  test("aligned ranges are the smallest site-local-hour ranges covering [from, to)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ZONES, ...SUB_HOUR_ZONES), fc.integer({ min: at - 1000 * DAY, max: at }), fc.integer({ min: 1, max: 399 * DAY }), (tz, from, length) => {
+        const r = alignRange(from, from + length, HOUR, hourPhase(tz));
+        expect(r.from).toBe(localHourOf(from, tz));
+        expect(r.to).toBe(localHourOf(from + length - 1, tz) + HOUR);
+      }),
+    );
   });
 
   test("accepts exactly 400 days", () => {

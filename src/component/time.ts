@@ -1,5 +1,8 @@
-// Bucket boundaries and range plans. Hours and minutes are UTC; days and months
-// are local to the site's IANA timezone, so a DST day has 23 or 25 hours.
+// Bucket boundaries and range plans. Minutes are UTC; days and months are local
+// to the site's IANA timezone, so a DST day has 23 or 25 hours. Hours are the
+// site's local hours: UTC hours shifted by the zone's sub-hour offset (30
+// minutes in Asia/Kolkata, 45 in Asia/Kathmandu), so every local midnight is an
+// hour boundary and every local day is a whole number of stored hours.
 import type { Granularity, Interval } from "../shared.js";
 
 export const MINUTE = 60_000;
@@ -7,6 +10,11 @@ export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 /** The longest range a report accepts: anything longer is an error, never a scan. */
 export const MAX_RANGE_MS = 400 * DAY;
+/** "YYYY-MM-DD" in UTC: salts, rate-limit buckets and bot counts rotate at UTC midnight. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
 /** Minute rows exist for realtime only; older ones are deleted by the maintenance cron. */
 export const MINUTE_RETENTION_MS = 2 * HOUR;
 
@@ -68,11 +76,33 @@ function localMidnight(year: number, month: number, day: number, timeZone: strin
   return guess;
 }
 
+const phases = new Map<string, number>();
+/**
+ * Where the zone's local hours start within a UTC hour, in ms: local time is
+ * UTC + offset, so its hours start where UTC is a whole hour minus the offset
+ * (30 minutes past in Asia/Kolkata at +05:30, 15 past in Asia/Kathmandu at
+ * +05:45). Taken in January; the one zone whose DST shift is not a whole hour
+ * (Australia/Lord_Howe, +11:00 in January, +10:30 from April to October) keeps
+ * its January phase all year, so its winter days are cut at the UTC hour nearest
+ * local midnight.
+ */
+export function hourPhase(timeZone: string): number {
+  let phase = phases.get(timeZone);
+  if (phase === undefined) {
+    const offset = offsetAt(Date.UTC(2026, 0, 1), timeZone);
+    phase = ((-offset % HOUR) + HOUR) % HOUR;
+    phases.set(timeZone, phase);
+  }
+  return phase;
+}
+
 export function minuteStart(ms: number): number {
   return Math.floor(ms / MINUTE) * MINUTE;
 }
-export function hourStart(ms: number): number {
-  return Math.floor(ms / HOUR) * HOUR;
+/** The start of the site-local hour holding `ms` (see hourPhase). */
+export function hourStart(ms: number, timeZone: string): number {
+  const phase = hourPhase(timeZone);
+  return Math.floor((ms - phase) / HOUR) * HOUR + phase;
 }
 export function dayStart(ms: number, timeZone: string): number {
   const p = localParts(ms, timeZone);
@@ -113,7 +143,7 @@ export function bucketStart(granularity: Granularity, ms: number, timeZone: stri
     case "minute":
       return minuteStart(ms);
     case "hour":
-      return hourStart(ms);
+      return hourStart(ms, timeZone);
     case "day":
       return dayStart(ms, timeZone);
     case "week":
@@ -163,15 +193,16 @@ export function planRange(from: number, to: number, timeZone: string, minutes = 
 }
 
 /**
- * Reports work on whole hours (whole minutes for minute granularity): `from` is
- * rounded down and `to` rounded up. An inverted or over-long range is an error.
+ * Reports work on whole site-local hours (whole minutes for minute
+ * granularity): `from` is rounded down and `to` rounded up. An inverted or
+ * over-long range is an error. `phase` is the zone's hourPhase (hours only).
  */
-export function alignRange(from: number, to: number, unit: number = HOUR): { from: number; to: number } {
+export function alignRange(from: number, to: number, unit: number = HOUR, phase = 0): { from: number; to: number } {
   if (!Number.isFinite(from) || !Number.isFinite(to)) throw new Error("from and to must be finite epoch milliseconds");
   // Checked before rounding: an inverted or empty range inside one unit would otherwise round to a whole unit.
   if (to <= from) throw new Error(`Invalid range: to (${to}) must be after from (${from})`);
-  const alignedFrom = Math.floor(from / unit) * unit;
-  const alignedTo = Math.ceil(to / unit) * unit;
+  const alignedFrom = Math.floor((from - phase) / unit) * unit + phase;
+  const alignedTo = Math.ceil((to - phase) / unit) * unit + phase;
   if (alignedTo - alignedFrom > MAX_RANGE_MS) throw new Error("Invalid range: at most 400 days can be reported at once");
   return { from: alignedFrom, to: alignedTo };
 }

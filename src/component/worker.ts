@@ -1,17 +1,18 @@
-// The aggregation worker: one scheduled mutation per shard run. It drains the
-// shard's pending batches (bounded per run), writes raw events and sessions,
-// accumulates rollup deltas in memory and writes them as ONE packed document per
-// (site, interval, bucket, shard), and removes the batches, all in one
-// transaction: a crash anywhere commits nothing, so every event is counted
-// exactly once however often a run is retried.
+// The aggregation worker: one loop per site, so one site's volume or input can
+// never hold up another's (DESIGN I8), and a visitor's batches are processed in
+// arrival order. Each run drains the site's settled pending batches (bounded in
+// batches, events and bytes), writes raw events and sessions, accumulates rollup
+// deltas in memory and appends them as new documents (deltas.ts), and removes
+// the batches, all in one transaction: a crash anywhere commits nothing, so
+// every event is counted exactly once however often a run is retried.
 import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import type { Interval } from "../shared.js";
-import { DEFAULT_SESSION_TIMEOUT_MS, Deltas, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
-import { DimensionRows, MAX_ROWS_PER_DOC, rowBytes } from "./rows.js";
+import { DEFAULT_SESSION_TIMEOUT_MS, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
+import { Deltas, appendDeltas } from "./deltas.js";
 import type { Attribution } from "./events.js";
+import { LOOP_INTERVAL_MS, SETTLE_MS } from "./ingest.js";
 import { MINUTE_RETENTION_MS } from "./time.js";
 
 /** Bounds on one run, far inside Convex's transaction limits. */
@@ -19,40 +20,47 @@ export const MAX_BATCHES_PER_RUN = 100;
 export const MAX_EVENTS_PER_RUN = 500;
 /** A batch whose processing throws this many times goes to the dead-letter table. */
 export const MAX_ATTEMPTS = 3;
-/** An open delta document larger than this is left for compaction and a new one started. */
-const MAX_SHARD_DOC_BYTES = 256 * 1024;
-/** How long after a new hour opens compaction folds the previous hours. */
-export const COMPACTION_DELAY_MS = 60_000;
+/** Encoded rollup deltas one batch may produce; a batch over it could never be stored, so it is dead-lettered at once. */
+export const MAX_BATCH_DELTA_BYTES = 256 * 1024;
+/** Encoded rollup deltas one run may add (an upper bound: rows that batches share are counted per batch). */
+export const MAX_RUN_DELTA_BYTES = 1024 * 1024;
+/**
+ * Bytes a run may have read or written (ctx.meta.getTransactionMetrics()) before
+ * it takes another batch: a quarter of Convex's 16 MiB, less room for the deltas
+ * and the merges they trigger.
+ */
+export const RUN_BYTES_BEFORE_BATCH = 2 * 1024 * 1024;
 
 /** One session as this run sees it; `state` changes only when a whole batch commits. */
 type SessionRef = { id: Id<"sessions"> | null; siteId: Id<"sites">; state: SessionState };
 
-/** Sessions touched in this run, by (site, visitor); each written once at the end. */
+/** Sessions touched in this run, by visitor; each written once at the end. */
 class SessionStore {
   private readonly latest = new Map<string, SessionRef | null>();
   readonly dirty = new Set<SessionRef>();
-  constructor(private readonly ctx: MutationCtx) {}
+  constructor(
+    private readonly ctx: MutationCtx,
+    private readonly siteId: Id<"sites">,
+  ) {}
 
-  async latestFor(siteId: Id<"sites">, visitorId: string): Promise<SessionRef | null> {
-    const key = `${siteId}|${visitorId}`;
-    if (!this.latest.has(key)) {
+  async latestFor(visitorId: string): Promise<SessionRef | null> {
+    if (!this.latest.has(visitorId)) {
       const doc = await this.ctx.db
         .query("sessions")
-        .withIndex("by_visitor", (q) => q.eq("siteId", siteId).eq("visitorId", visitorId))
+        .withIndex("by_visitor", (q) => q.eq("siteId", this.siteId).eq("visitorId", visitorId))
         .order("desc")
         .first();
-      this.latest.set(key, doc ? { id: doc._id, siteId, state: toState(doc) } : null);
+      this.latest.set(visitorId, doc ? { id: doc._id, siteId: this.siteId, state: toState(doc) } : null);
     }
-    return this.latest.get(key)!;
+    return this.latest.get(visitorId)!;
   }
 
   commit(draft: Map<SessionRef, SessionState>): void {
     for (const [ref, state] of draft) {
       ref.state = state;
       this.dirty.add(ref);
-      const key = `${ref.siteId}|${state.visitorId}`;
-      const current = this.latest.get(key);
-      if (!current || state.lastSeenAt >= current.state.lastSeenAt) this.latest.set(key, ref);
+      const current = this.latest.get(state.visitorId);
+      if (!current || state.lastSeenAt >= current.state.lastSeenAt) this.latest.set(state.visitorId, ref);
     }
   }
 
@@ -70,22 +78,27 @@ function toState(doc: Doc<"sessions">): SessionState {
   return { ...state, attribution: attribution as Attribution };
 }
 
+type AppliedBatch = { deltas: Deltas; draft: Map<SessionRef, SessionState> };
+
 /**
- * Applies one batch to the run's state. Work happens on drafts that are merged in
- * only when the whole batch succeeded, so a batch that throws leaves no trace.
+ * Works one batch out on drafts: nothing is merged into the run's state until
+ * the caller commits it, so a batch that throws, or that does not fit the run's
+ * budget, leaves no trace.
  */
-async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sessions: SessionStore, deltas: Deltas, minuteCutoff: number): Promise<void> {
+async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sessions: SessionStore, minuteCutoff: number): Promise<AppliedBatch> {
   const timeout = site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-  const batchDeltas = new Deltas(minuteCutoff);
+  const deltas = new Deltas(minuteCutoff);
   const draft = new Map<SessionRef, SessionState>();
   const latestInBatch = new Map<string, SessionRef>();
   for (const event of batch.events) {
     if (!isCounted(event)) continue;
-    const ref = latestInBatch.get(event.visitorId) ?? (await sessions.latestFor(site._id, event.visitorId));
+    // Ingest never queues one, but a bad time would write a bucket no report can find.
+    if (!Number.isFinite(event.occurredAt)) throw new Error(`event ${event.id} has no valid occurredAt`);
+    const ref = latestInBatch.get(event.visitorId) ?? (await sessions.latestFor(event.visitorId));
     const state = ref ? (draft.get(ref) ?? ref.state) : null;
     let next: SessionState;
     if (state && continues(state, event, timeout)) {
-      batchDeltas.addSession(state, site.timezone, -1);
+      deltas.addSession(state, site.timezone, -1);
       next = extendSession(state, event);
       draft.set(ref!, next);
     } else {
@@ -94,110 +107,112 @@ async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sess
       draft.set(fresh, next);
       if (!state || next.lastSeenAt >= state.lastSeenAt) latestInBatch.set(event.visitorId, fresh);
     }
-    batchDeltas.addSession(next, site.timezone, 1);
-    batchDeltas.addEvent(event, next, site.timezone);
+    deltas.addSession(next, site.timezone, 1);
+    deltas.addEvent(event, next, site.timezone);
   }
-  deltas.merge(batchDeltas);
-  sessions.commit(draft);
+  return { deltas, draft };
 }
 
-export async function drainShardHandler(ctx: MutationCtx, { shard }: { shard: number }): Promise<null> {
-  const queued = await ctx.db
-    .query("pendingBatches")
-    .withIndex("by_shard", (q) => q.eq("shard", shard))
-    .take(MAX_BATCHES_PER_RUN);
-  const batches: Doc<"pendingBatches">[] = [];
-  let eventCount = 0;
-  for (const b of queued) {
-    if (batches.length > 0 && eventCount + b.events.length > MAX_EVENTS_PER_RUN) break;
-    batches.push(b);
-    eventCount += b.events.length;
-  }
-  if (batches.length === 0) return null;
+async function deadLetter(ctx: MutationCtx, batch: Doc<"pendingBatches">, attempts: number, error: string): Promise<void> {
+  await ctx.db.insert("deadLetters", { siteId: batch.siteId, batchId: batch.batchId, events: batch.events, attempts, error });
+  await ctx.db.delete("pendingBatches", batch._id);
+}
 
-  const minuteCutoff = Date.now() - MINUTE_RETENTION_MS;
-  const sites = new Map<Id<"sites">, Doc<"sites"> | null>();
-  const sessions = new SessionStore(ctx);
-  const deltasBySite = new Map<Id<"sites">, Deltas>();
-  let retryAfter: number | null = null;
+export async function drainSiteHandler(ctx: MutationCtx, { siteId }: { siteId: Id<"sites"> }): Promise<null> {
+  const site = await ctx.db.get("sites", siteId);
+  const now = Date.now();
+  const minuteCutoff = now - MINUTE_RETENTION_MS;
+  const sessions = new SessionStore(ctx, siteId);
+  const runDeltas = new Deltas(minuteCutoff);
+  let runDeltaBytes = 0;
+  let events = 0;
+  // Only batches that have settled: no ingest still running can insert among them.
+  // Taken one at a time so the run stops as soon as it has read its fill of bytes.
+  const batches: Doc<"pendingBatches">[] = [];
+  let full = false;
+  const settled = ctx.db
+    .query("pendingBatches")
+    .withIndex("by_site_received", (q) => q.eq("siteId", siteId).lt("receivedAt", now - SETTLE_MS));
+  for await (const batch of settled) {
+    const { bytesRead } = await ctx.meta.getTransactionMetrics();
+    if (
+      batches.length >= MAX_BATCHES_PER_RUN ||
+      (batches.length > 0 && events + batch.events.length > MAX_EVENTS_PER_RUN) ||
+      bytesRead.used > RUN_BYTES_BEFORE_BATCH
+    ) {
+      full = true;
+      break;
+    }
+    batches.push(batch);
+    events += batch.events.length;
+  }
 
   for (const batch of batches) {
-    if (!sites.has(batch.siteId)) sites.set(batch.siteId, await ctx.db.get("sites", batch.siteId));
-    const site = sites.get(batch.siteId)!;
-    let deltas = deltasBySite.get(batch.siteId);
-    if (!deltas) deltasBySite.set(batch.siteId, (deltas = new Deltas(minuteCutoff)));
+    let applied: AppliedBatch;
     try {
-      if (!site) throw new Error(`Site ${batch.siteId} no longer exists`);
-      await applyBatch(batch, site, sessions, deltas, minuteCutoff);
+      if (!site) throw new Error(`Site ${siteId} no longer exists`);
+      applied = await applyBatch(batch, site, sessions, minuteCutoff);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const attempts = batch.attempts + 1;
-      if (attempts >= MAX_ATTEMPTS) {
-        await ctx.db.insert("deadLetters", { siteId: batch.siteId, batchId: batch.batchId, events: batch.events, attempts, error: message });
-        await ctx.db.delete("pendingBatches", batch._id);
-      } else {
-        await ctx.db.patch("pendingBatches", batch._id, { attempts, lastError: message });
-        retryAfter = Math.max(retryAfter ?? 0, 1_000 * 2 ** attempts);
-      }
+      if (attempts >= MAX_ATTEMPTS) await deadLetter(ctx, batch, attempts, message);
+      else await ctx.db.patch("pendingBatches", batch._id, { attempts, lastError: message });
       continue;
     }
-    await ctx.db.insert("rawBatches", { siteId: batch.siteId, batchId: batch.batchId, receivedAt: batch.receivedAt, events: batch.events });
+    const bytes = applied.deltas.byteLength();
+    if (bytes > MAX_BATCH_DELTA_BYTES) {
+      await deadLetter(ctx, batch, batch.attempts, `its rollup deltas are ${bytes} bytes, over the ${MAX_BATCH_DELTA_BYTES}-byte budget of one batch`);
+      continue;
+    }
+    const { bytesWritten } = await ctx.meta.getTransactionMetrics();
+    if (runDeltaBytes + bytes > MAX_RUN_DELTA_BYTES || bytesWritten.used > RUN_BYTES_BEFORE_BATCH) {
+      // The rest waits for the next run, which starts at once.
+      full = true;
+      break;
+    }
+    runDeltaBytes += bytes;
+    runDeltas.merge(applied.deltas);
+    sessions.commit(applied.draft);
+    await ctx.db.insert("rawBatches", { siteId, batchId: batch.batchId, receivedAt: batch.receivedAt, events: batch.events });
     await ctx.db.delete("pendingBatches", batch._id);
   }
 
   await sessions.write();
-  for (const [siteId, deltas] of deltasBySite) await writeDeltas(ctx, siteId, shard, deltas);
-
-  if (queued.length > batches.length || queued.length === MAX_BATCHES_PER_RUN) {
-    await ctx.scheduler.runAfter(0, internal.worker.drainShard, { shard });
+  for (const { interval, bucketStart, rows } of runDeltas.buckets.values()) {
+    await appendDeltas(ctx, siteId, interval, bucketStart, rows.toDeltaRows());
   }
-  if (retryAfter !== null) await ctx.scheduler.runAfter(retryAfter, internal.worker.drainShard, { shard });
+  await scheduleNext(ctx, siteId, full ? 0 : batches.length > 0 ? LOOP_INTERVAL_MS : null);
   return null;
 }
 
-/** Merges the run's deltas into this shard's open document for each bucket, or starts one. */
-async function writeDeltas(ctx: MutationCtx, siteId: Id<"sites">, shard: number, deltas: Deltas): Promise<void> {
-  let opened = false;
-  for (const { interval, bucketStart, rows } of deltas.buckets.values()) {
-    const fresh = rows.toDeltaRows();
-    if (fresh.length === 0) continue;
-    const open = await openShardDoc(ctx, siteId, interval, bucketStart, shard);
-    if (open) {
-      const merged = new DimensionRows();
-      merged.addDeltaRows(open.rows);
-      merged.addDeltaRows(fresh);
-      const mergedRows = merged.toDeltaRows();
-      const bytes = mergedRows.reduce((sum, r) => sum + rowBytes(r), 0);
-      if (bytes <= MAX_SHARD_DOC_BYTES && mergedRows.length <= MAX_ROWS_PER_DOC) {
-        await ctx.db.patch("rollupShards", open._id, { rows: mergedRows, bytes });
-        continue;
-      }
+/**
+ * Keeps the loop going, or hands it off to idle. Only the hand-off reads the
+ * whole pending range, which concurrent ingests write: if one commits during
+ * it, this run retries and sees the batch; if this run commits first, that
+ * ingest retries, sees the loop idle and schedules it. Either way no batch is
+ * left without a loop, and under load the hand-off never happens.
+ */
+async function scheduleNext(ctx: MutationCtx, siteId: Id<"sites">, delay: number | null): Promise<void> {
+  if (delay === null) {
+    const waiting = await ctx.db
+      .query("pendingBatches")
+      .withIndex("by_site_received", (q) => q.eq("siteId", siteId))
+      .first();
+    if (!waiting) {
+      const loop = await ctx.db
+        .query("siteLoops")
+        .withIndex("by_site", (q) => q.eq("siteId", siteId))
+        .unique();
+      if (loop) await ctx.db.patch("siteLoops", loop._id, { scheduled: false });
+      return;
     }
-    await ctx.db.insert("rollupShards", {
-      siteId,
-      interval,
-      bucketStart,
-      shard,
-      rows: fresh,
-      bytes: fresh.reduce((sum, r) => sum + rowBytes(r), 0),
-    });
-    // A new hour (or an overflowing document) is the moment to fold what came before.
-    if (interval === "hour" || open) opened = true;
+    delay = LOOP_INTERVAL_MS;
   }
-  if (opened) await ctx.scheduler.runAfter(COMPACTION_DELAY_MS, internal.compaction.compact, {});
+  await ctx.scheduler.runAfter(delay, internal.worker.drainSite, { siteId });
 }
 
-async function openShardDoc(ctx: MutationCtx, siteId: Id<"sites">, interval: Interval, bucketStart: number, shard: number) {
-  // The newest document of this bucket and shard is the open one.
-  return await ctx.db
-    .query("rollupShards")
-    .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", interval).eq("bucketStart", bucketStart).eq("shard", shard))
-    .order("desc")
-    .first();
-}
-
-export const drainShard = internalMutation({
-  args: { shard: v.number() },
+export const drainSite = internalMutation({
+  args: { siteId: v.id("sites") },
   returns: v.null(),
-  handler: drainShardHandler,
+  handler: drainSiteHandler,
 });

@@ -9,19 +9,24 @@
  */
 
 import type * as admission from "../admission.js";
+import type * as bots from "../bots.js";
 import type * as channels from "../channels.js";
 import type * as compaction from "../compaction.js";
+import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
 import type * as maintenance from "../maintenance.js";
 import type * as origins from "../origins.js";
 import type * as reports from "../reports.js";
+import type * as rowCodec from "../rowCodec.js";
 import type * as rows from "../rows.js";
+import type * as salts from "../salts.js";
 import type * as sessions from "../sessions.js";
 import type * as sites from "../sites.js";
 import type * as sketch from "../sketch.js";
 import type * as time from "../time.js";
 import type * as totals from "../totals.js";
+import type * as userAgent from "../userAgent.js";
 import type * as worker from "../worker.js";
 
 import type {
@@ -33,19 +38,24 @@ import { anyApi, componentsGeneric } from "convex/server";
 
 const fullApi: ApiFromModules<{
   admission: typeof admission;
+  bots: typeof bots;
   channels: typeof channels;
   compaction: typeof compaction;
+  deltas: typeof deltas;
   events: typeof events;
   ingest: typeof ingest;
   maintenance: typeof maintenance;
   origins: typeof origins;
   reports: typeof reports;
+  rowCodec: typeof rowCodec;
   rows: typeof rows;
+  salts: typeof salts;
   sessions: typeof sessions;
   sites: typeof sites;
   sketch: typeof sketch;
   time: typeof time;
   totals: typeof totals;
+  userAgent: typeof userAgent;
   worker: typeof worker;
 }> = anyApi as any;
 

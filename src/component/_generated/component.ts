@@ -24,14 +24,15 @@ import type { FunctionReference } from "convex/server";
 export type ComponentApi<Name extends string | undefined = string | undefined> =
   {
     admission: {
-      admit: FunctionReference<
+      ingestRequest: FunctionReference<
         "mutation",
         "internal",
         {
-          clientKey: string;
-          isBot: boolean;
+          batchId: string;
+          country?: string;
+          eventsJson: string;
           origin: string | null;
-          writeKeyHash: string;
+          writeKey: string;
         },
         | { status: "unknown_key" }
         | { status: "origin_not_allowed" }
@@ -39,13 +40,17 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         | { status: "bot" }
         | { retryAfterMs: number; status: "rate_limited" }
         | {
-            salt: string;
-            siteId: string;
-            status: "ok";
-            trustClientCountry: boolean;
+            result: {
+              accepted: number;
+              duplicate: boolean;
+              rejected: Array<{ index: number; reason: string }>;
+            };
+            status: "accepted";
           },
         Name
       >;
+    };
+    bots: {
       getBotCounts: FunctionReference<
         "query",
         "internal",
@@ -84,7 +89,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "mutation",
         "internal",
         {},
-        { shards: number },
+        { compaction: boolean; sites: number },
         Name
       >;
     };
