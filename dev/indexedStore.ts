@@ -66,9 +66,10 @@ function isPlainObject(value: unknown): boolean {
   const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
   return proto === null || proto === Object.prototype || proto.constructor?.name === "Object";
 }
-function fieldValue(doc: Doc, path: string): Value | undefined {
-  let v: unknown = doc;
-  for (const part of path.split(".")) v = isPlainObject(v) ? (v as Record<string, unknown>)[part] : undefined;
+// A path split once: `parts` of a field path ("n.x" -> ["n", "x"]). Stored documents are plain objects.
+function valueAt(doc: Doc, parts: string[]): Value | undefined {
+  let v: unknown = doc[parts[0]!];
+  for (let i = 1; i < parts.length; i++) v = isPlainObject(v) ? (v as Record<string, unknown>)[parts[i]!] : undefined;
   return v as Value | undefined;
 }
 // A query bound as convex-test evaluates it (commit-timestamp placeholders compare as
@@ -130,16 +131,18 @@ function accepts(validator: ExportedValidator, value: unknown): boolean {
 /** One index of one table: its sort fields and the table's committed documents in that order. */
 class SortedIndex {
   readonly docs: Doc[];
+  private readonly paths: string[][];
   constructor(
     readonly fields: string[],
     docs: Iterable<Doc>,
   ) {
+    this.paths = fields.map((f) => f.split("."));
     this.docs = [...docs].sort((a, b) => this.compare(a, b));
   }
 
   compare(a: Doc, b: Doc): number {
-    for (const f of this.fields) {
-      const c = compareValues(fieldValue(a, f), fieldValue(b, f));
+    for (const parts of this.paths) {
+      const c = compareValues(valueAt(a, parts), valueAt(b, parts));
       if (c !== 0) return c;
     }
     return 0;
@@ -188,11 +191,11 @@ class SortedIndex {
     // -1: before the range, 0: in it, 1: after it. Monotone along the index order.
     const where = (doc: Doc): number => {
       for (let i = 0; i < eqs.length; i++) {
-        const c = compareValues(fieldValue(doc, this.fields[i]!), eqs[i]);
+        const c = compareValues(valueAt(doc, this.paths[i]!), eqs[i]);
         if (c !== 0) return c < 0 ? -1 : 1;
       }
       if (lower || upper) {
-        const v = fieldValue(doc, this.fields[k]!);
+        const v = valueAt(doc, this.paths[k]!);
         if (lower) {
           const c = compareValues(v, lower.v);
           if (c < 0 || (c === 0 && lower.strict)) return -1;
