@@ -126,7 +126,7 @@ export function App() {
         <Link to="/docs">Docs</Link>
         <Link to="/dashboard">Dashboard</Link>
       </nav>
-      <main>{Page ? <Page /> : PLACEHOLDERS.test(path) ? <Placeholder path={path} /> : <h1>Not found</h1>}</main>
+      <main className={path === "/dashboard" ? "wide" : undefined}>{Page ? <Page /> : PLACEHOLDERS.test(path) ? <Placeholder path={path} /> : <h1>Not found</h1>}</main>
     </>
   );
 }
