@@ -301,8 +301,7 @@ export async function seedHistory(options: SeedOptions): Promise<SeedTotals> {
     options.advanceClock(batch.sentAt);
     await post(ingest, options.writeKey, batch.sessions, batch.sentAt, options.baseUrl);
     await options.afterBatch();
-    done += batch.sessions.length;
-    options.onProgress?.(done, sessions.length, batch.sentAt);
+    for (let i = 0; i < batch.sessions.length; i++) options.onProgress?.(++done, sessions.length, batch.sentAt);
   }
   return totalsOf(sessions);
 }

@@ -37,7 +37,10 @@ export default defineConfig(({ mode }) => {
     resolve: {
       // The package itself, from source (as the tests run it), so the page never shows a stale dist/.
       alias: [
-        { find: "convex-event-analytics/react/styles.css", replacement: here("../src/react/styles.css") },
+        {
+          find: "convex-event-analytics/react/styles.css",
+          replacement: here("../src/react/styles.css"),
+        },
         { find: /^convex-event-analytics\/react$/, replacement: here("../src/react/index.ts") },
       ],
     },

@@ -7,6 +7,7 @@ import { api } from "../convex/_generated/api.js";
 export function Dashboard() {
   const site = useQuery(api.analytics.getSiteBySlug, { slug: "default" });
   if (site === undefined) return null;
-  if (site === null) return <p>No site with slug "default": run `npx convex run setup:provision`.</p>;
+  if (site === null)
+    return <p>No site with slug "default": run `npx convex run setup:provision`.</p>;
   return <AnalyticsDashboard api={api.analytics} siteId={site._id} />;
 }

@@ -1,7 +1,14 @@
 import { useState } from "react";
 import { useConvex } from "convex/react";
 import type { Granularity } from "../shared.js";
-import { BreakdownPanel, DEVICE_TABS, EVENT_TABS, LOCATION_TABS, PAGE_TABS, SOURCE_TABS } from "./BreakdownPanel.js";
+import {
+  BreakdownPanel,
+  DEVICE_TABS,
+  EVENT_TABS,
+  LOCATION_TABS,
+  PAGE_TABS,
+  SOURCE_TABS,
+} from "./BreakdownPanel.js";
 import { formatTimezone, localDate } from "./format.js";
 import { useAnalyticsRange, useNow, useOverview, useSite, type AnalyticsApi } from "./hooks.js";
 import { MetricCards } from "./MetricCards.js";
@@ -37,7 +44,9 @@ export type AnalyticsDashboardProps = {
 };
 
 function defaultScriptSrc(clientUrl: string | undefined): string {
-  const base = clientUrl ? clientUrl.replace(/\.convex\.cloud\/?$/, ".convex.site") : globalThis.location?.origin ?? "";
+  const base = clientUrl
+    ? clientUrl.replace(/\.convex\.cloud\/?$/, ".convex.site")
+    : (globalThis.location?.origin ?? "");
   return `${base.replace(/\/$/, "")}/analytics/script.js`;
 }
 
@@ -55,15 +64,27 @@ function defaultScriptSrc(clientUrl: string | undefined): string {
 export function AnalyticsDashboard(props: AnalyticsDashboardProps) {
   const { api, siteId, theme = "auto", className } = props;
   const site = useSite(api, siteId, props.site !== undefined);
-  const info = props.site ?? (site.data ? { name: site.data.name, timezone: site.data.timezone } : undefined);
+  const info =
+    props.site ?? (site.data ? { name: site.data.name, timezone: site.data.timezone } : undefined);
   const rootClass = `cea-root${className ? ` ${className}` : ""}`;
   return (
-    <div className={rootClass} data-theme={theme === "auto" ? undefined : theme} data-testid="cea-dashboard">
+    <div
+      className={rootClass}
+      data-theme={theme === "auto" ? undefined : theme}
+      data-testid="cea-dashboard"
+    >
       {info ? (
         <Dashboard {...props} name={info.name} timeZone={info.timezone} />
       ) : site.error || site.data === null || !api.getSite ? (
         <ErrorNotice
-          error={site.error ?? new Error(site.data === null ? `No site with id ${siteId}` : "Pass `site` or export getSite in the api module")}
+          error={
+            site.error ??
+            new Error(
+              site.data === null
+                ? `No site with id ${siteId}`
+                : "Pass `site` or export getSite in the api module",
+            )
+          }
           what="the site"
         />
       ) : (
@@ -78,14 +99,17 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
   const picker = useAnalyticsRange(timeZone, props.initialRange);
   const { range } = picker;
   const [selected, setSelected] = useState<MetricId>("visitors");
-  const [granularity, setGranularity] = useState<{ value: Granularity; for: string } | undefined>(undefined);
+  const [granularity, setGranularity] = useState<{ value: Granularity; for: string } | undefined>(
+    undefined,
+  );
   const rangeKey = `${range.from}-${range.to}`;
   // A granularity picked for one range does not carry over to the next (it may not fit it).
   const g = granularity?.for === rangeKey ? granularity.value : undefined;
   const overview = useOverview(api, siteId, range);
   const now = useNow();
   const convex = useConvex() as { url?: string } | undefined;
-  const empty = overview.data !== undefined && overview.data.pageviews === 0 && overview.data.events === 0;
+  const empty =
+    overview.data !== undefined && overview.data.pageviews === 0 && overview.data.events === 0;
   const shared = { api, siteId, range, locale };
   return (
     <>
@@ -116,7 +140,10 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
         <MetricCards {...shared} selected={selected} onSelect={setSelected} />
       </PanelBoundary>
       {empty ? (
-        <EmptyState scriptSrc={props.scriptSrc ?? defaultScriptSrc(convex?.url)} writeKey={props.writeKey} />
+        <EmptyState
+          scriptSrc={props.scriptSrc ?? defaultScriptSrc(convex?.url)}
+          writeKey={props.writeKey}
+        />
       ) : (
         <>
           <PanelBoundary what="the chart">
@@ -125,7 +152,9 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
               timeZone={timeZone}
               metric={selected}
               granularity={g}
-              onGranularityChange={(value) => setGranularity(value ? { value, for: rangeKey } : undefined)}
+              onGranularityChange={(value) =>
+                setGranularity(value ? { value, for: rangeKey } : undefined)
+              }
             />
           </PanelBoundary>
           <div className="cea-grid-panels">

@@ -30,7 +30,11 @@ export function MetricCards({ api, siteId, range, selected, onSelect, locale }: 
           <>
             <span className="cea-card-label">{m.label}</span>
             {value === undefined ? (
-              <span className="cea-card-value cea-skeleton-line" aria-busy="true" aria-label="Loading" />
+              <span
+                className="cea-card-value cea-skeleton-line"
+                aria-busy="true"
+                aria-label="Loading"
+              />
             ) : (
               <span className="cea-card-value" data-testid={`card-${m.id}`}>
                 {value}

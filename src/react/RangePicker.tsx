@@ -13,7 +13,14 @@ export type RangePickerProps = {
 };
 
 /** Today, Last 24 hours, 7, 30 and 90 days, 12 months, or custom dates (in the site's timezone). */
-export function RangePicker({ value, onChange, custom, onCustomChange, error, today }: RangePickerProps) {
+export function RangePicker({
+  value,
+  onChange,
+  custom,
+  onCustomChange,
+  error,
+  today,
+}: RangePickerProps) {
   const id = useId();
   const [start, setStart] = useState(custom?.start ?? "");
   const [end, setEnd] = useState(custom?.end ?? today ?? "");
@@ -26,7 +33,13 @@ export function RangePicker({ value, onChange, custom, onCustomChange, error, to
       <label htmlFor={`${id}-preset`} className="cea-visually-hidden">
         Date range
       </label>
-      <select id={`${id}-preset`} className="cea-select" value={value} onChange={(e) => onChange(e.target.value as RangePreset)} data-testid="cea-range">
+      <select
+        id={`${id}-preset`}
+        className="cea-select"
+        value={value}
+        onChange={(e) => onChange(e.target.value as RangePreset)}
+        data-testid="cea-range"
+      >
         {RANGE_PRESETS.filter((p) => p !== "custom" || onCustomChange).map((p) => (
           <option key={p} value={p}>
             {RANGE_LABELS[p]}
@@ -37,12 +50,28 @@ export function RangePicker({ value, onChange, custom, onCustomChange, error, to
         <form className="cea-custom" onSubmit={submit}>
           <label>
             <span className="cea-visually-hidden">From</span>
-            <input type="date" className="cea-input" value={start} max={today} onChange={(e) => setStart(e.target.value)} required aria-label="From" />
+            <input
+              type="date"
+              className="cea-input"
+              value={start}
+              max={today}
+              onChange={(e) => setStart(e.target.value)}
+              required
+              aria-label="From"
+            />
           </label>
           <span aria-hidden="true">–</span>
           <label>
             <span className="cea-visually-hidden">To</span>
-            <input type="date" className="cea-input" value={end} max={today} onChange={(e) => setEnd(e.target.value)} required aria-label="To" />
+            <input
+              type="date"
+              className="cea-input"
+              value={end}
+              max={today}
+              onChange={(e) => setEnd(e.target.value)}
+              required
+              aria-label="To"
+            />
           </label>
           <button type="submit" className="cea-button">
             Apply

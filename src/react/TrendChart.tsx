@@ -1,7 +1,21 @@
-import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import {
+  Area,
+  AreaChart,
+  CartesianGrid,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from "recharts";
 import type { Granularity, Timeseries } from "../shared.js";
 import { timeseriesCsv, downloadCsv } from "./csv.js";
-import { formatBucket, formatCompact, formatDuration, formatPercent, formatTick } from "./format.js";
+import {
+  formatBucket,
+  formatCompact,
+  formatDuration,
+  formatPercent,
+  formatTick,
+} from "./format.js";
 import { useTimeseries, type AnalyticsApi } from "./hooks.js";
 import { isChartable, metric, type MetricId } from "./metrics.js";
 import { granularityOptions, type TimeRange } from "./range.js";
@@ -21,7 +35,13 @@ export type TrendChartProps = {
   height?: number;
 };
 
-const GRANULARITY_LABELS: Record<Granularity, string> = { minute: "Minute", hour: "Hour", day: "Day", week: "Week", month: "Month" };
+const GRANULARITY_LABELS: Record<Granularity, string> = {
+  minute: "Minute",
+  hour: "Hour",
+  day: "Day",
+  week: "Week",
+  month: "Month",
+};
 
 type Point = Timeseries["points"][number];
 
@@ -32,14 +52,28 @@ function axisFormat(id: MetricId, locale?: string): (v: number) => string {
 }
 
 /** The selected metric per bucket (zero-filled by the API), with a granularity switch and CSV export. */
-export function TrendChart({ api, siteId, range, timeZone, metric: metricId = "visitors", granularity, onGranularityChange, locale, height = 260 }: TrendChartProps) {
+export function TrendChart({
+  api,
+  siteId,
+  range,
+  timeZone,
+  metric: metricId = "visitors",
+  granularity,
+  onGranularityChange,
+  locale,
+  height = 260,
+}: TrendChartProps) {
   const { data, error } = useTimeseries(api, siteId, range, granularity);
   const id = isChartable(metricId) ? metricId : "visitors";
   const m = metric(id);
   const shown = data?.granularity ?? granularity;
   const options = granularityOptions(range);
   return (
-    <section className="cea-panel cea-chart" aria-label={`${m.label} over time`} data-testid="cea-chart">
+    <section
+      className="cea-panel cea-chart"
+      aria-label={`${m.label} over time`}
+      data-testid="cea-chart"
+    >
       <header className="cea-panel-header">
         <h3 className="cea-panel-title">
           {m.label}
@@ -65,7 +99,13 @@ export function TrendChart({ api, siteId, range, timeZone, metric: metricId = "v
             type="button"
             className="cea-button cea-button-small"
             disabled={!data}
-            onClick={() => data && downloadCsv(`timeseries-${data.granularity}.csv`, timeseriesCsv(data, timeZone, locale))}
+            onClick={() =>
+              data &&
+              downloadCsv(
+                `timeseries-${data.granularity}.csv`,
+                timeseriesCsv(data, timeZone, locale),
+              )
+            }
             data-testid="cea-export-timeseries"
           >
             CSV
@@ -86,7 +126,7 @@ export function TrendChart({ api, siteId, range, timeZone, metric: metricId = "v
                   <stop offset="100%" className="cea-area-stop-bottom" />
                 </linearGradient>
               </defs>
-              <CartesianGrid vertical={false} className="cea-grid" />
+              <CartesianGrid vertical={false} />
               <XAxis
                 dataKey="bucketStart"
                 tickFormatter={(v: number) => formatTick(v, data.granularity, timeZone, locale)}
@@ -110,15 +150,27 @@ export function TrendChart({ api, siteId, range, timeZone, metric: metricId = "v
                   if (!p) return null;
                   return (
                     <div className="cea-tooltip">
-                      <div className="cea-tooltip-date">{formatBucket(p.bucketStart, data.granularity, timeZone, locale)}</div>
+                      <div className="cea-tooltip-date">
+                        {formatBucket(p.bucketStart, data.granularity, timeZone, locale)}
+                      </div>
                       <div>
-                        <strong>{m.format((p as Record<string, number | null>)[id] ?? null, locale)}</strong> {m.label.toLowerCase()}
+                        <strong>
+                          {m.format((p as Record<string, number | null>)[id] ?? null, locale)}
+                        </strong>{" "}
+                        {m.label.toLowerCase()}
                       </div>
                     </div>
                   );
                 }}
               />
-              <Area type="monotone" dataKey={id} className="cea-area" fill="url(#cea-area-fill)" strokeWidth={2} isAnimationActive={false} />
+              <Area
+                type="monotone"
+                dataKey={id}
+                className="cea-area"
+                fill="url(#cea-area-fill)"
+                strokeWidth={2}
+                isAnimationActive={false}
+              />
             </AreaChart>
           </ResponsiveContainer>
         </div>

@@ -20,8 +20,22 @@ describe("RFC 4180", () => {
 describe("report exports", () => {
   test("a breakdown exports the API's numbers unformatted, an unknown bounce rate as an empty field", () => {
     const csv = breakdownCsv("referrer", [
-      { key: "news.ycombinator.com", visitors: 1234, pageviews: 2000, events: 2100, entries: 1300, bounceRate: 0.4567 },
-      { key: 'odd "key", really', visitors: 1, pageviews: 0, events: 1, entries: 0, bounceRate: null },
+      {
+        key: "news.ycombinator.com",
+        visitors: 1234,
+        pageviews: 2000,
+        events: 2100,
+        entries: 1300,
+        bounceRate: 0.4567,
+      },
+      {
+        key: 'odd "key", really',
+        visitors: 1,
+        pageviews: 0,
+        events: 1,
+        entries: 0,
+        bounceRate: null,
+      },
     ]);
     expect(csv).toBe(
       "referrer,visitors,pageviews,events,entries,bounce_rate\r\n" +
@@ -33,7 +47,17 @@ describe("report exports", () => {
     const csv = timeseriesCsv(
       {
         granularity: "hour",
-        points: [{ bucketStart: Date.UTC(2026, 2, 8, 7), visitors: 3, pageviews: 5, sessions: 4, events: 6, bounceRate: 0.25, avgSessionDurationMs: 61_000 }],
+        points: [
+          {
+            bucketStart: Date.UTC(2026, 2, 8, 7),
+            visitors: 3,
+            pageviews: 5,
+            sessions: 4,
+            events: 6,
+            bounceRate: 0.25,
+            avgSessionDurationMs: 61_000,
+          },
+        ],
       },
       "America/New_York",
       "en-US",

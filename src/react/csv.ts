@@ -28,7 +28,16 @@ export function breakdownCsv(label: string, rows: Breakdown["rows"]): string {
 export function timeseriesCsv(timeseries: Timeseries, timeZone: string, locale?: string): string {
   const g: Granularity = timeseries.granularity;
   return toCsv(
-    ["bucket_start_utc", `bucket_${g}_${timeZone}`, "visitors", "pageviews", "sessions", "events", "bounce_rate", "avg_session_duration_ms"],
+    [
+      "bucket_start_utc",
+      `bucket_${g}_${timeZone}`,
+      "visitors",
+      "pageviews",
+      "sessions",
+      "events",
+      "bounce_rate",
+      "avg_session_duration_ms",
+    ],
     timeseries.points.map((p) => [
       new Date(p.bucketStart).toISOString(),
       formatBucket(p.bucketStart, g, timeZone, locale),

@@ -31,10 +31,18 @@ const { AnalyticsDashboard } = await import("./AnalyticsDashboard.js");
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const api: AnalyticsApi = {
-  getOverview: makeFunctionReference<"query">("analytics:getOverview") as AnalyticsApi["getOverview"],
-  getTimeseries: makeFunctionReference<"query">("analytics:getTimeseries") as AnalyticsApi["getTimeseries"],
-  getBreakdown: makeFunctionReference<"query">("analytics:getBreakdown") as AnalyticsApi["getBreakdown"],
-  getRealtime: makeFunctionReference<"query">("analytics:getRealtime") as AnalyticsApi["getRealtime"],
+  getOverview: makeFunctionReference<"query">(
+    "analytics:getOverview",
+  ) as AnalyticsApi["getOverview"],
+  getTimeseries: makeFunctionReference<"query">(
+    "analytics:getTimeseries",
+  ) as AnalyticsApi["getTimeseries"],
+  getBreakdown: makeFunctionReference<"query">(
+    "analytics:getBreakdown",
+  ) as AnalyticsApi["getBreakdown"],
+  getRealtime: makeFunctionReference<"query">(
+    "analytics:getRealtime",
+  ) as AnalyticsApi["getRealtime"],
   getSite: makeFunctionReference<"query">("analytics:getSite") as AnalyticsApi["getSite"],
 };
 
@@ -57,7 +65,15 @@ const OVERVIEW: Overview = {
   viewsPerSession: 2.1347,
   events: 60000,
 };
-const EMPTY: Overview = { visitors: 0, pageviews: 0, sessions: 0, bounceRate: null, avgSessionDurationMs: null, viewsPerSession: null, events: 0 };
+const EMPTY: Overview = {
+  visitors: 0,
+  pageviews: 0,
+  sessions: 0,
+  bounceRate: null,
+  avgSessionDurationMs: null,
+  viewsPerSession: null,
+  events: 0,
+};
 const TIMESERIES: Timeseries = {
   granularity: "day",
   points: [0, 1, 2].map((i) => ({
@@ -84,7 +100,11 @@ const BREAKDOWNS: Record<string, Breakdown["rows"]> = {
   exitPage: [row("/", 10215), row("/pricing", 5000), row("(other)", 900)],
   country: [row("DE", 3000), row("US", 2000), row("(none)", 10)],
   event: [row("pageview", 20000), row("signup", 300), row("plan_selected", 200)],
-  prop: [row("signup|plan|pro", 120), row("plan_selected|plan|team", 90), row("signup|plan|free", 80)],
+  prop: [
+    row("signup|plan|pro", 120),
+    row("plan_selected|plan|team", 90),
+    row("signup|plan|free", 80),
+  ],
 };
 
 /** Answers every query with fixed data; `overrides` replaces some. */
@@ -102,7 +122,12 @@ function fixtures(overrides: Record<string, unknown> = {}) {
       case "getRealtime":
         return { visitors: 7, pageviews: 9, events: 12 };
       case "getBreakdown":
-        return { rows: (BREAKDOWNS[args.dimension as string] ?? [row("x", 1)]).slice(0, args.limit as number) };
+        return {
+          rows: (BREAKDOWNS[args.dimension as string] ?? [row("x", 1)]).slice(
+            0,
+            args.limit as number,
+          ),
+        };
     }
   };
 }
@@ -112,7 +137,10 @@ let root: Root;
 const NOW = Date.UTC(2026, 11, 2, 3, 20, 10);
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: NOW, toFake: ["Date", "setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+  vi.useFakeTimers({
+    now: NOW,
+    toFake: ["Date", "setTimeout", "clearTimeout", "setInterval", "clearInterval"],
+  });
   calls.length = 0;
   container = document.createElement("div");
   document.body.appendChild(container);
@@ -125,7 +153,11 @@ afterEach(() => {
 });
 
 function render(props: Partial<Parameters<typeof AnalyticsDashboard>[0]> = {}) {
-  act(() => root.render(createElement(AnalyticsDashboard, { api, siteId: "site1", locale: "en-US", ...props })));
+  act(() =>
+    root.render(
+      createElement(AnalyticsDashboard, { api, siteId: "site1", locale: "en-US", ...props }),
+    ),
+  );
 }
 const q = (sel: string) => container.querySelector(sel);
 const qa = (sel: string) => [...container.querySelectorAll(sel)];
@@ -146,7 +178,12 @@ describe("states", () => {
     render();
     expect(qa('[aria-busy="true"]').length).toBeGreaterThan(0);
     expect(q('[data-testid="card-visitors"]')).toBeNull();
-    respond = fixtures({ getOverview: undefined, getTimeseries: undefined, getBreakdown: undefined, getRealtime: undefined });
+    respond = fixtures({
+      getOverview: undefined,
+      getTimeseries: undefined,
+      getBreakdown: undefined,
+      getRealtime: undefined,
+    });
     render();
     expect(text('[data-testid="cea-site-name"]')).toBe("Example site");
     expect(q('[data-testid="card-visitors"]')).toBeNull();
@@ -169,7 +206,11 @@ describe("states", () => {
   });
 
   test("a failing query shows its error text in its own panel, and the rest of the page still works", () => {
-    respond = fixtures({ getBreakdown: new Error("[CONVEX Q(analytics:getBreakdown)] Uncaught Error: Sign in to see analytics") });
+    respond = fixtures({
+      getBreakdown: new Error(
+        "[CONVEX Q(analytics:getBreakdown)] Uncaught Error: Sign in to see analytics",
+      ),
+    });
     render();
     const alerts = qa('.cea-breakdown [role="alert"]');
     expect(alerts).toHaveLength(5);
@@ -223,9 +264,13 @@ describe("interaction", () => {
   test("the granularity switch asks the API for that granularity", () => {
     respond = fixtures();
     render();
-    const weekButton = qa('[aria-label="Granularity"] button').find((b) => b.textContent === "Week");
+    const weekButton = qa('[aria-label="Granularity"] button').find(
+      (b) => b.textContent === "Week",
+    );
     click(weekButton!);
-    expect(calls.filter((c) => c.name === "analytics:getTimeseries").at(-1)!.args).toMatchObject({ granularity: "week" });
+    expect(calls.filter((c) => c.name === "analytics:getTimeseries").at(-1)!.args).toMatchObject({
+      granularity: "week",
+    });
   });
 
   test("rows show visitors, a bar proportional to them and their share of all visitors; (other) is marked", () => {
@@ -238,29 +283,77 @@ describe("interaction", () => {
       ["/pricing", "5,000", "24.5%"],
       ["(other)", "900", "4.4%"],
     ]);
-    expect((rows[1]!.querySelector(".cea-bar") as HTMLElement).style.width).toBe(`${(5000 / 10215) * 100}%`);
+    expect((rows[1]!.querySelector(".cea-bar") as HTMLElement).style.width).toBe(
+      `${(5000 / 10215) * 100}%`,
+    );
     expect(rows[2]!.className).toBe("cea-row-other");
+  });
+
+  test("exit pages, which carry only entries, show exits as a share of sessions", () => {
+    respond = fixtures({
+      getBreakdown: { rows: [row("/signup", 0, { entries: 6000, pageviews: 0, events: 0 })] },
+    });
+    render();
+    const pages = panel("Pages");
+    click(pages.querySelector('[data-testid="cea-tab-exitPage"]'));
+    expect([...pages.querySelectorAll("th")].map((th) => th.textContent)).toEqual([
+      "Exit page",
+      "Exits",
+      "%",
+    ]);
+    expect([...pages.querySelectorAll("tbody td")].map((td) => td.textContent)).toEqual([
+      "/signup",
+      "6,000",
+      "25%",
+    ]);
   });
 
   test("countries show their flag and name", () => {
     respond = fixtures();
     render();
-    const cells = [...panel("Locations").querySelectorAll("tbody td.cea-key")].map((td) => td.textContent);
-    expect(cells).toEqual(["\u{1F1E9}\u{1F1EA}Germany", "\u{1F1FA}\u{1F1F8}United States", "(none)"]);
+    const cells = [...panel("Locations").querySelectorAll("tbody td.cea-key")].map(
+      (td) => td.textContent,
+    );
+    expect(cells).toEqual([
+      "\u{1F1E9}\u{1F1EA}Germany",
+      "\u{1F1FA}\u{1F1F8}United States",
+      "(none)",
+    ]);
   });
 
   test("every tab asks for its own dimension; Show more asks for more rows", () => {
     respond = fixtures();
     render();
     const sources = panel("Sources");
-    for (const tab of ["referrer", "utmSource", "utmMedium", "utmCampaign", "utmContent", "utmTerm", "channel"]) {
+    for (const tab of [
+      "referrer",
+      "utmSource",
+      "utmMedium",
+      "utmCampaign",
+      "utmContent",
+      "utmTerm",
+      "channel",
+    ]) {
       click(sources.querySelector(`[data-testid="cea-tab-${tab}"]`));
-      expect(calls.filter((c) => c.name === "analytics:getBreakdown").at(-1)!.args).toMatchObject({ dimension: tab, limit: 10 });
+      expect(calls.filter((c) => c.name === "analytics:getBreakdown").at(-1)!.args).toMatchObject({
+        dimension: tab,
+        limit: 10,
+      });
     }
-    respond = fixtures({ getBreakdown: { rows: Array.from({ length: 10 }, (_, i) => row(`/p${i}`, 100 - i)) } });
+    respond = fixtures({
+      getBreakdown: { rows: Array.from({ length: 10 }, (_, i) => row(`/p${i}`, 100 - i)) },
+    });
     render();
     click(panel("Pages").querySelector('[data-testid="cea-more"]'));
-    expect(calls.filter((c) => c.name === "analytics:getBreakdown" && (c.args as { dimension: string }).dimension === "page").at(-1)!.args).toMatchObject({
+    expect(
+      calls
+        .filter(
+          (c) =>
+            c.name === "analytics:getBreakdown" &&
+            (c.args as { dimension: string }).dimension === "page",
+        )
+        .at(-1)!.args,
+    ).toMatchObject({
       limit: 100,
     });
   });
@@ -269,9 +362,16 @@ describe("interaction", () => {
     respond = fixtures();
     render();
     const events = panel("Events");
-    expect([...events.querySelectorAll("tbody td.cea-key")].map((td) => td.textContent)).toEqual(["signup", "plan_selected"]);
+    expect([...events.querySelectorAll("tbody td.cea-key")].map((td) => td.textContent)).toEqual([
+      "signup",
+      "plan_selected",
+    ]);
     click(events.querySelector("tbody button"));
-    expect([...events.querySelectorAll("tbody tr")].map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent))).toEqual([
+    expect(
+      [...events.querySelectorAll("tbody tr")].map((r) =>
+        [...r.querySelectorAll("td")].map((td) => td.textContent),
+      ),
+    ).toEqual([
       ["plan = pro", "120", "0.6%"],
       ["plan = free", "80", "0.4%"],
     ]);
@@ -283,8 +383,14 @@ describe("interaction", () => {
     respond = fixtures();
     render();
     const first = panel("Devices").querySelector('[data-testid="cea-tab-device"]') as HTMLElement;
-    act(() => first.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true })));
-    expect(panel("Devices").querySelector('[data-testid="cea-tab-browser"]')?.getAttribute("aria-selected")).toBe("true");
+    act(() => {
+      first.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    });
+    expect(
+      panel("Devices")
+        .querySelector('[data-testid="cea-tab-browser"]')
+        ?.getAttribute("aria-selected"),
+    ).toBe("true");
   });
 
   test("the theme prop overrides the colour scheme; auto leaves it to prefers-color-scheme", () => {
@@ -310,7 +416,9 @@ describe("CSV export", () => {
       "exitPage,visitors,pageviews,events,entries,bounce_rate\r\n/,10215,20430,30645,10215,0.5\r\n/pricing,5000,10000,15000,5000,0.5\r\n(other),900,1800,2700,900,0.5\r\n",
     );
     click(q('[data-testid="cea-export-timeseries"]'));
-    expect((await blobs[1]!.text()).split("\r\n")[1]).toBe("2026-11-30T05:00:00.000Z,\"Mon, Nov 30, 2026\",100,200,120,300,0.5,60000");
+    expect((await blobs[1]!.text()).split("\r\n")[1]).toBe(
+      '2026-11-30T05:00:00.000Z,"Mon, Nov 30, 2026",100,200,120,300,0.5,60000',
+    );
   });
 });
 
@@ -319,22 +427,41 @@ describe("stable query arguments", () => {
     respond = fixtures();
     render();
     for (let i = 0; i < 5; i++) render();
-    const distinct = (name: string) => new Set(calls.filter((c) => c.name === `analytics:${name}`).map((c) => JSON.stringify(c.args)));
+    const distinct = (name: string) =>
+      new Set(
+        calls.filter((c) => c.name === `analytics:${name}`).map((c) => JSON.stringify(c.args)),
+      );
     expect(distinct("getOverview").size).toBe(1);
     expect(distinct("getTimeseries").size).toBe(1);
     expect(distinct("getBreakdown").size).toBe(5); // one per panel's first tab
-    expect([...distinct("getRealtime")]).toEqual([JSON.stringify({ siteId: "site1", now: Date.UTC(2026, 11, 2, 3, 20) })]);
+    expect([...distinct("getRealtime")]).toEqual([
+      JSON.stringify({ siteId: "site1", now: Date.UTC(2026, 11, 2, 3, 20) }),
+    ]);
     const overview = JSON.parse([...distinct("getOverview")][0]!);
-    expect(overview).toEqual({ siteId: "site1", from: Date.UTC(2026, 10, 2, 5), to: Date.UTC(2026, 11, 2, 4) });
+    expect(overview).toEqual({
+      siteId: "site1",
+      from: Date.UTC(2026, 10, 2, 5),
+      to: Date.UTC(2026, 11, 2, 4),
+    });
 
-    act(() => vi.advanceTimersByTime(60_000));
+    act(() => {
+      vi.advanceTimersByTime(60_000);
+    });
     expect(distinct("getRealtime").size).toBe(2);
-    expect(calls.filter((c) => c.name === "analytics:getRealtime").at(-1)!.args).toEqual({ siteId: "site1", now: Date.UTC(2026, 11, 2, 3, 21) });
+    expect(calls.filter((c) => c.name === "analytics:getRealtime").at(-1)!.args).toEqual({
+      siteId: "site1",
+      now: Date.UTC(2026, 11, 2, 3, 21),
+    });
     expect(distinct("getOverview").size).toBe(1);
 
     // Past the hour the range's end moves to the next hour, once.
-    act(() => vi.advanceTimersByTime(40 * 60_000));
-    expect([...distinct("getOverview")].map((a) => JSON.parse(a).to)).toEqual([Date.UTC(2026, 11, 2, 4), Date.UTC(2026, 11, 2, 5)]);
+    act(() => {
+      vi.advanceTimersByTime(40 * 60_000);
+    });
+    expect([...distinct("getOverview")].map((a) => JSON.parse(a).to)).toEqual([
+      Date.UTC(2026, 11, 2, 4),
+      Date.UTC(2026, 11, 2, 5),
+    ]);
   });
 
   test("every range preset asks for its own rounded range", () => {
@@ -347,7 +474,10 @@ describe("stable query arguments", () => {
         select.value = preset;
         select.dispatchEvent(new Event("change", { bubbles: true }));
       });
-      const { from, to } = calls.filter((c) => c.name === "analytics:getOverview").at(-1)!.args as { from: number; to: number };
+      const { from, to } = calls.filter((c) => c.name === "analytics:getOverview").at(-1)!.args as {
+        from: number;
+        to: number;
+      };
       expect(to).toBe(Date.UTC(2026, 11, 2, 4));
       expect(from % 3_600_000).toBe(0);
       seen[preset] = new Date(from).toISOString();

@@ -1,5 +1,15 @@
 import { describe, expect, test } from "vitest";
-import { countryFlag, countryName, formatBucket, formatDecimal, formatDuration, formatNumber, formatPercent, formatTick, formatTimezone } from "./format.js";
+import {
+  countryFlag,
+  countryName,
+  formatBucket,
+  formatDecimal,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  formatTick,
+  formatTimezone,
+} from "./format.js";
 import { computeRange, granularityOptions, localDayStart, rangeEnd } from "./range.js";
 
 const NY = "America/New_York";
@@ -50,7 +60,9 @@ describe("dates in the site's timezone", () => {
     expect(formatTick(Date.UTC(2026, 11, 1, 10), "hour", KOLKATA, "en-US")).toBe("15:30");
   });
   test("week and month buckets name their period", () => {
-    expect(formatBucket(Date.UTC(2026, 10, 30, 5), "week", NY, "en-US")).toBe("Week of Nov 30, 2026");
+    expect(formatBucket(Date.UTC(2026, 10, 30, 5), "week", NY, "en-US")).toBe(
+      "Week of Nov 30, 2026",
+    );
     expect(formatBucket(Date.UTC(2026, 11, 1, 5), "month", NY, "en-US")).toBe("December 2026");
   });
   test("the timezone is shown with its current offset", () => {
@@ -79,7 +91,10 @@ describe("ranges", () => {
     expect(rangeEnd(Date.UTC(2026, 11, 2, 4))).toBe(Date.UTC(2026, 11, 2, 5));
   });
   test("today starts at the site's local midnight", () => {
-    expect(computeRange("today", now, NY)).toEqual({ from: Date.UTC(2026, 11, 1, 5), to: Date.UTC(2026, 11, 2, 4) });
+    expect(computeRange("today", now, NY)).toEqual({
+      from: Date.UTC(2026, 11, 1, 5),
+      to: Date.UTC(2026, 11, 2, 4),
+    });
     expect(computeRange("today", now, "UTC").from).toBe(Date.UTC(2026, 11, 2));
   });
   test("N days are N local days including today; 12 months start on a local first of the month", () => {
@@ -87,16 +102,25 @@ describe("ranges", () => {
     expect(computeRange("30d", now, NY).from).toBe(Date.UTC(2026, 10, 2, 5));
     expect(computeRange("90d", now, NY).from).toBe(Date.UTC(2026, 8, 3, 4)); // before DST ended: UTC-4
     expect(computeRange("12mo", now, NY).from).toBe(Date.UTC(2026, 0, 1, 5));
-    expect(computeRange("24h", now, NY)).toEqual({ from: Date.UTC(2026, 11, 1, 4), to: Date.UTC(2026, 11, 2, 4) });
+    expect(computeRange("24h", now, NY)).toEqual({
+      from: Date.UTC(2026, 11, 1, 4),
+      to: Date.UTC(2026, 11, 2, 4),
+    });
   });
   test("a custom range covers its whole local days, and never the future", () => {
     expect(computeRange("custom", now, NY, { start: "2026-11-01", end: "2026-11-30" })).toEqual({
       from: Date.UTC(2026, 10, 1, 4),
       to: Date.UTC(2026, 11, 1, 5),
     });
-    expect(computeRange("custom", now, NY, { start: "2026-11-30", end: "2026-12-31" }).to).toBe(rangeEnd(now));
-    expect(() => computeRange("custom", now, NY, { start: "2026-11-30", end: "2026-11-01" })).toThrow(/after the start/);
-    expect(() => computeRange("custom", now, NY, { start: "2024-01-01", end: "2026-11-01" })).toThrow(/400 days/);
+    expect(computeRange("custom", now, NY, { start: "2026-11-30", end: "2026-12-31" }).to).toBe(
+      rangeEnd(now),
+    );
+    expect(() =>
+      computeRange("custom", now, NY, { start: "2026-11-30", end: "2026-11-01" }),
+    ).toThrow(/after the start/);
+    expect(() =>
+      computeRange("custom", now, NY, { start: "2024-01-01", end: "2026-11-01" }),
+    ).toThrow(/400 days/);
   });
   test("local midnight is found for the far ends of the offset range", () => {
     expect(localDayStart(2026, 12, 2, "Pacific/Kiritimati")).toBe(Date.UTC(2026, 11, 1, 10));

@@ -5,13 +5,19 @@ import { NONE_KEY, OTHER_KEY, type Granularity } from "../shared.js";
 const DASH = "–";
 
 const cache = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
-function numberFormat(locale: string | undefined, options: Intl.NumberFormatOptions): Intl.NumberFormat {
+function numberFormat(
+  locale: string | undefined,
+  options: Intl.NumberFormatOptions,
+): Intl.NumberFormat {
   const key = `n|${locale}|${JSON.stringify(options)}`;
   let f = cache.get(key) as Intl.NumberFormat | undefined;
   if (!f) cache.set(key, (f = new Intl.NumberFormat(locale, options)));
   return f;
 }
-function dateFormat(locale: string | undefined, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+function dateFormat(
+  locale: string | undefined,
+  options: Intl.DateTimeFormatOptions,
+): Intl.DateTimeFormat {
   const key = `d|${locale}|${JSON.stringify(options)}`;
   let f = cache.get(key) as Intl.DateTimeFormat | undefined;
   if (!f) cache.set(key, (f = new Intl.DateTimeFormat(locale, options)));
@@ -51,14 +57,33 @@ export function formatDuration(ms: number | null): string {
 }
 
 /** A bucket's start, for tooltips and CSV: what the bucket covers, in the site's timezone. */
-export function formatBucket(ms: number, granularity: Granularity, timeZone: string, locale?: string): string {
+export function formatBucket(
+  ms: number,
+  granularity: Granularity,
+  timeZone: string,
+  locale?: string,
+): string {
   const d = new Date(ms);
   switch (granularity) {
     case "minute":
     case "hour":
-      return dateFormat(locale, { timeZone, weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(d);
+      return dateFormat(locale, {
+        timeZone,
+        weekday: "short",
+        month: "short",
+        day: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      }).format(d);
     case "day":
-      return dateFormat(locale, { timeZone, weekday: "short", month: "short", day: "numeric", year: "numeric" }).format(d);
+      return dateFormat(locale, {
+        timeZone,
+        weekday: "short",
+        month: "short",
+        day: "numeric",
+        year: "numeric",
+      }).format(d);
     case "week":
       return `Week of ${dateFormat(locale, { timeZone, month: "short", day: "numeric", year: "numeric" }).format(d)}`;
     case "month":
@@ -67,12 +92,22 @@ export function formatBucket(ms: number, granularity: Granularity, timeZone: str
 }
 
 /** A bucket's start as a short axis label, in the site's timezone. */
-export function formatTick(ms: number, granularity: Granularity, timeZone: string, locale?: string): string {
+export function formatTick(
+  ms: number,
+  granularity: Granularity,
+  timeZone: string,
+  locale?: string,
+): string {
   const d = new Date(ms);
   switch (granularity) {
     case "minute":
     case "hour":
-      return dateFormat(locale, { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(d);
+      return dateFormat(locale, {
+        timeZone,
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      }).format(d);
     case "day":
     case "week":
       return dateFormat(locale, { timeZone, month: "short", day: "numeric" }).format(d);
@@ -91,7 +126,12 @@ export function formatTimezone(timeZone: string, at: number, locale?: string): s
 
 /** The local calendar date ("2026-12-02") of an instant in a timezone. */
 export function localDate(ms: number, timeZone: string): string {
-  return dateFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+  return dateFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(new Date(ms));
 }
 
 /** The flag emoji of an ISO 3166-1 alpha-2 code, from its regional indicator symbols; "" if it is not one. */
@@ -107,7 +147,10 @@ export function countryName(code: string, locale?: string): string {
   const key = locale ?? "";
   if (!regionNames.has(key)) {
     try {
-      regionNames.set(key, new Intl.DisplayNames(locale ? [locale] : undefined, { type: "region" }));
+      regionNames.set(
+        key,
+        new Intl.DisplayNames(locale ? [locale] : undefined, { type: "region" }),
+      );
     } catch {
       regionNames.set(key, null);
     }

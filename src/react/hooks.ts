@@ -4,13 +4,26 @@
 import { useEffect, useMemo, useState } from "react";
 import { useQuery } from "convex/react";
 import type { DefaultFunctionArgs, FunctionReference } from "convex/server";
-import type { Breakdown, Dimension, Granularity, Overview, Realtime, Site, Timeseries } from "../shared.js";
+import type {
+  Breakdown,
+  Dimension,
+  Granularity,
+  Overview,
+  Realtime,
+  Site,
+  Timeseries,
+} from "../shared.js";
 import { MINUTE } from "../component/time.js";
 import { computeRange, type CustomRange, type RangePreset, type TimeRange } from "./range.js";
 
 /** Arguments of every range report. */
 export type RangeArgs = { siteId: string; from: number; to: number };
-type PublicQuery<Args extends DefaultFunctionArgs, Result> = FunctionReference<"query", "public", Args, Result>;
+type PublicQuery<Args extends DefaultFunctionArgs, Result> = FunctionReference<
+  "query",
+  "public",
+  Args,
+  Result
+>;
 
 /**
  * The host module that re-exports the facades: `api.analytics` when
@@ -41,11 +54,18 @@ export function useReport<Args extends DefaultFunctionArgs, T>(
   let error: Error | undefined;
   try {
     // A missing query (an optional facade the host did not export) is skipped, not called.
-    data = useQuery(query ?? (SKIPPED as PublicQuery<Args, T>), (query ? args : "skip") as never) as T | undefined;
+    data = useQuery(
+      query ?? (SKIPPED as PublicQuery<Args, T>),
+      (query ? args : "skip") as never,
+    ) as T | undefined;
   } catch (e) {
     error = e instanceof Error ? e : new Error(String(e));
   }
-  return { data, error, loading: data === undefined && error === undefined && args !== "skip" && !!query };
+  return {
+    data,
+    error,
+    loading: data === undefined && error === undefined && args !== "skip" && !!query,
+  };
 }
 // Any reference works for a skipped query: useQuery only reads its name.
 const SKIPPED = "analytics:skipped" as unknown as PublicQuery<Record<string, never>, never>;
@@ -61,10 +81,13 @@ export function useNow(stepMs: number = MINUTE): number {
     let timer: ReturnType<typeof setTimeout>;
     const arm = () => {
       const t = Date.now();
-      timer = setTimeout(() => {
-        setNow(Math.floor(Date.now() / stepMs) * stepMs);
-        arm();
-      }, stepMs - (t % stepMs) + 5);
+      timer = setTimeout(
+        () => {
+          setNow(Math.floor(Date.now() / stepMs) * stepMs);
+          arm();
+        },
+        stepMs - (t % stepMs) + 5,
+      );
     };
     arm();
     return () => clearTimeout(timer);
@@ -126,17 +149,35 @@ function rangeArgs(siteId: string, range: TimeRange): RangeArgs {
 }
 
 /** Visitors, pageviews, sessions, bounce rate, visit duration, views per session, events. */
-export function useOverview(api: AnalyticsApi, siteId: string, range: TimeRange): ReportState<Overview> {
+export function useOverview(
+  api: AnalyticsApi,
+  siteId: string,
+  range: TimeRange,
+): ReportState<Overview> {
   return useReport(api.getOverview, rangeArgs(siteId, range));
 }
 
 /** The zero-filled series; `granularity` omitted lets the API pick it from the range. */
-export function useTimeseries(api: AnalyticsApi, siteId: string, range: TimeRange, granularity?: Granularity): ReportState<Timeseries> {
-  return useReport(api.getTimeseries, { ...rangeArgs(siteId, range), ...(granularity ? { granularity } : {}) });
+export function useTimeseries(
+  api: AnalyticsApi,
+  siteId: string,
+  range: TimeRange,
+  granularity?: Granularity,
+): ReportState<Timeseries> {
+  return useReport(api.getTimeseries, {
+    ...rangeArgs(siteId, range),
+    ...(granularity ? { granularity } : {}),
+  });
 }
 
 /** The top `limit` keys of a dimension, by visitors. */
-export function useBreakdown(api: AnalyticsApi, siteId: string, range: TimeRange, dimension: Dimension, limit = 10): ReportState<Breakdown> {
+export function useBreakdown(
+  api: AnalyticsApi,
+  siteId: string,
+  range: TimeRange,
+  dimension: Dimension,
+  limit = 10,
+): ReportState<Breakdown> {
   return useReport(api.getBreakdown, { ...rangeArgs(siteId, range), dimension, limit });
 }
 

@@ -30,7 +30,15 @@ export {
   type ReportState,
 } from "./hooks.js";
 export { METRICS, type Metric, type MetricId } from "./metrics.js";
-export { RANGE_LABELS, RANGE_PRESETS, computeRange, granularityOptions, type CustomRange, type RangePreset, type TimeRange } from "./range.js";
+export {
+  RANGE_LABELS,
+  RANGE_PRESETS,
+  computeRange,
+  granularityOptions,
+  type CustomRange,
+  type RangePreset,
+  type TimeRange,
+} from "./range.js";
 export { breakdownCsv, csvField, timeseriesCsv, toCsv } from "./csv.js";
 export {
   countryFlag,

@@ -2,7 +2,8 @@
 import { vTimeseriesPoint, type Overview } from "../shared.js";
 import { formatDecimal, formatDuration, formatNumber, formatPercent } from "./format.js";
 
-export type MetricId = "visitors" | "pageviews" | "sessions" | "viewsPerSession" | "bounceRate" | "avgSessionDurationMs";
+export type MetricId =
+  "visitors" | "pageviews" | "sessions" | "viewsPerSession" | "bounceRate" | "avgSessionDurationMs";
 
 export type Metric = {
   id: MetricId;

@@ -43,7 +43,12 @@ function parseDate(s: string): [number, number, number] | null {
 }
 
 /** The range a preset stands for at `now`, in the site's timezone. Throws for an invalid custom range. */
-export function computeRange(preset: RangePreset, now: number, timeZone: string, custom?: CustomRange): TimeRange {
+export function computeRange(
+  preset: RangePreset,
+  now: number,
+  timeZone: string,
+  custom?: CustomRange,
+): TimeRange {
   const to = rangeEnd(now);
   const [y, m, d] = parseDate(localDate(now, timeZone))!;
   switch (preset) {
@@ -65,7 +70,8 @@ export function computeRange(preset: RangePreset, now: number, timeZone: string,
       if (!start || !end) throw new Error("Pick a start and an end date");
       const from = localDayStart(start[0], start[1], start[2], timeZone);
       const until = Math.min(localDayStart(end[0], end[1], end[2] + 1, timeZone), to);
-      if (until <= from) throw new Error("The end date must be on or after the start date, and not in the future");
+      if (until <= from)
+        throw new Error("The end date must be on or after the start date, and not in the future");
       if (until - from > MAX_RANGE_MS) throw new Error("A range can cover at most 400 days");
       return { from, to: until };
     }
