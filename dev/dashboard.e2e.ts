@@ -58,9 +58,11 @@ async function timed<T>(what: string, run: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  // The seeded month (20,000+ pageviews), no live trickle: every later change comes from this file.
+  // A seeded month, no live trickle: every later change comes from this file. 80 sessions a day
+  // (about 4,600 pageviews) fill every panel; the demo's default 360 (20,000+ pageviews) would add
+  // minutes to CI for the same checks.
   engine = await timed("engine start (build + seed)", () =>
-    startEngine(["--seed", "--no-live"], 600_000),
+    startEngine(["--seed", "--no-live", "--seed-per-day", "80"], 600_000),
   );
   const site = await bridgeQuery<{ _id: string; timezone: string }>("analytics:getSiteBySlug", {
     slug: "default",
@@ -137,8 +139,8 @@ test("the cards equal the report API's numbers for every range, custom included"
     start: new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10),
     end: new Date().toISOString().slice(0, 10),
   };
-  await page.getByLabel("From").fill(custom.start);
-  await page.getByLabel("To").fill(custom.end);
+  await page.getByLabel("From", { exact: true }).fill(custom.start);
+  await page.getByLabel("To", { exact: true }).fill(custom.end);
   await page.getByRole("button", { name: "Apply" }).click();
   const overview = await bridgeQuery<Overview>("analytics:getOverview", {
     siteId,
@@ -146,6 +148,20 @@ test("the cards equal the report API's numbers for every range, custom included"
   });
   await cardsBecome(page, expectedCards(overview));
   expect(Number((await card(page, "pageviews"))!.replace(/,/g, ""))).toBeGreaterThan(1000);
+
+  // A range before the seeded month: the empty state, with the install snippet and its script tag.
+  const before = {
+    start: new Date(Date.now() - 100 * 86_400_000).toISOString().slice(0, 10),
+    end: new Date(Date.now() - 90 * 86_400_000).toISOString().slice(0, 10),
+  };
+  await page.getByLabel("From", { exact: true }).fill(before.start);
+  await page.getByLabel("To", { exact: true }).fill(before.end);
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByTestId("cea-empty").waitFor({ timeout: 30_000 });
+  expect(await page.getByTestId("cea-empty").locator(".cea-code").textContent()).toBe(
+    `<script defer src="${engine.url}/analytics/script.js" data-key="pk_YOUR_WRITE_KEY"></script>`,
+  );
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard-empty-range.png"), fullPage: true });
   await context.close();
 });
 
@@ -233,6 +249,12 @@ test("every breakdown tab has rows, equal to the API's; an event opens its prope
       events.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-key"))),
     )
     .toEqual(mine.map((r) => r.key));
+
+  await page.getByRole("region", { name: "Pages" }).getByTestId("cea-tab-exitPage").click();
+  await page.screenshot({
+    path: join(ARTIFACTS, "dashboard-tabs-exit-pages-and-event-properties.png"),
+    fullPage: true,
+  });
 
   // CSV of the visible panel (Sources on its last tab, utmTerm) and of the timeseries.
   const sources = page.getByRole("region", { name: "Sources" });
@@ -352,6 +374,15 @@ test("screenshots in light and dark, at desktop and phone widths", async () => {
         fullPage: true,
       });
       await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}-${scheme}-top.png`) });
+      // The chart's tooltip: the bucket's date in the site's timezone and the formatted value.
+      const chart = page.getByTestId("cea-chart");
+      const box = (await chart.locator(".recharts-surface").boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+      await chart.locator(".cea-tooltip").waitFor();
+      expect(await chart.locator(".cea-tooltip-date").textContent()).toMatch(
+        /^\w{3}, \w{3} \d{1,2}, \d{4}$/,
+      );
+      await chart.screenshot({ path: join(ARTIFACTS, `dashboard-${name}-${scheme}-tooltip.png`) });
       await context.close();
     }
   }

@@ -1,3 +1,5 @@
+import type { Overview } from "../shared.js";
+import { formatPercent } from "./format.js";
 import type { AnalyticsApi } from "./hooks.js";
 import { useOverview } from "./hooks.js";
 import { METRICS, isChartable, overviewValue, type MetricId } from "./metrics.js";
@@ -13,13 +15,62 @@ export type MetricCardsProps = {
   /** Clicking a chartable card selects it. */
   onSelect?: (metric: MetricId) => void;
   locale?: string;
+  /**
+   * The previous period's overview, for when the reports API returns one
+   * (compare): each card then shows its change with an arrow and a spoken text.
+   */
+  comparison?: Overview;
 };
+
+/** A card's change against the previous period: percent for counts, points for the bounce rate. */
+export function Delta({
+  id,
+  value,
+  previous,
+  locale,
+}: {
+  id: MetricId;
+  value: number | null;
+  previous: number | null;
+  locale?: string;
+}) {
+  if (value === null || previous === null) return null;
+  const points = id === "bounceRate";
+  const change = points ? value - previous : previous === 0 ? null : (value - previous) / previous;
+  if (change === null) return null;
+  const direction = change > 0 ? "up" : change < 0 ? "down" : "flat";
+  // A higher bounce rate is worse: its colour follows what it means, its arrow what it did.
+  const good =
+    direction === "flat" ? "flat" : (direction === "up") !== (id === "bounceRate") ? "good" : "bad";
+  const size = points
+    ? `${Math.abs(Math.round(change * 1000) / 10)} points`
+    : formatPercent(Math.abs(change), locale);
+  return (
+    <span className={`cea-delta cea-delta-${good}`} data-testid={`delta-${id}`}>
+      <span aria-hidden="true">{direction === "up" ? "↑" : direction === "down" ? "↓" : "→"}</span>
+      <span aria-hidden="true">{size}</span>
+      <span className="cea-visually-hidden">
+        {direction === "flat"
+          ? "unchanged from the previous period"
+          : `${direction} ${size} from the previous period`}
+      </span>
+    </span>
+  );
+}
 
 /**
  * Visitors, pageviews, sessions, views per session, bounce rate and visit
  * duration for the range, exactly as getOverview returns them.
  */
-export function MetricCards({ api, siteId, range, selected, onSelect, locale }: MetricCardsProps) {
+export function MetricCards({
+  api,
+  siteId,
+  range,
+  selected,
+  onSelect,
+  locale,
+  comparison,
+}: MetricCardsProps) {
   const { data, error } = useOverview(api, siteId, range);
   if (error) return <ErrorNotice error={error} what="the overview" />;
   return (
@@ -39,6 +90,14 @@ export function MetricCards({ api, siteId, range, selected, onSelect, locale }: 
               <span className="cea-card-value" data-testid={`card-${m.id}`}>
                 {value}
               </span>
+            )}
+            {data && comparison && (
+              <Delta
+                id={m.id}
+                value={overviewValue(data, m.id)}
+                previous={overviewValue(comparison, m.id)}
+                locale={locale}
+              />
             )}
           </>
         );

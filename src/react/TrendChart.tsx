@@ -2,6 +2,7 @@ import {
   Area,
   AreaChart,
   CartesianGrid,
+  Line,
   ResponsiveContainer,
   Tooltip,
   XAxis,
@@ -33,6 +34,11 @@ export type TrendChartProps = {
   onGranularityChange?: (granularity: Granularity | undefined) => void;
   locale?: string;
   height?: number;
+  /**
+   * The previous period's series, for when the reports API returns one
+   * (compare): drawn as a dashed line, bucket by bucket.
+   */
+  previous?: Timeseries;
 };
 
 const GRANULARITY_LABELS: Record<Granularity, string> = {
@@ -44,6 +50,15 @@ const GRANULARITY_LABELS: Record<Granularity, string> = {
 };
 
 type Point = Timeseries["points"][number];
+
+/** Each point with the previous period's value of the same bucket index (the API aligns them). */
+function withPrevious(points: Point[], previous: Timeseries | undefined, id: MetricId) {
+  if (!previous) return points;
+  return points.map((p, i) => ({
+    ...p,
+    previous: (previous.points[i] as Record<string, number | null> | undefined)?.[id] ?? null,
+  }));
+}
 
 function axisFormat(id: MetricId, locale?: string): (v: number) => string {
   if (id === "bounceRate") return (v) => formatPercent(v, locale);
@@ -62,6 +77,7 @@ export function TrendChart({
   onGranularityChange,
   locale,
   height = 260,
+  previous,
 }: TrendChartProps) {
   const { data, error } = useTimeseries(api, siteId, range, granularity);
   const id = isChartable(metricId) ? metricId : "visitors";
@@ -119,7 +135,10 @@ export function TrendChart({
       ) : (
         <div className="cea-chart-body" style={{ height }}>
           <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 640, height }}>
-            <AreaChart data={data.points} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+            <AreaChart
+              data={withPrevious(data.points, previous, id)}
+              margin={{ top: 8, right: 8, bottom: 0, left: 0 }}
+            >
               <defs>
                 <linearGradient id="cea-area-fill" x1="0" y1="0" x2="0" y2="1">
                   <stop offset="0%" className="cea-area-stop-top" />
@@ -159,6 +178,12 @@ export function TrendChart({
                         </strong>{" "}
                         {m.label.toLowerCase()}
                       </div>
+                      {previous && (
+                        <div className="cea-muted">
+                          {m.format((p as { previous?: number | null }).previous ?? null, locale)}{" "}
+                          in the previous period
+                        </div>
+                      )}
                     </div>
                   );
                 }}
@@ -171,6 +196,17 @@ export function TrendChart({
                 strokeWidth={2}
                 isAnimationActive={false}
               />
+              {previous && (
+                <Line
+                  type="monotone"
+                  dataKey="previous"
+                  className="cea-previous"
+                  strokeDasharray="5 4"
+                  strokeWidth={1.5}
+                  dot={false}
+                  isAnimationActive={false}
+                />
+              )}
             </AreaChart>
           </ResponsiveContainer>
         </div>

@@ -27,6 +27,7 @@ vi.mock("convex/react", () => ({
 }));
 
 const { AnalyticsDashboard } = await import("./AnalyticsDashboard.js");
+const { MetricCards } = await import("./MetricCards.js");
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -402,6 +403,90 @@ describe("interaction", () => {
   });
 });
 
+describe("custom ranges", () => {
+  test("a custom range asks for its whole local days; an inverted one is refused and the range stays", () => {
+    respond = fixtures();
+    render();
+    const select = q('[data-testid="cea-range"]') as HTMLSelectElement;
+    act(() => {
+      select.value = "custom";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    const setDate = (label: string, value: string) => {
+      const input = q(`input[aria-label="${label}"]`) as HTMLInputElement;
+      act(() => {
+        // React tracks the value through its own setter; set it the way a browser would.
+        Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(
+          input,
+          value,
+        );
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      });
+    };
+    const lastOverview = () =>
+      calls.filter((c) => c.name === "analytics:getOverview").at(-1)!.args as {
+        from: number;
+        to: number;
+      };
+    setDate("From", "2026-11-01");
+    setDate("To", "2026-11-30");
+    act(() => {
+      (q(".cea-custom") as HTMLFormElement).requestSubmit();
+    });
+    expect(lastOverview()).toMatchObject({
+      from: Date.UTC(2026, 10, 1, 4),
+      to: Date.UTC(2026, 11, 1, 5),
+    });
+    setDate("From", "2026-11-30");
+    setDate("To", "2026-11-01");
+    act(() => {
+      (q(".cea-custom") as HTMLFormElement).requestSubmit();
+    });
+    expect(text(".cea-range-error")).toBe(
+      "The end date must be on or after the start date, and not in the future",
+    );
+    expect(lastOverview()).toMatchObject({
+      from: Date.UTC(2026, 10, 1, 4),
+      to: Date.UTC(2026, 11, 1, 5),
+    });
+  });
+});
+
+describe("ready for compare", () => {
+  test("with a previous period, each card shows its change with an arrow and a spoken text", () => {
+    respond = fixtures();
+    const previous: Overview = {
+      ...OVERVIEW,
+      visitors: 16345,
+      bounceRate: 0.4,
+      avgSessionDurationMs: 65_000,
+    };
+    const range = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };
+    act(() =>
+      root.render(
+        createElement(MetricCards, {
+          api,
+          siteId: "site1",
+          range,
+          locale: "en-US",
+          comparison: previous,
+        }),
+      ),
+    );
+    const visitors = q('[data-testid="delta-visitors"]')!;
+    expect(visitors.className).toBe("cea-delta cea-delta-good");
+    expect(visitors.textContent).toBe("↑25%up 25% from the previous period");
+    const bounce = q('[data-testid="delta-bounceRate"]')!;
+    expect(bounce.className).toBe("cea-delta cea-delta-bad");
+    expect(bounce.querySelector(".cea-visually-hidden")?.textContent).toBe(
+      "up 5.7 points from the previous period",
+    );
+    expect(q('[data-testid="delta-avgSessionDurationMs"] .cea-visually-hidden')?.textContent).toBe(
+      "unchanged from the previous period",
+    );
+  });
+});
+
 describe("CSV export", () => {
   test("the visible panel exports the rows it shows", async () => {
     respond = fixtures();
@@ -435,7 +520,7 @@ describe("stable query arguments", () => {
     expect(distinct("getTimeseries").size).toBe(1);
     expect(distinct("getBreakdown").size).toBe(5); // one per panel's first tab
     expect([...distinct("getRealtime")]).toEqual([
-      JSON.stringify({ siteId: "site1", now: Date.UTC(2026, 11, 2, 3, 20) }),
+      JSON.stringify({ siteId: "site1", now: Date.UTC(2026, 11, 2, 3, 21) }),
     ]);
     const overview = JSON.parse([...distinct("getOverview")][0]!);
     expect(overview).toEqual({
@@ -450,7 +535,7 @@ describe("stable query arguments", () => {
     expect(distinct("getRealtime").size).toBe(2);
     expect(calls.filter((c) => c.name === "analytics:getRealtime").at(-1)!.args).toEqual({
       siteId: "site1",
-      now: Date.UTC(2026, 11, 2, 3, 21),
+      now: Date.UTC(2026, 11, 2, 3, 22),
     });
     expect(distinct("getOverview").size).toBe(1);
 

@@ -181,9 +181,13 @@ export function useBreakdown(
   return useReport(api.getBreakdown, { ...rangeArgs(siteId, range), dimension, limit });
 }
 
-/** The last 30 minutes, with `now` rounded to the minute and advanced every minute by a timer. */
+/**
+ * The last 30 minutes. `now` is the end of the current minute (rounded up, so
+ * the minute in progress counts and a new event shows at once), advanced every
+ * minute by a timer.
+ */
 export function useRealtime(api: AnalyticsApi, siteId: string): ReportState<Realtime> {
-  const now = useNow(MINUTE);
+  const now = useNow(MINUTE) + MINUTE;
   return useReport(api.getRealtime, { siteId, now });
 }
 

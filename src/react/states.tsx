@@ -51,7 +51,7 @@ export function EmptyState({ scriptSrc, writeKey }: { scriptSrc: string; writeKe
   const tag = `<script defer src="${scriptSrc}" data-key="${writeKey ?? "pk_YOUR_WRITE_KEY"}"></script>`;
   return (
     <div className="cea-empty" data-testid="cea-empty">
-      <h3>No visitors in this range yet</h3>
+      <h3>No visitors in this range</h3>
       <p>
         If the site is new, add this tag to the <code>&lt;head&gt;</code> of every page. Events
         appear here within seconds, without a reload.
