@@ -2,7 +2,7 @@
 // synthetic traffic and live updates. No Convex account, no network.
 //
 //   tsx --tsconfig dev/tsconfig.json dev/demo.ts [--port 3210] [--host 127.0.0.1]
-//     [--seed | --no-seed] [--seed-days 30] [--seed-per-day 16] [--seed-random 1]
+//     [--seed | --no-seed] [--seed-days 30] [--seed-per-day 360] [--seed-random 1]
 //     [--no-live] [--data file.json] [--no-build] [--store indexed|stock] [--test-hooks]
 // (`npm run demo -- --help` lists them.)
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -22,7 +22,7 @@ const { values: flags } = parseArgs({
     seed: { type: "boolean", default: false },
     "no-seed": { type: "boolean", default: false },
     "seed-days": { type: "string", default: "30" },
-    "seed-per-day": { type: "string", default: "16" },
+    "seed-per-day": { type: "string", default: "360" },
     "seed-random": { type: "string", default: "1" },
     "no-live": { type: "boolean", default: false },
     data: { type: "string" },
@@ -44,7 +44,7 @@ function readHelp(): string {
   --seed            generate 30 days of synthetic traffic, then live traffic (on in npm run demo)
   --no-seed         start empty
   --seed-days N     days of history (default 30)
-  --seed-per-day N  sessions per day, before weekly rhythm and trend (default 16)
+  --seed-per-day N  sessions per day, before weekly rhythm and trend (default 360)
   --seed-random N   random seed of the generator (default 1)
   --no-live         no live traffic after seeding
   --data FILE       load state from FILE on start, save it there on exit
@@ -85,7 +85,7 @@ const KEY_MARK = "__ENGINE_WRITE_KEY__";
 /** Builds the example page for the engine unless a build for it is newer than its sources. */
 async function buildPage(outDir: string): Promise<void> {
   const index = join(outDir, "index.html");
-  const sources = newest([join(ROOT, "example", "src"), join(ROOT, "example", "public"), join(ROOT, "example", "index.html"), join(ROOT, "example", "vite.config.ts"), join(ROOT, "dev", "client.ts")]);
+  const sources = newest([join(ROOT, "example", "src"), join(ROOT, "example", "public"), join(ROOT, "example", "index.html"), join(ROOT, "example", "vite.config.ts"), join(ROOT, "dev", "client.ts"), join(ROOT, "dev", "convexReact.ts"), join(ROOT, "src", "react"), join(ROOT, "src", "shared.ts")]);
   const forEngine = existsSync(index) && readFileSync(index, "utf8").includes(KEY_MARK);
   if (forEngine && statSync(index).mtimeMs >= sources) return;
   log("Building the example page (vite)...");

@@ -47,7 +47,9 @@ function Home() {
   return (
     <section>
       <h1>Analytics that live in your own Convex deployment</h1>
-      <p>Every click on this page is an event. Open the dashboard in another tab and watch it arrive.</p>
+      <p>
+        Every click on this page is an event. Open the dashboard in another tab and watch it arrive.
+      </p>
       <button data-testid="cta" onClick={() => track("cta_click", { button: "hero" })}>
         Get started
       </button>
@@ -66,7 +68,10 @@ function Pricing() {
         {(["free", "pro", "team"] as const).map((plan) => (
           <div className="plan" key={plan}>
             <h2>{plan}</h2>
-            <button data-testid={`plan-${plan}`} onClick={() => track("plan_selected", { plan, billing: "monthly" })}>
+            <button
+              data-testid={`plan-${plan}`}
+              onClick={() => track("plan_selected", { plan, billing: "monthly" })}
+            >
               Choose {plan}
             </button>
           </div>
@@ -79,11 +84,22 @@ function Pricing() {
           void signup({ email, plan: "pro" }).then(() => setDone(email));
         }}
       >
-        <input data-testid="email" type="email" required placeholder="you@example.com" value={email} onChange={(e) => setEmail(e.target.value)} />
+        <input
+          data-testid="email"
+          type="email"
+          required
+          placeholder="you@example.com"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
         <button data-testid="signup" type="submit">
           Sign up
         </button>
-        {done && <p data-testid="signed-up">Signed up {done}: a server-side "signup" event was recorded with the write.</p>}
+        {done && (
+          <p data-testid="signed-up">
+            Signed up {done}: a server-side "signup" event was recorded with the write.
+          </p>
+        )}
       </form>
     </section>
   );
@@ -113,7 +129,12 @@ function Placeholder({ path }: { path: string }) {
 }
 const PLACEHOLDERS = /^\/(about|signup|blog(\/[a-z-]+)?|docs\/[a-z-]+)$/;
 
-const PAGES: Record<string, () => ReactNode> = { "/": Home, "/pricing": Pricing, "/docs": Docs, "/dashboard": Dashboard };
+const PAGES: Record<string, () => ReactNode> = {
+  "/": Home,
+  "/pricing": Pricing,
+  "/docs": Docs,
+  "/dashboard": Dashboard,
+};
 
 export function App() {
   const path = usePath();
@@ -126,7 +147,15 @@ export function App() {
         <Link to="/docs">Docs</Link>
         <Link to="/dashboard">Dashboard</Link>
       </nav>
-      <main>{Page ? <Page /> : PLACEHOLDERS.test(path) ? <Placeholder path={path} /> : <h1>Not found</h1>}</main>
+      <main className={path === "/dashboard" ? "wide" : undefined}>
+        {Page ? (
+          <Page />
+        ) : PLACEHOLDERS.test(path) ? (
+          <Placeholder path={path} />
+        ) : (
+          <h1>Not found</h1>
+        )}
+      </main>
     </>
   );
 }
