@@ -62,8 +62,8 @@ describe("the host's crons", () => {
     // Imported here so that a crons.ts that throws on load fails this test only.
     const { default: crons } = await import("../example/convex/crons.js");
     const jobs = JSON.parse((crons as unknown as { export(): string }).export()) as Record<string, { name: string; args: Record<string, never>[]; schedule: unknown }>;
-    expect(Object.keys(jobs).sort()).toEqual(["analytics: drain and compact", "analytics: retention"]);
-    expect(jobs["analytics: drain and compact"]!.schedule).toEqual({ type: "interval", minutes: 1 });
+    expect(Object.keys(jobs).sort()).toEqual(["analytics: restart loops and compact", "analytics: retention"]);
+    expect(jobs["analytics: restart loops and compact"]!.schedule).toEqual({ type: "interval", minutes: 1 });
     expect(jobs["analytics: retention"]!.schedule).toEqual({ type: "interval", hours: 1 });
 
     const { t, siteId } = await setup();

@@ -3,6 +3,6 @@ import { registerMaintenanceCrons } from "convex-event-analytics";
 import { internal } from "./_generated/api.js";
 
 const crons = cronJobs();
-// Drains left-behind shards and compacts every minute; applies retention hourly.
+// Every minute: restart stalled worker loops, start compaction of closed hours. Hourly: retention.
 registerMaintenanceCrons(crons, internal.analytics);
 export default crons;

@@ -219,7 +219,7 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
  */
 export function exposeMaintenanceApi(component: ComponentApi) {
   return {
-    /** Drains shards a failed run left behind and runs compaction. */
+    /** Restarts worker loops a failed run stopped, and starts compaction when a closed hour waits. */
     kick: internalMutationGeneric({
       args: {},
       returns: v.null(),
@@ -243,8 +243,12 @@ export function exposeMaintenanceApi(component: ComponentApi) {
 type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, never>, null>;
 
 /**
- * Schedules the component's maintenance: a kick every minute (drains shards left
- * behind by a failed run, runs compaction) and retention every hour.
+ * Schedules the component's maintenance. Every minute, a kick: it restarts the
+ * worker loop of any site whose batches waited over 2 minutes (a failed run),
+ * and starts compaction when an hour closed over an hour ago waits (a few reads
+ * when there is nothing to do). Every hour, retention: minute rollups, raw
+ * events and sessions past each site's retention, old salts and rate-limit
+ * buckets, a page at a time.
  *
  * @example
  * ```ts
@@ -255,7 +259,7 @@ type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, n
  * ```
  */
 export function registerMaintenanceCrons(crons: Crons, maintenance: { kick: MaintenanceRef; applyRetention: MaintenanceRef }): void {
-  crons.interval("analytics: drain and compact", { minutes: 1 }, maintenance.kick, {});
+  crons.interval("analytics: restart loops and compact", { minutes: 1 }, maintenance.kick, {});
   crons.interval("analytics: retention", { hours: 1 }, maintenance.applyRetention, {});
 }
 

@@ -6,17 +6,19 @@
 // Two kinds of bounded step, each one transaction that moves rows from one
 // place to the next, so a report always sees every row exactly once:
 // - explode: up to EXPLODE_READ_BYTES of one (site, hour)'s delta documents are
-//   split by dimension into staging documents;
+//   split by dimension, each dimension folded at once while the step has room
+//   and staged otherwise;
 // - fold: up to FOLD_READ_BYTES of one (site, hour, dimension)'s staging is
 //   merged into the canonical pages of that hour, day and month, capped at the
-//   site's cardinality cap and CANONICAL_MAX_BYTES.
+//   site's cardinality cap and CANONICAL_MAX_BYTES (then the hour's other
+//   staged dimensions, while there is room).
 // A step that fails (say, a bug meeting strange data) is skipped for the rest
 // of the run, so one site's data can never stop another site's compaction.
 import { v } from "convex/values";
 import { internalAction, internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import type { Dimension } from "../shared.js";
+import { DIMENSIONS, type Dimension } from "../shared.js";
 import { chunkRows } from "./deltas.js";
 import { decodeRows, encodeRows } from "./rowCodec.js";
 import { DimensionRows, RowMap, TOTAL_KEY, capRows, isZero, paginateRows, type Row } from "./rows.js";
@@ -52,7 +54,24 @@ async function takeBytes<T extends { rows: ArrayBuffer }>(docs: AsyncIterable<T>
   return out;
 }
 
-async function explode(ctx: MutationCtx, siteId: Id<"sites">, bucketStart: number): Promise<number> {
+/**
+ * A step folds another dimension only while it has read and written less than
+ * this: one more fold (three page sets of CANONICAL_MAX_BYTES and its rows)
+ * then still leaves it under a quarter of Convex's 16 MiB.
+ */
+const FOLD_MORE_BELOW_BYTES = 1024 * 1024;
+
+async function roomToFold(ctx: MutationCtx): Promise<boolean> {
+  const { bytesRead, bytesWritten } = await ctx.meta.getTransactionMetrics();
+  return Math.max(bytesRead.used, bytesWritten.used) < FOLD_MORE_BELOW_BYTES;
+}
+
+/**
+ * Takes up to EXPLODE_READ_BYTES of one closed hour's deltas: folds each
+ * dimension straight into canonical rows while the step has room (a small
+ * site's hour is one step), and stages the rest by dimension for later steps.
+ */
+async function explode(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sites">, bucketStart: number): Promise<number> {
   const docs = await takeBytes(
     ctx.db
       .query("rollupDeltas")
@@ -61,13 +80,17 @@ async function explode(ctx: MutationCtx, siteId: Id<"sites">, bucketStart: numbe
   );
   const rows = new DimensionRows();
   for (const doc of docs) rows.addDeltaRows(decodeRows(doc.rows));
+  for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
   for (const [dimension, map] of rows.byDimension) {
+    if (await roomToFold(ctx)) {
+      await foldRows(ctx, site, siteId, bucketStart, dimension, map.values());
+      continue;
+    }
     const dimRows = map.values().map((r) => ({ dimension, ...r }));
     for (const chunk of chunkRows(dimRows, MAX_PAGE_BYTES)) {
       await ctx.db.insert("rollupStaging", { siteId, bucketStart, dimension, rows: encodeRows(chunk), rowCount: chunk.length });
     }
   }
-  for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
   return docs.length;
 }
 
@@ -100,6 +123,19 @@ async function foldIntoCanonical(
   return merged;
 }
 
+/** Merges rows of one (hour, dimension) into the canonical hour, day and month, and the BTree for totals. */
+async function foldRows(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sites">, bucketStart: number, dimension: Dimension, rows: Row[]): Promise<void> {
+  // A deleted site's rows have nowhere to go.
+  if (!site) return;
+  const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
+  const hour = await foldIntoCanonical(ctx, siteId, "hour", bucketStart, dimension, rows, cap);
+  if (dimension === "total") await writeHourTotals(ctx, siteId, bucketStart, hour.get(TOTAL_KEY));
+  const day = dayStart(bucketStart, site.timezone);
+  await foldIntoCanonical(ctx, siteId, "day", day, dimension, rows, cap);
+  await foldIntoCanonical(ctx, siteId, "month", monthStart(day, site.timezone), dimension, rows, cap);
+}
+
+/** Folds up to FOLD_READ_BYTES of one (site, hour, dimension)'s staging. */
 async function fold(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sites">, bucketStart: number, dimension: Dimension): Promise<number> {
   const docs = await takeBytes(
     ctx.db
@@ -107,19 +143,10 @@ async function fold(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sit
       .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("dimension", dimension).eq("bucketStart", bucketStart)),
     FOLD_READ_BYTES,
   );
-  // A deleted site's rows have nowhere to go.
-  if (site) {
-    const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
-    const delta = new RowMap();
-    for (const doc of docs) delta.addAll(decodeRows(doc.rows));
-    const rows = delta.values();
-    const hour = await foldIntoCanonical(ctx, siteId, "hour", bucketStart, dimension, rows, cap);
-    if (dimension === "total") await writeHourTotals(ctx, siteId, bucketStart, hour.get(TOTAL_KEY));
-    const day = dayStart(bucketStart, site.timezone);
-    await foldIntoCanonical(ctx, siteId, "day", day, dimension, rows, cap);
-    await foldIntoCanonical(ctx, siteId, "month", monthStart(day, site.timezone), dimension, rows, cap);
-  }
+  const rows = new RowMap();
+  for (const doc of docs) rows.addAll(decodeRows(doc.rows));
   for (const doc of docs) await ctx.db.delete("rollupStaging", doc._id);
+  await foldRows(ctx, site, siteId, bucketStart, dimension, rows.values());
   return docs.length;
 }
 
@@ -153,9 +180,19 @@ export async function compactStepHandler(ctx: MutationCtx, args: { skip?: string
   const closedBefore = Date.now() - HOUR;
   const work = await nextWork(ctx, closedBefore, new Set(args.skip ?? []));
   if (!work) return { work: null, moved: 0 };
-  if (work.kind === "explode") return { work: workKey(work), moved: await explode(ctx, work.siteId, work.bucketStart) };
   const site = await ctx.db.get("sites", work.siteId);
-  return { work: workKey(work), moved: await fold(ctx, site, work.siteId, work.bucketStart, work.dimension) };
+  if (work.kind === "explode") return { work: workKey(work), moved: await explode(ctx, site, work.siteId, work.bucketStart) };
+  let moved = await fold(ctx, site, work.siteId, work.bucketStart, work.dimension);
+  // The same hour's other staged dimensions, while the step has room.
+  for (const dimension of DIMENSIONS) {
+    if (dimension === work.dimension || !(await roomToFold(ctx))) continue;
+    const staged = await ctx.db
+      .query("rollupStaging")
+      .withIndex("by_dimension", (q) => q.eq("siteId", work.siteId).eq("dimension", dimension).eq("bucketStart", work.bucketStart))
+      .first();
+    if (staged) moved += await fold(ctx, site, work.siteId, work.bucketStart, dimension);
+  }
+  return { work: workKey(work), moved };
 }
 
 /** The work the next step would take: the compaction action names a step that failed by it. */
