@@ -173,13 +173,18 @@ async function runScenario(scenario: Scenario): Promise<void> {
         break;
       }
       case "scheduled":
+        // This harness moves the clock back and forth per batch; a deployment's only moves on.
+        await settle(t);
         await t.finishAllScheduledFunctions(vi.runAllTimers);
         break;
     }
   }
   // Whatever the ops left unsent goes out now, visitor by visitor in turn.
   while (queues.some((q) => q.length > 0)) for (const q of queues) if (q.length > 0) await send(q.shift()!);
-  if (scenario.finishScheduled) await t.finishAllScheduledFunctions(vi.runAllTimers);
+  if (scenario.finishScheduled) {
+    await settle(t);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+  }
   await crashWorker(t, siteId);
   await drainAll(t, siteId);
 

@@ -43,7 +43,14 @@
 // but not the reverse for the reads modelled; search reads are modelled table-wide; writes of
 // convex-test itself (the _scheduled_functions state) are not syscalls and are not recorded.
 import type { GenericSchema, SchemaDefinition } from "convex/server";
-import { compareValues, jsonToConvex, type Value } from "convex/values";
+import { jsonToConvex, type Value } from "convex/values";
+import { tableIndexes } from "./readWriteConflicts.testlib.js";
+import {
+  pageRead,
+  sourceRead,
+  type PageArgs,
+  type SerializedQuery,
+} from "./serializedQueries.testlib.js";
 import {
   functionMetadata,
   getUntracked,
@@ -53,6 +60,15 @@ import {
   tableOfId,
   type Doc,
 } from "./syscalls.testlib.js";
+
+// The conflict rule is its own file; importers keep using this one for both.
+export {
+  conflicts,
+  findConflicts,
+  indexFields,
+  rangeContains,
+  type Conflict,
+} from "./readWriteConflicts.testlib.js";
 
 /** `value` undefined: the field is absent (`q.eq("f", undefined)`), which sorts first. */
 export type Bound = {
@@ -322,197 +338,4 @@ export function recordReadWriteSets(options: { schemas?: SchemaMap } = {}): Read
       observeTransactions(HOOK, null);
     },
   };
-}
-
-// ---------------------------------------------------------------- the serialized query
-
-type RangeExpr = { type: "Eq" | "Gt" | "Gte" | "Lt" | "Lte"; fieldPath: string; value: unknown };
-type Source =
-  | { type: "FullTableScan"; tableName: string; order: "asc" | "desc" | null }
-  | { type: "IndexRange"; indexName: string; range: RangeExpr[]; order: "asc" | "desc" | null }
-  | { type: "Search"; indexName: string };
-interface SerializedQuery {
-  source: Source;
-  operators: ({ limit: number } | { filter: unknown })[];
-}
-interface PageArgs {
-  query: SerializedQuery;
-  cursor: string | null;
-  endCursor?: string | null;
-}
-
-function sourceRead(here: { component: string; fn: string }, query: SerializedQuery): Read {
-  const { source } = query;
-  if (source.type === "Search") {
-    return { kind: "table", ...here, table: source.indexName.split(".")[0], why: "search" };
-  }
-  if (source.type === "FullTableScan") {
-    const order = source.order ?? "asc";
-    return {
-      kind: "range",
-      ...here,
-      table: source.tableName,
-      index: "by_creation_time",
-      bounds: [],
-      order,
-    };
-  }
-  const [table, index] = source.indexName.split(".");
-  const bounds = source.range.map((r) => ({
-    op: r.type.toLowerCase() as Bound["op"],
-    field: r.fieldPath,
-    value: fromQueryJson(r.value),
-  }));
-  return { kind: "range", ...here, table, index, bounds, order: source.order ?? "asc" };
-}
-
-/** A bound as serialized: JSON, with {"$undefined": null} for undefined. */
-function fromQueryJson(json: unknown): Value | undefined {
-  if (typeof json === "object" && json !== null && "$undefined" in json) return undefined;
-  return jsonToConvex(json as never);
-}
-
-/** convex-test's cursor: a JSON list of JSON-encoded key values, null for undefined. */
-function decodeCursor(cursor: string): Key {
-  return (JSON.parse(cursor) as (string | null)[]).map((k) =>
-    k === null ? undefined : jsonToConvex(JSON.parse(k) as never),
-  );
-}
-
-function pageRead(
-  here: { component: string; fn: string },
-  args: PageArgs,
-  result: { isDone: boolean; continueCursor?: string },
-): Read {
-  const r = sourceRead(here, args.query);
-  if (r.kind !== "range") return r;
-  if (args.cursor === "_end_cursor") return { ...r, empty: true };
-  if (args.cursor !== null) r.after = decodeCursor(args.cursor);
-  // Not done: read through the continue cursor (the last row scanned). Done with an end
-  // cursor: read through that. Done without one: to the end of the range.
-  const end = !result.isDone ? result.continueCursor : (args.endCursor ?? undefined);
-  if (end && end !== "_end_cursor") r.through = decodeCursor(end);
-  return r;
-}
-
-// ---------------------------------------------------------------- the conflict rule
-
-export interface Conflict {
-  read: Read;
-  write: Write;
-  /** Which image of the written document fell in the read: the old one or the new one. */
-  image: "before" | "after";
-}
-
-/** Whether any write of `writer` lands in a range or at a document that `reader` read. */
-export function conflicts(reader: Transaction, writer: Transaction, schema: SchemaLike): boolean {
-  return findConflicts(reader, writer, schema).length > 0;
-}
-
-/** Every (read, write) pair behind `conflicts`, for messages. */
-export function findConflicts(
-  reader: Transaction,
-  writer: Transaction,
-  schema: SchemaLike,
-): Conflict[] {
-  const out: Conflict[] = [];
-  for (const read of reader.reads) {
-    for (const write of writer.writes) {
-      if (write.component !== read.component || write.table !== read.table) continue;
-      if (read.kind === "table") out.push({ read, write, image: write.after ? "after" : "before" });
-      else if (read.kind === "get") {
-        if (read.id === write.id)
-          out.push({ read, write, image: write.after ? "after" : "before" });
-      } else {
-        const fields = indexFields(schemaFor(schema, read.component), read.table, read.index);
-        for (const image of ["before", "after"] as const) {
-          const doc = write[image];
-          if (doc !== null && rangeContains(read, fields, doc)) {
-            out.push({ read, write, image });
-            break;
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** Whether `doc` lies in the part of the index range that `read` actually read. */
-export function rangeContains(read: RangeRead, fields: string[], doc: Doc): boolean {
-  if (read.empty) return false;
-  for (const b of read.bounds) {
-    const c = compareValues(fieldValue(doc, b.field), b.value);
-    const ok =
-      b.op === "eq"
-        ? c === 0
-        : b.op === "gt"
-          ? c > 0
-          : b.op === "gte"
-            ? c >= 0
-            : b.op === "lt"
-              ? c < 0
-              : c <= 0;
-    if (!ok) return false;
-  }
-  const key = fields.map((f) => fieldValue(doc, f));
-  const sign = read.order === "asc" ? 1 : -1;
-  if (read.after && sign * compareKeys(key, read.after) <= 0) return false;
-  if (read.through) {
-    const through = Array.isArray(read.through)
-      ? read.through
-      : fields.map((f) => fieldValue(read.through as Doc, f));
-    if (sign * compareKeys(key, through) > 0) return false;
-  }
-  return true;
-}
-
-function compareKeys(a: Key, b: Key): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const c = compareValues(a[i], b[i]);
-    if (c !== 0) return c;
-  }
-  return 0;
-}
-
-function fieldValue(doc: Doc, path: string): Value | undefined {
-  let v: Value | undefined = doc;
-  for (const part of path.split(".")) {
-    v = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Doc)[part] : undefined;
-  }
-  return v;
-}
-
-function schemaFor(
-  schema: SchemaLike,
-  component: string,
-): SchemaDefinition<GenericSchema, boolean> {
-  if ("tables" in schema && "schemaValidation" in schema) {
-    return schema as SchemaDefinition<GenericSchema, boolean>;
-  }
-  const found = (schema as SchemaMap)[component];
-  if (!found) throw new Error(`No schema given for component "${component}"`);
-  return found;
-}
-
-function tableIndexes(
-  schema: SchemaDefinition<GenericSchema, boolean>,
-  table: string,
-): { indexDescriptor: string; fields: string[] }[] {
-  const def = schema.tables[table] as unknown as
-    { export(): { indexes: { indexDescriptor: string; fields: string[] }[] } } | undefined;
-  return def?.export().indexes ?? [];
-}
-
-/** An index's key fields as Convex orders its entries: its fields, `_creationTime`, `_id`. */
-export function indexFields(
-  schema: SchemaDefinition<GenericSchema, boolean>,
-  table: string,
-  index: string,
-): string[] {
-  if (index === "by_id") return ["_id"];
-  if (index === "by_creation_time") return ["_creationTime", "_id"];
-  const found = tableIndexes(schema, table).find((i) => i.indexDescriptor === index);
-  if (!found) throw new Error(`Index ${table}.${index} is not in the schema`);
-  return [...found.fields, "_creationTime", "_id"];
 }
