@@ -56,7 +56,7 @@ describe("report limits", () => {
           expect(pages.rows.reduce((s, r) => s + r.pageviews, 0)).toBe(overview.pageviews);
         },
       ),
-      { seed: 20261202, numRuns: 24 },
+      { seed: 20261202, numRuns: 16 },
     );
   }, 600_000);
 });
