@@ -4,8 +4,8 @@
 // and the one storage-specific step: building the other days' stored state.
 import { vi } from "vitest";
 import { makeFunctionReference } from "convex/server";
-import { cronSpecs, runCron, wallClock, type App, type Components, type CronSpec, type Recorder, type Tx } from "./harness.js";
-import { dayRequests, emptyTotals, send, DAY, HOUR, MINUTE, type DayTotals } from "./traffic.js";
+import { call, cronSpecs, runCron, wallClock, type App, type Components, type CronSpec, type Recorder, type Tx } from "./harness.js";
+import { dayRequests, emptyTotals, send, DAY, HOUR, MINUTE, type DayTotals, type Request } from "./traffic.js";
 
 export { wallClock as wallNow } from "./harness.js";
 
@@ -71,7 +71,7 @@ export type Site = { siteId: string; writeKey: string };
 /** Creates the bench's site through the example app's admin facade. */
 export async function createSite(t: App, rec: Recorder, timezone: string, origin: string): Promise<Site> {
   return await rec.drive("setup", () =>
-    t.mutation(makeFunctionReference<"mutation">("analytics:createSite") as never, { slug: "shop", name: "Example shop", timezone, allowedOrigins: [origin] } as never),
+    call(t, "mutation", makeFunctionReference<"mutation">("analytics:createSite"), { slug: "shop", name: "Example shop", timezone, allowedOrigins: [origin] }),
   ) as Site;
 }
 
@@ -80,22 +80,43 @@ export type DayRun = { totals: DayTotals; statuses: Record<number, number>; ms: 
 /** Sends one day's traffic through the route, the clock following the requests. */
 export async function runDay(
   ctx: { t: App; clock: Clock; site: Site },
-  day: { dayStart: number; dayIndex: number; scale: number; rate?: number; flat?: boolean; minCronGapMs?: number; until?: number },
+  day: { dayStart: number; dayIndex: number; scale: number; rate?: number; flat?: boolean; minCronGapMs?: number; from?: number; until?: number },
   progress?: (sent: number, totals: DayTotals) => void,
 ): Promise<DayRun> {
   const started = wallClock();
+  const generated = emptyTotals();
   const totals = emptyTotals();
   const statuses: Record<number, number> = {};
   let sent = 0;
-  for (const r of dayRequests(day, totals)) {
+  const seen = new Set<string>();
+  for (const r of dayRequests(day, generated)) {
+    if (day.from !== undefined && r.at < day.from) continue;
     if (day.until !== undefined && r.at >= day.until) break;
     await ctx.clock.advanceTo(r.at, day.minCronGapMs);
     const status = await send(ctx.t, ctx.site.writeKey, r);
     statuses[status] = (statuses[status] ?? 0) + 1;
+    count(totals, r, seen);
     if (++sent % 5_000 === 0) progress?.(sent, totals);
   }
   await ctx.clock.advanceTo(day.until ?? day.dayStart + DAY, day.minCronGapMs);
+  totals.sessions = generated.sessions;
+  totals.paths = generated.paths;
   return { totals, statuses, ms: wallClock() - started };
+}
+
+/** The generator's totals for the requests actually sent (a window of a day may be sent). */
+function count(totals: DayTotals, r: Request, visitors: Set<string>): void {
+  totals.requests++;
+  if (r.bot) {
+    totals.botRequests++;
+    return;
+  }
+  visitors.add(`${r.ip}|${r.userAgent}`);
+  totals.visitors = visitors.size;
+  for (const e of r.body.events) {
+    if (e.type === "pageview") totals.pageviews++;
+    else totals.trackEvents++;
+  }
 }
 
 // ------------------------------------------------------------------ the other days
@@ -188,15 +209,15 @@ export async function runReports(t: App, rec: Recorder, site: Site, to: number, 
     ];
     for (const [report, fn, a] of calls) {
       const label = `report ${report} ${range.label}`;
-      const call: ReportCall = { report, range: range.label };
+      const r: ReportCall = { report, range: range.label };
       try {
-        call.result = await rec.drive(label, () => t.query(q(fn), a as never));
+        r.result = await rec.drive(label, () => call(t, "query", q(fn), a));
       } catch (e) {
-        call.error = String((e as Error).message).split("\n")[0]!.slice(0, 160);
+        r.error = String((e as Error).message).split("\n")[0]!.slice(0, 160);
       }
-      call.tx = txs.get(label);
+      r.tx = txs.get(label);
       txs.delete(label);
-      out.push(call);
+      out.push(r);
     }
   }
   return out;

@@ -327,6 +327,9 @@ export function initInstrumentedApp(options: {
   return { t, components };
 }
 export type App = ReturnType<typeof initInstrumentedApp>["t"];
+type Untyped = (ref: unknown, args: unknown) => Promise<unknown>;
+/** Calls a function by reference without the generated types (the bench names functions by path). */
+export const call = (t: App, kind: "query" | "mutation" | "action", ref: unknown, args: unknown): Promise<unknown> => (t[kind] as unknown as Untyped)(ref, args);
 
 type Ctx = GenericMutationCtx<GenericDataModel>;
 function inComponent<T>(t: App, path: string, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
@@ -410,8 +413,7 @@ export async function runCron(t: App, rec: Recorder, cron: CronSpec, kind: "muta
   const ref = makeFunctionReference<typeof kind>(cron.udfPath) as never;
   await rec.drive(`cron ${cron.id}`, async () => {
     try {
-      if (kind === "action") await t.action(ref, cron.args as never);
-      else await t.mutation(ref, cron.args as never);
+      await call(t, kind, ref, cron.args);
     } catch (e) {
       console.error(`cron ${cron.id} failed: ${String((e as Error).message).slice(0, 300)}`);
     }
