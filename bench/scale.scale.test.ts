@@ -3,7 +3,7 @@
 // (issue 7, items 1-2). Not part of `npm test` or `npm run bench`.
 //   SCALE=0.02 npm run bench:scale     # 2% of everything, for development
 //   SCALE=1    npm run bench:scale     # full scale (see the time estimate it prints at small scale)
-//   HISTORY_DAYS=364 (default), HISTORY_RECENT_RATE=0.005, HISTORY_OLDER_RATE=0.001: the stand-in history below.
+//   HISTORY_DAYS=364 (default); HISTORY=reduced (default: HISTORY_RECENT_RATE=0.005, HISTORY_OLDER_RATE=0.001) or clone.
 //
 // METHOD
 // What is real. One site (Europe/Berlin) on the example app (example/convex) in
@@ -46,19 +46,17 @@ import schema from "../example/convex/schema.js";
 import crons from "../example/convex/crons.js";
 import { register } from "../src/test.js";
 import { DIMENSIONS } from "../src/shared.js";
-import { initInstrumentedApp, loadConvexTest, Recorder, scanStorage, type TableStats, type Tx } from "./scale/harness.js";
-import { Clock, createSite, reducedRateHistory, runDay, runReports, wallNow, DAY, HOUR, MINUTE, type BenchContext, type DayRun, type HistoryBuilder, type ReportCall } from "./scale/driver.js";
+import { initInstrumentedApp, loadConvexTest, Recorder, type Tx } from "./scale/harness.js";
+import { scanStorage, type TableStats } from "./scale/storage.js";
+import { Clock, createSite, runDay, runReports, wallNow, DAY, HOUR, MINUTE, type DayRun, type ReportCall } from "./scale/driver.js";
+import { historyFromEnv, type BenchContext, type HistoryBuilder } from "./scale/history.js";
 import { ORIGIN, SITE_TIMEZONE } from "./scale/traffic.js";
 import { Stats } from "./scale/stats.js";
 import { printScale } from "./scale/print.js";
 
 const SCALE = Number(process.env.SCALE ?? "0.02");
 const HISTORY_DAYS = Number(process.env.HISTORY_DAYS ?? "364");
-const history: HistoryBuilder = reducedRateHistory({
-  recentDays: 29,
-  recent: Number(process.env.HISTORY_RECENT_RATE ?? "0.005"),
-  older: Number(process.env.HISTORY_OLDER_RATE ?? "0.001"),
-});
+const history: HistoryBuilder = historyFromEnv(process.env);
 /** The real day: Wednesday 2026-11-25 in Berlin (CET, no DST change within the last 90 days' edge). */
 const REAL_DAY_START = Date.UTC(2026, 10, 24, 23, 0, 0);
 const REAL_DAY_END = REAL_DAY_START + DAY;

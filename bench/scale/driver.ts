@@ -4,8 +4,62 @@
 // and the one storage-specific step: building the other days' stored state.
 import { vi } from "vitest";
 import { makeFunctionReference } from "convex/server";
-import { call, cronSpecs, runCron, wallClock, type App, type Components, type CronSpec, type Recorder, type Tx } from "./harness.js";
+import { call, wallClock, type App, type Recorder, type Tx } from "./harness.js";
 import { dayRequests, emptyTotals, send, DAY, HOUR, MINUTE, type DayTotals, type Request } from "./traffic.js";
+
+/** A cron as `crons.export()` describes it. */
+export type CronSpec = { id: string; udfPath: string; args: unknown; everyMs: number; offsetMs: number };
+
+/** The host's crons, from `crons.export()`: interval, hourly, daily and simple "m h * * *" cron expressions. */
+export function cronSpecs(exported: string): CronSpec[] {
+  const jobs = JSON.parse(exported) as Record<string, { name: string; args: unknown[]; schedule: Record<string, unknown> }>;
+  const MIN = 60_000;
+  return Object.entries(jobs).map(([id, job]) => {
+    const s = job.schedule;
+    let everyMs: number;
+    let offsetMs = 0;
+    switch (s.type) {
+      case "interval":
+        everyMs = ((s.seconds as number) ?? 0) * 1000 + ((s.minutes as number) ?? 0) * MIN + ((s.hours as number) ?? 0) * 60 * MIN;
+        break;
+      case "hourly":
+        everyMs = 60 * MIN;
+        offsetMs = ((s.minuteUTC as number) ?? 0) * MIN;
+        break;
+      case "daily":
+        everyMs = 24 * 60 * MIN;
+        offsetMs = ((s.hourUTC as number) ?? 0) * 60 * MIN + ((s.minuteUTC as number) ?? 0) * MIN;
+        break;
+      case "cron": {
+        const [m, h] = String(s.cron).split(/\s+/);
+        if (h === "*") {
+          everyMs = 60 * MIN;
+          offsetMs = m === "*" ? 0 : Number(m) * MIN;
+          if (m === "*") everyMs = MIN;
+        } else {
+          everyMs = 24 * 60 * MIN;
+          offsetMs = Number(h) * 60 * MIN + (m === "*" ? 0 : Number(m)) * MIN;
+        }
+        break;
+      }
+      default:
+        throw new Error(`cron schedule ${String(s.type)} is not supported by the bench`);
+    }
+    return { id, udfPath: job.name, args: job.args?.[0] ?? {}, everyMs, offsetMs };
+  });
+}
+
+/** Calls a cron's target as the deployment's scheduler would (a top-level run), labelled "cron <id>". */
+export async function runCron(t: App, rec: Recorder, cron: CronSpec, kind: "mutation" | "action"): Promise<void> {
+  const ref = makeFunctionReference<typeof kind>(cron.udfPath) as never;
+  await rec.drive(`cron ${cron.id}`, async () => {
+    try {
+      await call(t, kind, ref, cron.args);
+    } catch (e) {
+      console.error(`cron ${cron.id} failed: ${String((e as Error).message).slice(0, 300)}`);
+    }
+  });
+}
 
 export { wallClock as wallNow } from "./harness.js";
 
@@ -117,71 +171,6 @@ function count(totals: DayTotals, r: Request, visitors: Set<string>): void {
     if (e.type === "pageview") totals.pageviews++;
     else totals.trackEvents++;
   }
-}
-
-// ------------------------------------------------------------------ the other days
-
-/** What the history step gets: the running app and where the days are. */
-export type BenchContext = {
-  t: App;
-  rec: Recorder;
-  clock: Clock;
-  site: Site;
-  /** Every component path and its tables, as registered (for a storage-level clone). */
-  components: Components;
-  scale: number;
-};
-export type HistoryPlan = {
-  /** Days of history before the real day (364 for "12 months"). */
-  days: number;
-  /** The real day: [realDayStart, realDayStart + 24 h), the site's local day. */
-  realDayStart: number;
-  seed: number;
-};
-
-/**
- * THE STORAGE-SPECIFIC STEP: builds the stored state of the `plan.days` days
- * before the real day. The harness calls `before` with the clock at
- * `realDayStart - days * 24 h - 1 h` (nothing ingested yet) and `after` when the
- * real day has run (clock at its end, its scheduled functions settled). After
- * `after` returns, the harness advances the clock (crons on schedule) and runs
- * the reports, so a clone may leave folding to the real compaction.
- *
- * Contract for a clone (`after`): for each history day d (1..days before the real
- * day), write exactly the documents the real path would have stored for a
- * statistically identical day d: the real day's stored documents with every
- * time bucket / timestamp shifted by d days (re-bucketed in the site's zone)
- * and every visitor hash re-salted (d's cookieless ids differ from the real
- * day's), through ctx.db in `runInComponent` (so the bench's instrumentation
- * does not count it as live traffic), in transactions within Convex's limits;
- * then leave the state as it would be an hour after day d (compaction due or
- * done, as the real schedule would have it). It must not touch the real day.
- */
-export type HistoryBuilder = {
-  name: string;
-  /** Lines for the bench header: what is real and what is synthesised. */
-  method: string[];
-  before?: (ctx: BenchContext, plan: HistoryPlan) => Promise<void>;
-  after?: (ctx: BenchContext, plan: HistoryPlan, realDay: DayTotals) => Promise<void>;
-};
-
-/** The stand-in until the storage lands: real days through the real path, at a reduced rate. */
-export function reducedRateHistory(rates: { recent: number; older: number; recentDays: number }): HistoryBuilder {
-  return {
-    name: `real days at a reduced rate (last ${rates.recentDays} days at ${rates.recent}x, older at ${rates.older}x)`,
-    method: [
-      `History (STAND-IN): the ${"days"} before the real day run through the same real path (route -> ingest -> worker -> compaction),`,
-      `at ${rates.recent}x the real day's rate for the last ${rates.recentDays} days and ${rates.older}x before, with crons at most hourly.`,
-      "Their stored state has the real layout but FEWER keys per bucket than a 10M/month site's, so 7d..12mo report reads",
-      "here are LOWER BOUNDS. Replace with the storage-specific clone (HistoryBuilder.after) to measure them at full volume.",
-    ],
-    before: async (ctx, plan) => {
-      for (let d = plan.days; d >= 1; d--) {
-        const rate = d <= rates.recentDays ? rates.recent : rates.older;
-        await runDay(ctx, { dayStart: plan.realDayStart - d * DAY, dayIndex: -d, scale: ctx.scale, rate, minCronGapMs: HOUR });
-      }
-    },
-  };
 }
 
 // ------------------------------------------------------------------ reports

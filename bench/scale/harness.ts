@@ -19,10 +19,9 @@
 //   documents and bytes each read returns (for Convex's 1 KiB-per-document
 //   billing rounding), and functions scheduled.
 // - Storage: every table of every registered component (names from the schemas
-//   given to convex-test), paged, sized with getConvexSize.
+//   given to convex-test), paged, sized with getConvexSize (storage.ts).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { getConvexSize, jsonToConvex } from "convex/values";
-import { makeFunctionReference, type GenericDataModel, type GenericMutationCtx } from "convex/server";
 
 /** The wall clock, bound before fake timers replace performance.now(). */
 export const wallClock = performance.now.bind(performance);
@@ -213,7 +212,7 @@ const METRICS_OP = "1.0/getTransactionMetrics";
 const WRITE_OPS = new Set(["1.0/insert", "1.0/shallowMerge", "1.0/replace", "1.0/remove"]);
 const READ_OPS = new Set(["1.0/get", "1.0/queryStreamNext", "1.0/queryPage"]);
 const KIB = 1024;
-const billed = (bytes: number) => Math.max(1, Math.ceil(bytes / KIB)) * KIB;
+export const billed = (bytes: number) => Math.max(1, Math.ceil(bytes / KIB)) * KIB;
 
 /** The longest array anywhere in a JSON value (convexToJson form: bytes and int64 are objects, not arrays). */
 export function longestArray(value: unknown): number {
@@ -331,91 +330,3 @@ type Untyped = (ref: unknown, args: unknown) => Promise<unknown>;
 /** Calls a function by reference without the generated types (the bench names functions by path). */
 export const call = (t: App, kind: "query" | "mutation" | "action", ref: unknown, args: unknown): Promise<unknown> => (t[kind] as unknown as Untyped)(ref, args);
 
-type Ctx = GenericMutationCtx<GenericDataModel>;
-function inComponent<T>(t: App, path: string, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
-  return (t as unknown as { runInComponent: (p: string, f: (ctx: Ctx) => Promise<T>) => Promise<T> }).runInComponent(path, fn);
-}
-
-export type TableStats = { path: string; table: string; documents: number; bytes: number; billedBytes: number; largest: number };
-
-/** Every document of every table of every component (plus _scheduled_functions), a page per transaction. */
-export async function scanStorage(t: App, components: Components): Promise<TableStats[]> {
-  const out: TableStats[] = [];
-  for (const [path, tables] of components) {
-    for (const table of [...tables, "_scheduled_functions"]) {
-      const stats: TableStats = { path: path || "app", table, documents: 0, bytes: 0, billedBytes: 0, largest: 0 };
-      let cursor: string | null = null;
-      for (;;) {
-        const page: { isDone: boolean; continueCursor: string; sizes: number[] } = await inComponent(t, path, async (ctx) => {
-          const q = table === "_scheduled_functions" ? ctx.db.system.query("_scheduled_functions") : ctx.db.query(table);
-          const r = await q.paginate({ cursor, numItems: 2_000 });
-          return { isDone: r.isDone, continueCursor: r.continueCursor, sizes: r.page.map((d) => getConvexSize(d)) };
-        });
-        for (const s of page.sizes) {
-          stats.documents++;
-          stats.bytes += s;
-          stats.billedBytes += billed(s);
-          stats.largest = Math.max(stats.largest, s);
-        }
-        if (page.isDone) break;
-        cursor = page.continueCursor;
-      }
-      if (stats.documents) out.push(stats);
-    }
-  }
-  return out;
-}
-
-/** A cron as `crons.export()` describes it. */
-export type CronSpec = { id: string; udfPath: string; args: unknown; everyMs: number; offsetMs: number };
-
-/** The host's crons, from `crons.export()`: interval, hourly, daily and simple "m h * * *" cron expressions. */
-export function cronSpecs(exported: string): CronSpec[] {
-  const jobs = JSON.parse(exported) as Record<string, { name: string; args: unknown[]; schedule: Record<string, unknown> }>;
-  const MIN = 60_000;
-  return Object.entries(jobs).map(([id, job]) => {
-    const s = job.schedule;
-    let everyMs: number;
-    let offsetMs = 0;
-    switch (s.type) {
-      case "interval":
-        everyMs = ((s.seconds as number) ?? 0) * 1000 + ((s.minutes as number) ?? 0) * MIN + ((s.hours as number) ?? 0) * 60 * MIN;
-        break;
-      case "hourly":
-        everyMs = 60 * MIN;
-        offsetMs = ((s.minuteUTC as number) ?? 0) * MIN;
-        break;
-      case "daily":
-        everyMs = 24 * 60 * MIN;
-        offsetMs = ((s.hourUTC as number) ?? 0) * 60 * MIN + ((s.minuteUTC as number) ?? 0) * MIN;
-        break;
-      case "cron": {
-        const [m, h] = String(s.cron).split(/\s+/);
-        if (h === "*") {
-          everyMs = 60 * MIN;
-          offsetMs = m === "*" ? 0 : Number(m) * MIN;
-          if (m === "*") everyMs = MIN;
-        } else {
-          everyMs = 24 * 60 * MIN;
-          offsetMs = Number(h) * 60 * MIN + (m === "*" ? 0 : Number(m)) * MIN;
-        }
-        break;
-      }
-      default:
-        throw new Error(`cron schedule ${String(s.type)} is not supported by the bench`);
-    }
-    return { id, udfPath: job.name, args: job.args?.[0] ?? {}, everyMs, offsetMs };
-  });
-}
-
-/** Calls a cron's target as the deployment's scheduler would (a top-level run), labelled "cron <id>". */
-export async function runCron(t: App, rec: Recorder, cron: CronSpec, kind: "mutation" | "action"): Promise<void> {
-  const ref = makeFunctionReference<typeof kind>(cron.udfPath) as never;
-  await rec.drive(`cron ${cron.id}`, async () => {
-    try {
-      await call(t, kind, ref, cron.args);
-    } catch (e) {
-      console.error(`cron ${cron.id} failed: ${String((e as Error).message).slice(0, 300)}`);
-    }
-  });
-}

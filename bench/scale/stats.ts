@@ -1,6 +1,7 @@
 // Aggregates the harness's records (transactions and calls) by phase and by
 // class, and prints tables and PASS/FAIL target lines.
-import type { Call, TableStats, Tx } from "./harness.js";
+import type { Call, Tx } from "./harness.js";
+import type { TableStats } from "./storage.js";
 
 export const KIB = 1024;
 export const MIB = 1024 * 1024;
