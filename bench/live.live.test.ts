@@ -71,7 +71,7 @@ describe("live cost model", () => {
     vi.useFakeTimers();
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
     vi.setSystemTime(START - WARMUP - HOUR);
-    const { t, components } = initInstrumentedApp({ convexTest, rec, schema, modules, register: register as never });
+    const { t, components } = initInstrumentedApp({ convexTest, rec, schema, modules, register: register as never, readSizes: true });
     const clock = new Clock(t, rec);
     await clock.useCrons((crons as unknown as { export: () => string }).export(), modules);
     rec.phase = "setup";

@@ -67,7 +67,7 @@ export type Tx = Metrics & {
   largestDoc: number;
   largestDocTable: string;
   longestArray: number;
-  /** Documents read/written rounded up to 1 KiB each, as Convex bills bandwidth; a delete counts 1 KiB. */
+  /** Documents read/written rounded up to 1 KiB each, as Convex bills bandwidth; a delete counts 1 KiB. Reads only with readSizes. */
   billedReadBytes: number;
   billedWriteBytes: number;
   writesByTable: Record<string, number>;
@@ -77,7 +77,7 @@ export type Tx = Metrics & {
 };
 
 /** One function invocation of any kind, top-level or nested. */
-export type Call = { label: string; kind: Kind; origin: Origin | "nested"; phase: string };
+export type Call = { label: string; kind: Kind; origin: Origin | "nested"; phase: string; driver?: string };
 
 type Frame = { label: string; kind: Kind; parent?: Frame; tx?: Tx; ended: boolean; driver?: string; childMs?: number };
 /** Per-transaction queue, so that each syscall's metric deltas are its own even under Promise.all. */
@@ -139,7 +139,7 @@ function wrapFunction(rec: Recorder, fn: RegisteredFn, label: string): void {
     }
     if (origin === "scheduled") rec.scheduledStarted++;
     const driver = origin === "driver" ? (parent?.driver ?? "test") : undefined;
-    rec.onCall({ label, kind, origin: parentInTx ? "nested" : origin, phase: rec.phase });
+    rec.onCall({ label, kind, origin: parentInTx ? "nested" : origin, phase: rec.phase, ...(driver ? { driver } : {}) });
     let start: Metrics | null = null;
     if (isTx && !parentInTx) {
       frame.tx = {
@@ -223,9 +223,11 @@ export function longestArray(value: unknown): number {
 
 type AsyncSyscall = (op: string, json: string) => Promise<string>;
 let installedFor: Recorder | null = null;
+let measureReads = false;
 
 /** Wraps the global Convex.asyncSyscall (after the first convexTest() call installed it). One recorder per process. */
-export function instrumentSyscalls(rec: Recorder): void {
+export function instrumentSyscalls(rec: Recorder, readSizes: boolean): void {
+  measureReads = readSizes;
   if (installedFor) {
     installedFor = rec;
     return;
@@ -241,7 +243,7 @@ export function instrumentSyscalls(rec: Recorder): void {
       r.scheduled[name] = (r.scheduled[name] ?? 0) + 1;
     }
     const tx = r.als.getStore()?.tx;
-    if (!tx || !(WRITE_OPS.has(op) || READ_OPS.has(op))) return await f(op, json);
+    if (!tx || !(WRITE_OPS.has(op) || (measureReads && READ_OPS.has(op)))) return await f(op, json);
     const previous = locks.get(tx) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
@@ -305,10 +307,14 @@ export function initInstrumentedApp(options: {
   schema: { tables: Record<string, unknown> };
   modules: Record<string, () => Promise<unknown>>;
   register: (t: never) => void;
+  /** Size every document read (billing rounding); off by default. */
+  readSizes?: boolean;
 }) {
   const { convexTest, rec } = options;
   const t = convexTest({ schema: options.schema as never, modules: instrumentModules(rec, "", options.modules) as never, transactionLimits: true });
-  instrumentSyscalls(rec);
+  // BENCH_SYSCALLS=0: transactions and calls only (no per-document sizes, arrays or billing rounding), to time the overhead.
+  // Sizing every read (for the 1 KiB-per-document billing rounding of reads) doubles the run time: only where billed.
+  if (process.env.BENCH_SYSCALLS !== "0") instrumentSyscalls(rec, options.readSizes ?? process.env.BENCH_READ_SIZES === "1");
   const components: Components = [["", Object.keys(options.schema.tables)]];
   const reg = t as unknown as Registrar;
   const proxy = new Proxy(t, {

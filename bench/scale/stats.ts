@@ -88,7 +88,15 @@ export class Stats {
     }
   }
   addCall(call: Call): void {
-    const key = `${call.phase}|${call.origin === "nested" ? "nested" : call.kind}|${call.label}`;
+    const how =
+      call.origin === "nested" ? "nested"
+      : call.origin === "http" ? `${call.kind} (from the HTTP action)`
+      : call.origin === "action" ? `${call.kind} (from an action)`
+      : call.origin === "scheduled" ? `${call.kind} (scheduled)`
+      : call.kind === "httpAction" ? "httpAction (browser request)"
+      : call.driver?.startsWith("cron") ? `${call.kind} (cron)`
+      : `${call.kind} (client)`;
+    const key = `${call.phase}|${how}|${call.label}`;
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
   }
   classes(phase: string): [string, ClassStats][] {
