@@ -133,7 +133,8 @@ function wrapFunction(rec: Recorder, fn: RegisteredFn, label: string): void {
     const parentInTx = parent !== undefined && parent.tx !== undefined && !parent.ended;
     const frame: Frame = { label, kind, parent, ended: false, childMs: 0 };
     let origin: Origin = parent?.kind === "httpAction" ? "http" : parent?.kind === "action" ? "action" : "driver";
-    if (!parentInTx && (kind === "mutation" || kind === "action") && c.meta?.getRequestMetadata) {
+    // A scheduled run has no live caller (an action's runMutation inherits the action's request, so ask only then).
+    if ((parent === undefined || parent.kind === "driver") && (kind === "mutation" || kind === "action") && c.meta?.getRequestMetadata) {
       const meta = await c.meta.getRequestMetadata();
       if (meta.scheduledFunctionId) origin = "scheduled";
     }
