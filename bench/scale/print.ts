@@ -140,6 +140,15 @@ export function printScale(run: ScaleRun): string {
   checks.push({ pass: a.value <= ARRAY_ELEMENTS, target: "no array over 4,096 elements", measured: `longest ${int(a.value)} (${a.cls})` });
   out.push("TARGETS");
   for (const c of checks) out.push(checkLine(c));
+  if (run.scale < 1) {
+    // Per-run work that grows with traffic (one compaction step folds an hour's keys, a day report reads a day's keys)
+    // grows about linearly with SCALE at small scale; this says where the full-scale run would land. Not a verdict.
+    const x = 1 / run.scale;
+    const live24 = (run.reports.live ?? []).filter((c) => c.range === "24h" && c.tx);
+    const r24 = live24.reduce((m, c) => Math.max(m, c.tx!.bytesRead), 0);
+    out.push(`  at SCALE=1 by linear extrapolation (x ${fmt(x, 0)}, informational; an upper bound where a cap applies, e.g. keys per bucket): largest transaction read ${mib(r.value * x)} (${r.cls}), written ${mib(w.value * x)}, ` +
+      `largest document ${mib(d.value * x)}, longest array ${int(a.value * x)}, largest 24h report read ${mib(r24 * x)}`);
+  }
   out.push("");
   out.push("WALL TIME (2 shared cores)");
   const ms = run.phasesMs;
