@@ -692,4 +692,18 @@ describe("cost model", () => {
     }
     checks.push({ target: `report reads grow <= ${GROWTH_TARGET}x from 10k to 100k`, measured: `max ${fmt(worst.ratio)}x (${worst.label})`, pass: worst.ratio <= GROWTH_TARGET });
   });
+
+  test("no report reads more than 1.25x the bytes at 100,000 events that it reads at 10,000 (issue 7)", () => {
+    const small = scenarios.get(S.small)?.reports?.rows ?? [];
+    const large = scenarios.get(S.large)?.reports;
+    expect(small.length).toBe(12);
+    let worst = { ratio: 0, label: "" };
+    for (const a of small) {
+      const b = rowOf(large, a.report, a.range)!;
+      const ratio = b.bytes / a.bytes;
+      if (ratio > worst.ratio) worst = { ratio, label: `${a.report} ${a.range}: ${kib(a.bytes)} -> ${kib(b.bytes)}` };
+      expect.soft(ratio, `${a.report} ${a.range} bytes`).toBeLessThanOrEqual(GROWTH_TARGET);
+    }
+    checks.push({ target: `report bytes read grow <= ${GROWTH_TARGET}x from 10k to 100k`, measured: `max ${fmt(worst.ratio)}x (${worst.label})`, pass: worst.ratio <= GROWTH_TARGET });
+  });
 });
