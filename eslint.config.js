@@ -19,7 +19,13 @@ import tseslint from "typescript-eslint";
 
 const TS_FILES = ["**/*.{ts,tsx,mts,cts}"];
 // Test code only: src/test.ts ships to hosts and is linted as product code.
-const TEST_FILES = ["**/*.test.{ts,tsx}", "**/*.testlib.ts", "**/test.setup.ts", "test/**/*.{ts,tsx}", "bench/**/*.{ts,tsx}"];
+const TEST_FILES = [
+  "**/*.test.{ts,tsx}",
+  "**/*.testlib.ts",
+  "**/test.setup.ts",
+  "test/**/*.{ts,tsx}",
+  "bench/**/*.{ts,tsx}",
+];
 
 // The plugin's recommended config only matches `**/convex/**/*.ts` (an app's
 // convex/ directory). This package's component lives in src/component/, which is
@@ -29,7 +35,13 @@ const CONVEX_FILES = ["**/convex/**/*.ts", "src/component/**/*.ts"];
 
 export default defineConfig(
   // Build output, generated code and test artefacts, at any depth (as .gitignore does).
-  globalIgnores(["**/dist/", "**/node_modules/", "**/_generated/**", "**/test-artifacts/", "**/coverage/"]),
+  globalIgnores([
+    "**/dist/",
+    "**/node_modules/",
+    "**/_generated/**",
+    "**/test-artifacts/",
+    "**/coverage/",
+  ]),
 
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -70,7 +82,10 @@ export default defineConfig(
   // Node globals); the client is imported by both Convex functions and browsers;
   // the tracker and the dashboard run in browsers.
   { files: ["src/**/*.{ts,tsx}"], languageOptions: { globals: { ...globals.worker } } },
-  { files: ["src/react/**/*.{ts,tsx}", "src/tracker/**/*.{ts,tsx}"], languageOptions: { globals: { ...globals.browser } } },
+  {
+    files: ["src/react/**/*.{ts,tsx}", "src/tracker/**/*.{ts,tsx}"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
   // The example's web page (everything in example/ but its convex/ functions).
   {
     files: ["example/**/*.{js,ts,tsx}"],
@@ -78,7 +93,15 @@ export default defineConfig(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
-    files: ["*.{js,mjs,cjs,ts}", "**/*.{mjs,cjs}", "**/vite*.config.*", "scripts/**/*", "test/**/*", "bench/**/*", "dev/**/*"],
+    files: [
+      "*.{js,mjs,cjs,ts}",
+      "**/*.{mjs,cjs}",
+      "**/vite*.config.*",
+      "scripts/**/*",
+      "test/**/*",
+      "bench/**/*",
+      "dev/**/*",
+    ],
     languageOptions: { globals: { ...globals.node } },
   },
 

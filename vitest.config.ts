@@ -7,7 +7,10 @@ export default defineConfig({
   resolve: {
     // The example app imports the package by name; tests run it from source.
     alias: [
-      { find: "convex-event-analytics/convex.config.js", replacement: src("component/convex.config.ts") },
+      {
+        find: "convex-event-analytics/convex.config.js",
+        replacement: src("component/convex.config.ts"),
+      },
       { find: "convex-event-analytics/test", replacement: src("test.ts") },
       { find: /^convex-event-analytics$/, replacement: src("client/index.ts") },
     ],

@@ -19,7 +19,11 @@ import { SETTLE_MS, ingestTrustedHandler } from "../src/component/ingest.js";
 import { drainSiteHandler } from "../src/component/worker.js";
 import type { Id } from "../src/component/_generated/dataModel.js";
 import { compactStepHandler } from "../src/component/compaction.js";
-import { getBreakdownHandler, getOverviewHandler, getTimeseriesHandler } from "../src/component/reports.js";
+import {
+  getBreakdownHandler,
+  getOverviewHandler,
+  getTimeseriesHandler,
+} from "../src/component/reports.js";
 import { HOUR, MINUTE } from "../src/component/time.js";
 import { generateWorkload, reportRanges, WORKLOAD_TIMEZONE, type Workload } from "./workload.js";
 import { indexEveryDatabase } from "../dev/indexedStore.js";
@@ -64,8 +68,22 @@ type Metrics = {
   databaseQueries: number;
   functionsScheduled: number;
 };
-const METRIC_KEYS = ["documentsRead", "bytesRead", "documentsWritten", "bytesWritten", "databaseQueries", "functionsScheduled"] as const;
-const zeroMetrics = (): Metrics => ({ documentsRead: 0, bytesRead: 0, documentsWritten: 0, bytesWritten: 0, databaseQueries: 0, functionsScheduled: 0 });
+const METRIC_KEYS = [
+  "documentsRead",
+  "bytesRead",
+  "documentsWritten",
+  "bytesWritten",
+  "databaseQueries",
+  "functionsScheduled",
+] as const;
+const zeroMetrics = (): Metrics => ({
+  documentsRead: 0,
+  bytesRead: 0,
+  documentsWritten: 0,
+  bytesWritten: 0,
+  databaseQueries: 0,
+  functionsScheduled: 0,
+});
 function usedOf(m: TransactionMetrics): Metrics {
   const out = zeroMetrics();
   for (const k of METRIC_KEYS) out[k] = m[k].used;
@@ -84,13 +102,18 @@ const bump = (r: Record<string, number>, key: string, n = 1) => {
 };
 /** Document id -> tally key, so a patch or delete of a rollup document is filed under its interval. */
 const labels = new Map<string, string>();
-function labelOf(table: string, doc: { _id?: unknown; interval?: unknown } | null | undefined): string {
+function labelOf(
+  table: string,
+  doc: { _id?: unknown; interval?: unknown } | null | undefined,
+): string {
   const key = typeof doc?.interval === "string" ? `${table}.${doc.interval}` : table;
   if (typeof doc?._id === "string" && key !== table) labels.set(doc._id, key);
   return key;
 }
 
-type AnyDb = Record<string | symbol, unknown> & { normalizeId: (table: string, id: string) => string | null };
+type AnyDb = Record<string | symbol, unknown> & {
+  normalizeId: (table: string, id: string) => string | null;
+};
 type AnyQuery = Record<string | symbol, unknown>;
 type AnyDoc = { _id?: unknown; interval?: unknown } | null;
 
@@ -142,7 +165,9 @@ function tallyQuery(query: AnyQuery, table: string, tally: Tally): AnyQuery {
           // withIndex, order, filter, ...: keep tallying on the query they return.
           return (...args: unknown[]) => {
             const next = call(args);
-            return next && typeof next === "object" && !(next instanceof Promise) ? tallyQuery(next as AnyQuery, table, tally) : next;
+            return next && typeof next === "object" && !(next instanceof Promise)
+              ? tallyQuery(next as AnyQuery, table, tally)
+              : next;
           };
       }
     },
@@ -152,14 +177,17 @@ function tallyQuery(query: AnyQuery, table: string, tally: Tally): AnyQuery {
 function tallyDb<Db>(db: Db, tally: Tally): Db {
   const raw = db as unknown as AnyDb;
   const keyOfId = (id: unknown) =>
-    (typeof id === "string" && labels.get(id)) || TABLES.find((t) => typeof id === "string" && raw.normalizeId(t, id) !== null) || "unknown";
+    (typeof id === "string" && labels.get(id)) ||
+    TABLES.find((t) => typeof id === "string" && raw.normalizeId(t, id) !== null) ||
+    "unknown";
   // get/delete take (id) or (table, id); patch/replace take (id, value) or (table, id, value).
   const idOf = (args: unknown[], idArgs: number) => (args.length > idArgs ? args[1] : args[0]);
   return new Proxy(raw, {
     get(t, prop) {
       const value = Reflect.get(t, prop, t) as unknown;
       if (typeof value !== "function") return value;
-      const call = (args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+      const call = (args: unknown[]) =>
+        (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
       switch (prop) {
         case "query":
           return (table: string) => tallyQuery(call([table]) as unknown as AnyQuery, table, tally);
@@ -197,7 +225,10 @@ function tallyDb<Db>(db: Db, tally: Tally): Db {
 type Measured<R> = { result: R; metrics: Metrics; tally: Tally };
 
 /** Runs `fn` as one mutation; returns its result and that transaction's metrics. */
-async function measureMutation<R>(t: Bench, fn: (ctx: MutationCtx) => Promise<R>): Promise<Measured<R>> {
+async function measureMutation<R>(
+  t: Bench,
+  fn: (ctx: MutationCtx) => Promise<R>,
+): Promise<Measured<R>> {
   return (await t.run(async (ctx) => {
     const tally: Tally = { reads: {}, writes: {} };
     const result = await fn({ ...ctx, db: tallyDb(ctx.db, tally) } as MutationCtx);
@@ -231,16 +262,31 @@ class Phase {
   }
   /** Writes convex-test counted that did not go through this component's ctx.db: its child components'. */
   childWrites(): number {
-    return this.metrics.documentsWritten - Object.values(this.tally.writes).reduce((s, n) => s + n, 0);
+    return (
+      this.metrics.documentsWritten - Object.values(this.tally.writes).reduce((s, n) => s + n, 0)
+    );
   }
 }
 
 // ---------------------------------------------------------------- scenarios
 
 type ReportName = "getOverview" | "getTimeseries" | "getBreakdown(page)" | "getBreakdown(referrer)";
-const REPORTS: ReportName[] = ["getOverview", "getTimeseries", "getBreakdown(page)", "getBreakdown(referrer)"];
+const REPORTS: ReportName[] = [
+  "getOverview",
+  "getTimeseries",
+  "getBreakdown(page)",
+  "getBreakdown(referrer)",
+];
 
-type ReportRow = { report: ReportName; range: string; docs: number; bytes: number; queries: number; tally: Tally; ownReads: number };
+type ReportRow = {
+  report: ReportName;
+  range: string;
+  docs: number;
+  bytes: number;
+  queries: number;
+  tally: Tally;
+  ownReads: number;
+};
 type Reports = { rows: ReportRow[]; results: Map<string, unknown> };
 
 type Options = {
@@ -272,7 +318,13 @@ type Scenario = {
   ms: { total: number; reports: number };
 };
 
-async function runReport(t: Bench, siteId: string, report: ReportName, from: number, to: number): Promise<Measured<unknown>> {
+async function runReport(
+  t: Bench,
+  siteId: string,
+  report: ReportName,
+  from: number,
+  to: number,
+): Promise<Measured<unknown>> {
   const args = { siteId, from, to };
   switch (report) {
     case "getOverview":
@@ -280,13 +332,21 @@ async function runReport(t: Bench, siteId: string, report: ReportName, from: num
     case "getTimeseries":
       return await measureQuery(t, (ctx) => getTimeseriesHandler(ctx, args));
     case "getBreakdown(page)":
-      return await measureQuery(t, (ctx) => getBreakdownHandler(ctx, { ...args, dimension: "page" }));
+      return await measureQuery(t, (ctx) =>
+        getBreakdownHandler(ctx, { ...args, dimension: "page" }),
+      );
     case "getBreakdown(referrer)":
-      return await measureQuery(t, (ctx) => getBreakdownHandler(ctx, { ...args, dimension: "referrer" }));
+      return await measureQuery(t, (ctx) =>
+        getBreakdownHandler(ctx, { ...args, dimension: "referrer" }),
+      );
   }
 }
 
-async function measureReports(t: Bench, siteId: string, ranges: { label: string; from: number; to: number }[]): Promise<Reports> {
+async function measureReports(
+  t: Bench,
+  siteId: string,
+  ranges: { label: string; from: number; to: number }[],
+): Promise<Reports> {
   const rows: ReportRow[] = [];
   const results = new Map<string, unknown>();
   for (const range of ranges) {
@@ -294,7 +354,15 @@ async function measureReports(t: Bench, siteId: string, ranges: { label: string;
       const m = await runReport(t, siteId, report, range.from, range.to);
       results.set(`${report} ${range.label}`, m.result);
       const ownReads = Object.values(m.tally.reads).reduce((s, n) => s + n, 0);
-      rows.push({ report, range: range.label, docs: m.metrics.documentsRead, bytes: m.metrics.bytesRead, queries: m.metrics.databaseQueries, tally: m.tally, ownReads });
+      rows.push({
+        report,
+        range: range.label,
+        docs: m.metrics.documentsRead,
+        bytes: m.metrics.bytesRead,
+        queries: m.metrics.databaseQueries,
+        tally: m.tally,
+        ownReads,
+      });
     }
   }
   return { rows, results };
@@ -309,7 +377,11 @@ async function runScenario(name: string, workload: Workload, options: Options): 
   const started = wallNow();
   vi.setSystemTime(workload.start - HOUR);
   const t = initBench();
-  const { siteId } = await t.mutation(api.sites.createSite, { slug: "bench", name: "Bench", timezone: WORKLOAD_TIMEZONE });
+  const { siteId } = await t.mutation(api.sites.createSite, {
+    slug: "bench",
+    name: "Bench",
+    timezone: WORKLOAD_TIMEZONE,
+  });
   const ingest = new Phase();
   const worker = new Phase();
   const compaction = new Phase();
@@ -336,7 +408,9 @@ async function runScenario(name: string, workload: Workload, options: Options): 
   };
   const drain = async () => {
     const t0 = wallNow();
-    const m = await measureMutation(t, (ctx) => drainSiteHandler(ctx, { siteId: siteId as Id<"sites"> }));
+    const m = await measureMutation(t, (ctx) =>
+      drainSiteHandler(ctx, { siteId: siteId as Id<"sites"> }),
+    );
     worker.add(m, wallNow() - t0);
     dropTimers(m);
     return m;
@@ -351,20 +425,35 @@ async function runScenario(name: string, workload: Workload, options: Options): 
     }
     vi.setSystemTime(batch.receivedAt);
     const t0 = wallNow();
-    const m = await measureMutation(t, async (ctx) => ingestTrustedHandler(ctx, (await ctx.db.get("sites", siteId as Id<"sites">))!, batch.batchId, batch.events));
-    if (m.result.accepted !== batch.events.length) throw new Error(`batch ${batch.batchId}: ${JSON.stringify(m.result)}`);
+    const m = await measureMutation(t, async (ctx) =>
+      ingestTrustedHandler(
+        ctx,
+        (await ctx.db.get("sites", siteId as Id<"sites">))!,
+        batch.batchId,
+        batch.events,
+      ),
+    );
+    if (m.result.accepted !== batch.events.length)
+      throw new Error(`batch ${batch.batchId}: ${JSON.stringify(m.result)}`);
     ingest.add(m, wallNow() - t0);
     dropTimers(m);
     if (options.mode === "interleaved") {
       // The worker sees a batch once it has settled.
       vi.setSystemTime(batch.receivedAt + SETTLE_MS + 1);
       await drain();
-      const stalled = options.stalledForMs !== undefined && batch.receivedAt >= workload.end - options.stalledForMs;
-      if (!stalled && options.compaction === "every minute") compactionDueAt ??= Math.floor(batch.receivedAt / MINUTE) * MINUTE + MINUTE;
+      const stalled =
+        options.stalledForMs !== undefined &&
+        batch.receivedAt >= workload.end - options.stalledForMs;
+      if (!stalled && options.compaction === "every minute")
+        compactionDueAt ??= Math.floor(batch.receivedAt / MINUTE) * MINUTE + MINUTE;
       // As deployed: the kick cron (every minute) starts compaction once an hour has been closed for an hour.
-      if (!stalled && options.compaction === "hourly") compactionDueAt ??= Math.floor(batch.receivedAt / HOUR) * HOUR + 2 * HOUR + MINUTE;
+      if (!stalled && options.compaction === "hourly")
+        compactionDueAt ??= Math.floor(batch.receivedAt / HOUR) * HOUR + 2 * HOUR + MINUTE;
     }
-    if ((i + 1) % 5000 === 0) log(`${name}: ${i + 1}/${workload.batches.length} batches, ${((wallNow() - started) / 1000).toFixed(0)} s`);
+    if ((i + 1) % 5000 === 0)
+      log(
+        `${name}: ${i + 1}/${workload.batches.length} batches, ${((wallNow() - started) / 1000).toFixed(0)} s`,
+      );
   }
   vi.setSystemTime(workload.end);
   if (options.mode === "backlog") {
@@ -388,8 +477,20 @@ async function runScenario(name: string, workload: Workload, options: Options): 
   if (options.compaction !== "none") await compactAll();
   const after = options.reports ? await reports() : null;
   const total = wallNow() - started;
-  log(`${name}: ${(total / 1000).toFixed(1)} s (ingest ${(ingest.ms / 1000).toFixed(1)}, worker ${(worker.ms / 1000).toFixed(1)}, compaction ${(compaction.ms / 1000).toFixed(1)} over ${compaction.calls} steps)`);
-  return { name, workload, options, ingest, worker, compaction, beforeCompaction, reports: after, ms: { total, reports: reportsMs } };
+  log(
+    `${name}: ${(total / 1000).toFixed(1)} s (ingest ${(ingest.ms / 1000).toFixed(1)}, worker ${(worker.ms / 1000).toFixed(1)}, compaction ${(compaction.ms / 1000).toFixed(1)} over ${compaction.calls} steps)`,
+  );
+  return {
+    name,
+    workload,
+    options,
+    ingest,
+    worker,
+    compaction,
+    beforeCompaction,
+    reports: after,
+    ms: { total, reports: reportsMs },
+  };
 }
 
 // ---------------------------------------------------------------- printing
@@ -397,8 +498,13 @@ async function runScenario(name: string, workload: Workload, options: Options): 
 function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [
+    line(cells[0]!),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...cells.slice(1).map(line),
+  ].join("\n");
 }
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -427,19 +533,32 @@ const S = {
 const scenarios = new Map<string, Scenario>();
 const checks: { target: string; measured: string; pass: boolean }[] = [];
 
-const workerWritesPerEvent = (s: Scenario) => (s.ingest.metrics.documentsWritten + s.worker.metrics.documentsWritten) / s.workload.options.events;
-const rowOf = (r: Reports | null | undefined, report: string, range: string) => r?.rows.find((x) => x.report === report && x.range === range);
+const workerWritesPerEvent = (s: Scenario) =>
+  (s.ingest.metrics.documentsWritten + s.worker.metrics.documentsWritten) /
+  s.workload.options.events;
+const rowOf = (r: Reports | null | undefined, report: string, range: string) =>
+  r?.rows.find((x) => x.report === report && x.range === range);
 
 /** The numbers a user would check: the 30-day reports reproduce the workload exactly. */
 function expectReportsMatch(w: Workload, r: Reports | null): void {
   expect(r).not.toBeNull();
-  const overview = r!.results.get("getOverview 30d") as { pageviews: number; events: number; visitors: number };
-  expect({ pageviews: overview.pageviews, events: overview.events, visitors: overview.visitors }).toEqual({
+  const overview = r!.results.get("getOverview 30d") as {
+    pageviews: number;
+    events: number;
+    visitors: number;
+  };
+  expect({
+    pageviews: overview.pageviews,
+    events: overview.events,
+    visitors: overview.visitors,
+  }).toEqual({
     pageviews: w.totals.pageviews,
     events: w.totals.events,
     visitors: w.totals.visitors,
   });
-  const series = r!.results.get("getTimeseries 30d") as { points: { pageviews: number; events: number }[] };
+  const series = r!.results.get("getTimeseries 30d") as {
+    points: { pageviews: number; events: number }[];
+  };
   expect(series.points.reduce((s, p) => s + p.pageviews, 0)).toBe(w.totals.pageviews);
   const pages = r!.results.get("getBreakdown(page) 30d") as { rows: { key: string }[] };
   expect(pages.rows[0]?.key).toBe("/");
@@ -451,7 +570,9 @@ function render(): string {
   const small = scenarios.get(S.small);
   const large = scenarios.get(S.large);
   const many = scenarios.get(S.manyPaths);
-  text.push(`COST BENCHMARK: ${harness}; transactionLimits: true; schema validation ${validate ? "on" : "off (BENCH_SCHEMA_VALIDATION=1 turns it on)"}`);
+  text.push(
+    `COST BENCHMARK: ${harness}; transactionLimits: true; schema validation ${validate ? "on" : "off (BENCH_SCHEMA_VALIDATION=1 turns it on)"}`,
+  );
   const o = all[0]?.workload.options;
   if (o) {
     text.push(
@@ -463,7 +584,21 @@ function render(): string {
   text.push("1. DOCUMENTS WRITTEN PER EVENT (convex-test documentsWritten / events)");
   text.push(
     table(
-      ["scenario", "events", "ingest", "worker", "ingest+worker", "target", "", "worker runs", "compaction steps", "compaction w/ev", "of it child", "bytes w/ev ingest+worker", "bytes w/ev compaction"],
+      [
+        "scenario",
+        "events",
+        "ingest",
+        "worker",
+        "ingest+worker",
+        "target",
+        "",
+        "worker runs",
+        "compaction steps",
+        "compaction w/ev",
+        "of it child",
+        "bytes w/ev ingest+worker",
+        "bytes w/ev compaction",
+      ],
       all.map((s) => {
         const n = s.workload.options.events;
         const perEvent = workerWritesPerEvent(s);
@@ -488,16 +623,27 @@ function render(): string {
     ),
   );
   text.push("");
-  text.push("Where the writes go, per event (table.interval; 'child' = the aggregate BTree component, by difference):");
+  text.push(
+    "Where the writes go, per event (table.interval; 'child' = the aggregate BTree component, by difference):",
+  );
   for (const s of all) {
     const n = s.workload.options.events;
     text.push(`  ${s.name}:`);
-    text.push(`    ingest + worker: ${byKey(sumTallies(s.ingest.tally.writes, s.worker.tally.writes), n)}`);
-    if (s.compaction.calls > 0) text.push(`    compaction:      ${byKey(s.compaction.tally.writes, n)}, child ${fmt(s.compaction.childWrites() / n)}`);
-    text.push(`    functions scheduled per event (not counted as documents written): ingest ${fmt(s.ingest.metrics.functionsScheduled / n)}, worker ${fmt(s.worker.metrics.functionsScheduled / n)}`);
+    text.push(
+      `    ingest + worker: ${byKey(sumTallies(s.ingest.tally.writes, s.worker.tally.writes), n)}`,
+    );
+    if (s.compaction.calls > 0)
+      text.push(
+        `    compaction:      ${byKey(s.compaction.tally.writes, n)}, child ${fmt(s.compaction.childWrites() / n)}`,
+      );
+    text.push(
+      `    functions scheduled per event (not counted as documents written): ingest ${fmt(s.ingest.metrics.functionsScheduled / n)}, worker ${fmt(s.worker.metrics.functionsScheduled / n)}`,
+    );
   }
   text.push("");
-  text.push("2. REPORT READS, one query each, after a full compaction (documentsRead, bytesRead); hour-aligned ranges ending at the workload's end");
+  text.push(
+    "2. REPORT READS, one query each, after a full compaction (documentsRead, bytesRead); hour-aligned ranges ending at the workload's end",
+  );
   const rows: (string | number)[][] = [];
   for (const range of ["24h", "7d", "30d"]) {
     for (const report of REPORTS) {
@@ -523,48 +669,117 @@ function render(): string {
   for (const r of large?.beforeCompaction?.rows ?? []) {
     // The target covers the 24h row; longer ranges are shown for information.
     const verdict = r.docs <= READ_TARGET ? "PASS" : "FAIL";
-    rows.push([r.report, `${r.range}, last 24h not compacted`, "-", r.docs, "-", "-", "-", kib(r.bytes), "-", "-", r.range === "24h" ? verdict : `(${verdict})`]);
+    rows.push([
+      r.report,
+      `${r.range}, last 24h not compacted`,
+      "-",
+      r.docs,
+      "-",
+      "-",
+      "-",
+      kib(r.bytes),
+      "-",
+      "-",
+      r.range === "24h" ? verdict : `(${verdict})`,
+    ]);
   }
-  text.push(table(["report", "range", "docs 10k", "docs 100k", "100k/10k", "docs 100k 2,000 paths", "bytes 10k", "bytes 100k", "100k/10k", "bytes 100k 2,000 paths", "<= 1,500 docs"], rows));
+  text.push(
+    table(
+      [
+        "report",
+        "range",
+        "docs 10k",
+        "docs 100k",
+        "100k/10k",
+        "docs 100k 2,000 paths",
+        "bytes 10k",
+        "bytes 100k",
+        "100k/10k",
+        "bytes 100k 2,000 paths",
+        "<= 1,500 docs",
+      ],
+      rows,
+    ),
+  );
   text.push("");
   const readsBy = (label: string, rs: ReportRow[]) => {
     text.push(label);
     for (const r of rs) {
       const child = r.docs - r.ownReads;
-      text.push(`  ${r.report} ${r.range}: ${byKey(r.tally.reads, 1, 0)}${child ? `, child ${child}` : ""} (${r.queries} index ranges)`);
+      text.push(
+        `  ${r.report} ${r.range}: ${byKey(r.tally.reads, 1, 0)}${child ? `, child ${child}` : ""} (${r.queries} index ranges)`,
+      );
     }
   };
-  if (small?.reports) readsBy("Where the reads go, 10k (table.interval; 'child' = the aggregate BTree, by difference):", small.reports.rows);
+  if (small?.reports)
+    readsBy(
+      "Where the reads go, 10k (table.interval; 'child' = the aggregate BTree, by difference):",
+      small.reports.rows,
+    );
   if (large?.reports) readsBy("Where the reads go, 100k:", large.reports.rows);
-  if (large?.beforeCompaction) readsBy("Where the reads go, 100k with the last 24h not compacted:", large.beforeCompaction.rows);
+  if (large?.beforeCompaction)
+    readsBy(
+      "Where the reads go, 100k with the last 24h not compacted:",
+      large.beforeCompaction.rows,
+    );
   if (many?.reports) readsBy("Where the reads go, 100k with 2,000 paths:", many.reports.rows);
   text.push("");
   text.push("3. TARGETS");
   for (const c of checks) text.push(`  ${c.pass ? "PASS" : "FAIL"}  ${c.target}: ${c.measured}`);
   text.push("");
   text.push("WALL TIME (2 shared cores):");
-  const perCall = (p: Phase) => `${fmt(p.ms / 1000, 1)} s / ${p.calls} = ${fmt(p.ms / Math.max(1, p.calls), 1)} ms`;
+  const perCall = (p: Phase) =>
+    `${fmt(p.ms / 1000, 1)} s / ${p.calls} = ${fmt(p.ms / Math.max(1, p.calls), 1)} ms`;
   for (const s of all) {
-    text.push(`  ${s.name}: ${fmt(s.ms.total / 1000, 1)} s = ingest ${perCall(s.ingest)}; worker ${perCall(s.worker)}; compaction ${perCall(s.compaction)}; reports ${fmt(s.ms.reports / 1000, 1)} s`);
+    text.push(
+      `  ${s.name}: ${fmt(s.ms.total / 1000, 1)} s = ingest ${perCall(s.ingest)}; worker ${perCall(s.worker)}; compaction ${perCall(s.compaction)}; reports ${fmt(s.ms.reports / 1000, 1)} s`,
+    );
     const steps = Object.entries(s.compaction.steps).sort((a, b) => b[1].ms - a[1].ms);
-    if (steps.length) text.push(`    compaction steps by the group folded: ${steps.map(([k, v]) => `${k} ${v.calls} steps ${fmt(v.ms / 1000, 1)} s`).join(", ")}`);
+    if (steps.length)
+      text.push(
+        `    compaction steps by the group folded: ${steps.map(([k, v]) => `${k} ${v.calls} steps ${fmt(v.ms / 1000, 1)} s`).join(", ")}`,
+      );
   }
   text.push(`  total ${fmt((wallNow() - loadedAt) / 1000, 0)} s`);
   text.push("");
   text.push("NOTES");
-  text.push("  - Counts are convex-test's own transaction metrics (ctx.meta.getTransactionMetrics(), read inside the measured transaction).");
-  text.push("  - Writes by child components (the aggregate BTree that compaction updates through ctx.runMutation) ARE counted: a nested");
-  text.push("    call's metrics fold into its caller's transaction. Shown as 'child'. Reports' BTree reads (getOverview's sums) likewise.");
-  text.push("  - Scheduling a function (ingest -> worker, worker -> compaction) inserts a _scheduled_functions record that convex-test does");
-  text.push("    NOT count as a document written; it counts functionsScheduled instead (listed per event above).");
+  text.push(
+    "  - Counts are convex-test's own transaction metrics (ctx.meta.getTransactionMetrics(), read inside the measured transaction).",
+  );
+  text.push(
+    "  - Writes by child components (the aggregate BTree that compaction updates through ctx.runMutation) ARE counted: a nested",
+  );
+  text.push(
+    "    call's metrics fold into its caller's transaction. Shown as 'child'. Reports' BTree reads (getOverview's sums) likewise.",
+  );
+  text.push(
+    "  - Scheduling a function (ingest -> worker, worker -> compaction) inserts a _scheduled_functions record that convex-test does",
+  );
+  text.push(
+    "    NOT count as a document written; it counts functionsScheduled instead (listed per event above).",
+  );
   text.push("  - A patch or delete counts one document read and one written.");
-  text.push("  - interleaved: each batch's worker run right after its ingest. backlog: all ingests, then the workers (100 batches a run),");
-  text.push("    no compaction. Ingest + worker writes do not depend on when compaction runs (a shard write is one insert or one patch).");
-  text.push("  - Compaction 'hourly' is the deployed cadence: 60 s after the worker opens a new hour's shard document, plus the kick");
-  text.push("    cron's safety net for shards over an hour old. (Compacting every minute was measured at 23 writes per event at 10k,");
-  text.push("    because each run rewrites the open hour's, day's and month's pages; hence the hourly cadence.)");
-  text.push("  - A report reads at most one rollup document per planned bucket (a day, or an hour at the range's partial-day edges) plus");
-  text.push("    the site; at 10k some night hours have no events and so no document, which is most of the 10k -> 100k growth.");
+  text.push(
+    "  - interleaved: each batch's worker run right after its ingest. backlog: all ingests, then the workers (100 batches a run),",
+  );
+  text.push(
+    "    no compaction. Ingest + worker writes do not depend on when compaction runs (a shard write is one insert or one patch).",
+  );
+  text.push(
+    "  - Compaction 'hourly' is the deployed cadence: 60 s after the worker opens a new hour's shard document, plus the kick",
+  );
+  text.push(
+    "    cron's safety net for shards over an hour old. (Compacting every minute was measured at 23 writes per event at 10k,",
+  );
+  text.push(
+    "    because each run rewrites the open hour's, day's and month's pages; hence the hourly cadence.)",
+  );
+  text.push(
+    "  - A report reads at most one rollup document per planned bucket (a day, or an hour at the range's partial-day edges) plus",
+  );
+  text.push(
+    "    the site; at 10k some night hours have no events and so no document, which is most of the 10k -> 100k growth.",
+  );
   return text.join("\n");
 }
 
@@ -605,7 +820,11 @@ describe("cost model", () => {
 
   test("10,000 events compacted hourly stay within Convex's limits, and the reports match the workload", async () => {
     const w = generateWorkload({ events: N_SMALL, paths: 20 });
-    const s = await runScenario(S.small, w, { mode: "interleaved", compaction: "hourly", reports: true });
+    const s = await runScenario(S.small, w, {
+      mode: "interleaved",
+      compaction: "hourly",
+      reports: true,
+    });
     scenarios.set(s.name, s);
     expectReportsMatch(w, s.reports);
   });
@@ -619,7 +838,13 @@ describe("cost model", () => {
 
   test("100,000 events stay within Convex's limits, and are reported the same with the last day uncompacted and after compaction", async () => {
     const w = generateWorkload({ events: N_LARGE, paths: 20 });
-    const s = await runScenario(S.large, w, { mode: "interleaved", compaction: "hourly", stalledForMs: STALL, reportsBeforeCompaction: true, reports: true });
+    const s = await runScenario(S.large, w, {
+      mode: "interleaved",
+      compaction: "hourly",
+      stalledForMs: STALL,
+      reportsBeforeCompaction: true,
+      reports: true,
+    });
     scenarios.set(s.name, s);
     expectReportsMatch(w, s.reports);
     expect(s.beforeCompaction!.results).toEqual(s.reports!.results);
@@ -634,7 +859,11 @@ describe("cost model", () => {
 
   test("100,000 events over 2,000 Zipf-distributed paths stay within Convex's limits, and the reports match the workload", async () => {
     const w = generateWorkload({ events: N_LARGE, paths: 2_000 });
-    const s = await runScenario(S.manyPaths, w, { mode: "interleaved", compaction: "hourly", reports: true });
+    const s = await runScenario(S.manyPaths, w, {
+      mode: "interleaved",
+      compaction: "hourly",
+      reports: true,
+    });
     scenarios.set(s.name, s);
     expectReportsMatch(w, s.reports);
   });
@@ -644,7 +873,11 @@ describe("cost model", () => {
     for (const name of names) expect(scenarios.get(name), `${name} ran`).toBeDefined();
     for (const name of names) {
       const perEvent = workerWritesPerEvent(scenarios.get(name)!);
-      checks.push({ target: `${name}: ingest + worker <= ${WRITE_TARGET.interleaved} documents written per event`, measured: fmt(perEvent), pass: perEvent <= WRITE_TARGET.interleaved });
+      checks.push({
+        target: `${name}: ingest + worker <= ${WRITE_TARGET.interleaved} documents written per event`,
+        measured: fmt(perEvent),
+        pass: perEvent <= WRITE_TARGET.interleaved,
+      });
       expect.soft(perEvent, name).toBeLessThanOrEqual(WRITE_TARGET.interleaved);
     }
   });
@@ -655,7 +888,8 @@ describe("cost model", () => {
     for (const name of names) {
       const s = scenarios.get(name)!;
       const perEvent = workerWritesPerEvent(s);
-      const minute = (s.worker.tally.writes["rollupShards.minute"] ?? 0) / s.workload.options.events;
+      const minute =
+        (s.worker.tally.writes["rollupShards.minute"] ?? 0) / s.workload.options.events;
       checks.push({
         target: `${name}: ingest + worker <= ${WRITE_TARGET.backlog} documents written per event`,
         measured: `${fmt(perEvent)} (${fmt(perEvent / WRITE_TARGET.backlog)}x the target; minute shard documents are ${fmt(minute)} of it, ${fmt(perEvent - minute)} without them)`,
@@ -669,12 +903,21 @@ describe("cost model", () => {
     const large = scenarios.get(S.large);
     const rows = [
       ...(large?.reports?.rows ?? []).map((r) => ({ ...r, label: `100k ${r.report} ${r.range}` })),
-      ...(large?.beforeCompaction?.rows ?? []).filter((r) => r.range === "24h").map((r) => ({ ...r, label: `100k, last 24h not compacted, ${r.report} ${r.range}` })),
-      ...(scenarios.get(S.manyPaths)?.reports?.rows ?? []).map((r) => ({ ...r, label: `100k 2,000 paths ${r.report} ${r.range}` })),
+      ...(large?.beforeCompaction?.rows ?? [])
+        .filter((r) => r.range === "24h")
+        .map((r) => ({ ...r, label: `100k, last 24h not compacted, ${r.report} ${r.range}` })),
+      ...(scenarios.get(S.manyPaths)?.reports?.rows ?? []).map((r) => ({
+        ...r,
+        label: `100k 2,000 paths ${r.report} ${r.range}`,
+      })),
     ];
     expect(rows.length).toBe(12 + 4 + 12);
     const worst = rows.reduce((a, b) => (b.docs > a.docs ? b : a));
-    checks.push({ target: `every report <= ${READ_TARGET} documents read at 100k`, measured: `max ${worst.docs} (${worst.label})`, pass: worst.docs <= READ_TARGET });
+    checks.push({
+      target: `every report <= ${READ_TARGET} documents read at 100k`,
+      measured: `max ${worst.docs} (${worst.label})`,
+      pass: worst.docs <= READ_TARGET,
+    });
     for (const r of rows) expect.soft(r.docs, r.label).toBeLessThanOrEqual(READ_TARGET);
   });
 
@@ -687,10 +930,15 @@ describe("cost model", () => {
     for (const a of small) {
       const b = rowOf(large, a.report, a.range)!;
       const ratio = b.docs / a.docs;
-      if (ratio > worst.ratio) worst = { ratio, label: `${a.report} ${a.range}: ${a.docs} -> ${b.docs}` };
+      if (ratio > worst.ratio)
+        worst = { ratio, label: `${a.report} ${a.range}: ${a.docs} -> ${b.docs}` };
       expect.soft(ratio, `${a.report} ${a.range}`).toBeLessThanOrEqual(GROWTH_TARGET);
     }
-    checks.push({ target: `report reads grow <= ${GROWTH_TARGET}x from 10k to 100k`, measured: `max ${fmt(worst.ratio)}x (${worst.label})`, pass: worst.ratio <= GROWTH_TARGET });
+    checks.push({
+      target: `report reads grow <= ${GROWTH_TARGET}x from 10k to 100k`,
+      measured: `max ${fmt(worst.ratio)}x (${worst.label})`,
+      pass: worst.ratio <= GROWTH_TARGET,
+    });
   });
 
   test("no report reads more than 1.25x the bytes at 100,000 events that it reads at 10,000 (issue 7)", () => {
@@ -701,9 +949,14 @@ describe("cost model", () => {
     for (const a of small) {
       const b = rowOf(large, a.report, a.range)!;
       const ratio = b.bytes / a.bytes;
-      if (ratio > worst.ratio) worst = { ratio, label: `${a.report} ${a.range}: ${kib(a.bytes)} -> ${kib(b.bytes)}` };
+      if (ratio > worst.ratio)
+        worst = { ratio, label: `${a.report} ${a.range}: ${kib(a.bytes)} -> ${kib(b.bytes)}` };
       expect.soft(ratio, `${a.report} ${a.range} bytes`).toBeLessThanOrEqual(GROWTH_TARGET);
     }
-    checks.push({ target: `report bytes read grow <= ${GROWTH_TARGET}x from 10k to 100k`, measured: `max ${fmt(worst.ratio)}x (${worst.label})`, pass: worst.ratio <= GROWTH_TARGET });
+    checks.push({
+      target: `report bytes read grow <= ${GROWTH_TARGET}x from 10k to 100k`,
+      measured: `max ${fmt(worst.ratio)}x (${worst.label})`,
+      pass: worst.ratio <= GROWTH_TARGET,
+    });
   });
 });

@@ -38,14 +38,32 @@ import { initInstrumentedApp, loadConvexTest, Recorder, wallClock } from "./scal
 import { scanStorage, type TableStats } from "./scale/storage.js";
 import { Clock, createSite, runDay, DAY, HOUR, MINUTE, type DayRun } from "./scale/driver.js";
 import { ORIGIN, SITE_TIMEZONE } from "./scale/traffic.js";
-import { checkLine, fmt, int, kib, storageByGroup, table, KIB, Stats, type Check } from "./scale/stats.js";
+import {
+  checkLine,
+  fmt,
+  int,
+  kib,
+  storageByGroup,
+  table,
+  KIB,
+  Stats,
+  type Check,
+} from "./scale/stats.js";
 
 const WINDOW = Number(process.env.LIVE_MINUTES ?? "60") * MINUTE;
 const WARMUP = Number(process.env.LIVE_WARMUP_MINUTES ?? "10") * MINUTE;
 const RATE = Number(process.env.LIVE_RATE ?? "1");
 const START = Date.UTC(2026, 10, 25, 8, 0, 0);
 const GIB = 1024 ** 3;
-const PRO = { base: 25, callsIncluded: 25e6, perMillionCalls: 2, storageIncludedGiB: 50, perGiBStorage: 0.2, bandwidthIncludedGiB: 50, perGiBBandwidth: 0.2 };
+const PRO = {
+  base: 25,
+  callsIncluded: 25e6,
+  perMillionCalls: 2,
+  storageIncludedGiB: 50,
+  perGiBStorage: 0.2,
+  bandwidthIncludedGiB: 50,
+  perGiBBandwidth: 0.2,
+};
 
 const { convexTest, harness } = await loadConvexTest();
 const modules = import.meta.glob("../example/convex/**/*.ts");
@@ -64,14 +82,22 @@ describe("live cost model", () => {
   afterAll(() => {
     vi.useRealTimers();
     vi.unstubAllEnvs();
-    if (live) console.log(render(live, before, after, stats, harness, (wallClock() - started) / 1000));
+    if (live)
+      console.log(render(live, before, after, stats, harness, (wallClock() - started) / 1000));
   });
 
   test("steady load at 10M pageviews a month, everything counted", async () => {
     vi.useFakeTimers();
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
     vi.setSystemTime(START - WARMUP - HOUR);
-    const { t, components } = initInstrumentedApp({ convexTest, rec, schema, modules, register: register as never, readSizes: true });
+    const { t, components } = initInstrumentedApp({
+      convexTest,
+      rec,
+      schema,
+      modules,
+      register: register as never,
+      readSizes: true,
+    });
     const clock = new Clock(t, rec);
     await clock.useCrons((crons as unknown as { export: () => string }).export(), modules);
     rec.phase = "setup";
@@ -84,7 +110,14 @@ describe("live cost model", () => {
     warm = await runDay(ctx, { dayStart, dayIndex: 1, scale: RATE, flat: true, until: START });
     before = await scanStorage(t, components);
     rec.phase = "live";
-    live = await runDay(ctx, { dayStart, dayIndex: 1, scale: RATE, flat: true, from: START, until: START + WINDOW });
+    live = await runDay(ctx, {
+      dayStart,
+      dayIndex: 1,
+      scale: RATE,
+      flat: true,
+      from: START,
+      until: START + WINDOW,
+    });
     rec.phase = "after";
     after = await scanStorage(t, components);
     expect(live.totals.pageviews).toBeGreaterThan(0);
@@ -92,17 +125,27 @@ describe("live cost model", () => {
   });
 });
 
-function render(live: DayRun, before: TableStats[], after: TableStats[], stats: Stats, harness: string, seconds: number): string {
+function render(
+  live: DayRun,
+  before: TableStats[],
+  after: TableStats[],
+  stats: Stats,
+  harness: string,
+  seconds: number,
+): string {
   const out: string[] = [];
   const t = live.totals;
   const events = t.pageviews + t.trackEvents;
   const batches = t.requests - t.botRequests;
   const perM = 1e6 / t.pageviews;
   const classes = stats.classes("live");
-  const sum = (f: (s: (typeof classes)[number][1]) => number) => classes.reduce((a, [, s]) => a + f(s), 0);
+  const sum = (f: (s: (typeof classes)[number][1]) => number) =>
+    classes.reduce((a, [, s]) => a + f(s), 0);
   const calls = stats.callsIn(["live"]);
   const topLevel = calls.total - (calls.byKind.nested ?? 0);
-  out.push(`LIVE COST MODEL: ${harness}; transactionLimits: true; steady load ${fmt(RATE, 2)} x 10M pageviews a month, flat`);
+  out.push(
+    `LIVE COST MODEL: ${harness}; transactionLimits: true; steady load ${fmt(RATE, 2)} x 10M pageviews a month, flat`,
+  );
   out.push(
     `Window: ${fmt(WINDOW / MINUTE, 0)} min after ${fmt(WARMUP / MINUTE, 0)} min of warm-up: ${int(t.requests)} requests (${int(t.botRequests)} crawlers), ${int(t.pageviews)} pageviews, ` +
       `${int(t.trackEvents)} custom events = ${fmt(batches / (WINDOW / 1000), 2)} batches/s; HTTP statuses ${JSON.stringify(live.statuses)}`,
@@ -110,34 +153,69 @@ function render(live: DayRun, before: TableStats[], after: TableStats[], stats: 
   out.push("");
   out.push("PER 1M PAGEVIEWS (everything the deployment ran in the window)");
   const rows: (string | number)[][] = [];
-  for (const [kind, n] of Object.entries(calls.byKind)) rows.push([`function calls: ${kind === "nested" ? "nested component calls (ctx.runMutation/runQuery inside a transaction)" : kind}`, int(n * perM)]);
+  for (const [kind, n] of Object.entries(calls.byKind))
+    rows.push([
+      `function calls: ${kind === "nested" ? "nested component calls (ctx.runMutation/runQuery inside a transaction)" : kind}`,
+      int(n * perM),
+    ]);
   rows.push(["function calls: top-level (billed)", int(topLevel * perM)]);
   rows.push(["database bytes read", `${fmt((sum((s) => s.bytesRead) * perM) / GIB, 3)} GiB`]);
   rows.push(["database bytes written", `${fmt((sum((s) => s.bytesWritten) * perM) / GIB, 3)} GiB`]);
-  rows.push(["database bandwidth billed (1 KiB/doc rounding, reads + writes)", `${fmt((sum((s) => s.billedReadBytes + s.billedWriteBytes) * perM) / GIB, 3)} GiB`]);
+  rows.push([
+    "database bandwidth billed (1 KiB/doc rounding, reads + writes)",
+    `${fmt((sum((s) => s.billedReadBytes + s.billedWriteBytes) * perM) / GIB, 3)} GiB`,
+  ]);
   rows.push(["documents read", int(sum((s) => s.documentsRead) * perM)]);
   rows.push(["documents written", int(sum((s) => s.documentsWritten) * perM)]);
   out.push(table(["", "per 1M pageviews"], rows));
   out.push("  by class (transactions, documents written, KiB written per event):");
   for (const [cls, s] of classes.sort((a, b) => b[1].documentsWritten - a[1].documentsWritten)) {
-    out.push(`    ${cls.padEnd(12)} ${int(s.count).padStart(8)} tx  ${fmt(s.documentsWritten / events, 3).padStart(7)} docs/event  ${fmt(s.bytesWritten / events / KIB, 3).padStart(7)} KiB/event  ${Object.entries(s.writesByTable).map(([k, n]) => `${k} ${fmt(n / events, 3)}`).join(", ")}`);
+    out.push(
+      `    ${cls.padEnd(12)} ${int(s.count).padStart(8)} tx  ${fmt(s.documentsWritten / events, 3).padStart(7)} docs/event  ${fmt(s.bytesWritten / events / KIB, 3).padStart(7)} KiB/event  ${Object.entries(
+        s.writesByTable,
+      )
+        .map(([k, n]) => `${k} ${fmt(n / events, 3)}`)
+        .join(", ")}`,
+    );
   }
   out.push("  function calls per batch by function:");
-  for (const [label, n] of calls.byLabel.slice(0, 14)) out.push(`    ${fmt(n / batches, 3).padStart(7)}  ${label}`);
+  for (const [label, n] of calls.byLabel.slice(0, 14))
+    out.push(`    ${fmt(n / batches, 3).padStart(7)}  ${label}`);
   out.push("");
 
   // Storage after 30 days: the window's growth per table, scaled to 30 days of this traffic.
   const scaleTo30 = (30 * DAY) / WINDOW;
   const grown: TableStats[] = after.map((a) => {
     const b = before.find((x) => x.path === a.path && x.table === a.table);
-    return { ...a, documents: Math.max(0, a.documents - (b?.documents ?? 0)) * scaleTo30, bytes: Math.max(0, a.bytes - (b?.bytes ?? 0)) * scaleTo30, billedBytes: Math.max(0, a.billedBytes - (b?.billedBytes ?? 0)) * scaleTo30 };
+    return {
+      ...a,
+      documents: Math.max(0, a.documents - (b?.documents ?? 0)) * scaleTo30,
+      bytes: Math.max(0, a.bytes - (b?.bytes ?? 0)) * scaleTo30,
+      billedBytes: Math.max(0, a.billedBytes - (b?.billedBytes ?? 0)) * scaleTo30,
+    };
   });
-  out.push(`STORAGE AFTER 30 DAYS at this rate (window growth x ${fmt(scaleTo30, 0)}; rollups: an upper bound)`);
+  out.push(
+    `STORAGE AFTER 30 DAYS at this rate (window growth x ${fmt(scaleTo30, 0)}; rollups: an upper bound)`,
+  );
   const groups = storageByGroup(grown);
-  out.push(table(["group", "documents", "GiB", "GiB billed (1 KiB/doc)"], Object.entries(groups).map(([g, s]) => [g, int(s.documents), fmt(s.bytes / GIB, 3), fmt(s.billedBytes / GIB, 3)])));
+  out.push(
+    table(
+      ["group", "documents", "GiB", "GiB billed (1 KiB/doc)"],
+      Object.entries(groups).map(([g, s]) => [
+        g,
+        int(s.documents),
+        fmt(s.bytes / GIB, 3),
+        fmt(s.billedBytes / GIB, 3),
+      ]),
+    ),
+  );
   // _scheduled_functions is a system table (Convex keeps finished jobs for a while); shown, not billed here.
-  const storageGiB = Object.entries(groups).reduce((a, [g, s]) => a + (g === "scheduler" ? 0 : s.billedBytes), 0) / GIB;
-  out.push("  (the scheduler group, _scheduled_functions, is a system table: shown, not counted in the bill below)");
+  const storageGiB =
+    Object.entries(groups).reduce((a, [g, s]) => a + (g === "scheduler" ? 0 : s.billedBytes), 0) /
+    GIB;
+  out.push(
+    "  (the scheduler group, _scheduled_functions, is a system table: shown, not counted in the bill below)",
+  );
   out.push("");
 
   const month = 10 * RATE; // millions of pageviews a month at this rate
@@ -149,23 +227,54 @@ function render(live: DayRun, before: TableStats[], after: TableStats[], stats: 
     bandwidth: Math.max(0, monthBandwidth - PRO.bandwidthIncludedGiB) * PRO.perGiBBandwidth,
     storage: Math.max(0, storageGiB - PRO.storageIncludedGiB) * PRO.perGiBStorage,
   };
-  out.push(`MONTHLY BILL, Convex Professional (one developer), ${fmt(month, 1)}M pageviews a month, storage as after 30 days`);
   out.push(
-    table(["line", "usage", "included", "overage"], [
-      ["base (1 developer)", "-", "-", `$${fmt(bill.base)}`],
-      ["function calls (top-level)", `${fmt(monthCalls / 1e6, 2)}M`, "25M", `$${fmt(bill.calls)}`],
-      ["database bandwidth", `${fmt(monthBandwidth, 2)} GiB`, "50 GiB", `$${fmt(bill.bandwidth)}`],
-      ["database storage", `${fmt(storageGiB, 2)} GiB`, "50 GiB", `$${fmt(bill.storage)}`],
-      ["total", "", "", `$${fmt(bill.base + bill.calls + bill.bandwidth + bill.storage)}`],
-    ]),
+    `MONTHLY BILL, Convex Professional (one developer), ${fmt(month, 1)}M pageviews a month, storage as after 30 days`,
   );
-  out.push(`  without the included amounts (marginal): calls $${fmt((monthCalls / 1e6) * PRO.perMillionCalls)}, bandwidth $${fmt(monthBandwidth * PRO.perGiBBandwidth)}, storage $${fmt(storageGiB * PRO.perGiBStorage)} a month`);
-  out.push("  HTTP-action compute is not metered here; at ~50 ms x 64 MiB a request it would be ~14 GiB-hours of the 250 included.");
+  out.push(
+    table(
+      ["line", "usage", "included", "overage"],
+      [
+        ["base (1 developer)", "-", "-", `$${fmt(bill.base)}`],
+        [
+          "function calls (top-level)",
+          `${fmt(monthCalls / 1e6, 2)}M`,
+          "25M",
+          `$${fmt(bill.calls)}`,
+        ],
+        [
+          "database bandwidth",
+          `${fmt(monthBandwidth, 2)} GiB`,
+          "50 GiB",
+          `$${fmt(bill.bandwidth)}`,
+        ],
+        ["database storage", `${fmt(storageGiB, 2)} GiB`, "50 GiB", `$${fmt(bill.storage)}`],
+        ["total", "", "", `$${fmt(bill.base + bill.calls + bill.bandwidth + bill.storage)}`],
+      ],
+    ),
+  );
+  out.push(
+    `  without the included amounts (marginal): calls $${fmt((monthCalls / 1e6) * PRO.perMillionCalls)}, bandwidth $${fmt(monthBandwidth * PRO.perGiBBandwidth)}, storage $${fmt(storageGiB * PRO.perGiBStorage)} a month`,
+  );
+  out.push(
+    "  HTTP-action compute is not metered here; at ~50 ms x 64 MiB a request it would be ~14 GiB-hours of the 250 included.",
+  );
   out.push("");
   const checks: Check[] = [
-    { pass: topLevel / batches <= 2.5, target: "<= 2.5 function calls per batch at steady load (top-level, all included)", measured: `${fmt(topLevel / batches)} (+ ${fmt((calls.byKind.nested ?? 0) / batches)} nested component calls)` },
-    { pass: sum((s) => s.documentsWritten) / events <= 2, target: "<= 2.0 documents written per event live, all included", measured: fmt(sum((s) => s.documentsWritten) / events) },
-    { pass: sum((s) => s.bytesWritten) / events <= 3 * KIB, target: "<= 3 KiB written per event live, all included", measured: kib(sum((s) => s.bytesWritten) / events) },
+    {
+      pass: topLevel / batches <= 2.5,
+      target: "<= 2.5 function calls per batch at steady load (top-level, all included)",
+      measured: `${fmt(topLevel / batches)} (+ ${fmt((calls.byKind.nested ?? 0) / batches)} nested component calls)`,
+    },
+    {
+      pass: sum((s) => s.documentsWritten) / events <= 2,
+      target: "<= 2.0 documents written per event live, all included",
+      measured: fmt(sum((s) => s.documentsWritten) / events),
+    },
+    {
+      pass: sum((s) => s.bytesWritten) / events <= 3 * KIB,
+      target: "<= 3 KiB written per event live, all included",
+      measured: kib(sum((s) => s.bytesWritten) / events),
+    },
   ];
   out.push("TARGETS");
   for (const c of checks) out.push(checkLine(c));

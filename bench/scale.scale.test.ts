@@ -48,7 +48,18 @@ import { register } from "../src/test.js";
 import { DIMENSIONS } from "../src/shared.js";
 import { initInstrumentedApp, loadConvexTest, Recorder, type Tx } from "./scale/harness.js";
 import { scanStorage, type TableStats } from "./scale/storage.js";
-import { Clock, createSite, runDay, runReports, wallNow, DAY, HOUR, MINUTE, type DayRun, type ReportCall } from "./scale/driver.js";
+import {
+  Clock,
+  createSite,
+  runDay,
+  runReports,
+  wallNow,
+  DAY,
+  HOUR,
+  MINUTE,
+  type DayRun,
+  type ReportCall,
+} from "./scale/driver.js";
 import { historyFromEnv, type BenchContext, type HistoryBuilder } from "./scale/history.js";
 import { ORIGIN, SITE_TIMEZONE } from "./scale/traffic.js";
 import { Stats } from "./scale/stats.js";
@@ -87,7 +98,18 @@ describe(`scale bench at SCALE=${SCALE}`, () => {
     if (tx.driver?.startsWith("report ")) reportTxs.set(tx.driver, tx);
   };
   rec.onCall = (c) => stats.addCall(c);
-  const run: ScaleRun = { harness, scale: SCALE, history, historyDays: HISTORY_DAYS, phasesMs: {}, stats, reports: {}, storage: [], cronRuns: 0, httpMs: rec.httpMs };
+  const run: ScaleRun = {
+    harness,
+    scale: SCALE,
+    history,
+    historyDays: HISTORY_DAYS,
+    phasesMs: {},
+    stats,
+    reports: {},
+    storage: [],
+    cronRuns: 0,
+    httpMs: rec.httpMs,
+  };
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     rec.phase = name;
     const started = wallNow();
@@ -109,7 +131,13 @@ describe(`scale bench at SCALE=${SCALE}`, () => {
     vi.useFakeTimers();
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
     vi.setSystemTime(REAL_DAY_START - HISTORY_DAYS * DAY - HOUR);
-    const { t, components } = initInstrumentedApp({ convexTest, rec, schema, modules, register: register as never });
+    const { t, components } = initInstrumentedApp({
+      convexTest,
+      rec,
+      schema,
+      modules,
+      register: register as never,
+    });
     const clock = new Clock(t, rec);
     await clock.useCrons((crons as unknown as { export: () => string }).export(), modules);
     const site = await phase("setup", () => createSite(t, rec, SITE_TIMEZONE, ORIGIN));
@@ -120,15 +148,21 @@ describe(`scale bench at SCALE=${SCALE}`, () => {
     await phase("history", () => clock.advanceTo(REAL_DAY_START));
     run.realDay = await phase("real day", () =>
       runDay(ctx, { dayStart: REAL_DAY_START, dayIndex: 0, scale: SCALE }, (sent, totals) =>
-        console.log(`[scale] real day: ${sent} requests, ${totals.pageviews} pageviews, clock ${new Date(Date.now()).toISOString()}`),
+        console.log(
+          `[scale] real day: ${sent} requests, ${totals.pageviews} pageviews, clock ${new Date(Date.now()).toISOString()}`,
+        ),
       ),
     );
     if (history.after) await phase("history", () => history.after!(ctx, plan, run.realDay!.totals));
     const dims = DIMENSIONS.filter((d) => d !== "total");
     await phase("settle", () => clock.advanceTo(REAL_DAY_END + 10 * MINUTE));
-    run.reports.live = await phase("reports live", () => runReports(t, rec, site, REAL_DAY_END, dims, reportTxs));
+    run.reports.live = await phase("reports live", () =>
+      runReports(t, rec, site, REAL_DAY_END, dims, reportTxs),
+    );
     await phase("settle", () => clock.advanceTo(REAL_DAY_END + 2 * HOUR));
-    run.reports.settled = await phase("reports settled", () => runReports(t, rec, site, REAL_DAY_END, dims, reportTxs));
+    run.reports.settled = await phase("reports settled", () =>
+      runReports(t, rec, site, REAL_DAY_END, dims, reportTxs),
+    );
     run.storage = await phase("storage scan", () => scanStorage(t, components));
     run.cronRuns = clock.cronRuns;
     expect(run.realDay.totals.pageviews).toBeGreaterThan(0);

@@ -52,9 +52,14 @@ export type Workload = {
   end: number;
   batches: Batch[];
   /** Oracle figures the reports must reproduce over [start, end). */
-  totals: { events: number; pageviews: number; trackEvents: number; visitors: number; paths: number };
+  totals: {
+    events: number;
+    pageviews: number;
+    trackEvents: number;
+    visitors: number;
+    paths: number;
+  };
 };
-
 
 /** Draws 0..n-1 with P(k) proportional to 1 / (k + 1)^s. */
 export function zipf(n: number, s: number, random: () => number): () => number {
@@ -83,7 +88,18 @@ function weighted<T>(items: readonly (readonly [T, number])[], random: () => num
   };
 }
 
-const NAMED_PATHS = ["/", "/pricing", "/features", "/blog", "/docs", "/signup", "/login", "/about", "/contact", "/changelog"];
+const NAMED_PATHS = [
+  "/",
+  "/pricing",
+  "/features",
+  "/blog",
+  "/docs",
+  "/signup",
+  "/login",
+  "/about",
+  "/contact",
+  "/changelog",
+];
 export function pathName(rank: number): string {
   if (rank < NAMED_PATHS.length) return NAMED_PATHS[rank]!;
   return rank < 20 ? `/blog/post-${rank - NAMED_PATHS.length + 1}` : `/p/${rank}`;
@@ -110,7 +126,20 @@ const UTMS = [
   ["utm_source=twitter&utm_medium=social&utm_campaign=launch&utm_content=thread", 3],
   ["utm_source=partner&utm_medium=affiliate&utm_campaign=spring", 3],
 ] as const;
-const COUNTRIES = [["DE", 30], ["US", 25], ["GB", 8], ["FR", 7], ["NL", 5], ["AT", 4], ["CH", 4], ["IN", 5], ["BR", 4], ["JP", 3], ["CA", 3], ["SE", 2]] as const;
+const COUNTRIES = [
+  ["DE", 30],
+  ["US", 25],
+  ["GB", 8],
+  ["FR", 7],
+  ["NL", 5],
+  ["AT", 4],
+  ["CH", 4],
+  ["IN", 5],
+  ["BR", 4],
+  ["JP", 3],
+  ["CA", 3],
+  ["SE", 2],
+] as const;
 type Device = { device: string; browser: string; os: string; screen: string };
 const DEVICES: readonly (readonly [Device, number])[] = [
   [{ device: "desktop", browser: "Chrome", os: "Windows", screen: "1920x1080" }, 30],
@@ -143,7 +172,8 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     seed: 20260410,
     ...options,
   };
-  if (o.events % o.eventsPerBatch !== 0) throw new Error("events must be a multiple of eventsPerBatch");
+  if (o.events % o.eventsPerBatch !== 0)
+    throw new Error("events must be a multiple of eventsPerBatch");
   const random = rng(o.seed ^ (o.paths * 7919) ^ o.events);
   const start = o.end - o.days * DAY;
   const pickPath = zipf(o.paths, 1, random);
@@ -151,10 +181,17 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   const pickUtm = weighted(UTMS, random);
   const pickCountry = weighted(COUNTRIES, random);
   const pickDevice = weighted(DEVICES, random);
-  const pickTrack = weighted(TRACKS.map((t) => [t, 1] as const), random);
+  const pickTrack = weighted(
+    TRACKS.map((t) => [t, 1] as const),
+    random,
+  );
 
   // A visitor keeps their country and device for the whole month.
-  const visitors = Array.from({ length: o.visitors }, (_, i) => ({ id: `visitor-${i.toString().padStart(4, "0")}`, country: pickCountry(), ...pickDevice() }));
+  const visitors = Array.from({ length: o.visitors }, (_, i) => ({
+    id: `visitor-${i.toString().padStart(4, "0")}`,
+    country: pickCountry(),
+    ...pickDevice(),
+  }));
 
   const sessionCount = o.events / o.eventsPerBatch;
   // Session starts: day-shaped, at least 15 minutes before the end so every event falls inside [start, end).
@@ -195,7 +232,13 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       if (withTrack && i === o.eventsPerBatch - 1) {
         const [name, props] = pickTrack();
         const previous = events[events.length - 1];
-        events.push({ ...base, type: "track", name, props: props(), url: previous?.url ?? `https://${HOSTNAME}/` });
+        events.push({
+          ...base,
+          type: "track",
+          name,
+          props: props(),
+          url: previous?.url ?? `https://${HOSTNAME}/`,
+        });
         trackEvents++;
       } else {
         const landing = i === 0;
@@ -209,7 +252,12 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       t += 5_000 + Math.floor(random() * 115_000);
     }
     // The tracker flushes a second or two after the last event.
-    batches.push({ batchId, visitorId: visitor.id, receivedAt: events[events.length - 1]!.occurredAt + 1_000 + Math.floor(random() * 2_000), events });
+    batches.push({
+      batchId,
+      visitorId: visitor.id,
+      receivedAt: events[events.length - 1]!.occurredAt + 1_000 + Math.floor(random() * 2_000),
+      events,
+    });
   }
   batches.sort((a, b) => a.receivedAt - b.receivedAt || (a.batchId < b.batchId ? -1 : 1));
   const last = batches[batches.length - 1];
@@ -219,7 +267,13 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     start,
     end: o.end,
     batches,
-    totals: { events: o.events, pageviews, trackEvents, visitors: seenVisitors.size, paths: seenPaths.size },
+    totals: {
+      events: o.events,
+      pageviews,
+      trackEvents,
+      visitors: seenVisitors.size,
+      paths: seenPaths.size,
+    },
   };
 }
 

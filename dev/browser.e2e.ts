@@ -13,8 +13,18 @@ const ARTIFACTS = join(ROOT, "test-artifacts");
 // Without the background-networking flags Chromium floods the closed network with refused connections.
 // Headless Chromium says "HeadlessChrome" in its user agent, which the ingest route's bot filter drops (counted, not
 // stored); the test browses as the desktop Chrome it is.
-const USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const USER_AGENT =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 let engine: RunningEngine;
 let context: BrowserContext;
@@ -24,7 +34,13 @@ beforeAll(async () => {
   // No seed: every count on the dashboard comes from this test. Builds the page if it is stale.
   engine = await startEngine([]);
   profile = mkdtempSync(join(tmpdir(), "chromium-profile-"));
-  context = await chromium.launchPersistentContext(profile, { executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 900 }, userAgent: USER_AGENT });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1200, height: 900 },
+    userAgent: USER_AGENT,
+  });
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
@@ -34,10 +50,15 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-const text = async (page: Page, testId: string) => (await page.getByTestId(testId).textContent())?.trim();
+const text = async (page: Page, testId: string) =>
+  (await page.getByTestId(testId).textContent())?.trim();
 
 async function bridgeQuery<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`${engine.url}/bridge/query`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args }) });
+  const res = await fetch(`${engine.url}/bridge/query`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ path, args }),
+  });
   const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
   if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
   return reply.value as T;
@@ -61,7 +82,11 @@ test("the dashboard shows exactly the pageviews, events, visitors and sessions t
   await page.getByRole("link", { name: "Dashboard" }).click(); // pageview 4: /dashboard
 
   // The dashboard's queries are live: wait for the last pageview to arrive, then for the worker to go idle.
-  await page.waitForFunction(() => document.querySelector('[data-testid="card-pageviews"]')?.textContent === "4", null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="card-pageviews"]')?.textContent === "4",
+    null,
+    { timeout: 60_000 },
+  );
   await waitForWorker(engine.url);
   await page.waitForTimeout(1_000); // one more invalidation round, should anything else still land
 
@@ -69,15 +94,28 @@ test("the dashboard shows exactly the pageviews, events, visitors and sessions t
   expect(await text(page, "card-visitors")).toBe("2");
   expect(await text(page, "card-pageviews")).toBe("4");
   expect(await text(page, "card-sessions")).toBe("2");
-  const siteId = (await bridgeQuery<{ _id: string }>("analytics:getSiteBySlug", { slug: "default" }))._id;
+  const siteId = (
+    await bridgeQuery<{ _id: string }>("analytics:getSiteBySlug", { slug: "default" })
+  )._id;
   const to = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 3_600_000;
-  const overview = await bridgeQuery<{ events: number }>("analytics:getOverview", { siteId, from: to - 2 * 86_400_000, to });
+  const overview = await bridgeQuery<{ events: number }>("analytics:getOverview", {
+    siteId,
+    from: to - 2 * 86_400_000,
+    to,
+  });
   expect(overview).toMatchObject({ visitors: 2, pageviews: 4, sessions: 2, events: 8 });
   // Top pages by visitors: one each. A page's visitors are those who viewed it, so the server-side
   // signup event (by user:<id>, on https://server.invalid/) adds nobody to "/".
   const pages = page.getByRole("region", { name: "Pages" }).locator("tbody tr");
-  const rows = await pages.evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-key"), tr.querySelector("td.cea-num")?.textContent]));
-  expect(Object.fromEntries(rows)).toEqual({ "/": "1", "/pricing": "1", "/docs": "1", "/dashboard": "1" });
+  const rows = await pages.evaluateAll((trs) =>
+    trs.map((tr) => [tr.getAttribute("data-key"), tr.querySelector("td.cea-num")?.textContent]),
+  );
+  expect(Object.fromEntries(rows)).toEqual({
+    "/": "1",
+    "/pricing": "1",
+    "/docs": "1",
+    "/dashboard": "1",
+  });
   await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
   expect(errors).toEqual([]);
 });

@@ -32,7 +32,9 @@ export type ConnectionState = {
   inflightActions: number;
 };
 
-type Reply = { status: "success"; value: JSONValue } | { status: "error"; errorMessage: string; errorData?: JSONValue };
+type Reply =
+  | { status: "success"; value: JSONValue }
+  | { status: "error"; errorMessage: string; errorData?: JSONValue };
 
 export class LocalEngineClient {
   private readonly queries = new Map<string, Entry>();
@@ -96,7 +98,9 @@ export class LocalEngineClient {
 
   /** Resolves after the queries this client watches reflect the mutation, as with Convex. */
   async mutation(mutation: FunctionReference<"mutation">, args: Args = {}): Promise<Value> {
-    const value = await this.tracked("mutations", () => this.call("mutation", getFunctionName(mutation), args));
+    const value = await this.tracked("mutations", () =>
+      this.call("mutation", getFunctionName(mutation), args),
+    );
     await Promise.all([...this.queries.values()].map((e) => this.refetch(e)));
     return value;
   }
@@ -137,7 +141,10 @@ export class LocalEngineClient {
     for (const l of this.stateListeners) l();
   }
 
-  private async tracked<T>(kind: "mutations" | "actions" | "queries", run: () => Promise<T>): Promise<T> {
+  private async tracked<T>(
+    kind: "mutations" | "actions" | "queries",
+    run: () => Promise<T>,
+  ): Promise<T> {
     this.inflight[kind]++;
     this.inflight.oldest ??= new Date();
     this.notifyState();
@@ -145,12 +152,17 @@ export class LocalEngineClient {
       return await run();
     } finally {
       this.inflight[kind]--;
-      if (this.inflight.mutations + this.inflight.actions + this.inflight.queries === 0) this.inflight.oldest = null;
+      if (this.inflight.mutations + this.inflight.actions + this.inflight.queries === 0)
+        this.inflight.oldest = null;
       this.notifyState();
     }
   }
 
-  private async call(kind: "query" | "mutation" | "action", path: string, args: Args): Promise<Value> {
+  private async call(
+    kind: "query" | "mutation" | "action",
+    path: string,
+    args: Args,
+  ): Promise<Value> {
     const res = await fetch(`${this.url}/bridge/${kind}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -178,11 +190,16 @@ export class LocalEngineClient {
         entry.again = false;
         let result: Result;
         try {
-          result = { ok: true, value: await this.tracked("queries", () => this.call("query", entry.name, entry.args)) };
+          result = {
+            ok: true,
+            value: await this.tracked("queries", () => this.call("query", entry.name, entry.args)),
+          };
         } catch (error) {
           result = { ok: false, error: error as Error };
         }
-        const json = result.ok ? JSON.stringify(convexToJson(result.value)) : `error:${result.error.message}`;
+        const json = result.ok
+          ? JSON.stringify(convexToJson(result.value))
+          : `error:${result.error.message}`;
         if (json !== entry.json) {
           entry.json = json;
           entry.result = result;
@@ -198,7 +215,10 @@ export class LocalEngineClient {
   private async listen(): Promise<void> {
     while (!this.closed) {
       try {
-        const res = await fetch(`${this.url}/bridge/events`, { signal: this.abort.signal, headers: { Accept: "text/event-stream" } });
+        const res = await fetch(`${this.url}/bridge/events`, {
+          signal: this.abort.signal,
+          headers: { Accept: "text/event-stream" },
+        });
         if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
         this.connected = true;
         this.everConnected = true;
@@ -214,7 +234,8 @@ export class LocalEngineClient {
           while ((end = buffer.indexOf("\n\n")) !== -1) {
             const message = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            if (/^event: invalidate$/m.test(message)) for (const entry of this.queries.values()) void this.refetch(entry);
+            if (/^event: invalidate$/m.test(message))
+              for (const entry of this.queries.values()) void this.refetch(entry);
           }
         }
       } catch {

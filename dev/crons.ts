@@ -11,7 +11,13 @@ export type CronSchedule =
   | { type: "monthly"; day: number; hourUTC: number; minuteUTC: number }
   | { type: "cron"; cron: string };
 
-export type CronJob = { id: string; componentPath: string; udfPath: string; args: unknown; schedule: CronSchedule };
+export type CronJob = {
+  id: string;
+  componentPath: string;
+  udfPath: string;
+  args: unknown;
+  schedule: CronSchedule;
+};
 
 const MINUTE = 60_000;
 const DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
@@ -23,9 +29,11 @@ function cronField(field: string, min: number, max: number): Set<number> {
     const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part.trim());
     if (!m) throw new Error(`bad cron field "${field}"`);
     const lo = m[1] === "*" ? min : Number(m[2]);
-    const hi = m[1] === "*" ? max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? max : lo;
+    const hi =
+      m[1] === "*" ? max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? max : lo;
     const step = m[4] !== undefined ? Number(m[4]) : 1;
-    if (lo < min || hi > max || lo > hi || step < 1) throw new Error(`cron field "${field}" is out of range ${min}-${max}`);
+    if (lo < min || hi > max || lo > hi || step < 1)
+      throw new Error(`cron field "${field}" is out of range ${min}-${max}`);
     for (let v = lo; v <= hi; v += step) out.add(v);
   }
   return out;
@@ -44,7 +52,12 @@ export function cronMatcher(expr: string): (at: Date) => boolean {
   const domAny = dom.trim() === "*";
   const dowAny = dow.trim() === "*";
   return (at) => {
-    if (!minutes.has(at.getUTCMinutes()) || !hours.has(at.getUTCHours()) || !months.has(at.getUTCMonth() + 1)) return false;
+    if (
+      !minutes.has(at.getUTCMinutes()) ||
+      !hours.has(at.getUTCHours()) ||
+      !months.has(at.getUTCMonth() + 1)
+    )
+      return false;
     const d = days.has(at.getUTCDate());
     const w = weekdays.has(at.getUTCDay());
     // Classic cron: when both day fields are restricted, either may match.
@@ -72,7 +85,9 @@ function asCron(s: CronSchedule): string {
 /** When a job next runs after `now` (epoch ms). Interval jobs run every interval from `now`. */
 export function nextRun(schedule: CronSchedule, now: number): number {
   if (schedule.type === "interval") {
-    const ms = ((schedule.seconds ?? 0) + (schedule.minutes ?? 0) * 60 + (schedule.hours ?? 0) * 3600) * 1000;
+    const ms =
+      ((schedule.seconds ?? 0) + (schedule.minutes ?? 0) * 60 + (schedule.hours ?? 0) * 3600) *
+      1000;
     if (!(ms > 0)) throw new Error("interval must be positive");
     return now + ms;
   }
@@ -85,6 +100,15 @@ export function nextRun(schedule: CronSchedule, now: number): number {
 
 /** The jobs of a module's default export (a Crons object), with the component they belong to. */
 export function jobsOf(crons: { export(): string }, componentPath: string): CronJob[] {
-  const exported = JSON.parse(crons.export()) as Record<string, { name: string; args: unknown[]; schedule: CronSchedule }>;
-  return Object.entries(exported).map(([id, job]) => ({ id, componentPath, udfPath: job.name, args: job.args[0] ?? {}, schedule: job.schedule }));
+  const exported = JSON.parse(crons.export()) as Record<
+    string,
+    { name: string; args: unknown[]; schedule: CronSchedule }
+  >;
+  return Object.entries(exported).map(([id, job]) => ({
+    id,
+    componentPath,
+    udfPath: job.name,
+    args: job.args[0] ?? {},
+    schedule: job.schedule,
+  }));
 }

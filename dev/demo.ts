@@ -85,12 +85,25 @@ const KEY_MARK = "__ENGINE_WRITE_KEY__";
 /** Builds the example page for the engine unless a build for it is newer than its sources. */
 async function buildPage(outDir: string): Promise<void> {
   const index = join(outDir, "index.html");
-  const sources = newest([join(ROOT, "example", "src"), join(ROOT, "example", "public"), join(ROOT, "example", "index.html"), join(ROOT, "example", "vite.config.ts"), join(ROOT, "dev", "client.ts"), join(ROOT, "dev", "convexReact.ts"), join(ROOT, "src", "react"), join(ROOT, "src", "shared.ts")]);
+  const sources = newest([
+    join(ROOT, "example", "src"),
+    join(ROOT, "example", "public"),
+    join(ROOT, "example", "index.html"),
+    join(ROOT, "example", "vite.config.ts"),
+    join(ROOT, "dev", "client.ts"),
+    join(ROOT, "dev", "convexReact.ts"),
+    join(ROOT, "src", "react"),
+    join(ROOT, "src", "shared.ts"),
+  ]);
   const forEngine = existsSync(index) && readFileSync(index, "utf8").includes(KEY_MARK);
   if (forEngine && statSync(index).mtimeMs >= sources) return;
   log("Building the example page (vite)...");
   // Set here, these win over a .env.local written by `npx convex dev`: the page must talk to this engine.
-  Object.assign(process.env, { VITE_CONVEX_URL: "", VITE_CONVEX_SITE_URL: "", VITE_ANALYTICS_KEY: KEY_MARK });
+  Object.assign(process.env, {
+    VITE_CONVEX_URL: "",
+    VITE_CONVEX_SITE_URL: "",
+    VITE_ANALYTICS_KEY: KEY_MARK,
+  });
   const { build } = await import("vite");
   await build({ configFile: join(ROOT, "example", "vite.config.ts"), logLevel: "warn" });
 }
@@ -116,10 +129,17 @@ async function main(): Promise<void> {
   const random = int("seed-random", flags["seed-random"]);
   // History goes only into an empty engine: a saved state already has its own past.
   const replay = seed && !(flags.data && existsSync(flags.data));
-  if (seed && !replay) log(`${flags.data} exists: not replaying history into it; live traffic only.`);
+  if (seed && !replay)
+    log(`${flags.data} exists: not replaying history into it; live traffic only.`);
   const store = flags.store;
-  if (store !== "indexed" && store !== "stock") throw new Error(`--store must be indexed or stock, got "${store}"`);
-  const engine = await Engine.start({ dataFile: flags.data, log, startAt: replay ? historyStart(days) : undefined, store });
+  if (store !== "indexed" && store !== "stock")
+    throw new Error(`--store must be indexed or stock, got "${store}"`);
+  const engine = await Engine.start({
+    dataFile: flags.data,
+    log,
+    startAt: replay ? historyStart(days) : undefined,
+    store,
+  });
   const { server, url } = await startServer({
     engine,
     host: flags.host,
@@ -150,10 +170,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(signal));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+    process.on(signal, () => void shutdown(signal));
 
   if (replay && engine.store === "stock") {
-    log("Seeding on stock convex-test, whose every query scans the whole database: expect about two minutes (the default --store indexed gives the same results faster).");
+    log(
+      "Seeding on stock convex-test, whose every query scans the whole database: expect about two minutes (the default --store indexed gives the same results faster).",
+    );
   }
   if (replay) {
     const t0 = realNow();
@@ -178,20 +201,41 @@ async function main(): Promise<void> {
     if (tty) process.stdout.write("\n");
     engine.clock.reset();
     await engine.tick();
-    log(`Seeded ${totals.sessions} sessions, ${totals.pageviews} pageviews and ${totals.customEvents} custom events from ${totals.visitors} visitors over ${days} days, in ${((realNow() - t0) / 1000).toFixed(1)} s.`);
+    log(
+      `Seeded ${totals.sessions} sessions, ${totals.pageviews} pageviews and ${totals.customEvents} custom events from ${totals.visitors} visitors over ${days} days, in ${((realNow() - t0) / 1000).toFixed(1)} s.`,
+    );
   }
   engine.startCrons();
-  for (const f of engine.cronLoadErrors) log(`WARNING: ${f.componentPath === "" ? "example/convex" : `component "${f.componentPath}"`}: crons.ts failed to load, its crons will not run: ${f.error}`);
-  if (seed && !flags["no-live"]) stopLive = trickle({ baseUrl: url, writeKey: engine.writeKey, random, everyMs: [2_000, 6_000], log });
+  for (const f of engine.cronLoadErrors)
+    log(
+      `WARNING: ${f.componentPath === "" ? "example/convex" : `component "${f.componentPath}"`}: crons.ts failed to load, its crons will not run: ${f.error}`,
+    );
+  if (seed && !flags["no-live"])
+    stopLive = trickle({
+      baseUrl: url,
+      writeKey: engine.writeKey,
+      random,
+      everyMs: [2_000, 6_000],
+      log,
+    });
 
   log("");
-  log(`Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.store === "indexed" ? "convex-test with the indexed store" : "stock convex-test"}). Not a Convex deployment: see dev/README.md.`);
-  log(`ANALYTICS_DEV_OPEN=1 is set in this process: the analytics facades skip their sign-in check.`);
+  log(
+    `Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.store === "indexed" ? "convex-test with the indexed store" : "stock convex-test"}). Not a Convex deployment: see dev/README.md.`,
+  );
+  log(
+    `ANALYTICS_DEV_OPEN=1 is set in this process: the analytics facades skip their sign-in check.`,
+  );
   log(`  Example site:  ${url}/`);
   log(`  Dashboard:     ${url}/dashboard`);
   log(`  Ingest route:  POST ${url}/analytics/ingest   (write key ${engine.writeKey})`);
-  if (flags["test-hooks"]) log(`  Test hooks:    GET|POST ${url}/_engine/ingest   (ingest log; { fault: { status, retryAfter?, times? } | null })`);
-  log(`  Crons:         ${engine.cronJobs.length ? engine.cronJobs.map((j) => j.id).join(", ") : "none"}`);
+  if (flags["test-hooks"])
+    log(
+      `  Test hooks:    GET|POST ${url}/_engine/ingest   (ingest log; { fault: { status, retryAfter?, times? } | null })`,
+    );
+  log(
+    `  Crons:         ${engine.cronJobs.length ? engine.cronJobs.map((j) => j.id).join(", ") : "none"}`,
+  );
   log(`ready in ${((realNow() - started) / 1000).toFixed(1)}s: ${url}  (Ctrl-C to stop)`);
 }
 

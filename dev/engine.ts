@@ -5,23 +5,47 @@
 // committed transaction is announced so browsers can re-run their queries. An
 // in-memory stand-in for trying and testing, not a Convex backend: see dev/README.md.
 import { convexTest } from "convex-test";
-import { makeFunctionReference, type GenericSchema, type HttpRouter, type SchemaDefinition } from "convex/server";
+import {
+  makeFunctionReference,
+  type GenericSchema,
+  type HttpRouter,
+  type SchemaDefinition,
+} from "convex/server";
 import type { JSONValue, Value } from "convex/values";
 import { components, internal } from "../example/convex/_generated/api.js";
 import { Clock, realNow } from "./clock.js";
 import { jobsOf, nextRun, type CronJob } from "./crons.js";
 import { installIndexedStore } from "./indexedStore.js";
-import { captureConvexGlobal, onTopLevelCommit, tableOfId, type ConvexGlobal } from "./internals.js";
-import { SnapshotError, readSnapshot, restoreSnapshot, takeSnapshot, writeSnapshot } from "./snapshot.js";
+import {
+  captureConvexGlobal,
+  onTopLevelCommit,
+  tableOfId,
+  type ConvexGlobal,
+} from "./internals.js";
+import {
+  SnapshotError,
+  readSnapshot,
+  restoreSnapshot,
+  takeSnapshot,
+  writeSnapshot,
+} from "./snapshot.js";
 
 export type FunctionKind = "query" | "mutation" | "action";
-type Registered = { isQuery?: boolean; isMutation?: boolean; isAction?: boolean; isPublic?: boolean };
+type Registered = {
+  isQuery?: boolean;
+  isMutation?: boolean;
+  isAction?: boolean;
+  isPublic?: boolean;
+};
 /** convex-test's module loader of one component: by module path ("analytics", "dir/file"). */
 type Loader = (modulePath: string) => Promise<Record<string, unknown>>;
 /** convex-test's accessor: the typed API plus the untyped calls the engine needs. */
 type Instance = ReturnType<typeof convexTest> & {
   fun(path: { componentPath: string; udfPath: string }, args: unknown): Promise<unknown>;
-  runInComponent<T>(componentPath: string, handler: (ctx: { db: { query(t: string): { first(): Promise<unknown> } } }) => Promise<T>): Promise<T>;
+  runInComponent<T>(
+    componentPath: string,
+    handler: (ctx: { db: { query(t: string): { first(): Promise<unknown> } } }) => Promise<T>,
+  ): Promise<T>;
 };
 
 export type EngineOptions = {
@@ -77,15 +101,22 @@ export class Engine {
 
   static async start(options: EngineOptions = {}): Promise<Engine> {
     const log = options.log ?? (() => {});
-    if (clock && options.startAt !== undefined) throw new Error("the engine's clock is already running: startAt must be given to the first engine of the process");
+    if (clock && options.startAt !== undefined)
+      throw new Error(
+        "the engine's clock is already running: startAt must be given to the first engine of the process",
+      );
     clock ??= new Clock(options.startAt).install();
-    const schema = await defaultExport<SchemaDefinition<GenericSchema, boolean>>("../example/convex/schema.js");
+    const schema = await defaultExport<SchemaDefinition<GenericSchema, boolean>>(
+      "../example/convex/schema.js",
+    );
     const t = convexTest({ schema, modules: appModules, transactionLimits: true }) as Instance;
     // The component and its children, registered exactly as host apps' tests register them.
     const { register } = await import("../src/test.js");
     register(t);
     const global = await captureConvexGlobal(t);
-    const loaders = new Map<string, Loader>(Object.entries(global.components).map(([path, c]) => [path, c.modules]));
+    const loaders = new Map<string, Loader>(
+      Object.entries(global.components).map(([path, c]) => [path, c.modules]),
+    );
     const router = (await loaders.get("")!("http")).default as HttpRouter;
     const engine = new Engine(t, global, clock, router, loaders, options);
     engine.store = options.store ?? "indexed";
@@ -97,19 +128,24 @@ export class Engine {
         snapshot = readSnapshot(options.dataFile);
         if (snapshot) restoreSnapshot(global, snapshot);
       } catch (e) {
-        if (e instanceof SnapshotError) throw new SnapshotError(`Cannot load --data ${options.dataFile}: ${e.message}. The file was left untouched; move it away to start empty.`);
+        if (e instanceof SnapshotError)
+          throw new SnapshotError(
+            `Cannot load --data ${options.dataFile}: ${e.message}. The file was left untouched; move it away to start empty.`,
+          );
         throw e;
       }
       if (snapshot) {
         restored = true;
-        engine.writeKey = typeof snapshot.engine.writeKey === "string" ? snapshot.engine.writeKey : "";
+        engine.writeKey =
+          typeof snapshot.engine.writeKey === "string" ? snapshot.engine.writeKey : "";
         log(`Loaded ${options.dataFile} (saved ${snapshot.savedAt}).`);
       } else {
         log(`No ${options.dataFile} yet: starting empty; it is written when the engine stops.`);
       }
     }
     // After a restore: the store builds its maps from the restored documents (and would rebuild them after another).
-    if (engine.store === "indexed") for (const { db } of Object.values(global.components)) installIndexedStore(db);
+    if (engine.store === "indexed")
+      for (const { db } of Object.values(global.components)) installIndexedStore(db);
     onTopLevelCommit(global, () => engine.invalidate());
     if (restored) engine.rearmScheduledFunctions();
     await engine.provisionSite();
@@ -129,7 +165,10 @@ export class Engine {
     if (!site) throw new Error('setup:provision created no "default" site');
     this.siteId = site._id;
     // Keys are stored only as hashes; a snapshot without the engine's copy gets a fresh key.
-    if (!this.writeKey) this.writeKey = (await this.t.mutation(components.analytics.sites.rotateWriteKey, { siteId: site._id })).writeKey;
+    if (!this.writeKey)
+      this.writeKey = (
+        await this.t.mutation(components.analytics.sites.rotateWriteKey, { siteId: site._id })
+      ).writeKey;
   }
 
   /**
@@ -138,17 +177,30 @@ export class Engine {
    */
   async call(kind: FunctionKind, name: string, args: Record<string, Value>): Promise<Value> {
     const [modulePath, exportName = "default"] = name.split(":");
-    if (!modulePath || /(^|\/)_generated(\/|$)/.test(modulePath) || modulePath === "http" || modulePath === "crons") throw new NotCallableError(`No public ${kind} named "${name}"`);
+    if (
+      !modulePath ||
+      /(^|\/)_generated(\/|$)/.test(modulePath) ||
+      modulePath === "http" ||
+      modulePath === "crons"
+    )
+      throw new NotCallableError(`No public ${kind} named "${name}"`);
     const fn = (await this.loadModule("", modulePath))?.[exportName] as Registered | undefined;
-    const isKind = kind === "query" ? fn?.isQuery : kind === "mutation" ? fn?.isMutation : fn?.isAction;
-    if (!fn || !fn.isPublic || !isKind) throw new NotCallableError(`No public ${kind} named "${name}"`);
-    if (kind === "query") return (await this.t.query(makeFunctionReference<"query">(name), args)) as Value;
-    if (kind === "mutation") return (await this.t.mutation(makeFunctionReference<"mutation">(name), args)) as Value;
+    const isKind =
+      kind === "query" ? fn?.isQuery : kind === "mutation" ? fn?.isMutation : fn?.isAction;
+    if (!fn || !fn.isPublic || !isKind)
+      throw new NotCallableError(`No public ${kind} named "${name}"`);
+    if (kind === "query")
+      return (await this.t.query(makeFunctionReference<"query">(name), args)) as Value;
+    if (kind === "mutation")
+      return (await this.t.mutation(makeFunctionReference<"mutation">(name), args)) as Value;
     return (await this.t.action(makeFunctionReference<"action">(name), args)) as Value;
   }
 
   /** A module of a component (the app is ""), or null when there is no such module. */
-  private async loadModule(componentPath: string, modulePath: string): Promise<Record<string, unknown> | null> {
+  private async loadModule(
+    componentPath: string,
+    modulePath: string,
+  ): Promise<Record<string, unknown> | null> {
     try {
       return await this.loaders.get(componentPath)!(modulePath);
     } catch (e) {
@@ -168,7 +220,11 @@ export class Engine {
    * origin would, with the client's address and user agent as Convex's request
    * metadata (what ctx.meta.getRequestMetadata() returns there).
    */
-  async fetch(pathWithQuery: string, init: RequestInit, client: { ip: string | null; userAgent: string | null } = { ip: null, userAgent: null }): Promise<Response> {
+  async fetch(
+    pathWithQuery: string,
+    init: RequestInit,
+    client: { ip: string | null; userAgent: string | null } = { ip: null, userAgent: null },
+  ): Promise<Response> {
     return await this.t.withRequestMetadata(client).fetch(pathWithQuery, init);
   }
 
@@ -202,13 +258,15 @@ export class Engine {
     for (const componentPath of this.loaders.keys()) {
       let crons: { export(): string } | undefined;
       try {
-        crons = (await this.loadModule(componentPath, "crons"))?.default as { export(): string } | undefined;
+        crons = (await this.loadModule(componentPath, "crons"))?.default as
+          { export(): string } | undefined;
       } catch (e) {
         this.cronLoadErrors.push({ componentPath, error: (e as Error).message });
         continue;
       }
       if (crons && typeof crons.export === "function") {
-        for (const job of jobsOf(crons, componentPath)) this.crons.push({ job, next: nextRun(job.schedule, Date.now()) });
+        for (const job of jobsOf(crons, componentPath))
+          this.crons.push({ job, next: nextRun(job.schedule, Date.now()) });
       }
     }
   }
@@ -229,7 +287,10 @@ export class Engine {
       for (const entry of this.crons) {
         if (this.stopped || entry.next > Date.now()) continue;
         try {
-          await this.t.fun({ componentPath: entry.job.componentPath, udfPath: entry.job.udfPath }, entry.job.args);
+          await this.t.fun(
+            { componentPath: entry.job.componentPath, udfPath: entry.job.udfPath },
+            entry.job.args,
+          );
         } catch (e) {
           this.options.log?.(`cron "${entry.job.id}" failed: ${(e as Error).message}`);
         }
@@ -251,12 +312,26 @@ export class Engine {
         const state = (job.state as { kind: string }).kind;
         if (state !== "pending" && state !== "inProgress") continue;
         const delay = Math.max(0, (job.scheduledTime as number) - Date.now());
-        setTimeout(() => void this.runScheduled(componentPath, job._id as string, job.name as string, (job.args as unknown[])[0]), delay);
+        setTimeout(
+          () =>
+            void this.runScheduled(
+              componentPath,
+              job._id as string,
+              job.name as string,
+              (job.args as unknown[])[0],
+            ),
+          delay,
+        );
       }
     }
   }
 
-  private async runScheduled(componentPath: string, jobId: string, udfPath: string, args: unknown): Promise<void> {
+  private async runScheduled(
+    componentPath: string,
+    jobId: string,
+    udfPath: string,
+    args: unknown,
+  ): Promise<void> {
     const { db } = this.global.components[componentPath]!;
     const setState = (state: Record<string, unknown>) =>
       this.t.runInComponent(componentPath, async () => {
@@ -285,14 +360,19 @@ export class Engine {
     while (realNow() < deadline) {
       await new Promise((r) => setTimeout(r, 1));
       if (scheduler._inFlight.size === 0) return true;
-      await Promise.race([this.t.finishInProgressScheduledFunctions(), new Promise((r) => setTimeout(r, Math.max(1, deadline - realNow())).unref())]);
+      await Promise.race([
+        this.t.finishInProgressScheduledFunctions(),
+        new Promise((r) => setTimeout(r, Math.max(1, deadline - realNow())).unref()),
+      ]);
     }
     return false;
   }
 
   /** Counts the committed documents of a component's table. */
   count(componentPath: string, table: string): number {
-    return Object.keys(this.global.components[componentPath]!.db._documents).filter((id) => tableOfId(id) === table).length;
+    return Object.keys(this.global.components[componentPath]!.db._documents).filter(
+      (id) => tableOfId(id) === table,
+    ).length;
   }
 
   /** What is still queued: batches waiting for the worker, delta shards waiting for compaction, scheduled functions running. */

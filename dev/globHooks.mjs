@@ -13,7 +13,8 @@ const CALL = /import\.meta\.glob\(\s*(["'])([^"'\n]+)\1\s*\)/g;
 const ANY_CALL = /import\.meta\.glob\s*\(/g;
 
 function globRegExp(pattern) {
-  if (/[{}[\]!]/.test(pattern)) throw new Error(`import.meta.glob pattern "${pattern}" uses syntax this shim does not support`);
+  if (/[{}[\]!]/.test(pattern))
+    throw new Error(`import.meta.glob pattern "${pattern}" uses syntax this shim does not support`);
   let out = "";
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
@@ -28,7 +29,8 @@ function globRegExp(pattern) {
 }
 
 function expand(fromDir, pattern) {
-  if (!pattern.startsWith("./") && !pattern.startsWith("../")) throw new Error(`import.meta.glob pattern "${pattern}" must be relative`);
+  if (!pattern.startsWith("./") && !pattern.startsWith("../"))
+    throw new Error(`import.meta.glob pattern "${pattern}" must be relative`);
   const parts = pattern.split("/");
   const firstWild = parts.findIndex((p) => /[*?]/.test(p));
   const base = join(fromDir, ...parts.slice(0, firstWild === -1 ? parts.length - 1 : firstWild));
@@ -56,20 +58,29 @@ function expand(fromDir, pattern) {
   keys.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // Each loader keeps its promise: convex-test calls the loader on every function call, and a repeated
   // import() still crosses the module hooks' thread (measured: about 2 s of a 14 s demo start).
-  const entries = keys.map(([key, path], i) => `${JSON.stringify(key)}: () => (m[${i}] ??= import(${JSON.stringify(pathToFileURL(path).href)}))`);
+  const entries = keys.map(
+    ([key, path], i) =>
+      `${JSON.stringify(key)}: () => (m[${i}] ??= import(${JSON.stringify(pathToFileURL(path).href)}))`,
+  );
   return `((m) => ({${entries.join(", ")}}))([])`;
 }
 
 /** Our own files, and the test helpers (src/test.ts) that Convex component packages ship; never tools like Vite itself. */
-const eligible = (url) => url.startsWith("file:") && (!url.includes("/node_modules/") || /\/node_modules\/.+\/src\/test\.[jt]s$/.test(url));
+const eligible = (url) =>
+  url.startsWith("file:") &&
+  (!url.includes("/node_modules/") || /\/node_modules\/.+\/src\/test\.[jt]s$/.test(url));
 
 export async function load(url, context, nextLoad) {
   const result = await nextLoad(url, context);
   if (!eligible(url) || result.format !== "module" || result.source == null) return result;
-  const source = typeof result.source === "string" ? result.source : Buffer.from(result.source).toString("utf8");
+  const source =
+    typeof result.source === "string" ? result.source : Buffer.from(result.source).toString("utf8");
   if (!source.includes("import.meta.glob")) return result;
   const dir = dirname(fileURLToPath(url));
   const expanded = source.replace(CALL, (_, _quote, pattern) => expand(dir, pattern));
-  if (ANY_CALL.test(expanded)) throw new Error(`${fileURLToPath(url)}: an import.meta.glob call this shim cannot expand (use one string-literal pattern)`);
+  if (ANY_CALL.test(expanded))
+    throw new Error(
+      `${fileURLToPath(url)}: an import.meta.glob call this shim cannot expand (use one string-literal pattern)`,
+    );
   return { ...result, source: expanded };
 }

@@ -25,12 +25,23 @@
 // transaction metrics (counted from those results by the syscall layer) are the
 // same too. dev/indexedStore.test.ts checks both against stock on random
 // operation sequences.
-import { CommitTsPlaceholder, compareValues, jsonToConvex, type JSONValue, type Value } from "convex/values";
+import {
+  CommitTsPlaceholder,
+  compareValues,
+  jsonToConvex,
+  type JSONValue,
+  type Value,
+} from "convex/values";
 import { captureConvexGlobal } from "./internals.js";
 
 type Doc = Record<string, Value>;
 type RangeExpr = { type: "Eq" | "Gt" | "Gte" | "Lt" | "Lte"; fieldPath: string; value: JSONValue };
-type IndexRangeSource = { type: "IndexRange"; indexName: string; range: RangeExpr[]; order?: "asc" | "desc" };
+type IndexRangeSource = {
+  type: "IndexRange";
+  indexName: string;
+  range: RangeExpr[];
+  order?: "asc" | "desc";
+};
 type Query = { source: { type: string } };
 
 /** The parts of convex-test 0.0.60's DatabaseFake this store hooks; checked on install. */
@@ -47,7 +58,10 @@ type Fake = Hooked & {
   _writes: Record<string, Doc | null>[];
   _schema: {
     schemaValidation: boolean;
-    tables: Map<string, { indexes: { indexDescriptor: string; fields: string[] }[]; documentType?: ExportedValidator }>;
+    tables: Map<
+      string,
+      { indexes: { indexDescriptor: string; fields: string[] }[]; documentType?: ExportedValidator }
+    >;
   } | null;
   get(table: string, id: string): Doc | null;
 };
@@ -69,13 +83,15 @@ function isPlainObject(value: unknown): boolean {
 // A path split once: `parts` of a field path ("n.x" -> ["n", "x"]). Stored documents are plain objects.
 function valueAt(doc: Doc, parts: string[]): Value | undefined {
   let v: unknown = doc[parts[0]!];
-  for (let i = 1; i < parts.length; i++) v = isPlainObject(v) ? (v as Record<string, unknown>)[parts[i]!] : undefined;
+  for (let i = 1; i < parts.length; i++)
+    v = isPlainObject(v) ? (v as Record<string, unknown>)[parts[i]!] : undefined;
   return v as Value | undefined;
 }
 // A query bound as convex-test evaluates it (commit-timestamp placeholders compare as
 // i64::MAX inside compareValues, as convex-test's resolution makes them).
 function boundValue(json: JSONValue): Value | undefined {
-  if (typeof json === "object" && json !== null && !Array.isArray(json) && "$undefined" in json) return undefined;
+  if (typeof json === "object" && json !== null && !Array.isArray(json) && "$undefined" in json)
+    return undefined;
   return jsonToConvex(json);
 }
 
@@ -110,12 +126,17 @@ function accepts(validator: ExportedValidator, value: unknown): boolean {
     case "id":
       return typeof value === "string" && tableOfId(value) === validator.tableName;
     case "array":
-      return Array.isArray(value) && value.every((v) => accepts(validator.value as ExportedValidator, v));
+      return (
+        Array.isArray(value) && value.every((v) => accepts(validator.value as ExportedValidator, v))
+      );
     case "union":
       return (validator.value as ExportedValidator[]).some((v) => accepts(v, value));
     case "object": {
       if (!isPlainObject(value)) return false;
-      const fields = validator.value as Record<string, { fieldType: ExportedValidator; optional: boolean }>;
+      const fields = validator.value as Record<
+        string,
+        { fieldType: ExportedValidator; optional: boolean }
+      >;
       const object = value as Record<string, unknown>;
       for (const [k, { fieldType, optional }] of Object.entries(fields)) {
         if (object[k] === undefined ? !optional : !accepts(fieldType, object[k])) return false;
@@ -167,7 +188,8 @@ class SortedIndex {
   remove(doc: Doc): void {
     const at = this.lowerBound(doc);
     // The sort key ends with _id, so the document sits exactly there.
-    if (this.docs[at]?._id !== doc._id) throw new Error(`indexed store out of sync: ${String(doc._id)} is not in its index`);
+    if (this.docs[at]?._id !== doc._id)
+      throw new Error(`indexed store out of sync: ${String(doc._id)} is not in its index`);
     this.docs.splice(at, 1);
   }
 
@@ -179,13 +201,16 @@ class SortedIndex {
   slice(range: RangeExpr[]): Doc[] | null {
     let k = 0;
     const eqs: (Value | undefined)[] = [];
-    while (k < range.length && range[k]!.type === "Eq" && range[k]!.fieldPath === this.fields[k]) eqs.push(boundValue(range[k++]!.value));
+    while (k < range.length && range[k]!.type === "Eq" && range[k]!.fieldPath === this.fields[k])
+      eqs.push(boundValue(range[k++]!.value));
     let lower: { v: Value | undefined; strict: boolean } | null = null;
     let upper: { v: Value | undefined; strict: boolean } | null = null;
     for (const r of range.slice(k)) {
       if (r.fieldPath !== this.fields[k]) return null;
-      if ((r.type === "Gt" || r.type === "Gte") && !lower) lower = { v: boundValue(r.value), strict: r.type === "Gt" };
-      else if ((r.type === "Lt" || r.type === "Lte") && !upper) upper = { v: boundValue(r.value), strict: r.type === "Lt" };
+      if ((r.type === "Gt" || r.type === "Gte") && !lower)
+        lower = { v: boundValue(r.value), strict: r.type === "Gt" };
+      else if ((r.type === "Lt" || r.type === "Lte") && !upper)
+        upper = { v: boundValue(r.value), strict: r.type === "Lt" };
       else return null;
     }
     // -1: before the range, 0: in it, 1: after it. Monotone along the index order.
@@ -240,10 +265,16 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
   const installed = indexedStoreStats(fake);
   if (installed) return installed;
   for (const method of ["get", ...HOOKED] as const) {
-    if (typeof fake[method] !== "function") throw new Error(`convex-test's database has no ${method}(): the indexed store supports convex-test 0.0.60`);
+    if (typeof fake[method] !== "function")
+      throw new Error(
+        `convex-test's database has no ${method}(): the indexed store supports convex-test 0.0.60`,
+      );
   }
   const { commit, _resolveQuerySource: resolve, _validate: validate } = stock ?? fake;
-  if (typeof fake._documents !== "object" || !Array.isArray(fake._writes)) throw new Error("convex-test's database has an unexpected shape: the indexed store supports convex-test 0.0.60");
+  if (typeof fake._documents !== "object" || !Array.isArray(fake._writes))
+    throw new Error(
+      "convex-test's database has an unexpected shape: the indexed store supports convex-test 0.0.60",
+    );
 
   const stats: IndexedStoreStats = { indexedQueries: 0, scannedQueries: 0, indexes: 0 };
   let source: Record<string, Doc> | null = null; // the _documents object the maps describe
@@ -276,7 +307,10 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
     if (!index) {
       const fields = indexFields(table, name);
       if (!fields) return null;
-      index = new SortedIndex(fields, [...idsOf(table)].map((id) => source![id]!));
+      index = new SortedIndex(
+        fields,
+        [...idsOf(table)].map((id) => source![id]!),
+      );
       byName.set(name, index);
       stats.indexes++;
     }
@@ -284,14 +318,17 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
   };
   // Ids of `table` with a pending write at any nesting level, in the order stock adds them.
   const pendingIds = (table: string, into: Set<string>): Set<string> => {
-    for (const level of fake._writes) for (const id of Object.keys(level)) if (tableOfId(id) === table) into.add(id);
+    for (const level of fake._writes)
+      for (const id of Object.keys(level)) if (tableOfId(id) === table) into.add(id);
     return into;
   };
 
   fake.commit = function (commitTs?: bigint | null) {
     const top = fake._writes.length === 1;
     if (top) fresh();
-    const before = top ? Object.keys(fake._writes[0]!).map((id) => [id, fake._documents[id] ?? null] as const) : [];
+    const before = top
+      ? Object.keys(fake._writes[0]!).map((id) => [id, fake._documents[id] ?? null] as const)
+      : [];
     commit.call(fake, commitTs);
     for (const [id, old] of before) {
       const now = fake._documents[id] ?? null;
@@ -346,7 +383,9 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
   };
 
   fake._validate = function (table: string, doc: Doc) {
-    const validator = fake._schema?.schemaValidation ? fake._schema.tables.get(table)?.documentType : undefined;
+    const validator = fake._schema?.schemaValidation
+      ? fake._schema.tables.get(table)?.documentType
+      : undefined;
     if (validator) {
       try {
         if (accepts(validator, doc)) return;
@@ -364,7 +403,9 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
 
 /** The stats of the store installed on a database, or null if it has none. */
 export function indexedStoreStats(db: object): IndexedStoreStats | null {
-  return Object.prototype.hasOwnProperty.call(db, INSTALLED) ? (db as { [INSTALLED]: IndexedStoreStats })[INSTALLED] : null;
+  return Object.prototype.hasOwnProperty.call(db, INSTALLED)
+    ? (db as { [INSTALLED]: IndexedStoreStats })[INSTALLED]
+    : null;
 }
 
 /**
@@ -373,11 +414,20 @@ export function indexedStoreStats(db: object): IndexedStoreStats | null {
  * and registers components itself, like the bench. Stock and indexed instances
  * then cannot be compared in the same process: use installIndexedStore for that.
  */
-export async function indexEveryDatabase(convexTest: (options: { modules: Record<string, () => Promise<unknown>> }) => unknown): Promise<void> {
-  const { components } = await captureConvexGlobal(convexTest({ modules: { "./_generated/api.js": async () => ({}) } }) as never);
+export async function indexEveryDatabase(
+  convexTest: (options: { modules: Record<string, () => Promise<unknown>> }) => unknown,
+): Promise<void> {
+  const { components } = await captureConvexGlobal(
+    convexTest({ modules: { "./_generated/api.js": async () => ({}) } }) as never,
+  );
   const proto = Object.getPrototypeOf(components[""]!.db) as Hooked & { [EVERY]?: true };
   if (proto[EVERY]) return;
-  const stock: Hooked = { commit: proto.commit, _iterateDocs: proto._iterateDocs, _resolveQuerySource: proto._resolveQuerySource, _validate: proto._validate };
+  const stock: Hooked = {
+    commit: proto.commit,
+    _iterateDocs: proto._iterateDocs,
+    _resolveQuerySource: proto._resolveQuerySource,
+    _validate: proto._validate,
+  };
   for (const method of HOOKED) {
     // The first call on an instance gives it its own store (own properties, which win over these from then on).
     proto[method] = function (this: Hooked, ...args: never[]) {

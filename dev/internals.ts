@@ -22,7 +22,10 @@ export type FakeDb = {
 type TransactionManager = { commit(isNested: boolean): unknown; _lastCommitTs: bigint };
 
 export type ConvexGlobal = {
-  components: Record<string, { db: FakeDb; modules: (modulePath: string) => Promise<Record<string, unknown>> }>;
+  components: Record<
+    string,
+    { db: FakeDb; modules: (modulePath: string) => Promise<Record<string, unknown>> }
+  >;
   transactionManager: TransactionManager;
   /** Scheduled functions whose timer has fired and that have not finished. */
   scheduler: { _inFlight: Set<Promise<unknown>> };
@@ -37,8 +40,18 @@ type RunsInContext = { run<T>(handler: (ctx: unknown) => Promise<T>): Promise<T>
 export async function captureConvexGlobal(t: RunsInContext): Promise<ConvexGlobal> {
   const original = AsyncLocalStorage.prototype.run;
   let captured: ConvexGlobal | undefined;
-  AsyncLocalStorage.prototype.run = function (this: AsyncLocalStorage<unknown>, store: unknown, ...rest: unknown[]) {
-    if (!captured && typeof store === "object" && store !== null && "components" in store && "transactionManager" in store) {
+  AsyncLocalStorage.prototype.run = function (
+    this: AsyncLocalStorage<unknown>,
+    store: unknown,
+    ...rest: unknown[]
+  ) {
+    if (
+      !captured &&
+      typeof store === "object" &&
+      store !== null &&
+      "components" in store &&
+      "transactionManager" in store
+    ) {
       captured = store as ConvexGlobal;
     }
     return (original as (...a: unknown[]) => unknown).call(this, store, ...rest);
@@ -48,13 +61,25 @@ export async function captureConvexGlobal(t: RunsInContext): Promise<ConvexGloba
   } finally {
     AsyncLocalStorage.prototype.run = original;
   }
-  if (!captured) throw new Error("convex-test's internal state was not found: this engine supports convex-test 0.0.60");
+  if (!captured)
+    throw new Error(
+      "convex-test's internal state was not found: this engine supports convex-test 0.0.60",
+    );
   for (const [path, { db }] of Object.entries(captured.components)) {
-    const ok = db && typeof db._documents === "object" && typeof db._nextDocId === "number" && typeof db._validate === "function";
-    if (!ok) throw new Error(`convex-test's database for component "${path}" has an unexpected shape: this engine supports convex-test 0.0.60`);
+    const ok =
+      db &&
+      typeof db._documents === "object" &&
+      typeof db._nextDocId === "number" &&
+      typeof db._validate === "function";
+    if (!ok)
+      throw new Error(
+        `convex-test's database for component "${path}" has an unexpected shape: this engine supports convex-test 0.0.60`,
+      );
   }
-  if (typeof captured.transactionManager?.commit !== "function") throw new Error("convex-test's transaction manager has an unexpected shape");
-  if (!(captured.scheduler?._inFlight instanceof Set)) throw new Error("convex-test's scheduler has an unexpected shape");
+  if (typeof captured.transactionManager?.commit !== "function")
+    throw new Error("convex-test's transaction manager has an unexpected shape");
+  if (!(captured.scheduler?._inFlight instanceof Set))
+    throw new Error("convex-test's scheduler has an unexpected shape");
   return captured;
 }
 

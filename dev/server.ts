@@ -74,8 +74,14 @@ class IngestHooks {
 /** The batch id and event count of an ingest body, as far as it parses. */
 function describeBody(body: Uint8Array | undefined): { batchId: string | null; events: number } {
   try {
-    const parsed = JSON.parse(Buffer.from(body ?? []).toString("utf8")) as { batchId?: unknown; events?: unknown };
-    return { batchId: typeof parsed.batchId === "string" ? parsed.batchId : null, events: Array.isArray(parsed.events) ? parsed.events.length : 0 };
+    const parsed = JSON.parse(Buffer.from(body ?? []).toString("utf8")) as {
+      batchId?: unknown;
+      events?: unknown;
+    };
+    return {
+      batchId: typeof parsed.batchId === "string" ? parsed.batchId : null,
+      events: Array.isArray(parsed.events) ? parsed.events.length : 0,
+    };
   } catch {
     return { batchId: null, events: 0 };
   }
@@ -113,32 +119,56 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** Same response shape as Convex's HTTP API (/api/query etc.): { status, value } or { status, errorMessage, errorData }. */
-async function bridgeCall(engine: Engine, kind: FunctionKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function bridgeCall(
+  engine: Engine,
+  kind: FunctionKind,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   let path: string;
   let args: Record<string, Value>;
   try {
-    const body = JSON.parse((await readBody(req, MAX_BRIDGE_BODY)).toString("utf8")) as { path?: unknown; args?: JSONValue };
+    const body = JSON.parse((await readBody(req, MAX_BRIDGE_BODY)).toString("utf8")) as {
+      path?: unknown;
+      args?: JSONValue;
+    };
     if (typeof body.path !== "string") throw new Error("path must be a string");
     path = body.path;
     args = (body.args === undefined ? {} : jsonToConvex(body.args)) as Record<string, Value>;
   } catch (e) {
-    return sendJson(res, 400, { status: "error", errorMessage: `Bad bridge request: ${(e as Error).message}` });
+    return sendJson(res, 400, {
+      status: "error",
+      errorMessage: `Bad bridge request: ${(e as Error).message}`,
+    });
   }
   try {
     const value = await engine.call(kind, path, args);
     sendJson(res, 200, { status: "success", value: convexToJson(value) });
   } catch (e) {
-    if (e instanceof NotCallableError) return sendJson(res, 404, { status: "error", errorMessage: e.message });
+    if (e instanceof NotCallableError)
+      return sendJson(res, 404, { status: "error", errorMessage: e.message });
     const data = (e as { data?: Value }).data;
-    sendJson(res, 200, { status: "error", errorMessage: (e as Error).message, ...(data !== undefined ? { errorData: convexToJson(data) } : {}) });
+    sendJson(res, 200, {
+      status: "error",
+      errorMessage: (e as Error).message,
+      ...(data !== undefined ? { errorData: convexToJson(data) } : {}),
+    });
   }
 }
 
 function events(engine: Engine, req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-store",
+    Connection: "keep-alive",
+  });
   // The current version first, so a reconnecting client refetches what it missed.
-  res.write(`retry: 1000\nevent: invalidate\ndata: ${JSON.stringify({ version: engine.currentVersion })}\n\n`);
-  const unsubscribe = engine.subscribe((version) => res.write(`event: invalidate\ndata: ${JSON.stringify({ version })}\n\n`));
+  res.write(
+    `retry: 1000\nevent: invalidate\ndata: ${JSON.stringify({ version: engine.currentVersion })}\n\n`,
+  );
+  const unsubscribe = engine.subscribe((version) =>
+    res.write(`event: invalidate\ndata: ${JSON.stringify({ version })}\n\n`),
+  );
   const heartbeat = setInterval(() => res.write(": ping\n\n"), 15_000);
   req.on("close", () => {
     clearInterval(heartbeat);
@@ -146,16 +176,30 @@ function events(engine: Engine, req: IncomingMessage, res: ServerResponse): void
   });
 }
 
-async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: ServerResponse, hooks: IngestHooks | null): Promise<void> {
+async function appRoute(
+  engine: Engine,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+  hooks: IngestHooks | null,
+): Promise<void> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const method = req.method ?? "GET";
-  const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readBody(req));
+  const body =
+    method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readBody(req));
   const ingest = hooks && method === "POST" && url.pathname.endsWith("/ingest");
-  const entry = ingest ? { at: realNow(), ...describeBody(body), mode: req.headers["sec-fetch-mode"]?.toString() ?? null, userAgent: req.headers["user-agent"] ?? null } : null;
+  const entry = ingest
+    ? {
+        at: realNow(),
+        ...describeBody(body),
+        mode: req.headers["sec-fetch-mode"]?.toString() ?? null,
+        userAgent: req.headers["user-agent"] ?? null,
+      }
+    : null;
   const fault = ingest ? hooks.take() : null;
   if (hooks && entry && fault) {
     hooks.record({ ...entry, status: fault.status, faulted: true });
@@ -167,13 +211,20 @@ async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: Ser
       "Access-Control-Expose-Headers": "Retry-After",
       ...(fault.retryAfter !== undefined ? { "Retry-After": String(fault.retryAfter) } : {}),
     });
-    return void res.end(JSON.stringify({ error: { code: "unavailable", message: "failing on purpose (/_engine/ingest)" } }));
+    return void res.end(
+      JSON.stringify({
+        error: { code: "unavailable", message: "failing on purpose (/_engine/ingest)" },
+      }),
+    );
   }
   // As the deployment would: the client's address and user agent as request metadata, for the
   // cookieless visitor hash (never stored). This local stand-in for Convex's edge takes the address
   // from X-Forwarded-For when one is sent (the seeder plays many visitors from one socket).
   const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const client = { ip: forwarded || (req.socket.remoteAddress ?? null), userAgent: req.headers["user-agent"] ?? null };
+  const client = {
+    ip: forwarded || (req.socket.remoteAddress ?? null),
+    userAgent: req.headers["user-agent"] ?? null,
+  };
   const response = await engine.fetch(url.pathname + url.search, { method, headers, body }, client);
   const out: Record<string, string> = {};
   response.headers.forEach((value, name) => (out[name] = value));
@@ -185,17 +236,30 @@ async function appRoute(engine: Engine, url: URL, req: IncomingMessage, res: Ser
     } catch {
       // not JSON: nothing to note
     }
-    hooks.record({ ...entry, status: response.status, faulted: false, ...(typeof answer.duplicate === "boolean" ? { duplicate: answer.duplicate } : {}), ...(typeof answer.accepted === "number" ? { accepted: answer.accepted } : {}) });
+    hooks.record({
+      ...entry,
+      status: response.status,
+      faulted: false,
+      ...(typeof answer.duplicate === "boolean" ? { duplicate: answer.duplicate } : {}),
+      ...(typeof answer.accepted === "number" ? { accepted: answer.accepted } : {}),
+    });
   }
   res.writeHead(response.status, out);
   res.end(method === "HEAD" ? undefined : bytes);
 }
 
 /** GET: { fault, log }; POST { fault: IngestFault | null }: sets or clears the switch. */
-async function ingestHooks(hooks: IngestHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function ingestHooks(
+  hooks: IngestHooks,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (req.method === "POST") {
-    const { fault } = JSON.parse((await readBody(req, 64 * 1024)).toString("utf8")) as { fault?: IngestFault | null };
-    if (fault !== null && (typeof fault !== "object" || !Number.isInteger(fault.status))) return sendJson(res, 400, { error: "fault must be null or { status, retryAfter?, times? }" });
+    const { fault } = JSON.parse((await readBody(req, 64 * 1024)).toString("utf8")) as {
+      fault?: IngestFault | null;
+    };
+    if (fault !== null && (typeof fault !== "object" || !Number.isInteger(fault.status)))
+      return sendJson(res, 400, { error: "fault must be null or { status, retryAfter?, times? }" });
     hooks.fault = fault;
   }
   sendJson(res, 200, { fault: hooks.fault, log: hooks.log });
@@ -205,7 +269,9 @@ function staticFile(options: ServerOptions, url: URL, res: ServerResponse): void
   const index = join(options.staticDir, "index.html");
   if (!existsSync(index)) {
     res.writeHead(503, { "Content-Type": "text/plain; charset=utf-8" });
-    res.end("The example page is not built: run `npm run build:example` (npm run demo does it for you).\n");
+    res.end(
+      "The example page is not built: run `npm run build:example` (npm run demo does it for you).\n",
+    );
     return;
   }
   const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, "");
@@ -223,14 +289,20 @@ function staticFile(options: ServerOptions, url: URL, res: ServerResponse): void
   let body: Buffer | string = readFileSync(file);
   if (file === index) {
     body = body.toString("utf8");
-    for (const [name, value] of Object.entries(options.htmlVars)) body = body.replaceAll(name, value);
+    for (const [name, value] of Object.entries(options.htmlVars))
+      body = body.replaceAll(name, value);
   }
   const immutable = rel.startsWith("/assets/");
-  res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "no-cache" });
+  res.writeHead(200, {
+    "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+    "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
+  });
   res.end(body);
 }
 
-export async function startServer(options: ServerOptions): Promise<{ server: Server; url: string }> {
+export async function startServer(
+  options: ServerOptions,
+): Promise<{ server: Server; url: string }> {
   const { engine } = options;
   const hooks = options.testHooks ? new IngestHooks() : null;
   const server = createServer((req, res) => {
@@ -238,10 +310,13 @@ export async function startServer(options: ServerOptions): Promise<{ server: Ser
     const method = req.method ?? "GET";
     const handle = async () => {
       const bridge = /^\/bridge\/(query|mutation|action)$/.exec(url.pathname);
-      if (bridge && method === "POST") return await bridgeCall(engine, bridge[1] as FunctionKind, req, res);
+      if (bridge && method === "POST")
+        return await bridgeCall(engine, bridge[1] as FunctionKind, req, res);
       if (url.pathname === "/bridge/events" && method === "GET") return events(engine, req, res);
-      if (url.pathname === "/_engine/status" && method === "GET") return sendJson(res, 200, engine.status());
-      if (hooks && url.pathname === "/_engine/ingest" && (method === "GET" || method === "POST")) return await ingestHooks(hooks, req, res);
+      if (url.pathname === "/_engine/status" && method === "GET")
+        return sendJson(res, 200, engine.status());
+      if (hooks && url.pathname === "/_engine/ingest" && (method === "GET" || method === "POST"))
+        return await ingestHooks(hooks, req, res);
       if (engine.routes(url.pathname, method)) return await appRoute(engine, url, req, res, hooks);
       if (method === "GET" || method === "HEAD") return staticFile(options, url, res);
       sendJson(res, 404, { error: `No route for ${method} ${url.pathname}` });
@@ -254,7 +329,13 @@ export async function startServer(options: ServerOptions): Promise<{ server: Ser
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(e.code === "EADDRINUSE" ? new Error(`${options.host}:${options.port} is already in use: pick another port with --port N (0 picks a free one)`) : e),
+      reject(
+        e.code === "EADDRINUSE"
+          ? new Error(
+              `${options.host}:${options.port} is already in use: pick another port with --port N (0 picks a free one)`,
+            )
+          : e,
+      ),
     );
     server.listen(options.port, options.host, () => resolve());
   });

@@ -27,7 +27,10 @@ export class SnapshotError extends Error {}
 export function takeSnapshot(global: ConvexGlobal, engine: Record<string, JSONValue>): Snapshot {
   const components: Record<string, ComponentState> = {};
   for (const [path, { db }] of Object.entries(global.components)) {
-    if (Object.keys(db._storage).length > 0) throw new SnapshotError(`component "${path}" uses file storage, which snapshots do not support`);
+    if (Object.keys(db._storage).length > 0)
+      throw new SnapshotError(
+        `component "${path}" uses file storage, which snapshots do not support`,
+      );
     components[path] = {
       nextDocId: db._nextDocId,
       lastCreationTime: db._lastCreationTime,
@@ -61,10 +64,16 @@ export function readSnapshot(file: string): Snapshot | null {
     throw new SnapshotError(`it is not valid JSON (${(e as Error).message})`);
   }
   const s = parsed as Partial<Snapshot>;
-  if (typeof s !== "object" || s === null || s.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`it is not an engine snapshot (no "format": "${SNAPSHOT_FORMAT}")`);
-  if (s.version !== SNAPSHOT_VERSION) throw new SnapshotError(`it has version ${String(s.version)}; this engine reads version ${SNAPSHOT_VERSION}`);
-  if (typeof s.components !== "object" || s.components === null) throw new SnapshotError(`it has no "components"`);
-  if (typeof s.lastCommitTs !== "string" || !/^\d+$/.test(s.lastCommitTs)) throw new SnapshotError(`"lastCommitTs" is missing or not an integer`);
+  if (typeof s !== "object" || s === null || s.format !== SNAPSHOT_FORMAT)
+    throw new SnapshotError(`it is not an engine snapshot (no "format": "${SNAPSHOT_FORMAT}")`);
+  if (s.version !== SNAPSHOT_VERSION)
+    throw new SnapshotError(
+      `it has version ${String(s.version)}; this engine reads version ${SNAPSHOT_VERSION}`,
+    );
+  if (typeof s.components !== "object" || s.components === null)
+    throw new SnapshotError(`it has no "components"`);
+  if (typeof s.lastCommitTs !== "string" || !/^\d+$/.test(s.lastCommitTs))
+    throw new SnapshotError(`"lastCommitTs" is missing or not an integer`);
   return { ...s, engine: s.engine ?? {} } as Snapshot;
 }
 
@@ -76,12 +85,21 @@ export function restoreSnapshot(global: ConvexGlobal, snapshot: Snapshot): void 
   const have = Object.keys(global.components).sort();
   const want = Object.keys(snapshot.components).sort();
   if (have.join("|") !== want.join("|")) {
-    throw new SnapshotError(`it holds components [${want.map((p) => JSON.stringify(p)).join(", ")}] but the app has [${have.map((p) => JSON.stringify(p)).join(", ")}]`);
+    throw new SnapshotError(
+      `it holds components [${want.map((p) => JSON.stringify(p)).join(", ")}] but the app has [${have.map((p) => JSON.stringify(p)).join(", ")}]`,
+    );
   }
-  const loaded = new Map<string, { documents: Record<string, GenericDocument>; state: ComponentState }>();
+  const loaded = new Map<
+    string,
+    { documents: Record<string, GenericDocument>; state: ComponentState }
+  >();
   for (const [path, state] of Object.entries(snapshot.components)) {
     const where = path === "" ? "the app" : `component "${path}"`;
-    if (!Number.isInteger(state?.nextDocId) || typeof state.lastCreationTime !== "number" || !Array.isArray(state.documents)) {
+    if (
+      !Number.isInteger(state?.nextDocId) ||
+      typeof state.lastCreationTime !== "number" ||
+      !Array.isArray(state.documents)
+    ) {
       throw new SnapshotError(`${where} has a malformed header`);
     }
     const { db } = global.components[path]!;
@@ -95,16 +113,23 @@ export function restoreSnapshot(global: ConvexGlobal, snapshot: Snapshot): void 
       }
       const id = doc?._id;
       const table = typeof id === "string" ? tableOfId(id) : null;
-      if (!table || typeof doc._creationTime !== "number") throw new SnapshotError(`${where}, document #${i} has no valid _id/_creationTime`);
-      if (documents[id as string]) throw new SnapshotError(`${where} has two documents with _id ${String(id)}`);
+      if (!table || typeof doc._creationTime !== "number")
+        throw new SnapshotError(`${where}, document #${i} has no valid _id/_creationTime`);
+      if (documents[id as string])
+        throw new SnapshotError(`${where} has two documents with _id ${String(id)}`);
       // New ids count up from nextDocId; an id at or past it would be handed out again.
-      if (Number.parseInt(id as string, 10) >= state.nextDocId) throw new SnapshotError(`${where}: _id ${String(id)} is not below nextDocId ${state.nextDocId}`);
+      if (Number.parseInt(id as string, 10) >= state.nextDocId)
+        throw new SnapshotError(
+          `${where}: _id ${String(id)} is not below nextDocId ${state.nextDocId}`,
+        );
       if (!table.startsWith("_")) {
         const { _id, _creationTime, ...fields } = doc;
         try {
           db._validate(table, fields);
         } catch (e) {
-          throw new SnapshotError(`${where}, ${table} document ${String(_id)} does not match the schema: ${(e as Error).message}`);
+          throw new SnapshotError(
+            `${where}, ${table} document ${String(_id)} does not match the schema: ${(e as Error).message}`,
+          );
         }
       }
       documents[id as string] = doc;

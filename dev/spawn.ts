@@ -17,17 +17,26 @@ export type RunningEngine = {
 
 /** Runs the engine CLI with `args` (plus --port 0); resolves when it prints "ready", rejects if it exits first. */
 export async function startEngine(args: string[], timeoutMs = 90_000): Promise<RunningEngine> {
-  const child = spawn(process.execPath, ["--import", "tsx", "dev/demo.ts", "--port", "0", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, TSX_TSCONFIG_PATH: "dev/tsconfig.json", FORCE_COLOR: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "dev/demo.ts", "--port", "0", ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TSX_TSCONFIG_PATH: "dev/tsconfig.json", FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
   const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`engine not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`engine not ready after ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const check = () => {
       const m = /^ready in [\d.]+s: (http:\/\/\S+)/m.exec(output);
       if (m) {
@@ -38,7 +47,12 @@ export async function startEngine(args: string[], timeoutMs = 90_000): Promise<R
     child.stdout!.on("data", check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(Object.assign(new Error(`engine exited with ${code} before it was ready:\n${output}`), { code, output }));
+      reject(
+        Object.assign(new Error(`engine exited with ${code} before it was ready:\n${output}`), {
+          code,
+          output,
+        }),
+      );
     });
   });
   const writeKey = /write key (pk_\S+)\)/.exec(output)?.[1] ?? "";
@@ -55,7 +69,9 @@ export async function startEngine(args: string[], timeoutMs = 90_000): Promise<R
 }
 
 /** Runs the engine CLI and waits for it to exit (for start-up failures). */
-export async function runEngineToExit(args: string[]): Promise<{ code: number | null; output: string }> {
+export async function runEngineToExit(
+  args: string[],
+): Promise<{ code: number | null; output: string }> {
   try {
     const engine = await startEngine(args);
     return await engine.stop();
@@ -70,7 +86,10 @@ export async function runEngineToExit(args: string[]): Promise<{ code: number | 
 export async function waitForWorker(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = (await (await fetch(`${url}/_engine/status`)).json()) as { pendingBatches: number; running: number };
+    const s = (await (await fetch(`${url}/_engine/status`)).json()) as {
+      pendingBatches: number;
+      running: number;
+    };
     if (s.pendingBatches === 0 && s.running === 0) return;
     if (Date.now() > deadline) throw new Error(`the worker did not catch up: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -19,8 +19,19 @@ const ARTIFACTS = join(ROOT, "test-artifacts");
 // As in browser.e2e.ts: a desktop Chrome user agent (isbot drops "HeadlessChrome"), and no background networking.
 // The user agent is also set on the command line: Playwright's per-context override does not reach a beacon sent
 // while the page navigates away, which would then say "HeadlessChrome" and be dropped as a bot (answered 202).
-const USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-agent=${USER_AGENT}`];
+const USER_AGENT =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  `--user-agent=${USER_AGENT}`,
+];
 const HOUR = 3_600_000;
 
 let engine: RunningEngine;
@@ -44,18 +55,28 @@ async function listen(server: Server): Promise<string> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `read` until `ok` holds; the error says what was last seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
     await sleep(200);
   }
 }
 
 async function bridgeQuery<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`${engine.url}/bridge/query`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args }) });
+  const res = await fetch(`${engine.url}/bridge/query`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ path, args }),
+  });
   const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
   if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
   return reply.value as T;
@@ -78,7 +99,8 @@ async function counts(): Promise<Counts> {
   const to = Math.ceil(Date.now() / HOUR) * HOUR + HOUR;
   const range = { siteId, from: to - 3 * HOUR, to };
   type Rows = { rows: { key: string; pageviews: number; events: number }[] };
-  const breakdown = (dimension: string) => bridgeQuery<Rows>("analytics:getBreakdown", { ...range, dimension, limit: 100 });
+  const breakdown = (dimension: string) =>
+    bridgeQuery<Rows>("analytics:getBreakdown", { ...range, dimension, limit: 100 });
   const [overview, pages, events, props, referrers] = await Promise.all([
     bridgeQuery<Counts["overview"]>("analytics:getOverview", range),
     breakdown("page"),
@@ -87,8 +109,15 @@ async function counts(): Promise<Counts> {
     breakdown("referrer"),
   ]);
   return {
-    overview: { visitors: overview.visitors, pageviews: overview.pageviews, sessions: overview.sessions, events: overview.events },
-    pages: Object.fromEntries(pages.rows.filter((r) => r.pageviews > 0).map((r) => [r.key, r.pageviews])),
+    overview: {
+      visitors: overview.visitors,
+      pageviews: overview.pageviews,
+      sessions: overview.sessions,
+      events: overview.events,
+    },
+    pages: Object.fromEntries(
+      pages.rows.filter((r) => r.pageviews > 0).map((r) => [r.key, r.pageviews]),
+    ),
     events: Object.fromEntries(events.rows.map((r) => [r.key, r.events])),
     props: Object.fromEntries(props.rows.map((r) => [r.key, r.events])),
     referrers: Object.fromEntries(referrers.rows.map((r) => [r.key, r.pageviews])),
@@ -96,7 +125,10 @@ async function counts(): Promise<Counts> {
 }
 
 /** `after - before`, per key, leaving out keys that did not change. */
-function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+function delta(
+  after: Record<string, number>,
+  before: Record<string, number>,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of new Set([...Object.keys(after), ...Object.keys(before)])) {
     const d = (after[key] ?? 0) - (before[key] ?? 0);
@@ -106,11 +138,16 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
 }
 
 async function ingestLog(): Promise<IngestLogEntry[]> {
-  return ((await (await fetch(`${engine.url}/_engine/ingest`)).json()) as { log: IngestLogEntry[] }).log;
+  return ((await (await fetch(`${engine.url}/_engine/ingest`)).json()) as { log: IngestLogEntry[] })
+    .log;
 }
 
 async function setFault(fault: IngestFault | null): Promise<void> {
-  const res = await fetch(`${engine.url}/_engine/ingest`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ fault }) });
+  const res = await fetch(`${engine.url}/_engine/ingest`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ fault }),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -132,7 +169,12 @@ async function settle(): Promise<void> {
 /** How many times each batchId was stored (answered 202 and not a duplicate): exactly once means 1 each. */
 function storedPerBatch(log: IngestLogEntry[]): Map<string, number> {
   const stored = new Map<string, number>();
-  for (const e of log) if (e.batchId && !e.faulted) stored.set(e.batchId, (stored.get(e.batchId) ?? 0) + (e.status === 202 && e.duplicate === false ? 1 : 0));
+  for (const e of log)
+    if (e.batchId && !e.faulted)
+      stored.set(
+        e.batchId,
+        (stored.get(e.batchId) ?? 0) + (e.status === 202 && e.duplicate === false ? 1 : 0),
+      );
   return stored;
 }
 
@@ -140,7 +182,10 @@ function storedPerBatch(log: IngestLogEntry[]): Map<string, number> {
 const acceptedEvents = (log: IngestLogEntry[]) => log.reduce((n, e) => n + (e.accepted ?? 0), 0);
 
 async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext({ userAgent: USER_AGENT, viewport: { width: 1200, height: 800 } });
+  const context = await browser.newContext({
+    userAgent: USER_AGENT,
+    viewport: { width: 1200, height: 800 },
+  });
   context.on("page", (page) => watch(page));
   return context;
 }
@@ -157,21 +202,31 @@ async function showOnPage(page: Page, text: string): Promise<void> {
   await page.evaluate((t) => {
     const banner = document.createElement("div");
     banner.textContent = t;
-    banner.style.cssText = "position:fixed;left:0;right:0;bottom:0;padding:12px 20px;background:#b91c1c;color:#fff;font:14px sans-serif;z-index:9";
+    banner.style.cssText =
+      "position:fixed;left:0;right:0;bottom:0;padding:12px 20px;background:#b91c1c;color:#fff;font:14px sans-serif;z-index:9";
     document.body.append(banner);
   }, text);
 }
 
 /** The unsent batches the tracker keeps in localStorage (its own key, "ea:q:" + write key). */
-async function storedBatches(page: Page): Promise<{ batchId: string; events: { type: string; name?: string }[] }[]> {
-  return await page.evaluate((key) => JSON.parse(localStorage["ea:q:" + key] ?? "[]"), engine.writeKey);
+async function storedBatches(
+  page: Page,
+): Promise<{ batchId: string; events: { type: string; name?: string }[] }[]> {
+  return await page.evaluate(
+    (key) => JSON.parse(localStorage["ea:q:" + key] ?? "[]"),
+    engine.writeKey,
+  );
 }
 
 beforeAll(async () => {
   // No seed: every count comes from this file.
   engine = await startEngine(["--test-hooks"]);
   siteId = (await bridgeQuery<{ _id: string }>("analytics:getSiteBySlug", { slug: "default" }))._id;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
   mkdirSync(ARTIFACTS, { recursive: true });
   elsewhere = createServer((_req, res) => {
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
@@ -230,7 +285,14 @@ test("pageviews, SPA navigations, tracked clicks, an outbound click and a closed
 
   const expected = {
     pages: { "/": 2, "/pricing": 2, "/docs": 1, "/landing": 1 },
-    events: { pageview: 6, cta_click: 1, plan_selected: 2, copy_install: 1, subscribe_click: 1, "Outbound Link: Click": 1 },
+    events: {
+      pageview: 6,
+      cta_click: 1,
+      plan_selected: 2,
+      copy_install: 1,
+      subscribe_click: 1,
+      "Outbound Link: Click": 1,
+    },
   };
   await until("every event of the first session", counts, (c) => c.overview.events >= 12);
   await outbound.close();
@@ -249,12 +311,18 @@ test("pageviews, SPA navigations, tracked clicks, an outbound click and a closed
   expect([...storedPerBatch(log).values()].every((n) => n === 1)).toBe(true);
   expect(acceptedEvents(log)).toBe(12);
   expect(log.every((e) => e.userAgent === USER_AGENT)).toBe(true);
-  console.log(`first session: ${log.length} ingest requests (${log.filter((e) => e.mode === "no-cors").length} beacons), ${log.filter((e) => e.duplicate).length} duplicates`);
+  console.log(
+    `first session: ${log.length} ingest requests (${log.filter((e) => e.mode === "no-cors").length} beacons), ${log.filter((e) => e.duplicate).length} duplicates`,
+  );
 
   // The dashboard shows the same numbers, live, plus its own pageview.
   const dashboard = await context.newPage();
   await dashboard.goto(`${engine.url}/dashboard`);
-  await dashboard.waitForFunction(() => document.querySelector('[data-testid="card-pageviews"]')?.textContent === "7", null, { timeout: 60_000 });
+  await dashboard.waitForFunction(
+    () => document.querySelector('[data-testid="card-pageviews"]')?.textContent === "7",
+    null,
+    { timeout: 60_000 },
+  );
   expect(await dashboard.getByTestId("card-visitors").textContent()).toBe("1");
   expect(await dashboard.getByTestId("card-sessions").textContent()).toBe("1");
   await dashboard.screenshot({ path: join(ARTIFACTS, "tracker-dashboard.png"), fullPage: true });
@@ -274,12 +342,17 @@ test("batches written while ingest fails survive reloads in localStorage and arr
   const context = await newContext();
   const page = await context.newPage();
   await page.goto(`${engine.url}/docs`); // pageview: /docs, sent while ingest is healthy
-  await until("the healthy pageview", counts, (c) => c.overview.events === before.overview.events + 1);
+  await until(
+    "the healthy pageview",
+    counts,
+    (c) => c.overview.events === before.overview.events + 1,
+  );
 
   // Outage, part 1: the route answers 503 (no Retry-After). Three clicks; the 5 s timer sends them and fails.
   await setFault({ status: 503 });
   for (let i = 0; i < 3; i++) await page.getByTestId("copy").click(); // copy_install x3
-  const failed = async () => (await ingestLog()).slice(logStart).filter((e) => e.faulted && e.mode !== "no-cors").length;
+  const failed = async () =>
+    (await ingestLog()).slice(logStart).filter((e) => e.faulted && e.mode !== "no-cors").length;
   await until("a failed send", failed, (n) => n >= 1);
   await page.getByRole("link", { name: "Pricing" }).click(); // pageview: /pricing (pushState)
   await page.getByTestId("plan-free").click(); // plan_selected
@@ -301,7 +374,10 @@ test("batches written while ingest fails survive reloads in localStorage and arr
   expect(stored.map((b) => b.events.length)).toEqual([3, 2, 2]);
   // Nothing of the outage reached the reports.
   expect((await counts()).overview.events).toBe(before.overview.events + 1);
-  await showOnPage(page, `Ingest down: ${stored.length} batches (${stored.map((b) => b.events.map((e) => e.name ?? e.type).join(", ")).join(" | ")}) wait in localStorage`);
+  await showOnPage(
+    page,
+    `Ingest down: ${stored.length} batches (${stored.map((b) => b.events.map((e) => e.name ?? e.type).join(", ")).join(" | ")}) wait in localStorage`,
+  );
   await page.screenshot({ path: join(ARTIFACTS, "tracker-outage.png") });
 
   // The server is back. Leave at once, while the tracker is still backing off: its beacons now reach the server,
@@ -309,16 +385,37 @@ test("batches written while ingest fails survive reloads in localStorage and arr
   // server's batchId dedup answers "duplicate".
   await setFault(null);
   await page.goto(`${engine.url}/docs`); // pageview: /docs
-  await until("the persisted batches after recovery", counts, (c) => c.overview.events >= before.overview.events + 10, 90_000);
+  await until(
+    "the persisted batches after recovery",
+    counts,
+    (c) => c.overview.events >= before.overview.events + 10,
+    90_000,
+  );
   await page.getByRole("link", { name: "Dashboard" }).click(); // pageview: /dashboard
   const pageviews = before.overview.pageviews + 6;
-  await page.waitForFunction((n) => document.querySelector('[data-testid="card-pageviews"]')?.textContent === String(n), pageviews, { timeout: 60_000 });
-  await page.screenshot({ path: join(ARTIFACTS, "tracker-recovered-dashboard.png"), fullPage: true });
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid="card-pageviews"]')?.textContent === String(n),
+    pageviews,
+    { timeout: 60_000 },
+  );
+  await page.screenshot({
+    path: join(ARTIFACTS, "tracker-recovered-dashboard.png"),
+    fullPage: true,
+  });
   await context.close();
   await settle();
   const after = await counts();
-  expect(delta(after.events, before.events)).toEqual({ pageview: 6, copy_install: 3, plan_selected: 2 });
-  expect(delta(after.pages, before.pages)).toEqual({ "/docs": 2, "/pricing": 2, "/": 1, "/dashboard": 1 });
+  expect(delta(after.events, before.events)).toEqual({
+    pageview: 6,
+    copy_install: 3,
+    plan_selected: 2,
+  });
+  expect(delta(after.pages, before.pages)).toEqual({
+    "/docs": 2,
+    "/pricing": 2,
+    "/": 1,
+    "/dashboard": 1,
+  });
   expect(after.overview.events - before.overview.events).toBe(11);
   expect(after.overview.pageviews - before.overview.pageviews).toBe(6);
   expect(delta(after.referrers, before.referrers)).toEqual({ "(none)": 6 });
@@ -351,8 +448,14 @@ test("a 429 is retried with the same batchId no sooner than its Retry-After, and
   const page = await context.newPage();
   await page.goto(`${engine.url}/docs`); // pageview: /docs
   await page.getByTestId("copy").click(); // copy_install
-  await page.evaluate(() => (window as unknown as { analytics: { flush(): void } }).analytics.flush());
-  const log = await until("the retry after the 429", async () => (await ingestLog()).slice(logStart), (l) => l.some((e) => e.status === 202));
+  await page.evaluate(() =>
+    (window as unknown as { analytics: { flush(): void } }).analytics.flush(),
+  );
+  const log = await until(
+    "the retry after the 429",
+    async () => (await ingestLog()).slice(logStart),
+    (l) => l.some((e) => e.status === 202),
+  );
   const limited = log.find((e) => e.status === 429)!;
   expect(limited).toMatchObject({ faulted: true });
   const retried = log.find((e) => e.status === 202)!;

@@ -49,8 +49,12 @@ export const TRACKER_ETAG = ${JSON.stringify(etag)};
 
 const bytes = Buffer.from(code);
 const gzip = gzipSync(bytes, { level: 9 }).length;
-const brotli = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
-console.log(`tracker script.js: ${bytes.length} B raw, ${gzip} B gzip, ${brotli} B brotli (budget ${BROTLI_BUDGET} B brotli)`);
+const brotli = brotliCompressSync(bytes, {
+  params: { [constants.BROTLI_PARAM_QUALITY]: 11 },
+}).length;
+console.log(
+  `tracker script.js: ${bytes.length} B raw, ${gzip} B gzip, ${brotli} B brotli (budget ${BROTLI_BUDGET} B brotli)`,
+);
 
 let failed = false;
 if (brotli > BROTLI_BUDGET) {
@@ -65,7 +69,9 @@ if (process.argv.includes("--check")) {
     // missing counts as stale
   }
   if (committed !== source) {
-    console.error("src/client/trackerScript.ts is stale: run `npm run build:tracker` and commit it");
+    console.error(
+      "src/client/trackerScript.ts is stale: run `npm run build:tracker` and commit it",
+    );
     failed = true;
   }
 } else {

@@ -58,11 +58,7 @@ export const NONE_KEY = "(none)";
 /** The key the cardinality cap folds the long tail into. */
 export const OTHER_KEY = "(other)";
 
-export const vEventType = v.union(
-  v.literal("pageview"),
-  v.literal("track"),
-  v.literal("identify"),
-);
+export const vEventType = v.union(v.literal("pageview"), v.literal("track"), v.literal("identify"));
 export const vProps = v.record(v.string(), v.union(v.string(), v.number(), v.boolean()));
 
 /**
@@ -188,7 +184,11 @@ export const vRange = { siteId: v.string(), from: v.number(), to: v.number() };
 
 /** `now`: epoch ms, rounded to the minute by the caller so the query's cache is shared. */
 export const vRealtimeArgs = { siteId: v.string(), now: v.number() };
-export const vRealtime = v.object({ visitors: v.number(), pageviews: v.number(), events: v.number() });
+export const vRealtime = v.object({
+  visitors: v.number(),
+  pageviews: v.number(),
+  events: v.number(),
+});
 export type Realtime = Infer<typeof vRealtime>;
 
 export const vDeadLetter = v.object({

@@ -15,7 +15,10 @@ const modules = import.meta.glob("./component/**/*.ts");
  * @param t - the instance from `convexTest(schema, modules)`.
  * @param name - the name used in `app.use(analytics, { name })`; "analytics" by default.
  */
-export function register(t: TestConvex<SchemaDefinition<GenericSchema, boolean>>, name: string = "analytics"): void {
+export function register(
+  t: TestConvex<SchemaDefinition<GenericSchema, boolean>>,
+  name: string = "analytics",
+): void {
   t.registerComponent(name, schema, modules);
   aggregate.register(t, `${name}/hourlyTotals`);
   // aggregate's own child, the batch worker of its queued mode.

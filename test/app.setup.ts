@@ -22,7 +22,10 @@ export function initApp() {
 export type App = ReturnType<typeof initApp>;
 
 /** Fake timers at `now` and the example's dev-open auth for every test of the file. */
-export function useFixedClock(now: number, env: Record<string, string> = { ANALYTICS_DEV_OPEN: "1" }): void {
+export function useFixedClock(
+  now: number,
+  env: Record<string, string> = { ANALYTICS_DEV_OPEN: "1" },
+): void {
   beforeEach(() => {
     vi.useFakeTimers();
     vi.setSystemTime(now);
@@ -39,8 +42,14 @@ export function useFixedClock(now: number, env: Record<string, string> = { ANALY
  * component's tables live. convex-test 0.0.60 has runInComponent at run time
  * but does not declare it, hence the cast.
  */
-export function inComponent<T, Ctx = GenericMutationCtx<GenericDataModel>>(t: App, path: string, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
-  const runner = t as unknown as { runInComponent: (path: string, f: (ctx: Ctx) => Promise<T>) => Promise<T> };
+export function inComponent<T, Ctx = GenericMutationCtx<GenericDataModel>>(
+  t: App,
+  path: string,
+  fn: (ctx: Ctx) => Promise<T>,
+): Promise<T> {
+  const runner = t as unknown as {
+    runInComponent: (path: string, f: (ctx: Ctx) => Promise<T>) => Promise<T>;
+  };
   return runner.runInComponent(path, fn);
 }
 
@@ -68,8 +77,13 @@ export async function everyDocument(t: App): Promise<Map<string, string[]>> {
   for (const [path, tables] of EVERY_TABLE) {
     const docs = await inComponent(t, path, async (ctx) => {
       const byTable: Record<string, string[]> = {};
-      for (const table of tables) byTable[table] = (await ctx.db.query(table).collect()).map((d) => JSON.stringify(d, bytesAsText));
-      byTable._scheduled_functions = (await ctx.db.system.query("_scheduled_functions").collect()).map((d) => JSON.stringify(d));
+      for (const table of tables)
+        byTable[table] = (await ctx.db.query(table).collect()).map((d) =>
+          JSON.stringify(d, bytesAsText),
+        );
+      byTable._scheduled_functions = (
+        await ctx.db.system.query("_scheduled_functions").collect()
+      ).map((d) => JSON.stringify(d));
       return byTable;
     });
     for (const [table, texts] of Object.entries(docs)) out.set(`${path || "app"}:${table}`, texts);

@@ -11,7 +11,12 @@ import { api, internal } from "../example/convex/_generated/api.js";
 import schema from "../example/convex/schema.js";
 import componentSchema from "../src/component/schema.js";
 import { SETTLE_MS } from "../src/component/ingest.js";
-import { findConflicts, recordReadWriteSets, type RangeRead, type Transaction } from "../src/component/readWriteSets.testlib.js";
+import {
+  findConflicts,
+  recordReadWriteSets,
+  type RangeRead,
+  type Transaction,
+} from "../src/component/readWriteSets.testlib.js";
 
 const NOW = Date.parse("2026-03-10T12:00:00Z");
 /** A Convex mutation runs for at most this long: transactions further apart never overlap. */
@@ -20,10 +25,27 @@ const SCHEMAS = { "": schema, analytics: componentSchema };
 
 useFixedClock(NOW);
 
-type Op = { op: "ingest"; site: number; visitor: number; events: number } | { op: "wait"; ms: number } | { op: "kick" };
+type Op =
+  | { op: "ingest"; site: number; visitor: number; events: number }
+  | { op: "wait"; ms: number }
+  | { op: "kick" };
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant("ingest" as const), site: fc.nat({ max: 1 }), visitor: fc.nat({ max: 5 }), events: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("wait" as const), ms: fc.integer({ min: 50, max: 8_000 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant("ingest" as const),
+      site: fc.nat({ max: 1 }),
+      visitor: fc.nat({ max: 5 }),
+      events: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant("wait" as const),
+      ms: fc.integer({ min: 50, max: 8_000 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("kick" as const) }) },
 );
 
@@ -39,10 +61,17 @@ function ingestTime(tx: Transaction): number | null {
 
 /** The worker's settled-range read, bounded above by `receivedAt < now - SETTLE_MS`. */
 const settledRead = (tx: Transaction) =>
-  tx.reads.find((r): r is RangeRead => r.kind === "range" && r.table === "pendingBatches" && r.bounds.some((b) => b.op === "lt" && b.field === "receivedAt"));
+  tx.reads.find(
+    (r): r is RangeRead =>
+      r.kind === "range" &&
+      r.table === "pendingBatches" &&
+      r.bounds.some((b) => b.op === "lt" && b.field === "receivedAt"),
+  );
 
 /** The hand-off to idle, read only by a run that processed nothing: the whole pending range, and the loop flag. */
-const isHandOff = (r: RangeRead) => (r.table === "pendingBatches" && !r.bounds.some((b) => b.field === "receivedAt")) || r.table === "siteLoops";
+const isHandOff = (r: RangeRead) =>
+  (r.table === "pendingBatches" && !r.bounds.some((b) => b.field === "receivedAt")) ||
+  r.table === "siteLoops";
 
 async function play(t: App, ops: Op[]) {
   const sites = [
@@ -60,10 +89,15 @@ async function play(t: App, ops: Op[]) {
         url: `https://ex.com/p${(n + i) % 4}`,
         visitorId: `v${op.visitor}`,
       }));
-      const res = await t.withRequestMetadata({ ip: `198.51.100.${op.visitor}`, userAgent: "Mozilla/5.0 Firefox/126.0" }).fetch("/analytics/ingest", {
-        method: "POST",
-        body: JSON.stringify({ key: sites[op.site]!.writeKey, batchId: `b${n++}`, events }),
-      });
+      const res = await t
+        .withRequestMetadata({
+          ip: `198.51.100.${op.visitor}`,
+          userAgent: "Mozilla/5.0 Firefox/126.0",
+        })
+        .fetch("/analytics/ingest", {
+          method: "POST",
+          body: JSON.stringify({ key: sites[op.site]!.writeKey, batchId: `b${n++}`, events }),
+        });
       expect(res.status).toBe(202);
     } else if (op.op === "wait") {
       vi.advanceTimersByTime(op.ms);
@@ -91,13 +125,16 @@ describe("conflict-free by design", () => {
           recorder.stop();
         }
         const txs = recorder.transactions.filter((tx) => tx.committed);
-        const ingests = txs.filter(isIngest).flatMap((tx) => (ingestTime(tx) === null ? [] : [{ tx, at: ingestTime(tx)! }]));
+        const ingests = txs
+          .filter(isIngest)
+          .flatMap((tx) => (ingestTime(tx) === null ? [] : [{ tx, at: ingestTime(tx)! }]));
         expect(ingests.length).toBe(ops.filter((o) => o.op === "ingest").length);
         let handOffs = 0;
         for (const worker of txs.filter(isWorker)) {
           const settled = settledRead(worker)!;
           expect(settled, "every run reads the settled range").toBeDefined();
-          const startedAt = (settled.bounds.find((b) => b.field === "receivedAt")!.value as number) + SETTLE_MS;
+          const startedAt =
+            (settled.bounds.find((b) => b.field === "receivedAt")!.value as number) + SETTLE_MS;
           // A hand-off is made only by a run that found nothing to process.
           const reads = worker.reads.filter((r) => !(r.kind === "range" && isHandOff(r)));
           if (reads.length < worker.reads.length) {
@@ -107,7 +144,10 @@ describe("conflict-free by design", () => {
           const withoutHandOff = { ...worker, reads };
           for (const { tx, at } of ingests) {
             if (Math.abs(at - startedAt) >= MAX_MUTATION_MS) continue;
-            const found = findConflicts(withoutHandOff, tx, SCHEMAS).map((c) => `${c.read.table} ${c.read.kind === "range" ? JSON.stringify(c.read.bounds) : ""} <- ${c.write.op}`);
+            const found = findConflicts(withoutHandOff, tx, SCHEMAS).map(
+              (c) =>
+                `${c.read.table} ${c.read.kind === "range" ? JSON.stringify(c.read.bounds) : ""} <- ${c.write.op}`,
+            );
             expect(found, `${worker.label} at ${startedAt} vs ingest at ${at}`).toEqual([]);
           }
         }

@@ -29,8 +29,15 @@ afterEach(() => {
 });
 
 /** Plain-object views of the registered functions, to read their kind without `any`. */
-type Registered = { isQuery?: boolean; isMutation?: boolean; isAction?: boolean; isPublic?: boolean };
-const allExports = Object.entries(analyticsModule as Record<string, Registered>).sort(([a], [b]) => a.localeCompare(b));
+type Registered = {
+  isQuery?: boolean;
+  isMutation?: boolean;
+  isAction?: boolean;
+  isPublic?: boolean;
+};
+const allExports = Object.entries(analyticsModule as Record<string, Registered>).sort(([a], [b]) =>
+  a.localeCompare(b),
+);
 /** What a browser can reach: the public exports. The maintenance exports are internal (crons only). */
 const exported = allExports.filter(([, fn]) => fn.isPublic);
 const exportedNames = exported.map(([name]) => name);
@@ -62,11 +69,17 @@ function argsFor(siteId: string): Record<string, Record<string, unknown>> {
 /** Calls an export of example/convex/analytics.ts by name, as a browser client would. */
 async function call(t: Caller, name: string, args: Record<string, unknown>): Promise<unknown> {
   const kind = (analyticsModule as Record<string, Registered>)[name]!;
-  const refs = api.analytics as unknown as Record<string, FunctionReference<"query" | "mutation", "public", Record<string, unknown>>>;
+  const refs = api.analytics as unknown as Record<
+    string,
+    FunctionReference<"query" | "mutation", "public", Record<string, unknown>>
+  >;
   const ref = refs[name]!;
   return kind.isQuery
     ? await t.query(ref as FunctionReference<"query", "public", Record<string, unknown>>, args)
-    : await t.mutation(ref as FunctionReference<"mutation", "public", Record<string, unknown>>, args);
+    : await t.mutation(
+        ref as FunctionReference<"mutation", "public", Record<string, unknown>>,
+        args,
+      );
 }
 
 /** The "default" site, owned by OWNER. */
@@ -77,7 +90,8 @@ async function setup() {
   return { t, siteId: site!.siteId, writeKey: site!.writeKey };
 }
 
-const REFUSED = /Sign in to see analytics|Only this site's owners may see its analytics|Only analytics admins may do this/;
+const REFUSED =
+  /Sign in to see analytics|Only this site's owners may see its analytics|Only analytics admins may do this/;
 
 describe("auth runs first, for every exported function", () => {
   test("example/convex/analytics.ts exports exactly the two facades' functions, each a public query or mutation, and only the maintenance functions as internal", () => {
@@ -85,7 +99,11 @@ describe("auth runs first, for every exported function", () => {
     expect(internalNames).toEqual(MAINTENANCE_NAMES);
     expect(Object.keys(argsFor("x")).sort()).toEqual(exportedNames);
     for (const [name, fn] of exported) {
-      expect({ name, public: fn.isPublic, kind: fn.isQuery ? "query" : fn.isMutation ? "mutation" : "other" }).toEqual({
+      expect({
+        name,
+        public: fn.isPublic,
+        kind: fn.isQuery ? "query" : fn.isMutation ? "mutation" : "other",
+      }).toEqual({
         name,
         public: true,
         kind: expect.stringMatching(/^(query|mutation)$/),
@@ -108,7 +126,11 @@ describe("auth runs first, for every exported function", () => {
     expect(sites.map((s) => [s.slug, s.name])).toEqual([["default", "Example site"]]);
     const res = await t.fetch("/analytics/ingest", {
       method: "POST",
-      body: JSON.stringify({ key: writeKey, batchId: "b", events: [{ id: "e", type: "pageview", occurredAt: NOW, url: "https://ex.com/" }] }),
+      body: JSON.stringify({
+        key: writeKey,
+        batchId: "b",
+        events: [{ id: "e", type: "pageview", occurredAt: NOW, url: "https://ex.com/" }],
+      }),
     });
     expect(res.status).toBe(202);
   });
@@ -144,18 +166,29 @@ describe("auth runs first, for every exported function", () => {
     const args = argsFor(siteId);
     // Another site, owned by someone else: owning it opens nothing here.
     const other = await t.run(async (ctx) => {
-      const { siteId: otherId } = await ctx.runMutation(components.analytics.sites.createSite, { slug: "other", name: "Other", timezone: "UTC", allowedOrigins: [] });
+      const { siteId: otherId } = await ctx.runMutation(components.analytics.sites.createSite, {
+        slug: "other",
+        name: "Other",
+        timezone: "UTC",
+        allowedOrigins: [],
+      });
       await ctx.db.insert("siteOwners", { email: "other@example.com", siteId: otherId });
       return otherId;
     });
     for (const email of ["stranger@example.com", "other@example.com"]) {
       const user = t.withIdentity({ email });
       for (const name of READ_NAMES) {
-        await expect(call(user, name, args[name]!)).rejects.toThrow("Only this site's owners may see its analytics");
+        await expect(call(user, name, args[name]!)).rejects.toThrow(
+          "Only this site's owners may see its analytics",
+        );
       }
     }
     // The other site's owner reads their own site.
-    expect(await t.withIdentity({ email: "other@example.com" }).query(api.analytics.getOverview, { siteId: other, from: NOW - HOUR, to: NOW })).toMatchObject({ pageviews: 0 });
+    expect(
+      await t
+        .withIdentity({ email: "other@example.com" })
+        .query(api.analytics.getOverview, { siteId: other, from: NOW - HOUR, to: NOW }),
+    ).toMatchObject({ pageviews: 0 });
   });
 
   test("an admin listed in ANALYTICS_ADMINS may call every function; an identity without an email may not", async () => {
@@ -164,12 +197,19 @@ describe("auth runs first, for every exported function", () => {
     const args = argsFor(siteId);
     for (const name of exportedNames) await call(admin, name, args[name]!);
     expect((await admin.query(api.analytics.getSite, { siteId }))?.name).toBe("Renamed");
-    expect((await admin.query(api.analytics.listSites, {})).map((s) => s.slug).sort()).toEqual(["default", "new-site"]);
+    expect((await admin.query(api.analytics.listSites, {})).map((s) => s.slug).sort()).toEqual([
+      "default",
+      "new-site",
+    ]);
 
     const anonymous = t.withIdentity({ subject: "user-without-email" });
-    await expect(anonymous.query(api.analytics.listSites, {})).rejects.toThrow("Only analytics admins may do this");
+    await expect(anonymous.query(api.analytics.listSites, {})).rejects.toThrow(
+      "Only analytics admins may do this",
+    );
     vi.stubEnv("ANALYTICS_ADMINS", "");
-    await expect(admin.query(api.analytics.listSites, {})).rejects.toThrow("Only analytics admins may do this");
+    await expect(admin.query(api.analytics.listSites, {})).rejects.toThrow(
+      "Only analytics admins may do this",
+    );
   });
 
   test("ANALYTICS_DEV_OPEN=1 opens every function to an anonymous caller, and only the exact value 1 does", async () => {
@@ -192,10 +232,13 @@ describe("report arguments", () => {
     const { t, siteId } = await setup();
     const reader = t.withIdentity({ email: OWNER });
     for (const name of reports) {
-      await expect(call(reader, name, reportArgs(name, siteId, NOW, NOW - DAY)), name).rejects.toThrow(
-        `Invalid range: to (${NOW - DAY}) must be after from (${NOW})`,
+      await expect(
+        call(reader, name, reportArgs(name, siteId, NOW, NOW - DAY)),
+        name,
+      ).rejects.toThrow(`Invalid range: to (${NOW - DAY}) must be after from (${NOW})`);
+      await expect(call(reader, name, reportArgs(name, siteId, NOW, NOW)), name).rejects.toThrow(
+        /Invalid range: to .* must be after from/,
       );
-      await expect(call(reader, name, reportArgs(name, siteId, NOW, NOW)), name).rejects.toThrow(/Invalid range: to .* must be after from/);
     }
   });
 
@@ -204,31 +247,44 @@ describe("report arguments", () => {
     const reader = t.withIdentity({ email: OWNER });
     for (const name of reports) {
       await call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY, NOW));
-      await expect(call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY - HOUR, NOW)), name).rejects.toThrow(
-        "Invalid range: at most 400 days can be reported at once",
-      );
+      await expect(
+        call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY - HOUR, NOW)),
+        name,
+      ).rejects.toThrow("Invalid range: at most 400 days can be reported at once");
     }
   });
 
   test("non-finite range ends are refused", async () => {
     const { t, siteId } = await setup();
     const reader = t.withIdentity({ email: OWNER });
-    await expect(reader.query(api.analytics.getOverview, { siteId, from: Number.NEGATIVE_INFINITY, to: NOW })).rejects.toThrow(
-      "from and to must be finite epoch milliseconds",
-    );
-    await expect(reader.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: Number.NaN })).rejects.toThrow(
-      "from and to must be finite epoch milliseconds",
-    );
+    await expect(
+      reader.query(api.analytics.getOverview, { siteId, from: Number.NEGATIVE_INFINITY, to: NOW }),
+    ).rejects.toThrow("from and to must be finite epoch milliseconds");
+    await expect(
+      reader.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: Number.NaN }),
+    ).rejects.toThrow("from and to must be finite epoch milliseconds");
   });
 
   test("an unknown site id is refused by every report and admin call that takes one, naming the id", async () => {
     const { t, siteId } = await setup();
     const admin = t.withIdentity({ email: ADMIN });
     // A well-formed id of another table, and a string that is no id at all.
-    const users = await t.run(async (ctx) => await ctx.db.insert("users", { email: "u@example.com", plan: "free" }));
+    const users = await t.run(
+      async (ctx) => await ctx.db.insert("users", { email: "u@example.com", plan: "free" }),
+    );
     for (const bad of ["no-such-site", users]) {
-      for (const name of ["getOverview", "getTimeseries", "getBreakdown", "getRealtime", "updateSite", "rotateWriteKey", "listDeadLetters"]) {
-        await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(`Unknown site "${bad}"`);
+      for (const name of [
+        "getOverview",
+        "getTimeseries",
+        "getBreakdown",
+        "getRealtime",
+        "updateSite",
+        "rotateWriteKey",
+        "listDeadLetters",
+      ]) {
+        await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(
+          `Unknown site "${bad}"`,
+        );
       }
       expect(await admin.query(api.analytics.getSite, { siteId: bad })).toBeNull();
     }
@@ -241,20 +297,34 @@ describe("report arguments", () => {
     const reader = t.withIdentity({ email: OWNER });
     const range = { siteId, from: NOW - DAY, to: NOW, dimension: "page" as const };
     for (const limit of [0, -1, 1.5, 1_001, Number.NaN, Number.POSITIVE_INFINITY]) {
-      await expect(reader.query(api.analytics.getBreakdown, { ...range, limit }), String(limit)).rejects.toThrow(
-        "limit must be an integer from 1 to 1000",
-      );
+      await expect(
+        reader.query(api.analytics.getBreakdown, { ...range, limit }),
+        String(limit),
+      ).rejects.toThrow("limit must be an integer from 1 to 1000");
     }
-    for (const limit of [1, 1_000]) expect((await reader.query(api.analytics.getBreakdown, { ...range, limit })).rows).toEqual([]);
+    for (const limit of [1, 1_000])
+      expect((await reader.query(api.analytics.getBreakdown, { ...range, limit })).rows).toEqual(
+        [],
+      );
   });
 
   test("minute granularity is refused for a range starting more than 2 hours ago", async () => {
     const { t, siteId } = await setup();
     const reader = t.withIdentity({ email: OWNER });
-    await expect(reader.query(api.analytics.getTimeseries, { siteId, from: NOW - 3 * HOUR, to: NOW, granularity: "minute" })).rejects.toThrow(
-      "Minute granularity covers only the last 2 hours",
-    );
-    const { points } = await reader.query(api.analytics.getTimeseries, { siteId, from: NOW - HOUR, to: NOW, granularity: "minute" });
+    await expect(
+      reader.query(api.analytics.getTimeseries, {
+        siteId,
+        from: NOW - 3 * HOUR,
+        to: NOW,
+        granularity: "minute",
+      }),
+    ).rejects.toThrow("Minute granularity covers only the last 2 hours");
+    const { points } = await reader.query(api.analytics.getTimeseries, {
+      siteId,
+      from: NOW - HOUR,
+      to: NOW,
+      granularity: "minute",
+    });
     expect(points.length).toBe(60);
   });
 });

@@ -54,7 +54,12 @@ const pageview = (id: string, path = "/", extra: Record<string, unknown> = {}) =
   visitorId: "visitor-1",
   ...extra,
 });
-const envelope = (key: string, batchId: string, events: unknown[]) => ({ key, batchId, sentAt: NOW, events });
+const envelope = (key: string, batchId: string, events: unknown[]) => ({
+  key,
+  batchId,
+  sentAt: NOW,
+  events,
+});
 
 /** Runs the worker and compaction to completion. */
 async function drain(t: App) {
@@ -63,12 +68,22 @@ async function drain(t: App) {
 
 async function overview(t: App, siteId: string) {
   vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
-  return await t.query(api.analytics.getOverview, { siteId, from: NOW - 8 * 24 * HOUR, to: NOW + HOUR });
+  return await t.query(api.analytics.getOverview, {
+    siteId,
+    from: NOW - 8 * 24 * HOUR,
+    to: NOW + HOUR,
+  });
 }
 
 async function breakdown(t: App, siteId: string, dimension: "event" | "page" | "prop") {
   vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
-  const { rows } = await t.query(api.analytics.getBreakdown, { siteId, from: NOW - 2 * HOUR, to: NOW + HOUR, dimension, limit: 100 });
+  const { rows } = await t.query(api.analytics.getBreakdown, {
+    siteId,
+    from: NOW - 2 * HOUR,
+    to: NOW + HOUR,
+    dimension,
+    limit: 100,
+  });
   return rows.map((r) => [r.key, r.events] as const);
 }
 
@@ -81,10 +96,24 @@ describe("202 accepted", () => {
       envelope(writeKey, "batch-1", [
         pageview("e1", "/pricing"),
         { bad: true },
-        { id: "e3", type: "track", name: "signup", occurredAt: NOW - 30_000, url: "https://shop.example.org/pricing", visitorId: "visitor-1", props: { plan: "pro" } },
+        {
+          id: "e3",
+          type: "track",
+          name: "signup",
+          occurredAt: NOW - 30_000,
+          url: "https://shop.example.org/pricing",
+          visitorId: "visitor-1",
+          props: { plan: "pro" },
+        },
         pageview("e4", "/", { url: "ftp://shop.example.org/" }),
         pageview("e5", "/", { occurredAt: "yesterday" }),
-        { id: "e6", type: "track", occurredAt: NOW, url: "https://shop.example.org/", visitorId: "visitor-1" },
+        {
+          id: "e6",
+          type: "track",
+          occurredAt: NOW,
+          url: "https://shop.example.org/",
+          visitorId: "visitor-1",
+        },
       ]),
     );
     expect(res.status).toBe(202);
@@ -101,7 +130,10 @@ describe("202 accepted", () => {
     await drain(t);
     const o = await overview(t, siteId);
     expect([o.events, o.pageviews, o.sessions, o.visitors]).toEqual([2, 1, 1, 1]);
-    expect(await breakdown(t, siteId, "event")).toEqual([["pageview", 1], ["signup", 1]]);
+    expect(await breakdown(t, siteId, "event")).toEqual([
+      ["pageview", 1],
+      ["signup", 1],
+    ]);
     expect(await breakdown(t, siteId, "prop")).toEqual([["signup|plan|pro", 1]]);
   });
 
@@ -109,13 +141,27 @@ describe("202 accepted", () => {
     const t = initApp();
     const { siteId, writeKey } = await createSite(t);
     const batch = envelope(writeKey, "retry-me", [pageview("e1"), pageview("e2", "/about")]);
-    expect(await (await post(t, batch)).json()).toEqual({ accepted: 2, duplicate: false, rejected: [] });
-    expect(await (await post(t, batch)).json()).toEqual({ accepted: 0, duplicate: true, rejected: [] });
+    expect(await (await post(t, batch)).json()).toEqual({
+      accepted: 2,
+      duplicate: false,
+      rejected: [],
+    });
+    expect(await (await post(t, batch)).json()).toEqual({
+      accepted: 0,
+      duplicate: true,
+      rejected: [],
+    });
     await drain(t);
-    expect(await (await post(t, batch)).json()).toEqual({ accepted: 0, duplicate: true, rejected: [] });
+    expect(await (await post(t, batch)).json()).toEqual({
+      accepted: 0,
+      duplicate: true,
+      rejected: [],
+    });
     await drain(t);
     expect((await overview(t, siteId)).pageviews).toBe(2);
-    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).length)).toBe(1);
+    expect(
+      await inAnalytics(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).length),
+    ).toBe(1);
   });
 
   test("a batch whose events are all invalid is answered 202 with accepted 0 and stores nothing", async () => {
@@ -128,16 +174,23 @@ describe("202 accepted", () => {
       duplicate: false,
       rejected: [0, 1, 2].map((index) => ({ index, reason: "event must be an object" })),
     });
-    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).length)).toBe(0);
+    expect(
+      await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).length),
+    ).toBe(0);
   });
 
   test("a text/plain beacon body and a body with no content type are accepted like JSON", async () => {
     const t = initApp();
     const { siteId, writeKey } = await createSite(t);
-    const beacon = await post(t, envelope(writeKey, "beacon", [pageview("e1")]), { "Content-Type": "text/plain;charset=UTF-8" });
+    const beacon = await post(t, envelope(writeKey, "beacon", [pageview("e1")]), {
+      "Content-Type": "text/plain;charset=UTF-8",
+    });
     expect(beacon.status).toBe(202);
     expect(await beacon.json()).toEqual({ accepted: 1, duplicate: false, rejected: [] });
-    const bare = await t.fetch("/analytics/ingest", { method: "POST", body: JSON.stringify(envelope(writeKey, "bare", [pageview("e2")])) });
+    const bare = await t.fetch("/analytics/ingest", {
+      method: "POST",
+      body: JSON.stringify(envelope(writeKey, "bare", [pageview("e2")])),
+    });
     expect(bare.status).toBe(202);
     await drain(t);
     expect((await overview(t, siteId)).pageviews).toBe(2);
@@ -146,11 +199,19 @@ describe("202 accepted", () => {
   test("a prop key that grows past Convex's 1,024-character field-name limit once encoded is rejected, not a 5xx", async () => {
     const t = initApp();
     const { writeKey } = await createSite(t);
-    const res = await post(t, envelope(writeKey, "long-key", [pageview("e1", "/", { props: { ["é".repeat(200)]: 1 } }), pageview("e2")]));
+    const res = await post(
+      t,
+      envelope(writeKey, "long-key", [
+        pageview("e1", "/", { props: { ["é".repeat(200)]: 1 } }),
+        pageview("e2"),
+      ]),
+    );
     expect(res.status).toBe(202);
     const body = await res.json();
     expect(body.accepted).toBe(1);
-    expect(body.rejected).toEqual([{ index: 0, reason: expect.stringMatching(/props key .* too long/) }]);
+    expect(body.rejected).toEqual([
+      { index: 0, reason: expect.stringMatching(/props key .* too long/) },
+    ]);
   });
 });
 
@@ -162,7 +223,9 @@ describe("400 bad request", () => {
     const t = initApp();
     const res = await post(t, body);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { code: "invalid_json", message: "The body is not valid JSON" } });
+    expect(await res.json()).toEqual({
+      error: { code: "invalid_json", message: "The body is not valid JSON" },
+    });
   });
 
   const key = "pk_whatever";
@@ -174,20 +237,39 @@ describe("400 bad request", () => {
     ["no key", { batchId: "b", events: [] }, "key must be a write key string"],
     ["a numeric key", { key: 7, batchId: "b", events: [] }, "key must be a write key string"],
     ["an empty key", { key: "", batchId: "b", events: [] }, "key must be a write key string"],
-    ["a 201-character key", { key: "k".repeat(201), batchId: "b", events: [] }, "key must be a write key string"],
+    [
+      "a 201-character key",
+      { key: "k".repeat(201), batchId: "b", events: [] },
+      "key must be a write key string",
+    ],
     ["no batchId", { key, events: [] }, "batchId must be a string of 1-128 characters"],
-    ["a numeric batchId", { key, batchId: 7, events: [] }, "batchId must be a string of 1-128 characters"],
-    ["an empty batchId", { key, batchId: "", events: [] }, "batchId must be a string of 1-128 characters"],
-    ["a 129-character batchId", { key, batchId: "b".repeat(129), events: [] }, "batchId must be a string of 1-128 characters"],
+    [
+      "a numeric batchId",
+      { key, batchId: 7, events: [] },
+      "batchId must be a string of 1-128 characters",
+    ],
+    [
+      "an empty batchId",
+      { key, batchId: "", events: [] },
+      "batchId must be a string of 1-128 characters",
+    ],
+    [
+      "a 129-character batchId",
+      { key, batchId: "b".repeat(129), events: [] },
+      "batchId must be a string of 1-128 characters",
+    ],
     ["no events", { key, batchId: "b" }, "events must be an array"],
     ["events as an object", { key, batchId: "b", events: { 0: {} } }, "events must be an array"],
     ["events as null", { key, batchId: "b", events: null }, "events must be an array"],
-  ])("a body with %s is answered 400 invalid_shape with a message saying what is wrong", async (_, body, message) => {
-    const t = initApp();
-    const res = await post(t, JSON.stringify(body));
-    expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { code: "invalid_shape", message } });
-  });
+  ])(
+    "a body with %s is answered 400 invalid_shape with a message saying what is wrong",
+    async (_, body, message) => {
+      const t = initApp();
+      const res = await post(t, JSON.stringify(body));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: { code: "invalid_shape", message } });
+    },
+  );
 });
 
 describe("401 and 403", () => {
@@ -196,7 +278,9 @@ describe("401 and 403", () => {
     const { siteId, writeKey } = await createSite(t);
     const unknown = await post(t, envelope("pk_not-a-real-key", "b0", [pageview("e0")]));
     expect(unknown.status).toBe(401);
-    expect(await unknown.json()).toEqual({ error: { code: "unknown_key", message: "Unknown write key" } });
+    expect(await unknown.json()).toEqual({
+      error: { code: "unknown_key", message: "Unknown write key" },
+    });
 
     expect((await post(t, envelope(writeKey, "b1", [pageview("e1")]))).status).toBe(202);
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
@@ -205,7 +289,11 @@ describe("401 and 403", () => {
     const old = await post(t, envelope(writeKey, "b2", [pageview("e2")]));
     expect(old.status).toBe(401);
     expect((await old.json()).error.code).toBe("unknown_key");
-    expect(await (await post(t, envelope(rotated, "b3", [pageview("e3")]))).json()).toEqual({ accepted: 1, duplicate: false, rejected: [] });
+    expect(await (await post(t, envelope(rotated, "b3", [pageview("e3")]))).json()).toEqual({
+      accepted: 1,
+      duplicate: false,
+      rejected: [],
+    });
   });
 
   test("when allowedOrigins is set, only listed origins and subdomains of a wildcard may post; a missing Origin is refused", async () => {
@@ -214,8 +302,18 @@ describe("401 and 403", () => {
     const statusFor = async (origin: string | undefined, n: number) => {
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (origin !== undefined) headers.Origin = origin;
-      const res = await t.fetch("/analytics/ingest", { method: "POST", headers, body: JSON.stringify(envelope(writeKey, `b${n}`, [pageview(`e${n}`)])) });
-      if (res.status === 403) expect(await res.json()).toEqual({ error: { code: "origin_not_allowed", message: "This origin may not send events to this site" } });
+      const res = await t.fetch("/analytics/ingest", {
+        method: "POST",
+        headers,
+        body: JSON.stringify(envelope(writeKey, `b${n}`, [pageview(`e${n}`)])),
+      });
+      if (res.status === 403)
+        expect(await res.json()).toEqual({
+          error: {
+            code: "origin_not_allowed",
+            message: "This origin may not send events to this site",
+          },
+        });
       return res.status;
     };
     const cases: [string | undefined, number][] = [
@@ -241,8 +339,17 @@ describe("401 and 403", () => {
   test("a site without allowedOrigins accepts any origin, and a request with none (server to server)", async () => {
     const t = initApp();
     const { writeKey } = await createSite(t);
-    expect((await post(t, envelope(writeKey, "b1", [pageview("e1")]), { Origin: "https://anything.test" })).status).toBe(202);
-    const none = await t.fetch("/analytics/ingest", { method: "POST", body: JSON.stringify(envelope(writeKey, "b2", [pageview("e2")])) });
+    expect(
+      (
+        await post(t, envelope(writeKey, "b1", [pageview("e1")]), {
+          Origin: "https://anything.test",
+        })
+      ).status,
+    ).toBe(202);
+    const none = await t.fetch("/analytics/ingest", {
+      method: "POST",
+      body: JSON.stringify(envelope(writeKey, "b2", [pageview("e2")])),
+    });
     expect(none.status).toBe(202);
   });
 
@@ -253,7 +360,9 @@ describe("401 and 403", () => {
     await t.mutation(api.analytics.updateSite, { siteId, enabled: false });
     const res = await post(t, envelope(writeKey, "b1", [pageview("e1")]));
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: { code: "site_disabled", message: "This site is disabled" } });
+    expect(await res.json()).toEqual({
+      error: { code: "site_disabled", message: "This site is disabled" },
+    });
     await t.mutation(api.analytics.updateSite, { siteId, enabled: true });
     expect((await post(t, envelope(writeKey, "b1", [pageview("e1")]))).status).toBe(202);
     await drain(t);
@@ -264,10 +373,16 @@ describe("401 and 403", () => {
 describe("413 too large", () => {
   /** A valid envelope padded (in an ignored field) to exactly `bytes` bytes of UTF-8. */
   const padded = (key: string, bytes: number, pad = "x") => {
-    const base = JSON.stringify({ ...envelope(key, `pad-${bytes}-${pad}`, [pageview("e1")]), pad: "" });
+    const base = JSON.stringify({
+      ...envelope(key, `pad-${bytes}-${pad}`, [pageview("e1")]),
+      pad: "",
+    });
     const room = bytes - new TextEncoder().encode(base).byteLength;
     const unit = new TextEncoder().encode(pad).byteLength;
-    return base.replace('"pad":""', `"pad":"${pad.repeat(Math.floor(room / unit))}${"x".repeat(room % unit)}"`);
+    return base.replace(
+      '"pad":""',
+      `"pad":"${pad.repeat(Math.floor(room / unit))}${"x".repeat(room % unit)}"`,
+    );
   };
 
   test("a body of exactly 64 KiB is accepted and one byte more is answered 413, counting bytes, not characters", async () => {
@@ -279,7 +394,9 @@ describe("413 too large", () => {
     const over = padded(writeKey, 64 * 1024 + 1);
     const res = await post(t, over);
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: { code: "too_large", message: "The body is over 65536 bytes" } });
+    expect(await res.json()).toEqual({
+      error: { code: "too_large", message: "The body is over 65536 bytes" },
+    });
     // 2-byte characters: under 64 Ki characters, over 64 KiB.
     const wide = padded(writeKey, 64 * 1024 + 2, "é");
     expect(wide.length).toBeLessThan(65_536);
@@ -289,7 +406,9 @@ describe("413 too large", () => {
   test("a Content-Length over 64 KiB is answered 413 before the body is read", async () => {
     const t = initApp();
     const { writeKey } = await createSite(t);
-    const res = await post(t, envelope(writeKey, "b1", [pageview("e1")]), { "Content-Length": "100000" });
+    const res = await post(t, envelope(writeKey, "b1", [pageview("e1")]), {
+      "Content-Length": "100000",
+    });
     expect(res.status).toBe(413);
     expect((await res.json()).error.code).toBe("too_large");
   });
@@ -297,40 +416,73 @@ describe("413 too large", () => {
   test("a batch of 100 events is accepted whole and one of 101 is answered 413 and stores nothing", async () => {
     const t = initApp();
     const { writeKey } = await createSite(t);
-    const events = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `e${i}`, type: "pageview", occurredAt: NOW, url: "https://s.io/" }));
-    expect(await (await post(t, envelope(writeKey, "hundred", events(100)))).json()).toEqual({ accepted: 100, duplicate: false, rejected: [] });
+    const events = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        id: `e${i}`,
+        type: "pageview",
+        occurredAt: NOW,
+        url: "https://s.io/",
+      }));
+    expect(await (await post(t, envelope(writeKey, "hundred", events(100)))).json()).toEqual({
+      accepted: 100,
+      duplicate: false,
+      rejected: [],
+    });
     const res = await post(t, envelope(writeKey, "too-many", events(101)));
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: { code: "too_large", message: "A batch holds at most 100 events" } });
-    expect(await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId))).toEqual(["hundred"]);
+    expect(await res.json()).toEqual({
+      error: { code: "too_large", message: "A batch holds at most 100 events" },
+    });
+    expect(
+      await inAnalytics(t, async (ctx) =>
+        (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId),
+      ),
+    ).toEqual(["hundred"]);
   });
 });
 
 describe("methods and CORS", () => {
-  test.each(["GET", "PUT", "PATCH", "DELETE"])("%s is answered 405 with Allow: POST, OPTIONS", async (method) => {
-    const t = initApp();
-    const res = await t.fetch("/analytics/ingest", { method, headers: { Origin: ORIGIN }, ...(method === "GET" ? {} : { body: "{}" }) });
-    expect(res.status).toBe(405);
-    expect(res.headers.get("allow")).toBe("POST, OPTIONS");
-    expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
-    expect(await res.json()).toEqual({ error: { code: "method_not_allowed", message: "Use POST" } });
-  });
+  test.each(["GET", "PUT", "PATCH", "DELETE"])(
+    "%s is answered 405 with Allow: POST, OPTIONS",
+    async (method) => {
+      const t = initApp();
+      const res = await t.fetch("/analytics/ingest", {
+        method,
+        headers: { Origin: ORIGIN },
+        ...(method === "GET" ? {} : { body: "{}" }),
+      });
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe("POST, OPTIONS");
+      expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+      expect(await res.json()).toEqual({
+        error: { code: "method_not_allowed", message: "Use POST" },
+      });
+    },
+  );
 
   test("the OPTIONS preflight is answered 204, allowing POST with a Content-Type header from the calling origin", async () => {
     const t = initApp();
     const res = await t.fetch("/analytics/ingest", {
       method: "OPTIONS",
-      headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+      headers: {
+        Origin: ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-methods")?.split(/,\s*/)).toContain("POST");
-    expect(res.headers.get("access-control-allow-headers")?.toLowerCase().split(/,\s*/)).toContain("content-type");
+    expect(res.headers.get("access-control-allow-headers")?.toLowerCase().split(/,\s*/)).toContain(
+      "content-type",
+    );
     expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
   });
 
   test("every response, errors included, carries Access-Control-Allow-Origin so the browser can read it", async () => {
     const t = initApp();
-    const { writeKey, siteId } = await createSite(t, { allowedOrigins: ["https://elsewhere.example"] });
+    const { writeKey, siteId } = await createSite(t, {
+      allowedOrigins: ["https://elsewhere.example"],
+    });
     const { writeKey: openKey } = await createSite(t, { slug: "open" });
     const { writeKey: offKey, siteId: offSite } = await createSite(t, { slug: "off" });
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
@@ -348,33 +500,80 @@ describe("methods and CORS", () => {
       await t.fetch("/analytics/ingest", { method: "GET", headers: { Origin: ORIGIN } }),
     ];
     expect(responses.map((r) => r.status)).toEqual([202, 400, 400, 401, 403, 403, 413, 413, 405]);
-    expect(responses.map((r) => r.headers.get("access-control-allow-origin"))).toEqual(responses.map(() => ORIGIN));
+    expect(responses.map((r) => r.headers.get("access-control-allow-origin"))).toEqual(
+      responses.map(() => ORIGIN),
+    );
     expect(siteId).toBeTruthy();
   });
 });
 
 describe("fuzz", () => {
   const anything = fc.anything({ maxDepth: 2, maxKeys: 4 });
-  const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 40 }), fc.string({ unit: "binary", maxLength: 40 }));
-  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: arb }, { weight: 1, arbitrary: anything });
+  const text = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: "grapheme", maxLength: 40 }),
+    fc.string({ unit: "binary", maxLength: 40 }),
+  );
+  const maybe = <T>(arb: fc.Arbitrary<T>) =>
+    fc.oneof({ weight: 6, arbitrary: arb }, { weight: 1, arbitrary: anything });
   /** Mostly valid props, now and then with a key or value the contract refuses. */
   const propsArb = fc.dictionary(
     fc.oneof(
       { weight: 12, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) },
-      { weight: 1, arbitrary: fc.constantFrom("$x", "_y", "é".repeat(180), "中".repeat(120), "k".repeat(301), "") },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          "$x",
+          "_y",
+          "é".repeat(180),
+          "中".repeat(120),
+          "k".repeat(301),
+          "",
+        ),
+      },
     ),
     fc.oneof(
-      { weight: 12, arbitrary: fc.oneof(text, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()) },
+      {
+        weight: 12,
+        arbitrary: fc.oneof(
+          text,
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.boolean(),
+        ),
+      },
       { weight: 1, arbitrary: fc.oneof(anything, fc.constant("v".repeat(2_001))) },
     ),
     { maxKeys: 6 },
   );
-  const FIELDS = ["id", "type", "name", "occurredAt", "url", "title", "referrer", "screen", "tz", "props", "traits", "visitorId", "userId"] as const;
+  const FIELDS = [
+    "id",
+    "type",
+    "name",
+    "occurredAt",
+    "url",
+    "title",
+    "referrer",
+    "screen",
+    "tz",
+    "props",
+    "traits",
+    "visitorId",
+    "userId",
+  ] as const;
   const nasty = fc.oneof(
     anything,
     fc.constant(undefined),
     text,
-    fc.constantFrom("i".repeat(5_000), "javascript:alert(1)", "/relative", "https://", -1e308, 1e308, 0, "__proto__"),
+    fc.constantFrom(
+      "i".repeat(5_000),
+      "javascript:alert(1)",
+      "/relative",
+      "https://",
+      -1e308,
+      1e308,
+      0,
+      "__proto__",
+    ),
     propsArb,
   );
   /** A valid event with up to three fields replaced by junk or removed. */
@@ -386,7 +585,10 @@ describe("fuzz", () => {
           type: fc.constantFrom("pageview", "track", "identify"),
           name: fc.string({ minLength: 1, maxLength: 20 }),
           occurredAt: fc.integer({ min: NOW - 30 * 24 * HOUR, max: NOW + 24 * HOUR }),
-          url: fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constantFrom("https://s.io/a?utm_source=x&utm_medium=cpc", "http://localhost:3000/")),
+          url: fc.oneof(
+            fc.webUrl({ withQueryParameters: true, withFragments: true }),
+            fc.constantFrom("https://s.io/a?utm_source=x&utm_medium=cpc", "http://localhost:3000/"),
+          ),
           title: text,
           referrer: fc.oneof(fc.webUrl(), text),
           screen: fc.constantFrom("390x844", "1920x1080"),
@@ -413,16 +615,27 @@ describe("fuzz", () => {
     const bodyArb = fc.oneof(
       { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
       { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
-      { weight: 1, arbitrary: fc.constantFrom("x".repeat(70_000), `{"key":"${"k".repeat(70_000)}"}`) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom("x".repeat(70_000), `{"key":"${"k".repeat(70_000)}"}`),
+      },
       {
         weight: 8,
         arbitrary: fc
           .record(
             {
-              key: fc.oneof({ weight: 6, arbitrary: fc.constant(writeKey) }, { weight: 1, arbitrary: anything }),
+              key: fc.oneof(
+                { weight: 6, arbitrary: fc.constant(writeKey) },
+                { weight: 1, arbitrary: anything },
+              ),
               batchId: maybe(fc.string({ minLength: 1, maxLength: 12 })),
               sentAt: anything,
-              events: maybe(fc.array(fc.oneof({ weight: 8, arbitrary: eventArb }, { weight: 1, arbitrary: anything }), { maxLength: 8 })),
+              events: maybe(
+                fc.array(
+                  fc.oneof({ weight: 8, arbitrary: eventArb }, { weight: 1, arbitrary: anything }),
+                  { maxLength: 8 },
+                ),
+              ),
             },
             { requiredKeys: ["key", "batchId", "events"] },
           )
@@ -432,33 +645,51 @@ describe("fuzz", () => {
     let accepted = 0;
     const statuses = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(bodyArb, fc.constantFrom("application/json", "text/plain"), async (body, contentType) => {
-        const res = await post(t, body, { "Content-Type": contentType });
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        // 429 (rate limited) is a legitimate answer to a flood from one client; a 5xx never is.
-        expect([202, 400, 401, 413, 429]).toContain(res.status);
-        expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
-        const json = await res.json();
-        if (res.status === 202) accepted += json.accepted;
-        else expect(json.error.code).toEqual(expect.any(String));
-      }),
+      fc.asyncProperty(
+        bodyArb,
+        fc.constantFrom("application/json", "text/plain"),
+        async (body, contentType) => {
+          const res = await post(t, body, { "Content-Type": contentType });
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          // 429 (rate limited) is a legitimate answer to a flood from one client; a 5xx never is.
+          expect([202, 400, 401, 413, 429]).toContain(res.status);
+          expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+          const json = await res.json();
+          if (res.status === 202) accepted += json.accepted;
+          else expect(json.error.code).toEqual(expect.any(String));
+        },
+      ),
       { numRuns: 300 },
     );
     // The generator reached the deep paths, not just the envelope checks.
     expect(statuses.get(202)).toBeGreaterThan(50);
     expect(accepted).toBeGreaterThan(50);
 
-    const stored = await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).map((b) => ({ receivedAt: b.receivedAt, events: b.events })));
+    const stored = await inAnalytics(t, async (ctx) =>
+      (await ctx.db.query("pendingBatches").collect()).map((b) => ({
+        receivedAt: b.receivedAt,
+        events: b.events,
+      })),
+    );
     expect(stored.reduce((n, b) => n + b.events.length, 0)).toBe(accepted);
     for (const batch of stored) {
       // Stored events are normalised: validating one again (with the fields the route derived) changes nothing.
-      for (const event of batch.events) expect(normalizeEvent(event, batch.receivedAt, enrichedFields(event))).toEqual({ ok: true, event });
+      for (const event of batch.events)
+        expect(normalizeEvent(event, batch.receivedAt, enrichedFields(event))).toEqual({
+          ok: true,
+          event,
+        });
     }
     const counted = stored.flatMap((b) => b.events).filter((e) => e.type !== "identify").length;
 
     // Whatever was accepted, the worker processes without a single dead letter.
     await drain(t);
-    expect(await inAnalytics(t, async (ctx) => [(await ctx.db.query("pendingBatches").collect()).length, (await ctx.db.query("deadLetters").collect()).length])).toEqual([0, 0]);
+    expect(
+      await inAnalytics(t, async (ctx) => [
+        (await ctx.db.query("pendingBatches").collect()).length,
+        (await ctx.db.query("deadLetters").collect()).length,
+      ]),
+    ).toEqual([0, 0]);
     expect((await overview(t, siteId)).events).toBe(counted);
   });
 });

@@ -19,9 +19,12 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 const UA = {
-  chromeWindows: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-  iphoneSafari: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-  androidChrome: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+  chromeWindows:
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+  iphoneSafari:
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+  androidChrome:
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
   firefoxMac: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.4; rv:125.0) Gecko/20100101 Firefox/125.0",
   googlebot: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
   bingbot: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
@@ -31,12 +34,19 @@ const UA = {
 useFixedClock(NOW);
 enforceConvexDocumentLimits();
 
-
 const analyticsDocs = (t: App, table: string) =>
-  inComponent(t, "analytics", async (ctx) => (await ctx.db.query(table).collect()) as Record<string, unknown>[]);
+  inComponent(
+    t,
+    "analytics",
+    async (ctx) => (await ctx.db.query(table).collect()) as Record<string, unknown>[],
+  );
 
 async function createSite(t: App, settings: SiteSettings = {}, slug = "shop") {
-  const { siteId, writeKey } = await t.mutation(api.analytics.createSite, { slug, name: "Shop", settings });
+  const { siteId, writeKey } = await t.mutation(api.analytics.createSite, {
+    slug,
+    name: "Shop",
+    settings,
+  });
   return { siteId, writeKey };
 }
 
@@ -54,7 +64,12 @@ const bob: Client = { ip: "198.51.100.2", ua: UA.chromeWindows };
 function post(t: App, client: Client, body: unknown) {
   return t.withRequestMetadata({ ip: client.ip, userAgent: client.ua }).fetch("/analytics/ingest", {
     method: "POST",
-    headers: { "Content-Type": "text/plain;charset=UTF-8", "x-forwarded-for": "203.0.113.250", "user-agent": client.ua, ...client.headers },
+    headers: {
+      "Content-Type": "text/plain;charset=UTF-8",
+      "x-forwarded-for": "203.0.113.250",
+      "user-agent": client.ua,
+      ...client.headers,
+    },
     body: JSON.stringify(body),
   });
 }
@@ -67,19 +82,41 @@ const pageview = (id: string, extra: Record<string, unknown> = {}) => ({
   url: "https://shop.example.org/",
   ...extra,
 });
-const batch = (key: string, batchId: string, events: unknown[]) => ({ key, batchId, sentAt: Date.now(), events });
+const batch = (key: string, batchId: string, events: unknown[]) => ({
+  key,
+  batchId,
+  sentAt: Date.now(),
+  events,
+});
 
 /** Posts a one-pageview batch and returns the status. */
-async function send(t: App, client: Client, key: string, batchId: string, extra: Record<string, unknown> = {}) {
+async function send(
+  t: App,
+  client: Client,
+  key: string,
+  batchId: string,
+  extra: Record<string, unknown> = {},
+) {
   return (await post(t, client, batch(key, batchId, [pageview(`${batchId}-e`, extra)]))).status;
 }
 
 const drain = (t: App) => t.finishAllScheduledFunctions(vi.runAllTimers);
 
-const overview = (t: App, siteId: string) => t.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: NOW + 2 * DAY });
+const overview = (t: App, siteId: string) =>
+  t.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: NOW + 2 * DAY });
 
-async function breakdown(t: App, siteId: string, dimension: "device" | "browser" | "os" | "country") {
-  const { rows } = await t.query(api.analytics.getBreakdown, { siteId, from: NOW - DAY, to: NOW + DAY, dimension, limit: 100 });
+async function breakdown(
+  t: App,
+  siteId: string,
+  dimension: "device" | "browser" | "os" | "country",
+) {
+  const { rows } = await t.query(api.analytics.getBreakdown, {
+    siteId,
+    from: NOW - DAY,
+    to: NOW + DAY,
+    dimension,
+    limit: 100,
+  });
   return rows.map((r) => [r.key, r.visitors] as const).sort((a, b) => a[0].localeCompare(b[0]));
 }
 
@@ -110,7 +147,9 @@ describe("rate limits", () => {
     expect(retryAfter).toMatch(/^\d+$/);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     expect(Number(retryAfter)).toBeLessThanOrEqual(60);
-    expect(await limited.json()).toEqual({ error: { code: "rate_limited", message: expect.stringContaining(retryAfter!) } });
+    expect(await limited.json()).toEqual({
+      error: { code: "rate_limited", message: expect.stringContaining(retryAfter!) },
+    });
     expect(await storedEvents(t)).toBe(5);
 
     // Another IP with the same user agent is another client, with its own budget.
@@ -159,7 +198,16 @@ describe("rate limits", () => {
     const t = initApp();
     const { writeKey } = await createSite(t, { siteBatchesPerMinute: 100 });
     let accepted = 0;
-    for (let i = 0; i < 130; i++) if ((await send(t, { ip: `198.51.${Math.floor(i / 250)}.${i % 250}`, ua: UA.chromeWindows }, writeKey, `s${i}`)) === 202) accepted++;
+    for (let i = 0; i < 130; i++)
+      if (
+        (await send(
+          t,
+          { ip: `198.51.${Math.floor(i / 250)}.${i % 250}`, ua: UA.chromeWindows },
+          writeKey,
+          `s${i}`,
+        )) === 202
+      )
+        accepted++;
     // Sharded buckets are approximate: never more than the limit, and not far under it.
     expect(accepted).toBeLessThanOrEqual(100);
     expect(accepted).toBeGreaterThanOrEqual(90);
@@ -171,30 +219,54 @@ describe("rate limits", () => {
     ["clientBatchesPerMinute", -5],
     ["siteBatchesPerMinute", 0.5],
     ["clientBatchesPerMinute", Number.NaN],
-  ])("a site with %s %d is refused with a clear message rather than answering every request 500", async (name, rate) => {
-    const t = initApp();
-    await expect(createSite(t, { [name]: rate })).rejects.toThrow(`${name} must be between 1 and 1,000,000`);
-    const { siteId } = await createSite(t);
-    await expect(t.mutation(api.analytics.updateSite, { siteId, settings: { [name]: rate } })).rejects.toThrow(`${name} must be between 1 and 1,000,000`);
-  });
+  ])(
+    "a site with %s %d is refused with a clear message rather than answering every request 500",
+    async (name, rate) => {
+      const t = initApp();
+      await expect(createSite(t, { [name]: rate })).rejects.toThrow(
+        `${name} must be between 1 and 1,000,000`,
+      );
+      const { siteId } = await createSite(t);
+      await expect(
+        t.mutation(api.analytics.updateSite, { siteId, settings: { [name]: rate } }),
+      ).rejects.toThrow(`${name} must be between 1 and 1,000,000`);
+    },
+  );
 
   test("a batch answered 429 and resent later with the same batchId is accepted once and counted once", async () => {
     const t = initApp();
     const { siteId, writeKey } = await createSite(t, { clientBatchesPerMinute: 5 });
     for (let i = 0; i < 5; i++) expect(await send(t, alice, writeKey, `a${i}`)).toBe(202);
-    const retried = batch(writeKey, "retried", [pageview("r1", { visitorId: "v-r" }), pageview("r2", { visitorId: "v-r", url: "https://shop.example.org/pricing" })]);
+    const retried = batch(writeKey, "retried", [
+      pageview("r1", { visitorId: "v-r" }),
+      pageview("r2", { visitorId: "v-r", url: "https://shop.example.org/pricing" }),
+    ]);
     expect((await post(t, alice, retried)).status).toBe(429);
 
     vi.advanceTimersByTime(MINUTE);
     const accepted = await post(t, alice, retried);
     expect(accepted.status).toBe(202);
     expect(await accepted.json()).toEqual({ accepted: 2, duplicate: false, rejected: [] });
-    expect(await (await post(t, alice, retried)).json()).toEqual({ accepted: 0, duplicate: true, rejected: [] });
+    expect(await (await post(t, alice, retried)).json()).toEqual({
+      accepted: 0,
+      duplicate: true,
+      rejected: [],
+    });
     await drain(t);
-    expect(await (await post(t, alice, retried)).json()).toEqual({ accepted: 0, duplicate: true, rejected: [] });
+    expect(await (await post(t, alice, retried)).json()).toEqual({
+      accepted: 0,
+      duplicate: true,
+      rejected: [],
+    });
     await drain(t);
     expect((await overview(t, siteId)).pageviews).toBe(7);
-    const pages = await t.query(api.analytics.getBreakdown, { siteId, from: NOW - DAY, to: NOW + DAY, dimension: "page", limit: 10 });
+    const pages = await t.query(api.analytics.getBreakdown, {
+      siteId,
+      from: NOW - DAY,
+      to: NOW + DAY,
+      dimension: "page",
+      limit: 10,
+    });
     expect(pages.rows.find((r) => r.key === "/pricing")?.pageviews).toBe(1);
   });
 });
@@ -204,41 +276,57 @@ describe("bots", () => {
     ["Googlebot", UA.googlebot],
     ["bingbot", UA.bingbot],
     ["curl", UA.curl],
-  ])("a %s request is answered 202 with accepted 0, stores nothing but the bot counter, and getBotCounts reports it for today's UTC day", async (_, ua) => {
-    const t = initApp();
-    const { siteId, writeKey } = await createSite(t);
-    const before = await everyDocument(t);
+  ])(
+    "a %s request is answered 202 with accepted 0, stores nothing but the bot counter, and getBotCounts reports it for today's UTC day",
+    async (_, ua) => {
+      const t = initApp();
+      const { siteId, writeKey } = await createSite(t);
+      const before = await everyDocument(t);
 
-    const res = await post(t, { ip: "66.249.66.1", ua }, batch(writeKey, "crawl-1", [pageview("e1"), pageview("e2", { visitorId: "v1" })]));
-    expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ accepted: 0, duplicate: false, rejected: [] });
-    expect(await send(t, { ip: "66.249.66.2", ua }, writeKey, "crawl-2")).toBe(202);
-    await drain(t);
+      const res = await post(
+        t,
+        { ip: "66.249.66.1", ua },
+        batch(writeKey, "crawl-1", [pageview("e1"), pageview("e2", { visitorId: "v1" })]),
+      );
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ accepted: 0, duplicate: false, rejected: [] });
+      expect(await send(t, { ip: "66.249.66.2", ua }, writeKey, "crawl-2")).toBe(202);
+      await drain(t);
 
-    const after = await everyDocument(t);
-    const changed = [...after.keys()].filter((k) => JSON.stringify(after.get(k)) !== JSON.stringify(before.get(k) ?? []));
-    // Bots are rate limited like everyone (so they cannot inflate the counter for free) and need the day's salt for that.
-    expect(changed.sort()).toEqual(["analytics/rateLimiter:rateLimits", "analytics:botCounts", "analytics:salts"]);
+      const after = await everyDocument(t);
+      const changed = [...after.keys()].filter(
+        (k) => JSON.stringify(after.get(k)) !== JSON.stringify(before.get(k) ?? []),
+      );
+      // Bots are rate limited like everyone (so they cannot inflate the counter for free) and need the day's salt for that.
+      expect(changed.sort()).toEqual([
+        "analytics/rateLimiter:rateLimits",
+        "analytics:botCounts",
+        "analytics:salts",
+      ]);
 
-    const counts = await t.query(api.analytics.getBotCounts, { siteId, days: 2 });
-    expect(counts).toEqual([
-      { day: "2026-03-09", bots: 0 },
-      { day: "2026-03-10", bots: 2 },
-    ]);
-    const o = await overview(t, siteId);
-    expect([o.events, o.pageviews, o.visitors]).toEqual([0, 0, 0]);
-  });
+      const counts = await t.query(api.analytics.getBotCounts, { siteId, days: 2 });
+      expect(counts).toEqual([
+        { day: "2026-03-09", bots: 0 },
+        { day: "2026-03-10", bots: 2 },
+      ]);
+      const o = await overview(t, siteId);
+      expect([o.events, o.pageviews, o.visitors]).toEqual([0, 0, 0]);
+    },
+  );
 
   test("bot counts are kept per UTC day and per site, and a browser's batch is accepted and counted as a pageview", async () => {
     const t = initApp();
     const shop = await createSite(t);
     const blog = await createSite(t, {}, "blog");
     const browser: Client = { ip: "198.51.100.1", ua: UA.iphoneSafari };
-    expect(await post(t, browser, batch(shop.writeKey, "human", [pageview("h1")])).then((r) => r.json())).toEqual({ accepted: 1, duplicate: false, rejected: [] });
+    expect(
+      await post(t, browser, batch(shop.writeKey, "human", [pageview("h1")])).then((r) => r.json()),
+    ).toEqual({ accepted: 1, duplicate: false, rejected: [] });
     expect(await send(t, { ip: "1.1.1.1", ua: UA.googlebot }, shop.writeKey, "g1")).toBe(202);
     expect(await send(t, { ip: "1.1.1.1", ua: UA.googlebot }, blog.writeKey, "g2")).toBe(202);
     vi.setSystemTime(Date.parse("2026-03-11T00:00:01Z"));
-    for (let i = 0; i < 3; i++) expect(await send(t, { ip: "1.1.1.1", ua: UA.curl }, shop.writeKey, `c${i}`)).toBe(202);
+    for (let i = 0; i < 3; i++)
+      expect(await send(t, { ip: "1.1.1.1", ua: UA.curl }, shop.writeKey, `c${i}`)).toBe(202);
 
     expect(await t.query(api.analytics.getBotCounts, { siteId: shop.siteId, days: 3 })).toEqual([
       { day: "2026-03-09", bots: 0 },
@@ -332,7 +420,12 @@ describe("cookieless visitor ids", () => {
   test("applyRetention also deletes the rate-limit buckets of days before yesterday, which no request reads again", async () => {
     const t = initApp();
     const { writeKey } = await createSite(t);
-    const buckets = () => inComponent(t, "analytics/rateLimiter", async (ctx) => (await ctx.db.query("rateLimits").collect()).length);
+    const buckets = () =>
+      inComponent(
+        t,
+        "analytics/rateLimiter",
+        async (ctx) => (await ctx.db.query("rateLimits").collect()).length,
+      );
     const days = ["2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"];
     for (const [i, day] of days.entries()) {
       vi.setSystemTime(Date.parse(`${day}T08:00:00Z`));
@@ -354,17 +447,32 @@ describe("cookieless visitor ids", () => {
     expect(await send(t, alice, writeKey, "p1", { visitorId: "persist-42" })).toBe(202);
     expect(await send(t, bob, writeKey, "p2", { visitorId: "persist-42" })).toBe(202);
     vi.setSystemTime(Date.parse("2026-03-11T09:00:00Z"));
-    expect(await send(t, { ip: "198.51.100.9", ua: UA.iphoneSafari }, writeKey, "p3", { visitorId: "persist-42" })).toBe(202);
+    expect(
+      await send(t, { ip: "198.51.100.9", ua: UA.iphoneSafari }, writeKey, "p3", {
+        visitorId: "persist-42",
+      }),
+    ).toBe(202);
     // A cookieless neighbour in the same batch as a persistent event gets its own hashed id.
-    const mixed = await post(t, alice, batch(writeKey, "p4", [pageview("p4-a", { visitorId: "persist-42" }), pageview("p4-b")]));
+    const mixed = await post(
+      t,
+      alice,
+      batch(writeKey, "p4", [pageview("p4-a", { visitorId: "persist-42" }), pageview("p4-b")]),
+    );
     expect((await mixed.json()).accepted).toBe(2);
     await drain(t);
 
     const ids = new Set(await sessionVisitors(t));
     expect(ids.has("persist-42")).toBe(true);
     expect(ids.size).toBe(2);
-    const raw = (await analyticsDocs(t, "rawBatches")).flatMap((b) => b.events as { id: string; visitorId: string }[]);
-    expect(raw.filter((e) => e.visitorId === "persist-42").map((e) => e.id).sort()).toEqual(["p1-e", "p2-e", "p3-e", "p4-a"]);
+    const raw = (await analyticsDocs(t, "rawBatches")).flatMap(
+      (b) => b.events as { id: string; visitorId: string }[],
+    );
+    expect(
+      raw
+        .filter((e) => e.visitorId === "persist-42")
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(["p1-e", "p2-e", "p3-e", "p4-a"]);
     expect((await overview(t, siteId)).visitors).toBe(2);
   });
 });
@@ -376,16 +484,38 @@ describe("privacy", () => {
     const ip = "203.0.113.77";
     // Distinctive, and not a bot to isbot (which flags any "...Agent/" token).
     const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0 Zephyr/9.9";
-    const headers = { "cf-connecting-ip": ip, "x-real-ip": ip, "cf-ipcountry": "NL", Origin: "https://shop.example.org" };
+    const headers = {
+      "cf-connecting-ip": ip,
+      "x-real-ip": ip,
+      "cf-ipcountry": "NL",
+      Origin: "https://shop.example.org",
+    };
     const client: Client = { ip, ua, headers };
     for (let i = 0; i < 3; i++) {
-      const res = await post(t, client, batch(writeKey, `ip-${i}`, [
-        pageview(`ip-${i}-pv`, { referrer: "https://news.example.com/", screen: "1920x1080", tz: "Europe/Amsterdam" }),
-        { id: `ip-${i}-tr`, type: "track", name: "signup", occurredAt: Date.now(), url: "https://shop.example.org/join", props: { plan: "pro" } },
-      ]));
+      const res = await post(
+        t,
+        client,
+        batch(writeKey, `ip-${i}`, [
+          pageview(`ip-${i}-pv`, {
+            referrer: "https://news.example.com/",
+            screen: "1920x1080",
+            tz: "Europe/Amsterdam",
+          }),
+          {
+            id: `ip-${i}-tr`,
+            type: "track",
+            name: "signup",
+            occurredAt: Date.now(),
+            url: "https://shop.example.org/join",
+            props: { plan: "pro" },
+          },
+        ]),
+      );
       expect(res.status).toBe(202);
     }
-    expect((await post(t, client, batch(writeKey, "ip-limited", [pageview("x")]))).status).toBe(429);
+    expect((await post(t, client, batch(writeKey, "ip-limited", [pageview("x")]))).status).toBe(
+      429,
+    );
     expect(await send(t, { ip, ua: UA.googlebot, headers }, writeKey, "ip-bot")).toBe(202);
     await drain(t);
     // Two hours on, the maintenance cron compacts the closed hour into canonical rollups.
@@ -399,12 +529,35 @@ describe("privacy", () => {
     const docs = await everyDocument(t);
     const count = (key: string) => docs.get(key)?.length ?? 0;
     // Every kind of stored state was written: queued and processed events, sessions, rollups, salts, bot counts, rate-limit buckets.
-    for (const key of ["analytics:pendingBatches", "analytics:rawBatches", "analytics:sessions", "analytics:rollups", "analytics:salts", "analytics:botCounts", "analytics/hourlyTotals:btreeNode", "analytics/rateLimiter:rateLimits"]) {
+    for (const key of [
+      "analytics:pendingBatches",
+      "analytics:rawBatches",
+      "analytics:sessions",
+      "analytics:rollups",
+      "analytics:salts",
+      "analytics:botCounts",
+      "analytics/hourlyTotals:btreeNode",
+      "analytics/rateLimiter:rateLimits",
+    ]) {
       expect(count(key), key).toBeGreaterThan(0);
     }
     const all = [...docs.values()].flat().join("\n");
-    const hex = ip.split(".").map((n) => Number(n).toString(16).padStart(2, "0")).join("");
-    for (const variant of [ip, "203-0-113-77", "203_0_113_77", "203,0,113,77", "203.0.113", "0.113.77", "203011377", hex, btoa(ip), encodeURIComponent(ip)]) {
+    const hex = ip
+      .split(".")
+      .map((n) => Number(n).toString(16).padStart(2, "0"))
+      .join("");
+    for (const variant of [
+      ip,
+      "203-0-113-77",
+      "203_0_113_77",
+      "203,0,113,77",
+      "203.0.113",
+      "0.113.77",
+      "203011377",
+      hex,
+      btoa(ip),
+      encodeURIComponent(ip),
+    ]) {
       expect([variant, all.includes(variant)]).toEqual([variant, false]);
     }
     // Nor an unsalted hash of it, which anyone could reverse by hashing every IPv4 address.
@@ -425,8 +578,12 @@ describe("user agent and country", () => {
     const t = initApp();
     const { siteId, writeKey } = await createSite(t);
     expect(await send(t, { ip: "198.51.100.1", ua: UA.chromeWindows }, writeKey, "win")).toBe(202);
-    expect(await send(t, { ip: "198.51.100.2", ua: UA.iphoneSafari }, writeKey, "iphone")).toBe(202);
-    expect(await send(t, { ip: "198.51.100.3", ua: UA.androidChrome }, writeKey, "android")).toBe(202);
+    expect(await send(t, { ip: "198.51.100.2", ua: UA.iphoneSafari }, writeKey, "iphone")).toBe(
+      202,
+    );
+    expect(await send(t, { ip: "198.51.100.3", ua: UA.androidChrome }, writeKey, "android")).toBe(
+      202,
+    );
     await drain(t);
     expect(await breakdown(t, siteId, "device")).toEqual([
       ["desktop", 1],
@@ -446,12 +603,22 @@ describe("user agent and country", () => {
   test("country comes from cf-ipcountry (DE), else from the event's timezone (Europe/Paris gives FR), and the XX and T1 header values are ignored", async () => {
     const t = initApp();
     const { siteId, writeKey } = await createSite(t);
-    const from = (n: number, headers: Record<string, string>): Client => ({ ip: `198.51.100.${n}`, ua: UA.chromeWindows, headers });
-    expect(await send(t, from(1, { "cf-ipcountry": "DE" }), writeKey, "de", { tz: "Europe/Paris" })).toBe(202);
+    const from = (n: number, headers: Record<string, string>): Client => ({
+      ip: `198.51.100.${n}`,
+      ua: UA.chromeWindows,
+      headers,
+    });
+    expect(
+      await send(t, from(1, { "cf-ipcountry": "DE" }), writeKey, "de", { tz: "Europe/Paris" }),
+    ).toBe(202);
     expect(await send(t, from(2, { "x-vercel-ip-country": "at" }), writeKey, "at")).toBe(202);
     expect(await send(t, from(3, {}), writeKey, "fr", { tz: "Europe/Paris" })).toBe(202);
-    expect(await send(t, from(4, { "cf-ipcountry": "XX" }), writeKey, "xx", { tz: "Europe/Paris" })).toBe(202);
-    expect(await send(t, from(5, { "cf-ipcountry": "T1" }), writeKey, "t1", { tz: "Europe/Paris" })).toBe(202);
+    expect(
+      await send(t, from(4, { "cf-ipcountry": "XX" }), writeKey, "xx", { tz: "Europe/Paris" }),
+    ).toBe(202);
+    expect(
+      await send(t, from(5, { "cf-ipcountry": "T1" }), writeKey, "t1", { tz: "Europe/Paris" }),
+    ).toBe(202);
     expect(await send(t, from(6, { "cf-ipcountry": "XX" }), writeKey, "none")).toBe(202);
     await drain(t);
     const rows = await breakdown(t, siteId, "country");
@@ -461,7 +628,9 @@ describe("user agent and country", () => {
       ["FR", 3],
     ]);
     expect(rows.some(([key]) => key === "XX" || key === "T1")).toBe(false);
-    const stored = (await analyticsDocs(t, "rawBatches")).flatMap((b) => b.events as { id: string; country?: string }[]);
+    const stored = (await analyticsDocs(t, "rawBatches")).flatMap(
+      (b) => b.events as { id: string; country?: string }[],
+    );
     expect(stored.find((e) => e.id === "none-e")?.country).toBeUndefined();
   });
 
@@ -469,22 +638,48 @@ describe("user agent and country", () => {
     const t = initApp();
     const strict = await createSite(t, {}, "strict");
     const trusting = await createSite(t, { trustClientCountry: true }, "trusting");
-    const client = (n: number, headers: Record<string, string> = {}): Client => ({ ip: `198.51.100.${n}`, ua: UA.chromeWindows, headers });
+    const client = (n: number, headers: Record<string, string> = {}): Client => ({
+      ip: `198.51.100.${n}`,
+      ua: UA.chromeWindows,
+      headers,
+    });
     for (const site of [strict, trusting]) {
       expect(await send(t, client(1), site.writeKey, "jp", { country: "JP" })).toBe(202);
-      expect(await send(t, client(2), site.writeKey, "jp-tz", { country: "JP", tz: "Europe/Paris" })).toBe(202);
-      expect(await send(t, client(3, { "cf-ipcountry": "DE" }), site.writeKey, "jp-de", { country: "JP" })).toBe(202);
+      expect(
+        await send(t, client(2), site.writeKey, "jp-tz", { country: "JP", tz: "Europe/Paris" }),
+      ).toBe(202);
+      expect(
+        await send(t, client(3, { "cf-ipcountry": "DE" }), site.writeKey, "jp-de", {
+          country: "JP",
+        }),
+      ).toBe(202);
       expect(await send(t, client(4), site.writeKey, "lower", { country: "jp" })).toBe(202);
     }
     await drain(t);
     const countries = async (siteId: string) => {
       const docs = (await analyticsDocs(t, "rawBatches")).filter((b) => b.siteId === siteId);
-      return Object.fromEntries(docs.flatMap((b) => b.events as { id: string; country?: string }[]).map((e) => [e.id, e.country ?? null]));
+      return Object.fromEntries(
+        docs
+          .flatMap((b) => b.events as { id: string; country?: string }[])
+          .map((e) => [e.id, e.country ?? null]),
+      );
     };
-    expect(await countries(strict.siteId)).toEqual({ "jp-e": null, "jp-tz-e": "FR", "jp-de-e": "DE", "lower-e": null });
-    expect(await countries(trusting.siteId)).toEqual({ "jp-e": "JP", "jp-tz-e": "JP", "jp-de-e": "DE", "lower-e": null });
+    expect(await countries(strict.siteId)).toEqual({
+      "jp-e": null,
+      "jp-tz-e": "FR",
+      "jp-de-e": "DE",
+      "lower-e": null,
+    });
+    expect(await countries(trusting.siteId)).toEqual({
+      "jp-e": "JP",
+      "jp-tz-e": "JP",
+      "jp-de-e": "DE",
+      "lower-e": null,
+    });
     expect((await breakdown(t, strict.siteId, "country")).filter(([k]) => k === "JP")).toEqual([]);
-    expect((await breakdown(t, trusting.siteId, "country")).filter(([k]) => k === "JP")).toEqual([["JP", 2]]);
+    expect((await breakdown(t, trusting.siteId, "country")).filter(([k]) => k === "JP")).toEqual([
+      ["JP", 2],
+    ]);
   });
 });
 
@@ -494,13 +689,28 @@ describe("server-side tracking types", () => {
 
   /** Never called: it exists so that `tsc --noEmit` checks the @ts-expect-error lines. */
   async function typeErrors(ctx: AnyCtx) {
-    await analytics.track(ctx, { site: "shop", name: "signup", props: { plan: "pro" }, userId: "u1" });
+    await analytics.track(ctx, {
+      site: "shop",
+      name: "signup",
+      props: { plan: "pro" },
+      userId: "u1",
+    });
     // @ts-expect-error a prop of the wrong type
     await analytics.track(ctx, { site: "shop", name: "signup", props: { plan: 1 }, userId: "u1" });
-    // @ts-expect-error an event name the generic does not declare
-    await analytics.track(ctx, { site: "shop", name: "signupp", props: { plan: "pro" }, userId: "u1" });
-    // @ts-expect-error a prop the event does not declare
-    await analytics.track(ctx, { site: "shop", name: "signup", props: { plan: "pro", extra: true }, userId: "u1" });
+    await analytics.track(ctx, {
+      site: "shop",
+      // @ts-expect-error an event name the generic does not declare
+      name: "signupp",
+      props: { plan: "pro" },
+      userId: "u1",
+    });
+    await analytics.track(ctx, {
+      site: "shop",
+      name: "signup",
+      // @ts-expect-error a prop the event does not declare
+      props: { plan: "pro", extra: true },
+      userId: "u1",
+    });
   }
 
   test("track with Analytics<{ signup: { plan: string } }> accepts the signup event with a string plan and refuses a numeric plan or another event name at compile time", () => {

@@ -7,13 +7,17 @@
 import { describe, expect, test, vi } from "vitest";
 import { inComponent, initApp, useFixedClock, type App } from "./app.setup.js";
 import { api, internal } from "../example/convex/_generated/api.js";
-import { enforceConvexDocumentLimits, documentWriteStats } from "../src/component/convexLimits.testlib.js";
+import {
+  enforceConvexDocumentLimits,
+  documentWriteStats,
+} from "../src/component/convexLimits.testlib.js";
 import { MAX_BODY_BYTES } from "../src/component/events.js";
 
 const NOW = Date.parse("2026-03-10T12:00:00Z");
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+const CHROME =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 
 useFixedClock(NOW);
 enforceConvexDocumentLimits();
@@ -36,10 +40,14 @@ function hostileBatch(key: string, n: number) {
     occurredAt: Date.now() - 1_000,
     url: `https://evil.example/p/${n}/${i}`,
     visitorId: `h${n}-${i}`,
-    props: Object.fromEntries(Array.from({ length: 30 }, (_, k) => [`k${k}`, (n * 3000 + i * 30 + k).toString(36)])),
+    props: Object.fromEntries(
+      Array.from({ length: 30 }, (_, k) => [`k${k}`, (n * 3000 + i * 30 + k).toString(36)]),
+    ),
   }));
   const body = { key, batchId: `hostile-${n}`, sentAt: Date.now(), events };
-  expect(new TextEncoder().encode(JSON.stringify(body)).byteLength).toBeLessThanOrEqual(MAX_BODY_BYTES);
+  expect(new TextEncoder().encode(JSON.stringify(body)).byteLength).toBeLessThanOrEqual(
+    MAX_BODY_BYTES,
+  );
   return body;
 }
 
@@ -47,7 +55,15 @@ const pageview = (key: string, batchId: string, visitorId: string) => ({
   key,
   batchId,
   sentAt: Date.now(),
-  events: [{ id: `${batchId}-e`, type: "pageview", occurredAt: Date.now() - 1_000, url: "https://shop.example/", visitorId }],
+  events: [
+    {
+      id: `${batchId}-e`,
+      type: "pageview",
+      occurredAt: Date.now() - 1_000,
+      url: "https://shop.example/",
+      visitorId,
+    },
+  ],
 });
 
 async function createSite(t: App, slug: string) {
@@ -75,7 +91,10 @@ describe("isolation", () => {
       // Three hostile batches per worker run, with neighbours in between, from many addresses.
       expect((await post(t, `198.51.100.${n}`, hostileBatch(victim.writeKey, n))).status).toBe(202);
       for (const site of [victim, other, third]) {
-        expect((await post(t, `203.0.113.${n}`, pageview(site.writeKey, `${site.siteId}-${n}`, `v${n}`))).status).toBe(202);
+        expect(
+          (await post(t, `203.0.113.${n}`, pageview(site.writeKey, `${site.siteId}-${n}`, `v${n}`)))
+            .status,
+        ).toBe(202);
       }
       neighbours++;
       if (n % 3 === 2) await drain(t);
@@ -83,20 +102,39 @@ describe("isolation", () => {
     await drain(t);
 
     const check = async () => {
-      expect((await t.query(api.analytics.getOverview, range(other.siteId))).pageviews).toBe(neighbours);
-      expect((await t.query(api.analytics.getOverview, range(third.siteId))).pageviews).toBe(neighbours);
-      expect((await t.query(api.analytics.getOverview, range(victim.siteId))).pageviews).toBe(neighbours);
+      expect((await t.query(api.analytics.getOverview, range(other.siteId))).pageviews).toBe(
+        neighbours,
+      );
+      expect((await t.query(api.analytics.getOverview, range(third.siteId))).pageviews).toBe(
+        neighbours,
+      );
+      expect((await t.query(api.analytics.getOverview, range(victim.siteId))).pageviews).toBe(
+        neighbours,
+      );
     };
     await check();
-    const dead = await t.query(api.analytics.listDeadLetters, { siteId: victim.siteId, limit: 100 });
-    expect(dead.map((d) => d.batchId).sort()).toEqual(Array.from({ length: 9 }, (_, n) => `hostile-${n}`).sort());
-    for (const d of dead) expect(d.error).toMatch(/rollup deltas are \d+ bytes, over the \d+-byte budget of one batch/);
-    expect(await inComponent(t, "analytics", async (ctx) => (await ctx.db.query("pendingBatches").collect()).length)).toBe(0);
+    const dead = await t.query(api.analytics.listDeadLetters, {
+      siteId: victim.siteId,
+      limit: 100,
+    });
+    expect(dead.map((d) => d.batchId).sort()).toEqual(
+      Array.from({ length: 9 }, (_, n) => `hostile-${n}`).sort(),
+    );
+    for (const d of dead)
+      expect(d.error).toMatch(/rollup deltas are \d+ bytes, over the \d+-byte budget of one batch/);
+    expect(
+      await inComponent(
+        t,
+        "analytics",
+        async (ctx) => (await ctx.db.query("pendingBatches").collect()).length,
+      ),
+    ).toBe(0);
 
     await compactEverything(t);
     await check();
     const left = await inComponent(t, "analytics", async (ctx) => ({
-      deltas: (await ctx.db.query("rollupDeltas").collect()).filter((d) => d.interval === "hour").length,
+      deltas: (await ctx.db.query("rollupDeltas").collect()).filter((d) => d.interval === "hour")
+        .length,
       staging: (await ctx.db.query("rollupStaging").collect()).length,
     }));
     expect(left).toEqual({ deltas: 0, staging: 0 });
@@ -117,8 +155,19 @@ describe("isolation", () => {
         visitorId: `f${n}-${i}`,
         props: { a: `${n}`, b: `${i}`, c: `${n}-${i}` },
       }));
-      expect((await post(t, `198.51.100.${n}`, { key: flooded.writeKey, batchId: `f${n}`, sentAt: Date.now(), events })).status).toBe(202);
-      expect((await post(t, `203.0.113.${n}`, pageview(neighbour.writeKey, `n${n}`, `n${n}`))).status).toBe(202);
+      expect(
+        (
+          await post(t, `198.51.100.${n}`, {
+            key: flooded.writeKey,
+            batchId: `f${n}`,
+            sentAt: Date.now(),
+            events,
+          })
+        ).status,
+      ).toBe(202);
+      expect(
+        (await post(t, `203.0.113.${n}`, pageview(neighbour.writeKey, `n${n}`, `n${n}`))).status,
+      ).toBe(202);
       pages += 100;
       if (n % 5 === 4) await drain(t);
     }
@@ -131,11 +180,19 @@ describe("isolation", () => {
     expect((await t.query(api.analytics.getOverview, range(flooded.siteId))).pageviews).toBe(pages);
     expect((await t.query(api.analytics.getOverview, range(neighbour.siteId))).pageviews).toBe(16);
     // The page breakdown is capped (2,000 keys, and bytes), the tail in "(other)", and still adds up.
-    const { rows } = await t.query(api.analytics.getBreakdown, { ...range(flooded.siteId), dimension: "page", limit: 1000 });
+    const { rows } = await t.query(api.analytics.getBreakdown, {
+      ...range(flooded.siteId),
+      dimension: "page",
+      limit: 1000,
+    });
     expect(rows.length).toBeLessThanOrEqual(1000);
     // Our own budgets, half of Convex's limits, held on every write.
     for (const { table, largestBytes, longestArray } of documentWriteStats()) {
-      expect([table, largestBytes <= 512 * 1024, longestArray <= 4_096]).toEqual([table, true, true]);
+      expect([table, largestBytes <= 512 * 1024, longestArray <= 4_096]).toEqual([
+        table,
+        true,
+        true,
+      ]);
     }
   });
 });

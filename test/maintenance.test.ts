@@ -16,7 +16,16 @@ import { inComponent, initApp, useFixedClock } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 type ComponentCtx = GenericMutationCtx<DataModel>;
-type Table = "pendingBatches" | "rawBatches" | "rollupDeltas" | "rollupStaging" | "rollups" | "sessions" | "deadLetters" | "salts" | "siteLoops";
+type Table =
+  | "pendingBatches"
+  | "rawBatches"
+  | "rollupDeltas"
+  | "rollupStaging"
+  | "rollups"
+  | "sessions"
+  | "deadLetters"
+  | "salts"
+  | "siteLoops";
 
 const NOW = Date.parse("2026-03-10T12:30:00Z"); // events 4 minutes ago are in the open hour
 const MINUTE = 60_000;
@@ -32,12 +41,17 @@ function inAnalytics<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<
   return inComponent<T, ComponentCtx>(t, "analytics", fn);
 }
 
-const docs = <N extends Table>(t: App, table: N) => inAnalytics(t, async (ctx) => await ctx.db.query(table).collect());
+const docs = <N extends Table>(t: App, table: N) =>
+  inAnalytics(t, async (ctx) => await ctx.db.query(table).collect());
 const count = async (t: App, table: Table) => (await docs(t, table)).length;
 
 async function setup(settings?: { rawRetentionDays?: number }, slug = "default") {
   const t = initApp();
-  const { siteId, writeKey } = await t.mutation(api.analytics.createSite, { slug, name: "Default", settings });
+  const { siteId, writeKey } = await t.mutation(api.analytics.createSite, {
+    slug,
+    name: "Default",
+    settings,
+  });
   return { t, siteId: siteId as Id<"sites">, writeKey };
 }
 
@@ -50,25 +64,44 @@ const pageview = (id: string, visitorId: string, path = "/"): AnalyticsEvent => 
 });
 
 /** A queued batch written straight into the table, as if ingest had run but the site's loop then died. */
-function queue(t: App, siteId: Id<"sites">, batchId: string, events: AnalyticsEvent[], receivedAt = STALLED) {
-  return inAnalytics(t, async (ctx) => ctx.db.insert("pendingBatches", { siteId, batchId, receivedAt, events, attempts: 0 }));
+function queue(
+  t: App,
+  siteId: Id<"sites">,
+  batchId: string,
+  events: AnalyticsEvent[],
+  receivedAt = STALLED,
+) {
+  return inAnalytics(t, async (ctx) =>
+    ctx.db.insert("pendingBatches", { siteId, batchId, receivedAt, events, attempts: 0 }),
+  );
 }
 
 const kick = (t: App) => t.mutation(components.analytics.maintenance.kick, {});
-const overview = (t: App, siteId: string) => t.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: NOW + HOUR });
+const overview = (t: App, siteId: string) =>
+  t.query(api.analytics.getOverview, { siteId, from: NOW - DAY, to: NOW + HOUR });
 
 describe("the host's crons", () => {
   test("example/convex/crons.ts schedules the kick every minute and retention every hour, and both targets run", async () => {
     // Imported here so that a crons.ts that throws on load fails this test only.
     const { default: crons } = await import("../example/convex/crons.js");
-    const jobs = JSON.parse((crons as unknown as { export(): string }).export()) as Record<string, { name: string; args: Record<string, never>[]; schedule: unknown }>;
-    expect(Object.keys(jobs).sort()).toEqual(["analytics: restart loops and compact", "analytics: retention"]);
-    expect(jobs["analytics: restart loops and compact"]!.schedule).toEqual({ type: "interval", minutes: 1 });
+    const jobs = JSON.parse((crons as unknown as { export(): string }).export()) as Record<
+      string,
+      { name: string; args: Record<string, never>[]; schedule: unknown }
+    >;
+    expect(Object.keys(jobs).sort()).toEqual([
+      "analytics: restart loops and compact",
+      "analytics: retention",
+    ]);
+    expect(jobs["analytics: restart loops and compact"]!.schedule).toEqual({
+      type: "interval",
+      minutes: 1,
+    });
     expect(jobs["analytics: retention"]!.schedule).toEqual({ type: "interval", hours: 1 });
 
     const { t, siteId } = await setup();
     await queue(t, siteId, "left-behind", [pageview("e1", "v1")]);
-    for (const job of Object.values(jobs)) await t.mutation(makeFunctionReference<"mutation">(job.name), job.args[0] ?? {});
+    for (const job of Object.values(jobs))
+      await t.mutation(makeFunctionReference<"mutation">(job.name), job.args[0] ?? {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     expect((await overview(t, siteId)).pageviews).toBe(1);
   });
@@ -77,12 +110,25 @@ describe("the host's crons", () => {
 describe("kick", () => {
   test("kick restarts the loop of each site whose batches stalled, leaves fresh batches to their loop, and every stalled batch is counted", async () => {
     const { t, siteId } = await setup();
-    const { siteId: other } = await t.mutation(api.analytics.createSite, { slug: "other", name: "Other" });
-    const { siteId: fresh } = await t.mutation(api.analytics.createSite, { slug: "fresh", name: "Fresh" });
-    for (const v of ["a", "b", "c"]) await queue(t, siteId, `batch-${v}`, [pageview(`${v}1`, v), pageview(`${v}2`, v, "/next")]);
+    const { siteId: other } = await t.mutation(api.analytics.createSite, {
+      slug: "other",
+      name: "Other",
+    });
+    const { siteId: fresh } = await t.mutation(api.analytics.createSite, {
+      slug: "fresh",
+      name: "Fresh",
+    });
+    for (const v of ["a", "b", "c"])
+      await queue(t, siteId, `batch-${v}`, [pageview(`${v}1`, v), pageview(`${v}2`, v, "/next")]);
     await queue(t, other as Id<"sites">, "other-1", [pageview("o1", "o")]);
     // Received within STALLED_BATCH_MS: its loop may still be on the way.
-    await queue(t, fresh as Id<"sites">, "fresh-1", [pageview("f1", "f")], NOW - STALLED_BATCH_MS + 1);
+    await queue(
+      t,
+      fresh as Id<"sites">,
+      "fresh-1",
+      [pageview("f1", "f")],
+      NOW - STALLED_BATCH_MS + 1,
+    );
 
     expect(await kick(t)).toEqual({ sites: 2, compaction: false });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
@@ -113,15 +159,21 @@ describe("kick", () => {
     expect(await kick(t)).toEqual({ sites: 0, compaction: false });
     vi.advanceTimersByTime(61 * MINUTE);
     // A live run holds the lock: the kick leaves compaction to it.
-    const lock = await inAnalytics(t, (ctx) => ctx.db.insert("compactionLock", { runId: "live", heartbeatAt: Date.now() - MINUTE }));
+    const lock = await inAnalytics(t, (ctx) =>
+      ctx.db.insert("compactionLock", { runId: "live", heartbeatAt: Date.now() - MINUTE }),
+    );
     expect(await kick(t)).toEqual({ sites: 0, compaction: false });
     // Its lease ran out: the run is presumed dead, and the kick starts another.
-    await inAnalytics(t, (ctx) => ctx.db.patch("compactionLock", lock, { heartbeatAt: Date.now() - COMPACTION_LEASE_MS - 1 }));
+    await inAnalytics(t, (ctx) =>
+      ctx.db.patch("compactionLock", lock, { heartbeatAt: Date.now() - COMPACTION_LEASE_MS - 1 }),
+    );
     expect(await kick(t)).toEqual({ sites: 0, compaction: true });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     expect((await docs(t, "rollupDeltas")).filter((d) => d.interval === "hour")).toEqual([]);
     expect(await count(t, "rollupStaging")).toBe(0);
-    expect(new Set((await docs(t, "rollups")).map((r) => r.interval))).toEqual(new Set(["hour", "day", "month"]));
+    expect(new Set((await docs(t, "rollups")).map((r) => r.interval))).toEqual(
+      new Set(["hour", "day", "month"]),
+    );
     expect(await overview(t, siteId)).toEqual(before);
     // Nothing waits any more.
     expect(await kick(t)).toEqual({ sites: 0, compaction: false });
@@ -131,7 +183,10 @@ describe("kick", () => {
 describe("retention", () => {
   test("applyRetention deletes minute rollups whose hour is past the realtime window, raw batches and sessions past each site's retention, and old salts, page by page", async () => {
     const { t, siteId: short } = await setup({ rawRetentionDays: 30 });
-    const { siteId: long } = await t.mutation(api.analytics.createSite, { slug: "long", name: "Default retention" });
+    const { siteId: long } = await t.mutation(api.analytics.createSite, {
+      slug: "long",
+      name: "Default retention",
+    });
     const OLD = 250;
     const delta = (siteId: string, interval: "minute" | "hour", bucketStart: number) => ({
       siteId: siteId as Id<"sites">,
@@ -141,7 +196,12 @@ describe("retention", () => {
       rows: encodeRows([]),
       rowCount: 0,
     });
-    const raw = (siteId: string, batchId: string, receivedAt: number) => ({ siteId: siteId as Id<"sites">, batchId, receivedAt, events: [] });
+    const raw = (siteId: string, batchId: string, receivedAt: number) => ({
+      siteId: siteId as Id<"sites">,
+      batchId,
+      receivedAt,
+      events: [],
+    });
     const session = (siteId: string, visitorId: string, lastSeenAt: number) => ({
       siteId: siteId as Id<"sites">,
       visitorId,
@@ -158,23 +218,40 @@ describe("retention", () => {
     // A minute document holds one hour's minutes: it goes once its whole hour is over 2 hours old.
     const oldestKept = NOW - 3 * HOUR;
     await inAnalytics(t, async (ctx) => {
-      for (let i = 0; i < OLD; i++) await ctx.db.insert("rollupDeltas", delta(i % 2 ? short : long, "minute", oldestKept - (i + 1) * HOUR));
-      for (let i = 0; i < 3; i++) await ctx.db.insert("rollupDeltas", delta(short, "minute", oldestKept + i * HOUR));
-      for (let i = 0; i < 2; i++) await ctx.db.insert("rollupDeltas", delta(short, "hour", NOW - 400 * DAY + i * HOUR));
-      for (const day of ["2026-03-10", "2026-03-09", "2026-03-08", "2026-02-01"]) await ctx.db.insert("salts", { day, salt: day });
+      for (let i = 0; i < OLD; i++)
+        await ctx.db.insert(
+          "rollupDeltas",
+          delta(i % 2 ? short : long, "minute", oldestKept - (i + 1) * HOUR),
+        );
+      for (let i = 0; i < 3; i++)
+        await ctx.db.insert("rollupDeltas", delta(short, "minute", oldestKept + i * HOUR));
+      for (let i = 0; i < 2; i++)
+        await ctx.db.insert("rollupDeltas", delta(short, "hour", NOW - 400 * DAY + i * HOUR));
+      for (const day of ["2026-03-10", "2026-03-09", "2026-03-08", "2026-02-01"])
+        await ctx.db.insert("salts", { day, salt: day });
       return null;
     });
     await inAnalytics(t, async (ctx) => {
-      for (let i = 0; i < OLD; i++) await ctx.db.insert("rawBatches", raw(short, `old-${i}`, NOW - 30 * DAY - (i + 1) * MINUTE));
-      for (let i = 0; i < 3; i++) await ctx.db.insert("rawBatches", raw(short, `new-${i}`, NOW - 29 * DAY));
-      for (let i = 0; i < 5; i++) await ctx.db.insert("rawBatches", raw(long, `kept-${i}`, NOW - 40 * DAY));
-      for (let i = 0; i < 5; i++) await ctx.db.insert("rawBatches", raw(long, `expired-${i}`, NOW - 91 * DAY));
+      for (let i = 0; i < OLD; i++)
+        await ctx.db.insert(
+          "rawBatches",
+          raw(short, `old-${i}`, NOW - 30 * DAY - (i + 1) * MINUTE),
+        );
+      for (let i = 0; i < 3; i++)
+        await ctx.db.insert("rawBatches", raw(short, `new-${i}`, NOW - 29 * DAY));
+      for (let i = 0; i < 5; i++)
+        await ctx.db.insert("rawBatches", raw(long, `kept-${i}`, NOW - 40 * DAY));
+      for (let i = 0; i < 5; i++)
+        await ctx.db.insert("rawBatches", raw(long, `expired-${i}`, NOW - 91 * DAY));
       return null;
     });
     await inAnalytics(t, async (ctx) => {
-      for (let i = 0; i < OLD; i++) await ctx.db.insert("sessions", session(short, `old-${i}`, NOW - 31 * DAY));
-      for (let i = 0; i < 3; i++) await ctx.db.insert("sessions", session(short, `new-${i}`, NOW - DAY));
-      for (let i = 0; i < 4; i++) await ctx.db.insert("sessions", session(long, `kept-${i}`, NOW - 89 * DAY));
+      for (let i = 0; i < OLD; i++)
+        await ctx.db.insert("sessions", session(short, `old-${i}`, NOW - 31 * DAY));
+      for (let i = 0; i < 3; i++)
+        await ctx.db.insert("sessions", session(short, `new-${i}`, NOW - DAY));
+      for (let i = 0; i < 4; i++)
+        await ctx.db.insert("sessions", session(long, `kept-${i}`, NOW - 89 * DAY));
       return null;
     });
 
@@ -185,10 +262,19 @@ describe("retention", () => {
     const raws = await docs(t, "rawBatches");
     const sessions = await docs(t, "sessions");
     expect({
-      minutes: deltas.filter((r) => r.interval === "minute").map((r) => (r.bucketStart - oldestKept) / HOUR).sort(),
+      minutes: deltas
+        .filter((r) => r.interval === "minute")
+        .map((r) => (r.bucketStart - oldestKept) / HOUR)
+        .sort(),
       hours: deltas.filter((r) => r.interval === "hour").length,
-      shortRaw: raws.filter((r) => r.siteId === short).map((r) => r.batchId).sort(),
-      longRaw: raws.filter((r) => r.siteId === long).map((r) => r.batchId).sort(),
+      shortRaw: raws
+        .filter((r) => r.siteId === short)
+        .map((r) => r.batchId)
+        .sort(),
+      longRaw: raws
+        .filter((r) => r.siteId === long)
+        .map((r) => r.batchId)
+        .sort(),
       shortSessions: sessions.filter((s) => s.siteId === short).length,
       longSessions: sessions.filter((s) => s.siteId === long).length,
       salts: (await docs(t, "salts")).map((s) => s.day).sort(),
@@ -219,13 +305,25 @@ describe("retention", () => {
           settings: { rawRetentionDays: 1 },
         });
       }
-      await ctx.db.insert("rawBatches", { siteId: id!, batchId: "expired", receivedAt: NOW - 2 * DAY, events: [] });
-      await ctx.db.insert("rawBatches", { siteId: id!, batchId: "kept", receivedAt: NOW - DAY / 2, events: [] });
+      await ctx.db.insert("rawBatches", {
+        siteId: id!,
+        batchId: "expired",
+        receivedAt: NOW - 2 * DAY,
+        events: [],
+      });
+      await ctx.db.insert("rawBatches", {
+        siteId: id!,
+        batchId: "kept",
+        receivedAt: NOW - DAY / 2,
+        events: [],
+      });
       return id!;
     });
     await t.mutation(components.analytics.maintenance.applyRetention, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect((await docs(t, "rawBatches")).map((r) => [r.siteId, r.batchId])).toEqual([[last, "kept"]]);
+    expect((await docs(t, "rawBatches")).map((r) => [r.siteId, r.batchId])).toEqual([
+      [last, "kept"],
+    ]);
   });
 });
 
@@ -236,12 +334,19 @@ describe("dead letters", () => {
     const { name: _, ...nameless } = { ...pageview("p1", "p"), type: "track" as const, name: "x" };
     await queue(t, siteId, "poison", [nameless]);
     await queue(t, siteId, "good-1", [pageview("g1", "first")]);
-    await queue(t, siteId, "good-2", [pageview("g2", "second", "/two"), pageview("g3", "second", "/three")]);
+    await queue(t, siteId, "good-2", [
+      pageview("g2", "second", "/two"),
+      pageview("g3", "second", "/three"),
+    ]);
 
     expect(await kick(t)).toEqual({ sites: 1, compaction: false });
     vi.advanceTimersByTime(1);
     await t.finishInProgressScheduledFunctions();
-    const afterFirstRun = (await docs(t, "pendingBatches")).map((b) => [b.batchId, b.attempts, typeof b.lastError]);
+    const afterFirstRun = (await docs(t, "pendingBatches")).map((b) => [
+      b.batchId,
+      b.attempts,
+      typeof b.lastError,
+    ]);
     expect(afterFirstRun).toEqual([["poison", 1, "string"]]);
     const error = (await docs(t, "pendingBatches"))[0]!.lastError!;
     expect((await overview(t, siteId)).pageviews).toBe(3);
@@ -249,9 +354,20 @@ describe("dead letters", () => {
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     expect(await count(t, "pendingBatches")).toBe(0);
     expect(await t.query(api.analytics.listDeadLetters, { siteId })).toEqual([
-      { _id: expect.any(String), _creationTime: expect.any(Number), siteId, batchId: "poison", events: 1, attempts: 3, error },
+      {
+        _id: expect.any(String),
+        _creationTime: expect.any(Number),
+        siteId,
+        batchId: "poison",
+        events: 1,
+        attempts: 3,
+        error,
+      },
     ]);
-    expect((await docs(t, "rawBatches")).map((b) => b.batchId).sort()).toEqual(["good-1", "good-2"]);
+    expect((await docs(t, "rawBatches")).map((b) => b.batchId).sort()).toEqual([
+      "good-1",
+      "good-2",
+    ]);
     const o = await overview(t, siteId);
     expect([o.pageviews, o.sessions, o.visitors]).toEqual([3, 2, 2]);
     // The loop went idle: nothing more is scheduled for the site.
@@ -268,7 +384,9 @@ describe("dead letters", () => {
   test("a batch whose rollup deltas are over the per-batch byte budget is dead-lettered at once, without a retry", async () => {
     const { t, siteId } = await setup();
     // 1,200 distinct props of 280 characters: over 256 KiB of prop rows, however rows are encoded.
-    const props = Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`k${i}`, `${i}:`.padEnd(280, "x")]));
+    const props = Object.fromEntries(
+      Array.from({ length: 1200 }, (_, i) => [`k${i}`, `${i}:`.padEnd(280, "x")]),
+    );
     await queue(t, siteId, "huge", [{ ...pageview("h1", "h"), props }]);
     await queue(t, siteId, "small", [pageview("s1", "s")]);
     await kick(t);

@@ -9,20 +9,33 @@ import { readdirSync, readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const blocks = [...readme.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({ file: file!, body: body! }));
+const blocks = [...readme.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({
+  file: file!,
+  body: body!,
+}));
 const appFiles = blocks.filter((b) => b.file.startsWith("convex/"));
 const excerpts = blocks.filter((b) => b.file.startsWith("example/"));
-const exampleSource = (file: string) => readFileSync(new URL(`../example/${file}`, import.meta.url), "utf8");
+const exampleSource = (file: string) =>
+  readFileSync(new URL(`../example/${file}`, import.meta.url), "utf8");
 
 test("every file of the example app (example/convex, but _generated) is in the README, once", () => {
-  const files = readdirSync(new URL("../example/convex/", import.meta.url)).filter((f) => f.endsWith(".ts")).map((f) => `convex/${f}`).sort();
+  const files = readdirSync(new URL("../example/convex/", import.meta.url))
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => `convex/${f}`)
+    .sort();
   expect(appFiles.map((b) => b.file).sort()).toEqual(files);
 });
 
-test.each(appFiles.map((b) => [b.file, b.body] as const))("the README's %s is the example's file, whole", (file, body) => {
-  expect(body).toBe(exampleSource(file));
-});
+test.each(appFiles.map((b) => [b.file, b.body] as const))(
+  "the README's %s is the example's file, whole",
+  (file, body) => {
+    expect(body).toBe(exampleSource(file));
+  },
+);
 
-test.each(excerpts.map((s, i) => [i, s.file, s.body] as const))("README excerpt %i is a verbatim excerpt of %s", (_, file, body) => {
-  expect(exampleSource(file.replace(/^example\//, ""))).toContain(body.trimEnd());
-});
+test.each(excerpts.map((s, i) => [i, s.file, s.body] as const))(
+  "README excerpt %i is a verbatim excerpt of %s",
+  (_, file, body) => {
+    expect(exampleSource(file.replace(/^example\//, ""))).toContain(body.trimEnd());
+  },
+);

@@ -12,7 +12,10 @@ type App = ReturnType<typeof initApp>;
 
 const NOW = Date.parse("2026-03-10T12:00:00Z");
 const HOUR = 3_600_000;
-const analytics = new Analytics<{ signup: { plan: string }; purchase: { sku: string; amount: number; gift: boolean } }>(components.analytics);
+const analytics = new Analytics<{
+  signup: { plan: string };
+  purchase: { sku: string; amount: number; gift: boolean };
+}>(components.analytics);
 
 useFixedClock(NOW);
 
@@ -25,13 +28,25 @@ async function setup() {
 const range = (siteId: string) => ({ siteId, from: NOW - HOUR, to: NOW + HOUR });
 
 async function rows(t: App, siteId: string, dimension: "event" | "prop") {
-  const { rows } = await t.query(api.analytics.getBreakdown, { ...range(siteId), dimension, limit: 100 });
+  const { rows } = await t.query(api.analytics.getBreakdown, {
+    ...range(siteId),
+    dimension,
+    limit: 100,
+  });
   return rows.map((r) => [r.key, r.events, r.visitors]);
 }
 
 function pendingCount(t: App) {
-  const runner = t as unknown as { runInComponent: (path: string, f: (ctx: GenericMutationCtx<DataModel>) => Promise<number>) => Promise<number> };
-  return runner.runInComponent("analytics", async (ctx) => (await ctx.db.query("pendingBatches").collect()).length);
+  const runner = t as unknown as {
+    runInComponent: (
+      path: string,
+      f: (ctx: GenericMutationCtx<DataModel>) => Promise<number>,
+    ) => Promise<number>;
+  };
+  return runner.runInComponent(
+    "analytics",
+    async (ctx) => (await ctx.db.query("pendingBatches").collect()).length,
+  );
 }
 
 test("a signup tracked in a committed host mutation is counted under its event name and its props", async () => {
@@ -55,7 +70,12 @@ test("an event tracked in a host mutation that then throws is not recorded, like
   await expect(
     t.run(async (ctx) => {
       await ctx.db.insert("users", { email: "a@example.com", plan: "pro" });
-      const result = await analytics.track(ctx, { site: "default", name: "signup", props: { plan: "pro" }, userId: "u1" });
+      const result = await analytics.track(ctx, {
+        site: "default",
+        name: "signup",
+        props: { plan: "pro" },
+        userId: "u1",
+      });
       expect(result).toEqual({ accepted: 1, duplicate: false, rejected: [] });
       throw new Error("payment declined");
     }),
@@ -69,7 +89,12 @@ test("an event tracked in a host mutation that then throws is not recorded, like
 
   // The same event in a mutation that commits is counted.
   await t.run(async (ctx) => {
-    await analytics.track(ctx, { site: "default", name: "signup", props: { plan: "pro" }, userId: "u1" });
+    await analytics.track(ctx, {
+      site: "default",
+      name: "signup",
+      props: { plan: "pro" },
+      userId: "u1",
+    });
     return null;
   });
   await t.finishAllScheduledFunctions(vi.runAllTimers);
@@ -79,7 +104,16 @@ test("an event tracked in a host mutation that then throws is not recorded, like
 test("a retried host mutation that tracks the same event id is counted once", async () => {
   const { t, siteId } = await setup();
   const track = () =>
-    t.run(async (ctx) => await analytics.track(ctx, { site: "default", name: "purchase", id: "order-42", userId: "u1", props: { sku: "A-1", amount: 30, gift: true } }));
+    t.run(
+      async (ctx) =>
+        await analytics.track(ctx, {
+          site: "default",
+          name: "purchase",
+          id: "order-42",
+          userId: "u1",
+          props: { sku: "A-1", amount: 30, gift: true },
+        }),
+    );
   expect(await track()).toEqual({ accepted: 1, duplicate: false, rejected: [] });
   expect(await track()).toEqual({ accepted: 0, duplicate: true, rejected: [] });
   await t.finishAllScheduledFunctions(vi.runAllTimers);
@@ -98,9 +132,24 @@ test("a retried host mutation that tracks the same event id is counted once", as
 test("track finds a site by id as well as by slug, and counts one visitor per user", async () => {
   const { t, siteId } = await setup();
   await t.run(async (ctx) => {
-    await analytics.track(ctx, { site: siteId, name: "signup", props: { plan: "pro" }, userId: "u1" });
-    await analytics.track(ctx, { site: "default", name: "signup", props: { plan: "pro" }, userId: "u1" });
-    await analytics.track(ctx, { site: "default", name: "signup", props: { plan: "pro" }, visitorId: "anon-7" });
+    await analytics.track(ctx, {
+      site: siteId,
+      name: "signup",
+      props: { plan: "pro" },
+      userId: "u1",
+    });
+    await analytics.track(ctx, {
+      site: "default",
+      name: "signup",
+      props: { plan: "pro" },
+      userId: "u1",
+    });
+    await analytics.track(ctx, {
+      site: "default",
+      name: "signup",
+      props: { plan: "pro" },
+      visitorId: "anon-7",
+    });
     return null;
   });
   await t.finishAllScheduledFunctions(vi.runAllTimers);
@@ -112,13 +161,26 @@ test("track refuses an unknown site and an event with neither a userId nor a vis
   const results = await t.run(async (ctx) => {
     await ctx.db.insert("users", { email: "kept@example.com", plan: "pro" });
     return [
-      await analytics.track(ctx, { site: "no-such-site", name: "signup", props: { plan: "pro" }, userId: "u1" }),
+      await analytics.track(ctx, {
+        site: "no-such-site",
+        name: "signup",
+        props: { plan: "pro" },
+        userId: "u1",
+      }),
       await analytics.track(ctx, { site: "default", name: "signup", props: { plan: "pro" } }),
     ];
   });
   expect(results).toEqual([
-    { accepted: 0, duplicate: false, rejected: [{ index: 0, reason: 'unknown site "no-such-site"' }] },
-    { accepted: 0, duplicate: false, rejected: [{ index: 0, reason: "track needs a visitorId or a userId" }] },
+    {
+      accepted: 0,
+      duplicate: false,
+      rejected: [{ index: 0, reason: 'unknown site "no-such-site"' }],
+    },
+    {
+      accepted: 0,
+      duplicate: false,
+      rejected: [{ index: 0, reason: "track needs a visitorId or a userId" }],
+    },
   ]);
   expect(await t.run(async (ctx) => (await ctx.db.query("users").collect()).length)).toBe(1);
   expect(await pendingCount(t)).toBe(0);

@@ -2,7 +2,12 @@
 // fetch and navigator.sendBeacon are replaced by recorders, replies are
 // scripted, timers are fake, and localStorage and the URL are reset per test.
 import { afterEach, beforeEach, vi } from "vitest";
-import { createTracker, type Batch, type Tracker, type TrackerOptions } from "../src/tracker/index.js";
+import {
+  createTracker,
+  type Batch,
+  type Tracker,
+  type TrackerOptions,
+} from "../src/tracker/index.js";
 
 export const API = "https://demo.convex.site/analytics/ingest";
 export const KEY = "pk_test";
@@ -60,7 +65,11 @@ export function useTrackerHarness() {
       configurable: true,
       value: vi.fn((url: string, data: unknown) => {
         // A string body is sent as text/plain;charset=UTF-8: a CORS-safelisted type, so no preflight.
-        h.beacons.push({ url, body: JSON.parse(String(data)), type: typeof data === "string" ? "text/plain" : "other" });
+        h.beacons.push({
+          url,
+          body: JSON.parse(String(data)),
+          type: typeof data === "string" ? "text/plain" : "other",
+        });
         return h.beaconAccepts;
       }),
     });

@@ -5,14 +5,32 @@
 import { vi } from "vitest";
 import { makeFunctionReference } from "convex/server";
 import { call, wallClock, type App, type Recorder, type Tx } from "./harness.js";
-import { dayRequests, emptyTotals, send, DAY, HOUR, MINUTE, type DayTotals, type Request } from "./traffic.js";
+import {
+  dayRequests,
+  emptyTotals,
+  send,
+  DAY,
+  HOUR,
+  MINUTE,
+  type DayTotals,
+  type Request,
+} from "./traffic.js";
 
 /** A cron as `crons.export()` describes it. */
-export type CronSpec = { id: string; udfPath: string; args: unknown; everyMs: number; offsetMs: number };
+export type CronSpec = {
+  id: string;
+  udfPath: string;
+  args: unknown;
+  everyMs: number;
+  offsetMs: number;
+};
 
 /** The host's crons, from `crons.export()`: interval, hourly, daily and simple "m h * * *" cron expressions. */
 export function cronSpecs(exported: string): CronSpec[] {
-  const jobs = JSON.parse(exported) as Record<string, { name: string; args: unknown[]; schedule: Record<string, unknown> }>;
+  const jobs = JSON.parse(exported) as Record<
+    string,
+    { name: string; args: unknown[]; schedule: Record<string, unknown> }
+  >;
   const MIN = 60_000;
   return Object.entries(jobs).map(([id, job]) => {
     const s = job.schedule;
@@ -20,7 +38,10 @@ export function cronSpecs(exported: string): CronSpec[] {
     let offsetMs = 0;
     switch (s.type) {
       case "interval":
-        everyMs = ((s.seconds as number) ?? 0) * 1000 + ((s.minutes as number) ?? 0) * MIN + ((s.hours as number) ?? 0) * 60 * MIN;
+        everyMs =
+          ((s.seconds as number) ?? 0) * 1000 +
+          ((s.minutes as number) ?? 0) * MIN +
+          ((s.hours as number) ?? 0) * 60 * MIN;
         break;
       case "hourly":
         everyMs = 60 * MIN;
@@ -50,7 +71,12 @@ export function cronSpecs(exported: string): CronSpec[] {
 }
 
 /** Calls a cron's target as the deployment's scheduler would (a top-level run), labelled "cron <id>". */
-export async function runCron(t: App, rec: Recorder, cron: CronSpec, kind: "mutation" | "action"): Promise<void> {
+export async function runCron(
+  t: App,
+  rec: Recorder,
+  cron: CronSpec,
+  kind: "mutation" | "action",
+): Promise<void> {
   const ref = makeFunctionReference<typeof kind>(cron.udfPath) as never;
   await rec.drive(`cron ${cron.id}`, async () => {
     try {
@@ -64,7 +90,8 @@ export async function runCron(t: App, rec: Recorder, cron: CronSpec, kind: "muta
 export { wallClock as wallNow } from "./harness.js";
 
 type CronState = CronSpec & { kind: "mutation" | "action"; next: number };
-const nextAfter = (c: CronSpec, now: number) => c.offsetMs + (Math.floor((now - c.offsetMs) / c.everyMs) + 1) * c.everyMs;
+const nextAfter = (c: CronSpec, now: number) =>
+  c.offsetMs + (Math.floor((now - c.offsetMs) / c.everyMs) + 1) * c.everyMs;
 
 export class Clock {
   private crons: CronState[] = [];
@@ -75,12 +102,23 @@ export class Clock {
   ) {}
 
   /** The host's crons (`crons.export()`), their targets' kinds looked up in the app's modules. */
-  async useCrons(exported: string, appModules: Record<string, () => Promise<unknown>>): Promise<void> {
+  async useCrons(
+    exported: string,
+    appModules: Record<string, () => Promise<unknown>>,
+  ): Promise<void> {
     for (const spec of cronSpecs(exported)) {
       const [module, name] = spec.udfPath.split(":") as [string, string];
-      const path = Object.keys(appModules).find((p) => p.replace(/\.[^.]+$/, "").endsWith(`/${module}`));
-      const fn = path ? ((await appModules[path]!()) as Record<string, { isAction?: boolean }>)[name ?? "default"] : undefined;
-      this.crons.push({ ...spec, kind: fn?.isAction ? "action" : "mutation", next: nextAfter(spec, Date.now()) });
+      const path = Object.keys(appModules).find((p) =>
+        p.replace(/\.[^.]+$/, "").endsWith(`/${module}`),
+      );
+      const fn = path
+        ? ((await appModules[path]!()) as Record<string, { isAction?: boolean }>)[name ?? "default"]
+        : undefined;
+      this.crons.push({
+        ...spec,
+        kind: fn?.isAction ? "action" : "mutation",
+        next: nextAfter(spec, Date.now()),
+      });
     }
   }
   get cronList(): CronState[] {
@@ -123,10 +161,20 @@ export class Clock {
 export type Site = { siteId: string; writeKey: string };
 
 /** Creates the bench's site through the example app's admin facade. */
-export async function createSite(t: App, rec: Recorder, timezone: string, origin: string): Promise<Site> {
-  return await rec.drive("setup", () =>
-    call(t, "mutation", makeFunctionReference<"mutation">("analytics:createSite"), { slug: "shop", name: "Example shop", timezone, allowedOrigins: [origin] }),
-  ) as Site;
+export async function createSite(
+  t: App,
+  rec: Recorder,
+  timezone: string,
+  origin: string,
+): Promise<Site> {
+  return (await rec.drive("setup", () =>
+    call(t, "mutation", makeFunctionReference<"mutation">("analytics:createSite"), {
+      slug: "shop",
+      name: "Example shop",
+      timezone,
+      allowedOrigins: [origin],
+    }),
+  )) as Site;
 }
 
 export type DayRun = { totals: DayTotals; statuses: Record<number, number>; ms: number };
@@ -134,7 +182,16 @@ export type DayRun = { totals: DayTotals; statuses: Record<number, number>; ms: 
 /** Sends one day's traffic through the route, the clock following the requests. */
 export async function runDay(
   ctx: { t: App; clock: Clock; site: Site },
-  day: { dayStart: number; dayIndex: number; scale: number; rate?: number; flat?: boolean; minCronGapMs?: number; from?: number; until?: number },
+  day: {
+    dayStart: number;
+    dayIndex: number;
+    scale: number;
+    rate?: number;
+    flat?: boolean;
+    minCronGapMs?: number;
+    from?: number;
+    until?: number;
+  },
   progress?: (sent: number, totals: DayTotals) => void,
 ): Promise<DayRun> {
   const started = wallClock();
@@ -183,10 +240,23 @@ export const REPORT_RANGES = [
   { label: "12mo", days: 365 },
 ] as const;
 
-export type ReportCall = { report: string; range: string; tx?: Tx; error?: string; result?: unknown };
+export type ReportCall = {
+  report: string;
+  range: string;
+  tx?: Tx;
+  error?: string;
+  result?: unknown;
+};
 
 /** Every report facade (api.analytics.*) over every range ending at `to`, each one top-level query. */
-export async function runReports(t: App, rec: Recorder, site: Site, to: number, dimensions: readonly string[], txs: Map<string, Tx>): Promise<ReportCall[]> {
+export async function runReports(
+  t: App,
+  rec: Recorder,
+  site: Site,
+  to: number,
+  dimensions: readonly string[],
+  txs: Map<string, Tx>,
+): Promise<ReportCall[]> {
   const out: ReportCall[] = [];
   const q = (name: string) => makeFunctionReference<"query">(`analytics:${name}`) as never;
   for (const range of REPORT_RANGES) {
@@ -194,7 +264,16 @@ export async function runReports(t: App, rec: Recorder, site: Site, to: number, 
     const calls: [string, string, Record<string, unknown>][] = [
       ["overview", "getOverview", args],
       ["timeseries", "getTimeseries", args],
-      ...dimensions.flatMap((d) => [10, 100].map((limit) => [`breakdown ${d} @${limit}`, "getBreakdown", { ...args, dimension: d, limit }] as [string, string, Record<string, unknown>])),
+      ...dimensions.flatMap((d) =>
+        [10, 100].map(
+          (limit) =>
+            [`breakdown ${d} @${limit}`, "getBreakdown", { ...args, dimension: d, limit }] as [
+              string,
+              string,
+              Record<string, unknown>,
+            ],
+        ),
+      ),
     ];
     for (const [report, fn, a] of calls) {
       const label = `report ${report} ${range.label}`;
@@ -202,7 +281,9 @@ export async function runReports(t: App, rec: Recorder, site: Site, to: number, 
       try {
         r.result = await rec.drive(label, () => call(t, "query", q(fn), a));
       } catch (e) {
-        r.error = String((e as Error).message).split("\n")[0]!.slice(0, 160);
+        r.error = String((e as Error).message)
+          .split("\n")[0]!
+          .slice(0, 160);
       }
       r.tx = txs.get(label);
       txs.delete(label);

@@ -40,8 +40,18 @@ export async function loadConvexTest(): Promise<{ convexTest: ConvexTestFn; harn
   return { convexTest, harness: "convex-test 0.0.60 with the indexed store (dev/indexedStore.ts)" };
 }
 
-export type Metrics = { documentsRead: number; bytesRead: number; documentsWritten: number; bytesWritten: number };
-const zero = (): Metrics => ({ documentsRead: 0, bytesRead: 0, documentsWritten: 0, bytesWritten: 0 });
+export type Metrics = {
+  documentsRead: number;
+  bytesRead: number;
+  documentsWritten: number;
+  bytesWritten: number;
+};
+const zero = (): Metrics => ({
+  documentsRead: 0,
+  bytesRead: 0,
+  documentsWritten: 0,
+  bytesWritten: 0,
+});
 type RawMetrics = Record<keyof Metrics, { used: number }>;
 const used = (m: RawMetrics): Metrics => ({
   documentsRead: m.documentsRead.used,
@@ -77,9 +87,23 @@ export type Tx = Metrics & {
 };
 
 /** One function invocation of any kind, top-level or nested. */
-export type Call = { label: string; kind: Kind; origin: Origin | "nested"; phase: string; driver?: string };
+export type Call = {
+  label: string;
+  kind: Kind;
+  origin: Origin | "nested";
+  phase: string;
+  driver?: string;
+};
 
-type Frame = { label: string; kind: Kind; parent?: Frame; tx?: Tx; ended: boolean; driver?: string; childMs?: number };
+type Frame = {
+  label: string;
+  kind: Kind;
+  parent?: Frame;
+  tx?: Tx;
+  ended: boolean;
+  driver?: string;
+  childMs?: number;
+};
 /** Per-transaction queue, so that each syscall's metric deltas are its own even under Promise.all. */
 const locks = new WeakMap<Tx, Promise<unknown>>();
 
@@ -118,7 +142,12 @@ function kindOf(fn: RegisteredFn): Kind | null {
   return null;
 }
 
-type AnyCtx = { meta?: { getTransactionMetrics?: () => Promise<RawMetrics>; getRequestMetadata?: () => Promise<{ scheduledFunctionId?: string | null }> } };
+type AnyCtx = {
+  meta?: {
+    getTransactionMetrics?: () => Promise<RawMetrics>;
+    getRequestMetadata?: () => Promise<{ scheduledFunctionId?: string | null }>;
+  };
+};
 
 function wrapFunction(rec: Recorder, fn: RegisteredFn, label: string): void {
   const kind = kindOf(fn);
@@ -132,20 +161,43 @@ function wrapFunction(rec: Recorder, fn: RegisteredFn, label: string): void {
     const isTx = kind === "query" || kind === "mutation";
     const parentInTx = parent !== undefined && parent.tx !== undefined && !parent.ended;
     const frame: Frame = { label, kind, parent, ended: false, childMs: 0 };
-    let origin: Origin = parent?.kind === "httpAction" ? "http" : parent?.kind === "action" ? "action" : "driver";
+    let origin: Origin =
+      parent?.kind === "httpAction" ? "http" : parent?.kind === "action" ? "action" : "driver";
     // A scheduled run has no live caller (an action's runMutation inherits the action's request, so ask only then).
-    if ((parent === undefined || parent.kind === "driver") && (kind === "mutation" || kind === "action") && c.meta?.getRequestMetadata) {
+    if (
+      (parent === undefined || parent.kind === "driver") &&
+      (kind === "mutation" || kind === "action") &&
+      c.meta?.getRequestMetadata
+    ) {
       const meta = await c.meta.getRequestMetadata();
       if (meta.scheduledFunctionId) origin = "scheduled";
     }
     if (origin === "scheduled") rec.scheduledStarted++;
     const driver = origin === "driver" ? (parent?.driver ?? "test") : undefined;
-    rec.onCall({ label, kind, origin: parentInTx ? "nested" : origin, phase: rec.phase, ...(driver ? { driver } : {}) });
+    rec.onCall({
+      label,
+      kind,
+      origin: parentInTx ? "nested" : origin,
+      phase: rec.phase,
+      ...(driver ? { driver } : {}),
+    });
     let start: Metrics | null = null;
     if (isTx && !parentInTx) {
       frame.tx = {
-        label, kind, origin, phase: rec.phase, nested: 0, ...zero(), largestDoc: 0, largestDocTable: "", longestArray: 0,
-        billedReadBytes: 0, billedWriteBytes: 0, writesByTable: {}, ms: 0, ...(driver ? { driver } : {}),
+        label,
+        kind,
+        origin,
+        phase: rec.phase,
+        nested: 0,
+        ...zero(),
+        largestDoc: 0,
+        largestDocTable: "",
+        longestArray: 0,
+        billedReadBytes: 0,
+        billedWriteBytes: 0,
+        writesByTable: {},
+        ms: 0,
+        ...(driver ? { driver } : {}),
       };
     } else if (parentInTx) {
       frame.tx = parent!.tx;
@@ -175,14 +227,19 @@ function wrapFunction(rec: Recorder, fn: RegisteredFn, label: string): void {
       await finish(e);
       throw e;
     } finally {
-      if (kind === "httpAction") rec.httpMs[phase] = (rec.httpMs[phase] ?? 0) + wallClock() - began - frame.childMs!;
+      if (kind === "httpAction")
+        rec.httpMs[phase] = (rec.httpMs[phase] ?? 0) + wallClock() - began - frame.childMs!;
       if (frame.tx && !parentInTx && parent?.kind === "httpAction") parent.childMs! += frame.tx.ms;
     }
   };
 }
 
 /** Wraps the registered functions of one component's modules (an import.meta.glob map) in place, as they load. */
-export function instrumentModules(rec: Recorder, componentPath: string, modules: Record<string, () => Promise<unknown>>): Record<string, () => Promise<unknown>> {
+export function instrumentModules(
+  rec: Recorder,
+  componentPath: string,
+  modules: Record<string, () => Promise<unknown>>,
+): Record<string, () => Promise<unknown>> {
   const generated = Object.keys(modules).find((p) => p.includes("_generated"));
   const root = generated ? generated.split("_generated", 2)[0]! : "";
   const prefix = componentPath || "app";
@@ -194,12 +251,24 @@ export function instrumentModules(rec: Recorder, componentPath: string, modules:
         async () => {
           const m = (await load()) as Record<string, unknown>;
           for (const [name, value] of Object.entries(m)) {
-            if (value && (typeof value === "function" || typeof value === "object") && "_handler" in value) {
+            if (
+              value &&
+              (typeof value === "function" || typeof value === "object") &&
+              "_handler" in value
+            ) {
               wrapFunction(rec, value as RegisteredFn, `${prefix}:${modulePath}:${name}`);
             }
-            const router = value as { getRoutes?: () => [string, string, RegisteredFn][]; isRouter?: boolean };
-            if (modulePath === "http" && name === "default" && typeof router?.getRoutes === "function") {
-              for (const [route, method, fn] of router.getRoutes()) wrapFunction(rec, fn, `${prefix}:http ${method} ${route}`);
+            const router = value as {
+              getRoutes?: () => [string, string, RegisteredFn][];
+              isRouter?: boolean;
+            };
+            if (
+              modulePath === "http" &&
+              name === "default" &&
+              typeof router?.getRoutes === "function"
+            ) {
+              for (const [route, method, fn] of router.getRoutes())
+                wrapFunction(rec, fn, `${prefix}:http ${method} ${route}`);
             }
           }
           return m;
@@ -217,8 +286,10 @@ export const billed = (bytes: number) => Math.max(1, Math.ceil(bytes / KIB)) * K
 
 /** The longest array anywhere in a JSON value (convexToJson form: bytes and int64 are objects, not arrays). */
 export function longestArray(value: unknown): number {
-  if (Array.isArray(value)) return value.reduce((m: number, v) => Math.max(m, longestArray(v)), value.length);
-  if (value && typeof value === "object") return Object.values(value).reduce((m: number, v) => Math.max(m, longestArray(v)), 0);
+  if (Array.isArray(value))
+    return value.reduce((m: number, v) => Math.max(m, longestArray(v)), value.length);
+  if (value && typeof value === "object")
+    return Object.values(value).reduce((m: number, v) => Math.max(m, longestArray(v)), 0);
   return 0;
 }
 
@@ -234,51 +305,62 @@ export function instrumentSyscalls(rec: Recorder, readSizes: boolean): void {
     return;
   }
   installedFor = rec;
-  const g = globalThis as unknown as { Convex: { syscall: unknown; asyncSyscall: AsyncSyscall; jsSyscall: unknown } };
-  const original = g.Convex;
-  const metrics = async (f: AsyncSyscall) => used(jsonToConvex(JSON.parse(await f(METRICS_OP, "{}"))) as RawMetrics);
-  const wrapped = (f: AsyncSyscall): AsyncSyscall => async (op, json) => {
-    const r = installedFor!;
-    if (op === "1.0/schedule") {
-      const name = String((JSON.parse(json) as { name?: string }).name ?? "?");
-      r.scheduled[name] = (r.scheduled[name] ?? 0) + 1;
-    }
-    const tx = r.als.getStore()?.tx;
-    if (!tx || !(WRITE_OPS.has(op) || (measureReads && READ_OPS.has(op)))) return await f(op, json);
-    const previous = locks.get(tx) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    locks.set(tx, previous.then(() => mine));
-    await previous;
-    let before: Metrics, after: Metrics, result: string;
-    try {
-      before = await metrics(f);
-      result = await f(op, json);
-      after = await metrics(f);
-    } finally {
-      release();
-    }
-    const read = after.bytesRead - before.bytesRead;
-    const docsRead = after.documentsRead - before.documentsRead;
-    if (docsRead === 1) tx.billedReadBytes += billed(read);
-    else if (docsRead > 1) {
-      const page = (JSON.parse(result) as { page: unknown[] }).page;
-      for (const doc of page) tx.billedReadBytes += billed(getConvexSize(jsonToConvex(doc as never)));
-    }
-    if (WRITE_OPS.has(op)) {
-      const args = JSON.parse(json) as { table?: string; value?: unknown };
-      const table = args.table ?? "?";
-      const size = after.bytesWritten - before.bytesWritten;
-      tx.writesByTable[table] = (tx.writesByTable[table] ?? 0) + 1;
-      tx.billedWriteBytes += billed(size);
-      if (size > tx.largestDoc) {
-        tx.largestDoc = size;
-        tx.largestDocTable = table;
-      }
-      if (args.value !== undefined) tx.longestArray = Math.max(tx.longestArray, longestArray(args.value));
-    }
-    return result;
+  const g = globalThis as unknown as {
+    Convex: { syscall: unknown; asyncSyscall: AsyncSyscall; jsSyscall: unknown };
   };
+  const original = g.Convex;
+  const metrics = async (f: AsyncSyscall) =>
+    used(jsonToConvex(JSON.parse(await f(METRICS_OP, "{}"))) as RawMetrics);
+  const wrapped =
+    (f: AsyncSyscall): AsyncSyscall =>
+    async (op, json) => {
+      const r = installedFor!;
+      if (op === "1.0/schedule") {
+        const name = String((JSON.parse(json) as { name?: string }).name ?? "?");
+        r.scheduled[name] = (r.scheduled[name] ?? 0) + 1;
+      }
+      const tx = r.als.getStore()?.tx;
+      if (!tx || !(WRITE_OPS.has(op) || (measureReads && READ_OPS.has(op))))
+        return await f(op, json);
+      const previous = locks.get(tx) ?? Promise.resolve();
+      let release!: () => void;
+      const mine = new Promise<void>((resolve) => (release = resolve));
+      locks.set(
+        tx,
+        previous.then(() => mine),
+      );
+      await previous;
+      let before: Metrics, after: Metrics, result: string;
+      try {
+        before = await metrics(f);
+        result = await f(op, json);
+        after = await metrics(f);
+      } finally {
+        release();
+      }
+      const read = after.bytesRead - before.bytesRead;
+      const docsRead = after.documentsRead - before.documentsRead;
+      if (docsRead === 1) tx.billedReadBytes += billed(read);
+      else if (docsRead > 1) {
+        const page = (JSON.parse(result) as { page: unknown[] }).page;
+        for (const doc of page)
+          tx.billedReadBytes += billed(getConvexSize(jsonToConvex(doc as never)));
+      }
+      if (WRITE_OPS.has(op)) {
+        const args = JSON.parse(json) as { table?: string; value?: unknown };
+        const table = args.table ?? "?";
+        const size = after.bytesWritten - before.bytesWritten;
+        tx.writesByTable[table] = (tx.writesByTable[table] ?? 0) + 1;
+        tx.billedWriteBytes += billed(size);
+        if (size > tx.largestDoc) {
+          tx.largestDoc = size;
+          tx.largestDocTable = table;
+        }
+        if (args.value !== undefined)
+          tx.longestArray = Math.max(tx.longestArray, longestArray(args.value));
+      }
+      return result;
+    };
   g.Convex = {
     get syscall() {
       return original.syscall;
@@ -292,7 +374,13 @@ export function instrumentSyscalls(rec: Recorder, readSizes: boolean): void {
   } as typeof g.Convex;
 }
 
-type Registrar = { registerComponent: (path: string, schema: unknown, modules: Record<string, () => Promise<unknown>>) => void };
+type Registrar = {
+  registerComponent: (
+    path: string,
+    schema: unknown,
+    modules: Record<string, () => Promise<unknown>>,
+  ) => void;
+};
 
 /** The instance's components and their table names, learned at registration. */
 export type Components = [path: string, tables: string[]][];
@@ -312,16 +400,25 @@ export function initInstrumentedApp(options: {
   readSizes?: boolean;
 }) {
   const { convexTest, rec } = options;
-  const t = convexTest({ schema: options.schema as never, modules: instrumentModules(rec, "", options.modules) as never, transactionLimits: true });
+  const t = convexTest({
+    schema: options.schema as never,
+    modules: instrumentModules(rec, "", options.modules) as never,
+    transactionLimits: true,
+  });
   // BENCH_SYSCALLS=0: transactions and calls only (no per-document sizes, arrays or billing rounding), to time the overhead.
   // Sizing every read (for the 1 KiB-per-document billing rounding of reads) doubles the run time: only where billed.
-  if (process.env.BENCH_SYSCALLS !== "0") instrumentSyscalls(rec, options.readSizes ?? process.env.BENCH_READ_SIZES === "1");
+  if (process.env.BENCH_SYSCALLS !== "0")
+    instrumentSyscalls(rec, options.readSizes ?? process.env.BENCH_READ_SIZES === "1");
   const components: Components = [["", Object.keys(options.schema.tables)]];
   const reg = t as unknown as Registrar;
   const proxy = new Proxy(t, {
     get(target, prop, receiver) {
       if (prop === "registerComponent") {
-        return (path: string, schema: { tables: Record<string, unknown> }, modules: Record<string, () => Promise<unknown>>) => {
+        return (
+          path: string,
+          schema: { tables: Record<string, unknown> },
+          modules: Record<string, () => Promise<unknown>>,
+        ) => {
           components.push([path, Object.keys(schema.tables)]);
           reg.registerComponent(path, schema, instrumentModules(rec, path, modules));
         };
@@ -335,5 +432,9 @@ export function initInstrumentedApp(options: {
 export type App = ReturnType<typeof initInstrumentedApp>["t"];
 type Untyped = (ref: unknown, args: unknown) => Promise<unknown>;
 /** Calls a function by reference without the generated types (the bench names functions by path). */
-export const call = (t: App, kind: "query" | "mutation" | "action", ref: unknown, args: unknown): Promise<unknown> => (t[kind] as unknown as Untyped)(ref, args);
-
+export const call = (
+  t: App,
+  kind: "query" | "mutation" | "action",
+  ref: unknown,
+  args: unknown,
+): Promise<unknown> => (t[kind] as unknown as Untyped)(ref, args);

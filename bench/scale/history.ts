@@ -51,7 +51,11 @@ export type HistoryBuilder = {
 };
 
 /** The stand-in until the storage lands: real days through the real path, at a reduced rate. */
-export function reducedRateHistory(rates: { recent: number; older: number; recentDays: number }): HistoryBuilder {
+export function reducedRateHistory(rates: {
+  recent: number;
+  older: number;
+  recentDays: number;
+}): HistoryBuilder {
   return {
     name: `real days at a reduced rate (last ${rates.recentDays} days at ${rates.recent}x, older at ${rates.older}x)`,
     method: [
@@ -63,12 +67,17 @@ export function reducedRateHistory(rates: { recent: number; older: number; recen
     before: async (ctx, plan) => {
       for (let d = plan.days; d >= 1; d--) {
         const rate = d <= rates.recentDays ? rates.recent : rates.older;
-        await runDay(ctx, { dayStart: plan.realDayStart - d * DAY, dayIndex: -d, scale: ctx.scale, rate, minCronGapMs: HOUR });
+        await runDay(ctx, {
+          dayStart: plan.realDayStart - d * DAY,
+          dayIndex: -d,
+          scale: ctx.scale,
+          rate,
+          minCronGapMs: HOUR,
+        });
       }
     },
   };
 }
-
 
 /**
  * TO IMPLEMENT with the new storage (see the HistoryBuilder contract above): after the real day,
@@ -86,11 +95,16 @@ export function cloneRealDayHistory(): HistoryBuilder {
   return {
     name: "the real day's stored documents cloned into the other days (shifted buckets, re-salted visitor hashes)",
     method: [
-      "History: the real day's stored documents cloned into each of the ${\"days\"} days before it, buckets shifted and visitor",
+      'History: the real day\'s stored documents cloned into each of the ${"days"} days before it, buckets shifted and visitor',
       "hashes re-salted (what the real path stores for a statistically identical day with other cookieless ids); the real",
       "compaction then folds them on the running clock, crons on schedule.",
     ],
-    after: () => Promise.reject(new Error("cloneRealDayHistory is not implemented yet: it needs the new storage layout (bench/scale/history.ts)")),
+    after: () =>
+      Promise.reject(
+        new Error(
+          "cloneRealDayHistory is not implemented yet: it needs the new storage layout (bench/scale/history.ts)",
+        ),
+      ),
   };
 }
 

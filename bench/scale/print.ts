@@ -1,7 +1,21 @@
 // The scale bench's printout: reports, transactions, storage, targets, timing.
 import type { ScaleRun } from "../scale.scale.test.js";
 import { REPORT_RANGES, type ReportCall } from "./driver.js";
-import { checkLine, describeTx, fmt, int, kib, mib, storageByGroup, storageTable, table, MIB, KIB, type Check, type ClassStats } from "./stats.js";
+import {
+  checkLine,
+  describeTx,
+  fmt,
+  int,
+  kib,
+  mib,
+  storageByGroup,
+  storageTable,
+  table,
+  MIB,
+  KIB,
+  type Check,
+  type ClassStats,
+} from "./stats.js";
 
 const REPORT_BYTES = 4 * MIB;
 const REPORT_DOCS = 1_500;
@@ -22,17 +36,39 @@ function reportTable(calls: ReportCall[]): string {
       return `${int(tx.documentsRead)} / ${kib(tx.bytesRead)}${over}`;
     }),
   ]);
-  return table(["report (documents / bytes read; ! = over a target)", ...REPORT_RANGES.map((r) => r.label)], rows);
+  return table(
+    ["report (documents / bytes read; ! = over a target)", ...REPORT_RANGES.map((r) => r.label)],
+    rows,
+  );
 }
 
 function classTable(classes: [string, ClassStats][]): string {
   return table(
-    ["class", "transactions", "avg read", "avg written", "max read (bytes)", "max written (bytes)", "max documents r+w", "largest doc", "longest array", "failed"],
+    [
+      "class",
+      "transactions",
+      "avg read",
+      "avg written",
+      "max read (bytes)",
+      "max written (bytes)",
+      "max documents r+w",
+      "largest doc",
+      "longest array",
+      "failed",
+    ],
     classes
       .sort((a, b) => b[1].count - a[1].count)
       .map(([cls, s]) => [
-        cls, int(s.count), kib(s.bytesRead / s.count), kib(s.bytesWritten / s.count), mib(s.maxBytesRead.value), mib(s.maxBytesWritten.value),
-        int(s.maxDocs.value), kib(s.largestDoc.value), int(s.longestArray.value), int(Object.values(s.errors).reduce((a, b) => a + b, 0)),
+        cls,
+        int(s.count),
+        kib(s.bytesRead / s.count),
+        kib(s.bytesWritten / s.count),
+        mib(s.maxBytesRead.value),
+        mib(s.maxBytesWritten.value),
+        int(s.maxDocs.value),
+        kib(s.largestDoc.value),
+        int(s.longestArray.value),
+        int(Object.values(s.errors).reduce((a, b) => a + b, 0)),
       ]),
   );
 }
@@ -41,9 +77,12 @@ export function printScale(run: ScaleRun): string {
   const out: string[] = [];
   const day = run.realDay;
   const events = day ? day.totals.pageviews + day.totals.trackEvents : 0;
-  out.push(`SCALE BENCHMARK: ${run.harness}; transactionLimits: true; SCALE=${run.scale} (1 = 10M pageviews a month)`);
+  out.push(
+    `SCALE BENCHMARK: ${run.harness}; transactionLimits: true; SCALE=${run.scale} (1 = 10M pageviews a month)`,
+  );
   out.push(`History: ${run.historyDays} days, ${run.history.name}.`);
-  for (const line of run.history.method) out.push(`  ${line.replace("${\"days\"}", String(run.historyDays))}`);
+  for (const line of run.history.method)
+    out.push(`  ${line.replace('${"days"}', String(run.historyDays))}`);
   if (day) {
     const t = day.totals;
     out.push(
@@ -54,12 +93,21 @@ export function printScale(run: ScaleRun): string {
   out.push("");
   const checks: Check[] = [];
   for (const [mode, calls] of Object.entries(run.reports)) {
-    out.push(`REPORTS (${mode}): one top-level facade query each, ranges ending at the real day's end`);
+    out.push(
+      `REPORTS (${mode}): one top-level facade query each, ranges ending at the real day's end`,
+    );
     out.push(reportTable(calls));
-    for (const c of calls.filter((c) => c.error)) out.push(`  ERROR ${c.report} ${c.range}: ${c.error}`);
+    for (const c of calls.filter((c) => c.error))
+      out.push(`  ERROR ${c.report} ${c.range}: ${c.error}`);
     const ok = calls.filter((c) => c.tx && !c.error);
-    const worstBytes = ok.reduce<ReportCall | undefined>((a, c) => (!a || c.tx!.bytesRead > a.tx!.bytesRead ? c : a), undefined);
-    const worstDocs = ok.reduce<ReportCall | undefined>((a, c) => (!a || c.tx!.documentsRead > a.tx!.documentsRead ? c : a), undefined);
+    const worstBytes = ok.reduce<ReportCall | undefined>(
+      (a, c) => (!a || c.tx!.bytesRead > a.tx!.bytesRead ? c : a),
+      undefined,
+    );
+    const worstDocs = ok.reduce<ReportCall | undefined>(
+      (a, c) => (!a || c.tx!.documentsRead > a.tx!.documentsRead ? c : a),
+      undefined,
+    );
     const errors = calls.filter((c) => c.error).length;
     checks.push({
       pass: errors === 0 && (worstBytes?.tx!.bytesRead ?? 0) <= REPORT_BYTES,
@@ -71,7 +119,8 @@ export function printScale(run: ScaleRun): string {
       target: `every report (${mode}) <= 1,500 documents read`,
       measured: `max ${worstDocs ? `${int(worstDocs.tx!.documentsRead)} (${worstDocs.report} ${worstDocs.range})` : "-"}; ${ok.filter((c) => c.tx!.documentsRead > REPORT_DOCS).length} over`,
     });
-    const overview = calls.find((c) => c.report === "overview" && c.range === "24h")?.result as { pageviews?: number; visitors?: number; events?: number } | undefined;
+    const overview = calls.find((c) => c.report === "overview" && c.range === "24h")?.result as
+      { pageviews?: number; visitors?: number; events?: number } | undefined;
     if (day && overview) {
       out.push(
         `  24h overview vs the generator: pageviews ${int(overview.pageviews ?? NaN)} / ${int(day.totals.pageviews)}, ` +
@@ -92,19 +141,38 @@ export function printScale(run: ScaleRun): string {
     out.push(`  largest ${cls} transaction by bytes read:    ${describeTx(s.maxBytesRead.tx)}`);
     out.push(`  largest ${cls} transaction by bytes written: ${describeTx(s.maxBytesWritten.tx)}`);
     out.push(`  largest ${cls} transaction by documents:     ${describeTx(s.maxDocs.tx)}`);
-    out.push(`  largest ${cls} document written: ${kib(s.largestDoc.value)} in ${s.largestDoc.tx?.largestDocTable ?? "-"} by ${s.largestDoc.tx?.label ?? "-"}`);
+    out.push(
+      `  largest ${cls} document written: ${kib(s.largestDoc.value)} in ${s.largestDoc.tx?.largestDocTable ?? "-"} by ${s.largestDoc.tx?.label ?? "-"}`,
+    );
     for (const [e, n] of Object.entries(s.errors)) out.push(`  FAILED ${cls} x${n}: ${e}`);
   }
   out.push("");
   out.push("FUNCTIONS, real day (top-level transactions by label)");
   out.push(
     table(
-      ["function", "runs", "docs read/run", "KiB read/run", "docs written/run", "KiB written/run", "writes by table"],
+      [
+        "function",
+        "runs",
+        "docs read/run",
+        "KiB read/run",
+        "docs written/run",
+        "KiB written/run",
+        "writes by table",
+      ],
       run.stats
         .labels("real day")
         .sort((a, b) => b[1].count - a[1].count)
-        .map(([label, s]) => [label, int(s.count), fmt(s.documentsRead / s.count, 1), fmt(s.bytesRead / s.count / KIB, 1), fmt(s.documentsWritten / s.count, 2), fmt(s.bytesWritten / s.count / KIB, 2),
-          Object.entries(s.writesByTable).map(([t, n]) => `${t} ${int(n)}`).join(", ")]),
+        .map(([label, s]) => [
+          label,
+          int(s.count),
+          fmt(s.documentsRead / s.count, 1),
+          fmt(s.bytesRead / s.count / KIB, 1),
+          fmt(s.documentsWritten / s.count, 2),
+          fmt(s.bytesWritten / s.count / KIB, 2),
+          Object.entries(s.writesByTable)
+            .map(([t, n]) => `${t} ${int(n)}`)
+            .join(", "),
+        ]),
     ),
   );
   const calls = run.stats.callsIn(["real day"]);
@@ -115,29 +183,61 @@ export function printScale(run: ScaleRun): string {
     const topLevel = calls.total - (calls.byKind.nested ?? 0);
     out.push(
       `  real day, all included: ${fmt(written / events)} documents and ${fmt(bytes / events / KIB)} KiB written per event; ` +
-        `${fmt(topLevel / batches)} top-level function calls per batch (${Object.entries(calls.byKind).filter(([k]) => k !== "nested").map(([k, n]) => `${k} ${fmt(n / batches)}`).join(", ")}), ` +
+        `${fmt(topLevel / batches)} top-level function calls per batch (${Object.entries(
+          calls.byKind,
+        )
+          .filter(([k]) => k !== "nested")
+          .map(([k, n]) => `${k} ${fmt(n / batches)}`)
+          .join(", ")}), ` +
         `plus ${fmt((calls.byKind.nested ?? 0) / batches)} nested component calls per batch`,
     );
     out.push("  function calls per batch by function (real day):");
-    for (const [label, n] of calls.byLabel.slice(0, 16)) out.push(`    ${fmt(n / batches, 3).padStart(7)}  ${label}`);
+    for (const [label, n] of calls.byLabel.slice(0, 16))
+      out.push(`    ${fmt(n / batches, 3).padStart(7)}  ${label}`);
   }
   out.push("");
   out.push("STORAGE at the end (every table of every component)");
   out.push(storageTable(run.storage));
-  for (const [g, s] of Object.entries(storageByGroup(run.storage))) out.push(`  ${g}: ${int(s.documents)} documents, ${mib(s.bytes)} (${mib(s.billedBytes)} billed at 1 KiB/doc)`);
+  for (const [g, s] of Object.entries(storageByGroup(run.storage)))
+    out.push(
+      `  ${g}: ${int(s.documents)} documents, ${mib(s.bytes)} (${mib(s.billedBytes)} billed at 1 KiB/doc)`,
+    );
   out.push("");
 
   const txs = all.filter(([c]) => c !== "report");
-  const maxOf = (f: (s: ClassStats) => { value: number; tx?: unknown }) => txs.reduce((a, [c, s]) => (f(s).value > a.value ? { value: f(s).value, cls: c, tx: f(s).tx } : a), { value: 0, cls: "-", tx: undefined as unknown });
+  const maxOf = (f: (s: ClassStats) => { value: number; tx?: unknown }) =>
+    txs.reduce(
+      (a, [c, s]) => (f(s).value > a.value ? { value: f(s).value, cls: c, tx: f(s).tx } : a),
+      { value: 0, cls: "-", tx: undefined as unknown },
+    );
   const r = maxOf((s) => s.maxBytesRead);
   const w = maxOf((s) => s.maxBytesWritten);
   const d = maxOf((s) => s.largestDoc);
   const a = maxOf((s) => s.longestArray);
-  const failed = txs.reduce((n, [, s]) => n + Object.values(s.errors).reduce((x, y) => x + y, 0), 0);
-  checks.push({ pass: r.value <= TX_BYTES && failed === 0, target: "every transaction <= 4 MiB read", measured: `max ${mib(r.value)} (${r.cls}); ${failed} transactions failed` });
-  checks.push({ pass: w.value <= TX_BYTES, target: "every transaction <= 4 MiB written", measured: `max ${mib(w.value)} (${w.cls})` });
-  checks.push({ pass: d.value <= DOC_BYTES, target: "no document over 512 KiB", measured: `largest ${kib(d.value)} (${d.cls})` });
-  checks.push({ pass: a.value <= ARRAY_ELEMENTS, target: "no array over 4,096 elements", measured: `longest ${int(a.value)} (${a.cls})` });
+  const failed = txs.reduce(
+    (n, [, s]) => n + Object.values(s.errors).reduce((x, y) => x + y, 0),
+    0,
+  );
+  checks.push({
+    pass: r.value <= TX_BYTES && failed === 0,
+    target: "every transaction <= 4 MiB read",
+    measured: `max ${mib(r.value)} (${r.cls}); ${failed} transactions failed`,
+  });
+  checks.push({
+    pass: w.value <= TX_BYTES,
+    target: "every transaction <= 4 MiB written",
+    measured: `max ${mib(w.value)} (${w.cls})`,
+  });
+  checks.push({
+    pass: d.value <= DOC_BYTES,
+    target: "no document over 512 KiB",
+    measured: `largest ${kib(d.value)} (${d.cls})`,
+  });
+  checks.push({
+    pass: a.value <= ARRAY_ELEMENTS,
+    target: "no array over 4,096 elements",
+    measured: `longest ${int(a.value)} (${a.cls})`,
+  });
   out.push("TARGETS");
   for (const c of checks) out.push(checkLine(c));
   if (run.scale < 1) {
@@ -146,13 +246,19 @@ export function printScale(run: ScaleRun): string {
     const x = 1 / run.scale;
     const live24 = (run.reports.live ?? []).filter((c) => c.range === "24h" && c.tx);
     const r24 = live24.reduce((m, c) => Math.max(m, c.tx!.bytesRead), 0);
-    out.push(`  at SCALE=1 by linear extrapolation (x ${fmt(x, 0)}, informational; an upper bound where a cap applies, e.g. keys per bucket): largest transaction read ${mib(r.value * x)} (${r.cls}), written ${mib(w.value * x)}, ` +
-      `largest document ${mib(d.value * x)}, longest array ${int(a.value * x)}, largest 24h report read ${mib(r24 * x)}`);
+    out.push(
+      `  at SCALE=1 by linear extrapolation (x ${fmt(x, 0)}, informational; an upper bound where a cap applies, e.g. keys per bucket): largest transaction read ${mib(r.value * x)} (${r.cls}), written ${mib(w.value * x)}, ` +
+        `largest document ${mib(d.value * x)}, longest array ${int(a.value * x)}, largest 24h report read ${mib(r24 * x)}`,
+    );
   }
   out.push("");
   out.push("WALL TIME (2 shared cores)");
   const ms = run.phasesMs;
-  out.push(`  ${Object.entries(ms).map(([p, v]) => `${p} ${fmt(v / 1000, 1)} s`).join("; ")}`);
+  out.push(
+    `  ${Object.entries(ms)
+      .map(([p, v]) => `${p} ${fmt(v / 1000, 1)} s`)
+      .join("; ")}`,
+  );
   const classes = run.stats.classes("*");
   const msOf = (c: string) => classes.find(([k]) => k === c)?.[1].ms ?? 0;
   const httpMs = Object.values(run.httpMs).reduce((a, b) => a + b, 0);

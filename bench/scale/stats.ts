@@ -15,13 +15,18 @@ export const int = (n: number) => Math.round(n).toLocaleString("en-US");
  * (no table or function of the component is known to the bench): HTTP-started
  * transactions are ingest; then by name: compaction, maintenance, worker.
  */
-export type TxClass = "ingest" | "worker" | "compaction" | "maintenance" | "report" | "setup" | "other";
+export type TxClass =
+  "ingest" | "worker" | "compaction" | "maintenance" | "report" | "setup" | "other";
 export function classify(tx: { label: string; origin: string; driver?: string }): TxClass {
   if (tx.origin === "http") return "ingest";
   if (tx.driver?.startsWith("report")) return "report";
   if (tx.driver === "setup" || tx.driver === "test") return "setup";
   if (/compact|fold|merge/i.test(tx.label)) return "compaction";
-  if (tx.driver?.startsWith("cron") || /maintenance|retention|prune|kick|clear|salt|cleanup/i.test(tx.label)) return "maintenance";
+  if (
+    tx.driver?.startsWith("cron") ||
+    /maintenance|retention|prune|kick|clear|salt|cleanup/i.test(tx.label)
+  )
+    return "maintenance";
   if (/worker|drain|loop|process|apply|flush/i.test(tx.label)) return "worker";
   return "other";
 }
@@ -45,9 +50,21 @@ export type ClassStats = {
   writesByTable: Record<string, number>;
 };
 const empty = (): ClassStats => ({
-  count: 0, documentsRead: 0, bytesRead: 0, documentsWritten: 0, bytesWritten: 0, billedReadBytes: 0, billedWriteBytes: 0, ms: 0,
-  maxBytesRead: { value: 0 }, maxBytesWritten: { value: 0 }, maxDocs: { value: 0 }, largestDoc: { value: 0 }, longestArray: { value: 0 },
-  errors: {}, writesByTable: {},
+  count: 0,
+  documentsRead: 0,
+  bytesRead: 0,
+  documentsWritten: 0,
+  bytesWritten: 0,
+  billedReadBytes: 0,
+  billedWriteBytes: 0,
+  ms: 0,
+  maxBytesRead: { value: 0 },
+  maxBytesWritten: { value: 0 },
+  maxDocs: { value: 0 },
+  largestDoc: { value: 0 },
+  longestArray: { value: 0 },
+  errors: {},
+  writesByTable: {},
 });
 const bump = (m: Max, value: number, tx: Tx) => {
   if (value > m.value) {
@@ -69,7 +86,11 @@ export class Stats {
   }
   addTx(tx: Tx): void {
     const cls = classify(tx);
-    for (const s of [this.of(this.byClass, `${tx.phase}|${cls}`), this.of(this.byClass, `*|${cls}`), this.of(this.byLabel, `${tx.phase}|${tx.label}`)]) {
+    for (const s of [
+      this.of(this.byClass, `${tx.phase}|${cls}`),
+      this.of(this.byClass, `*|${cls}`),
+      this.of(this.byLabel, `${tx.phase}|${tx.label}`),
+    ]) {
       s.count++;
       s.documentsRead += tx.documentsRead;
       s.bytesRead += tx.bytesRead;
@@ -84,29 +105,44 @@ export class Stats {
       bump(s.largestDoc, tx.largestDoc, tx);
       bump(s.longestArray, tx.longestArray, tx);
       if (tx.error) s.errors[tx.error] = (s.errors[tx.error] ?? 0) + 1;
-      for (const [table, n] of Object.entries(tx.writesByTable)) s.writesByTable[table] = (s.writesByTable[table] ?? 0) + n;
+      for (const [table, n] of Object.entries(tx.writesByTable))
+        s.writesByTable[table] = (s.writesByTable[table] ?? 0) + n;
     }
   }
   addCall(call: Call): void {
     const how =
-      call.origin === "nested" ? "nested"
-      : call.origin === "http" ? `${call.kind} (from the HTTP action)`
-      : call.origin === "action" ? `${call.kind} (from an action)`
-      : call.origin === "scheduled" ? `${call.kind} (scheduled)`
-      : call.kind === "httpAction" ? "httpAction (browser request)"
-      : call.driver?.startsWith("cron") ? `${call.kind} (cron)`
-      : `${call.kind} (client)`;
+      call.origin === "nested"
+        ? "nested"
+        : call.origin === "http"
+          ? `${call.kind} (from the HTTP action)`
+          : call.origin === "action"
+            ? `${call.kind} (from an action)`
+            : call.origin === "scheduled"
+              ? `${call.kind} (scheduled)`
+              : call.kind === "httpAction"
+                ? "httpAction (browser request)"
+                : call.driver?.startsWith("cron")
+                  ? `${call.kind} (cron)`
+                  : `${call.kind} (client)`;
     const key = `${call.phase}|${how}|${call.label}`;
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
   }
   classes(phase: string): [string, ClassStats][] {
-    return [...this.byClass.entries()].filter(([k]) => k.startsWith(`${phase}|`)).map(([k, v]) => [k.split("|")[1]!, v]);
+    return [...this.byClass.entries()]
+      .filter(([k]) => k.startsWith(`${phase}|`))
+      .map(([k, v]) => [k.split("|")[1]!, v]);
   }
   labels(phase: string): [string, ClassStats][] {
-    return [...this.byLabel.entries()].filter(([k]) => k.startsWith(`${phase}|`)).map(([k, v]) => [k.split("|")[1]!, v]);
+    return [...this.byLabel.entries()]
+      .filter(([k]) => k.startsWith(`${phase}|`))
+      .map(([k, v]) => [k.split("|")[1]!, v]);
   }
   /** Function calls in `phases` by kind ("httpAction", "mutation", "query", "action", "nested") and label. */
-  callsIn(phases: string[]): { total: number; byKind: Record<string, number>; byLabel: [string, number][] } {
+  callsIn(phases: string[]): {
+    total: number;
+    byKind: Record<string, number>;
+    byLabel: [string, number][];
+  } {
     const byKind: Record<string, number> = {};
     const byLabel = new Map<string, number>();
     let total = 0;
@@ -124,7 +160,13 @@ export class Stats {
 export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  return cells.map((r) => "  " + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n");
+  return cells
+    .map(
+      (r) =>
+        "  " +
+        r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
+    )
+    .join("\n");
 }
 
 export type Check = { pass: boolean; target: string; measured: string };
@@ -141,11 +183,20 @@ export function tableGroup(path: string, table: string): string {
 }
 
 export function storageTable(stats: TableStats[]): string {
-  const rows = stats.map((s) => [`${s.path}:${s.table}`, tableGroup(s.path, s.table), int(s.documents), kib(s.bytes), kib(s.billedBytes), kib(s.largest)]);
+  const rows = stats.map((s) => [
+    `${s.path}:${s.table}`,
+    tableGroup(s.path, s.table),
+    int(s.documents),
+    kib(s.bytes),
+    kib(s.billedBytes),
+    kib(s.largest),
+  ]);
   return table(["table", "group", "documents", "bytes", "billed (1 KiB/doc)", "largest"], rows);
 }
 
-export function storageByGroup(stats: TableStats[]): Record<string, { documents: number; bytes: number; billedBytes: number }> {
+export function storageByGroup(
+  stats: TableStats[],
+): Record<string, { documents: number; bytes: number; billedBytes: number }> {
   const out: Record<string, { documents: number; bytes: number; billedBytes: number }> = {};
   for (const s of stats) {
     const g = (out[tableGroup(s.path, s.table)] ??= { documents: 0, bytes: 0, billedBytes: 0 });
@@ -157,4 +208,6 @@ export function storageByGroup(stats: TableStats[]): Record<string, { documents:
 }
 
 export const describeTx = (tx?: Tx) =>
-  tx ? `${tx.label}${tx.driver ? ` via ${tx.driver}` : ""} [${tx.phase}]: read ${mib(tx.bytesRead)} / ${int(tx.documentsRead)} docs, wrote ${mib(tx.bytesWritten)} / ${int(tx.documentsWritten)} docs${tx.error ? `, FAILED: ${tx.error}` : ""}` : "-";
+  tx
+    ? `${tx.label}${tx.driver ? ` via ${tx.driver}` : ""} [${tx.phase}]: read ${mib(tx.bytesRead)} / ${int(tx.documentsRead)} docs, wrote ${mib(tx.bytesWritten)} / ${int(tx.documentsWritten)} docs${tx.error ? `, FAILED: ${tx.error}` : ""}`
+    : "-";

@@ -7,24 +7,48 @@ import { billed, type App, type Components } from "./harness.js";
 
 type Ctx = GenericMutationCtx<GenericDataModel>;
 export function inComponent<T>(t: App, path: string, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
-  return (t as unknown as { runInComponent: (p: string, f: (ctx: Ctx) => Promise<T>) => Promise<T> }).runInComponent(path, fn);
+  return (
+    t as unknown as { runInComponent: (p: string, f: (ctx: Ctx) => Promise<T>) => Promise<T> }
+  ).runInComponent(path, fn);
 }
 
-export type TableStats = { path: string; table: string; documents: number; bytes: number; billedBytes: number; largest: number };
+export type TableStats = {
+  path: string;
+  table: string;
+  documents: number;
+  bytes: number;
+  billedBytes: number;
+  largest: number;
+};
 
 /** Every document of every table of every component (plus _scheduled_functions), a page per transaction. */
 export async function scanStorage(t: App, components: Components): Promise<TableStats[]> {
   const out: TableStats[] = [];
   for (const [path, tables] of components) {
     for (const table of [...tables, "_scheduled_functions"]) {
-      const stats: TableStats = { path: path || "app", table, documents: 0, bytes: 0, billedBytes: 0, largest: 0 };
+      const stats: TableStats = {
+        path: path || "app",
+        table,
+        documents: 0,
+        bytes: 0,
+        billedBytes: 0,
+        largest: 0,
+      };
       let cursor: string | null = null;
       for (;;) {
-        const page: { isDone: boolean; continueCursor: string; sizes: number[] } = await inComponent(t, path, async (ctx) => {
-          const q = table === "_scheduled_functions" ? ctx.db.system.query("_scheduled_functions") : ctx.db.query(table);
-          const r = await q.paginate({ cursor, numItems: 2_000 });
-          return { isDone: r.isDone, continueCursor: r.continueCursor, sizes: r.page.map((d) => getConvexSize(d)) };
-        });
+        const page: { isDone: boolean; continueCursor: string; sizes: number[] } =
+          await inComponent(t, path, async (ctx) => {
+            const q =
+              table === "_scheduled_functions"
+                ? ctx.db.system.query("_scheduled_functions")
+                : ctx.db.query(table);
+            const r = await q.paginate({ cursor, numItems: 2_000 });
+            return {
+              isDone: r.isDone,
+              continueCursor: r.continueCursor,
+              sizes: r.page.map((d) => getConvexSize(d)),
+            };
+          });
         for (const s of page.sizes) {
           stats.documents++;
           stats.bytes += s;
@@ -39,4 +63,3 @@ export async function scanStorage(t: App, components: Components): Promise<Table
   }
   return out;
 }
-

@@ -17,20 +17,32 @@ test("a batch posted to the ingest route shows up in the owner's overview", asyn
     allowedOrigins: ["https://example.com"],
   });
   const now = Date.now();
-  const userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
-  const response = await t.withRequestMetadata({ ip: "203.0.113.7", userAgent }).fetch("/analytics/ingest", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Origin: "https://example.com", "User-Agent": userAgent },
-    body: JSON.stringify({
-      key: site!.writeKey,
-      batchId: "b1",
-      sentAt: now,
-      events: [
-        { id: "e1", type: "pageview", occurredAt: now, url: "https://example.com/" },
-        { id: "e2", type: "pageview", occurredAt: now + 1000, url: "https://example.com/pricing" },
-      ],
-    }),
-  });
+  const userAgent =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+  const response = await t
+    .withRequestMetadata({ ip: "203.0.113.7", userAgent })
+    .fetch("/analytics/ingest", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Origin: "https://example.com",
+        "User-Agent": userAgent,
+      },
+      body: JSON.stringify({
+        key: site!.writeKey,
+        batchId: "b1",
+        sentAt: now,
+        events: [
+          { id: "e1", type: "pageview", occurredAt: now, url: "https://example.com/" },
+          {
+            id: "e2",
+            type: "pageview",
+            occurredAt: now + 1000,
+            url: "https://example.com/pricing",
+          },
+        ],
+      }),
+    });
   expect(response.status).toBe(202);
   // Ingest schedules the worker that counts the batch: run it.
   await t.finishAllScheduledFunctions(vi.runAllTimers);

@@ -1,4 +1,9 @@
-import { exposeAdminApi, exposeAnalyticsApi, exposeMaintenanceApi, type AuthCallback } from "convex-event-analytics";
+import {
+  exposeAdminApi,
+  exposeAnalyticsApi,
+  exposeMaintenanceApi,
+  type AuthCallback,
+} from "convex-event-analytics";
 import { components } from "./_generated/api.js";
 
 // Who may read dashboards and administer sites. Here: admins are listed by email
@@ -7,7 +12,11 @@ import { components } from "./_generated/api.js";
 // ANALYTICS_DEV_OPEN=1 opens everything, for local development only.
 const devOpen = () => process.env.ANALYTICS_DEV_OPEN === "1";
 const isAdmin = (email: string | undefined) =>
-  !!email && (process.env.ANALYTICS_ADMINS ?? "").split(",").map((s) => s.trim()).includes(email);
+  !!email &&
+  (process.env.ANALYTICS_ADMINS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .includes(email);
 
 // Reads: the site's owner, or an admin. `siteId` is the site the call is about.
 const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
@@ -23,7 +32,8 @@ const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
         .withIndex("by_email", (q) => q.eq("email", email))
         .collect()
     : [];
-  if (!siteId || !owned.some((o) => o.siteId === siteId)) throw new Error("Only this site's owners may see its analytics");
+  if (!siteId || !owned.some((o) => o.siteId === siteId))
+    throw new Error("Only this site's owners may see its analytics");
 };
 
 // Sites, write keys, dead letters: admins only.
@@ -33,12 +43,23 @@ const requireAdmin: AuthCallback = async (ctx) => {
   if (!isAdmin(identity?.email)) throw new Error("Only analytics admins may do this");
 };
 
-export const { getOverview, getTimeseries, getBreakdown, getRealtime } = exposeAnalyticsApi(components.analytics, {
-  auth: requireSiteReader,
-});
+export const { getOverview, getTimeseries, getBreakdown, getRealtime } = exposeAnalyticsApi(
+  components.analytics,
+  {
+    auth: requireSiteReader,
+  },
+);
 
-export const { createSite, getSite, getSiteBySlug, listSites, updateSite, rotateWriteKey, listDeadLetters, getBotCounts } =
-  exposeAdminApi(components.analytics, { auth: requireAdmin });
+export const {
+  createSite,
+  getSite,
+  getSiteBySlug,
+  listSites,
+  updateSite,
+  rotateWriteKey,
+  listDeadLetters,
+  getBotCounts,
+} = exposeAdminApi(components.analytics, { auth: requireAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.
 export const { kick, applyRetention } = exposeMaintenanceApi(components.analytics);

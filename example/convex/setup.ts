@@ -19,7 +19,9 @@ export const provision = internalMutation({
   },
   returns: v.union(v.object({ siteId: v.string(), writeKey: v.string() }), v.null()),
   handler: async (ctx, args) => {
-    const existing = await ctx.runQuery(components.analytics.sites.getSiteBySlug, { slug: "default" });
+    const existing = await ctx.runQuery(components.analytics.sites.getSiteBySlug, {
+      slug: "default",
+    });
     if (existing) return null;
     const site = await ctx.runMutation(components.analytics.sites.createSite, {
       slug: "default",
@@ -27,7 +29,8 @@ export const provision = internalMutation({
       timezone: args.timezone ?? "UTC",
       allowedOrigins: args.allowedOrigins ?? [],
     });
-    if (args.ownerEmail) await ctx.db.insert("siteOwners", { email: args.ownerEmail, siteId: site.siteId });
+    if (args.ownerEmail)
+      await ctx.db.insert("siteOwners", { email: args.ownerEmail, siteId: site.siteId });
     return site;
   },
 });

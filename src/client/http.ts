@@ -38,9 +38,17 @@ type ErrorCode =
   | "unavailable";
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
 }
-function error(status: number, code: ErrorCode, message: string, headers?: Record<string, string>): Response {
+function error(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
   return json(status, { error: { code, message } }, headers);
 }
 
@@ -49,10 +57,12 @@ export { originAllowed } from "../component/origins.js";
 function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
   return httpActionGeneric(async (ctx, request) => {
     const declared = Number(request.headers.get("content-length") ?? 0);
-    if (declared > MAX_BODY_BYTES) return error(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
+    if (declared > MAX_BODY_BYTES)
+      return error(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
     // Read as text so text/plain beacons (no preflight) work like JSON posts.
     const text = await request.text();
-    if (new TextEncoder().encode(text).byteLength > MAX_BODY_BYTES) return error(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
+    if (new TextEncoder().encode(text).byteLength > MAX_BODY_BYTES)
+      return error(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -60,11 +70,24 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
       return error(400, "invalid_json", "The body is not valid JSON");
     }
     const envelope = body as { key?: unknown; batchId?: unknown; events?: unknown };
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return error(400, "invalid_shape", "The body must be an object { key, batchId, sentAt, events }");
-    if (typeof envelope.key !== "string" || envelope.key.length === 0 || envelope.key.length > 200) return error(400, "invalid_shape", "key must be a write key string");
-    if (typeof envelope.batchId !== "string" || envelope.batchId.length === 0 || envelope.batchId.length > 128) return error(400, "invalid_shape", "batchId must be a string of 1-128 characters");
-    if (!Array.isArray(envelope.events)) return error(400, "invalid_shape", "events must be an array");
-    if (envelope.events.length > MAX_EVENTS_PER_BATCH) return error(413, "too_large", `A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      return error(
+        400,
+        "invalid_shape",
+        "The body must be an object { key, batchId, sentAt, events }",
+      );
+    if (typeof envelope.key !== "string" || envelope.key.length === 0 || envelope.key.length > 200)
+      return error(400, "invalid_shape", "key must be a write key string");
+    if (
+      typeof envelope.batchId !== "string" ||
+      envelope.batchId.length === 0 ||
+      envelope.batchId.length > 128
+    )
+      return error(400, "invalid_shape", "batchId must be a string of 1-128 characters");
+    if (!Array.isArray(envelope.events))
+      return error(400, "invalid_shape", "events must be an array");
+    if (envelope.events.length > MAX_EVENTS_PER_BATCH)
+      return error(413, "too_large", `A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
 
     const country = countryHeaders.map((name) => request.headers.get(name)).find((value) => value);
     let outcome;
@@ -81,7 +104,9 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
       });
     } catch {
       // Not the client's fault: the tracker retries 5xx with the same batchId.
-      return error(503, "unavailable", "Ingest is unavailable, retry later", { "Retry-After": "5" });
+      return error(503, "unavailable", "Ingest is unavailable, retry later", {
+        "Retry-After": "5",
+      });
     }
     switch (outcome.status) {
       case "unknown_key":
@@ -95,7 +120,9 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
         return json(202, { accepted: 0, duplicate: false, rejected: [] });
       case "rate_limited": {
         const seconds = String(Math.ceil(outcome.retryAfterMs / 1000));
-        return error(429, "rate_limited", `Too many requests, retry after ${seconds} s`, { "Retry-After": seconds });
+        return error(429, "rate_limited", `Too many requests, retry after ${seconds} s`, {
+          "Retry-After": seconds,
+        });
       }
       case "accepted":
         return json(202, outcome.result);
@@ -105,10 +132,13 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
 
 /** Whether an If-None-Match header names this ETag (weak or strong, or "*"). */
 function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
-  return !!ifNoneMatch && ifNoneMatch.split(",").some((tag) => {
-    const t = tag.trim();
-    return t === "*" || t.replace(/^W\//, "") === etag;
-  });
+  return (
+    !!ifNoneMatch &&
+    ifNoneMatch.split(",").some((tag) => {
+      const t = tag.trim();
+      return t === "*" || t.replace(/^W\//, "") === etag;
+    })
+  );
 }
 
 // The tracker changes only when the package does, so browsers and CDNs may
@@ -121,8 +151,12 @@ const scriptHandler = httpActionGeneric(async (_ctx, request) => {
     // Lets pages load it with crossorigin (and Subresource Integrity).
     "Access-Control-Allow-Origin": "*",
   };
-  if (etagMatches(request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
-  return new Response(TRACKER_SCRIPT, { status: 200, headers: { ...headers, "Content-Type": "application/javascript" } });
+  if (etagMatches(request.headers.get("if-none-match"), etag))
+    return new Response(null, { status: 304, headers });
+  return new Response(TRACKER_SCRIPT, {
+    status: 200,
+    headers: { ...headers, "Content-Type": "application/javascript" },
+  });
 });
 
 const methodNotAllowed = httpActionGeneric(async () =>
@@ -149,14 +183,27 @@ const methodNotAllowed = httpActionGeneric(async () =>
  * export default http;
  * ```
  */
-export function registerRoutes(http: HttpRouter, component: ComponentApi, options: RouteOptions = {}): void {
+export function registerRoutes(
+  http: HttpRouter,
+  component: ComponentApi,
+  options: RouteOptions = {},
+): void {
   const prefix = (options.pathPrefix ?? "/analytics").replace(/\/+$/, "");
   const path = `${prefix}/ingest`;
   http.route({ path: `${prefix}/script.js`, method: "GET", handler: scriptHandler });
   // Origins are enforced per site inside the handler (403), where the site is known.
   const wrongMethods = corsRouter(http, { allowedOrigins: ["*"] });
-  for (const method of ["GET", "PUT", "PATCH", "DELETE"] as const) wrongMethods.route({ path, method, handler: methodNotAllowed });
+  for (const method of ["GET", "PUT", "PATCH", "DELETE"] as const)
+    wrongMethods.route({ path, method, handler: methodNotAllowed });
   // Registered last so its OPTIONS handler (advertising POST only) is the one that stays.
   // Retry-After must be exposed, or a cross-origin tracker cannot honour it on 429/503.
-  corsRouter(http, { allowedOrigins: ["*"], allowedHeaders: ["Content-Type"], exposedHeaders: ["Retry-After"] }).route({ path, method: "POST", handler: ingestHandler(component, options.countryHeaders ?? DEFAULT_COUNTRY_HEADERS) });
+  corsRouter(http, {
+    allowedOrigins: ["*"],
+    allowedHeaders: ["Content-Type"],
+    exposedHeaders: ["Retry-After"],
+  }).route({
+    path,
+    method: "POST",
+    handler: ingestHandler(component, options.countryHeaders ?? DEFAULT_COUNTRY_HEADERS),
+  });
 }

@@ -258,7 +258,10 @@ type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, n
  * export default crons;
  * ```
  */
-export function registerMaintenanceCrons(crons: Crons, maintenance: { kick: MaintenanceRef; applyRetention: MaintenanceRef }): void {
+export function registerMaintenanceCrons(
+  crons: Crons,
+  maintenance: { kick: MaintenanceRef; applyRetention: MaintenanceRef },
+): void {
   crons.interval("analytics: restart loops and compact", { minutes: 1 }, maintenance.kick, {});
   crons.interval("analytics: retention", { hours: 1 }, maintenance.applyRetention, {});
 }
@@ -290,11 +293,24 @@ export class Analytics<Events extends Record<string, Props> = Record<string, Pro
    */
   async track<Name extends keyof Events & string>(
     ctx: Pick<GenericMutationCtx<GenericDataModel>, "runMutation">,
-    event: { site: string; name: Name; props?: Events[Name]; userId?: string; visitorId?: string; url?: string; id?: string },
+    event: {
+      site: string;
+      name: Name;
+      props?: Events[Name];
+      userId?: string;
+      visitorId?: string;
+      url?: string;
+      id?: string;
+    },
   ): Promise<IngestResult> {
     const visitorId = event.visitorId ?? (event.userId ? `user:${event.userId}` : undefined);
     // Refused, not thrown: the host's own write must never be rolled back by analytics.
-    if (!visitorId) return { accepted: 0, duplicate: false, rejected: [{ index: 0, reason: "track needs a visitorId or a userId" }] };
+    if (!visitorId)
+      return {
+        accepted: 0,
+        duplicate: false,
+        rejected: [{ index: 0, reason: "track needs a visitorId or a userId" }],
+      };
     return await ctx.runMutation(this.component.ingest.trackServer, {
       site: event.site,
       event: {

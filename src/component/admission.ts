@@ -52,9 +52,13 @@ export const ingestRequest = mutation({
     if (!Array.isArray(events)) throw new Error("eventsJson must be a JSON array");
     checkBatchShape(args.batchId, events);
     const writeKeyHash = await sha256Hex(args.writeKey);
-    const site = await ctx.db.query("sites").withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", writeKeyHash)).unique();
+    const site = await ctx.db
+      .query("sites")
+      .withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", writeKeyHash))
+      .unique();
     if (!site) return { status: "unknown_key" as const };
-    if (!originAllowed(args.origin, site.allowedOrigins)) return { status: "origin_not_allowed" as const };
+    if (!originAllowed(args.origin, site.allowedOrigins))
+      return { status: "origin_not_allowed" as const };
     if (!site.enabled) return { status: "site_disabled" as const };
 
     const { ip, userAgent } = await ctx.meta.getRequestMetadata();
@@ -72,14 +76,23 @@ export const ingestRequest = mutation({
     const limits = [
       ["client", `${site._id}|${day}|${clientKey}`, perClient, 1],
       // The rate-limiter needs at least one whole token per shard: small site limits get fewer shards.
-      ["site", `${site._id}|${day}`, perSite, Math.min(SITE_RATE_SHARDS, Math.max(1, Math.floor(perSite / 10)))],
+      [
+        "site",
+        `${site._id}|${day}`,
+        perSite,
+        Math.min(SITE_RATE_SHARDS, Math.max(1, Math.floor(perSite / 10))),
+      ],
     ] as const;
     for (const [name, key, rate, shards] of client.isBot ? limits.slice(0, 1) : limits) {
       const status = await rateLimiter.limit(ctx, name, {
         key,
         config: { kind: "token bucket", rate, period: MINUTE, capacity: rate, shards },
       });
-      if (!status.ok) return { status: "rate_limited" as const, retryAfterMs: Math.max(status.retryAfter ?? 1_000, 1_000) };
+      if (!status.ok)
+        return {
+          status: "rate_limited" as const,
+          retryAfterMs: Math.max(status.retryAfter ?? 1_000, 1_000),
+        };
     }
     if (client.isBot) {
       await countBot(ctx, site._id, day);
@@ -92,12 +105,22 @@ export const ingestRequest = mutation({
     const candidates: { index: number; event: AnalyticsEvent }[] = [];
     const rejected: Rejection[] = [];
     for (const [index, raw] of events.entries()) {
-      const sent = (typeof raw === "object" && raw !== null ? raw : {}) as { visitorId?: unknown; tz?: unknown; country?: unknown };
+      const sent = (typeof raw === "object" && raw !== null ? raw : {}) as {
+        visitorId?: unknown;
+        tz?: unknown;
+        country?: unknown;
+      };
       // A client's own claim must already be an upper-case ISO code: nothing is guessed from it.
-      const claimed = trustClientCountry && typeof sent.country === "string" && /^[A-Z]{2}$/.test(sent.country) ? sent.country : undefined;
+      const claimed =
+        trustClientCountry && typeof sent.country === "string" && /^[A-Z]{2}$/.test(sent.country)
+          ? sent.country
+          : undefined;
       const country = edgeCountry ?? claimed ?? countryOfTimezone(sent.tz);
       const result = normalizeEvent(raw, now, {
-        visitorId: typeof sent.visitorId === "string" && sent.visitorId ? sent.visitorId.slice(0, 128) : cookieless,
+        visitorId:
+          typeof sent.visitorId === "string" && sent.visitorId
+            ? sent.visitorId.slice(0, 128)
+            : cookieless,
         device: client.device,
         browser: client.browser,
         os: client.os,
@@ -106,6 +129,9 @@ export const ingestRequest = mutation({
       if (result.ok) candidates.push({ index, event: result.event });
       else rejected.push({ index, reason: result.reason });
     }
-    return { status: "accepted" as const, result: await queueBatch(ctx, site, args.batchId, candidates, rejected) };
+    return {
+      status: "accepted" as const,
+      result: await queueBatch(ctx, site, args.batchId, candidates, rejected),
+    };
   },
 });

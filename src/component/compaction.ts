@@ -15,13 +15,27 @@
 // A step that fails (say, a bug meeting strange data) is skipped for the rest
 // of the run, so one site's data can never stop another site's compaction.
 import { v } from "convex/values";
-import { internalAction, internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server.js";
+import {
+  internalAction,
+  internalMutation,
+  internalQuery,
+  type MutationCtx,
+  type QueryCtx,
+} from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
 import { chunkRows } from "./deltas.js";
 import { decodeRows, encodeRows } from "./rowCodec.js";
-import { DimensionRows, RowMap, TOTAL_KEY, capRows, isZero, paginateRows, type Row } from "./rows.js";
+import {
+  DimensionRows,
+  RowMap,
+  TOTAL_KEY,
+  capRows,
+  isZero,
+  paginateRows,
+  type Row,
+} from "./rows.js";
 import { estimate } from "./sketch.js";
 import { HOUR, dayStart, monthStart } from "./time.js";
 import { writeHourTotals } from "./totals.js";
@@ -43,7 +57,10 @@ type Work =
   | { kind: "fold"; siteId: Id<"sites">; bucketStart: number; dimension: Dimension };
 
 /** Reads documents from a query until `maxBytes` (always at least one). */
-async function takeBytes<T extends { rows: ArrayBuffer }>(docs: AsyncIterable<T>, maxBytes: number): Promise<T[]> {
+async function takeBytes<T extends { rows: ArrayBuffer }>(
+  docs: AsyncIterable<T>,
+  maxBytes: number,
+): Promise<T[]> {
   const out: T[] = [];
   let bytes = 0;
   for await (const doc of docs) {
@@ -71,11 +88,18 @@ async function roomToFold(ctx: MutationCtx): Promise<boolean> {
  * dimension straight into canonical rows while the step has room (a small
  * site's hour is one step), and stages the rest by dimension for later steps.
  */
-async function explode(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sites">, bucketStart: number): Promise<number> {
+async function explode(
+  ctx: MutationCtx,
+  site: Doc<"sites"> | null,
+  siteId: Id<"sites">,
+  bucketStart: number,
+): Promise<number> {
   const docs = await takeBytes(
     ctx.db
       .query("rollupDeltas")
-      .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", "hour").eq("bucketStart", bucketStart)),
+      .withIndex("by_bucket", (q) =>
+        q.eq("siteId", siteId).eq("interval", "hour").eq("bucketStart", bucketStart),
+      ),
     EXPLODE_READ_BYTES,
   );
   const rows = new DimensionRows();
@@ -88,7 +112,13 @@ async function explode(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"
     }
     const dimRows = map.values().map((r) => ({ dimension, ...r }));
     for (const chunk of chunkRows(dimRows, MAX_PAGE_BYTES)) {
-      await ctx.db.insert("rollupStaging", { siteId, bucketStart, dimension, rows: encodeRows(chunk), rowCount: chunk.length });
+      await ctx.db.insert("rollupStaging", {
+        siteId,
+        bucketStart,
+        dimension,
+        rows: encodeRows(chunk),
+        rowCount: chunk.length,
+      });
     }
   }
   return docs.length;
@@ -106,25 +136,47 @@ async function foldIntoCanonical(
 ): Promise<RowMap> {
   const pages = await ctx.db
     .query("rollups")
-    .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("interval", interval).eq("dimension", dimension).eq("bucketStart", bucketStart))
+    .withIndex("by_dimension", (q) =>
+      q
+        .eq("siteId", siteId)
+        .eq("interval", interval)
+        .eq("dimension", dimension)
+        .eq("bucketStart", bucketStart),
+    )
     .collect(); // bounded: CANONICAL_MAX_BYTES / MAX_PAGE_BYTES pages, plus one
   const merged = new RowMap();
   for (const page of pages) merged.addAll(decodeRows(page.rows));
   merged.addAll(delta);
-  const rows = capRows(merged.values().filter((r) => !isZero(r)), cap, estimate, CANONICAL_MAX_BYTES);
+  const rows = capRows(
+    merged.values().filter((r) => !isZero(r)),
+    cap,
+    estimate,
+    CANONICAL_MAX_BYTES,
+  );
   const newPages = paginateRows(rows, MAX_PAGE_BYTES);
   for (const [page, pageRows] of newPages.entries()) {
-    const fields = { rows: encodeRows(pageRows.map((r) => ({ dimension, ...r }))), rowCount: pageRows.length };
+    const fields = {
+      rows: encodeRows(pageRows.map((r) => ({ dimension, ...r }))),
+      rowCount: pageRows.length,
+    };
     const existing = pages[page];
     if (existing) await ctx.db.patch("rollups", existing._id, fields);
-    else await ctx.db.insert("rollups", { siteId, interval, bucketStart, dimension, page, ...fields });
+    else
+      await ctx.db.insert("rollups", { siteId, interval, bucketStart, dimension, page, ...fields });
   }
   for (const stale of pages.slice(newPages.length)) await ctx.db.delete("rollups", stale._id);
   return merged;
 }
 
 /** Merges rows of one (hour, dimension) into the canonical hour, day and month, and the BTree for totals. */
-async function foldRows(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sites">, bucketStart: number, dimension: Dimension, rows: Row[]): Promise<void> {
+async function foldRows(
+  ctx: MutationCtx,
+  site: Doc<"sites"> | null,
+  siteId: Id<"sites">,
+  bucketStart: number,
+  dimension: Dimension,
+  rows: Row[],
+): Promise<void> {
   // A deleted site's rows have nowhere to go.
   if (!site) return;
   const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
@@ -132,15 +184,31 @@ async function foldRows(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<
   if (dimension === "total") await writeHourTotals(ctx, siteId, bucketStart, hour.get(TOTAL_KEY));
   const day = dayStart(bucketStart, site.timezone);
   await foldIntoCanonical(ctx, siteId, "day", day, dimension, rows, cap);
-  await foldIntoCanonical(ctx, siteId, "month", monthStart(day, site.timezone), dimension, rows, cap);
+  await foldIntoCanonical(
+    ctx,
+    siteId,
+    "month",
+    monthStart(day, site.timezone),
+    dimension,
+    rows,
+    cap,
+  );
 }
 
 /** Folds up to FOLD_READ_BYTES of one (site, hour, dimension)'s staging. */
-async function fold(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sites">, bucketStart: number, dimension: Dimension): Promise<number> {
+async function fold(
+  ctx: MutationCtx,
+  site: Doc<"sites"> | null,
+  siteId: Id<"sites">,
+  bucketStart: number,
+  dimension: Dimension,
+): Promise<number> {
   const docs = await takeBytes(
     ctx.db
       .query("rollupStaging")
-      .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("dimension", dimension).eq("bucketStart", bucketStart)),
+      .withIndex("by_dimension", (q) =>
+        q.eq("siteId", siteId).eq("dimension", dimension).eq("bucketStart", bucketStart),
+      ),
     FOLD_READ_BYTES,
   );
   const rows = new RowMap();
@@ -155,15 +223,26 @@ async function fold(ctx: MutationCtx, site: Doc<"sites"> | null, siteId: Id<"sit
  * this run). Looks at a bounded number of documents: with that many skipped,
  * the run ends and the next one starts over.
  */
-async function nextWork(ctx: QueryCtx, closedBefore: number, skip: Set<string>): Promise<Work | null> {
+async function nextWork(
+  ctx: QueryCtx,
+  closedBefore: number,
+  skip: Set<string>,
+): Promise<Work | null> {
   let looked = 0;
   // Staging first: it is the nearest to done, and it keeps the staging table small.
   for await (const doc of ctx.db.query("rollupStaging").withIndex("by_age")) {
-    const work: Work = { kind: "fold", siteId: doc.siteId, bucketStart: doc.bucketStart, dimension: doc.dimension };
+    const work: Work = {
+      kind: "fold",
+      siteId: doc.siteId,
+      bucketStart: doc.bucketStart,
+      dimension: doc.dimension,
+    };
     if (!skip.has(workKey(work))) return work;
     if (++looked > MAX_SKIPPED_LOOKS) return null;
   }
-  const closed = ctx.db.query("rollupDeltas").withIndex("by_age", (q) => q.eq("interval", "hour").lt("bucketStart", closedBefore));
+  const closed = ctx.db
+    .query("rollupDeltas")
+    .withIndex("by_age", (q) => q.eq("interval", "hour").lt("bucketStart", closedBefore));
   for await (const doc of closed) {
     const work: Work = { kind: "explode", siteId: doc.siteId, bucketStart: doc.bucketStart };
     if (!skip.has(workKey(work))) return work;
@@ -173,22 +252,29 @@ async function nextWork(ctx: QueryCtx, closedBefore: number, skip: Set<string>):
 }
 const MAX_SKIPPED_LOOKS = 64;
 
-const workKey = (w: Work) => `${w.kind}|${w.siteId}|${w.bucketStart}|${w.kind === "fold" ? w.dimension : ""}`;
+const workKey = (w: Work) =>
+  `${w.kind}|${w.siteId}|${w.bucketStart}|${w.kind === "fold" ? w.dimension : ""}`;
 
-export async function compactStepHandler(ctx: MutationCtx, args: { skip?: string[] } = {}): Promise<{ work: string | null; moved: number }> {
+export async function compactStepHandler(
+  ctx: MutationCtx,
+  args: { skip?: string[] } = {},
+): Promise<{ work: string | null; moved: number }> {
   // Only closed hours: the open one is still being written by its site's worker every few seconds.
   const closedBefore = Date.now() - HOUR;
   const work = await nextWork(ctx, closedBefore, new Set(args.skip ?? []));
   if (!work) return { work: null, moved: 0 };
   const site = await ctx.db.get("sites", work.siteId);
-  if (work.kind === "explode") return { work: workKey(work), moved: await explode(ctx, site, work.siteId, work.bucketStart) };
+  if (work.kind === "explode")
+    return { work: workKey(work), moved: await explode(ctx, site, work.siteId, work.bucketStart) };
   let moved = await fold(ctx, site, work.siteId, work.bucketStart, work.dimension);
   // The same hour's other staged dimensions, while the step has room.
   for (const dimension of DIMENSIONS) {
     if (dimension === work.dimension || !(await roomToFold(ctx))) continue;
     const staged = await ctx.db
       .query("rollupStaging")
-      .withIndex("by_dimension", (q) => q.eq("siteId", work.siteId).eq("dimension", dimension).eq("bucketStart", work.bucketStart))
+      .withIndex("by_dimension", (q) =>
+        q.eq("siteId", work.siteId).eq("dimension", dimension).eq("bucketStart", work.bucketStart),
+      )
       .first();
     if (staged) moved += await fold(ctx, site, work.siteId, work.bucketStart, dimension);
   }
@@ -252,7 +338,10 @@ export const compact = internalAction({
         result = await ctx.runMutation(internal.compaction.compactStep, { skip });
       } catch (error) {
         // The failing step is found again (it is the oldest work) and skipped for the rest of the run.
-        console.error("analytics compaction step failed:", error instanceof Error ? error.message : error);
+        console.error(
+          "analytics compaction step failed:",
+          error instanceof Error ? error.message : error,
+        );
         const failed = await ctx.runQuery(internal.compaction.peekWork, { skip });
         if (failed === null) break;
         skip.push(failed);
@@ -262,11 +351,11 @@ export const compact = internalAction({
         await ctx.runMutation(internal.compaction.release, { runId });
         return null;
       }
-      if (step % 20 === 19 && !(await ctx.runMutation(internal.compaction.claim, { runId }))) return null;
+      if (step % 20 === 19 && !(await ctx.runMutation(internal.compaction.claim, { runId })))
+        return null;
     }
     await ctx.runMutation(internal.compaction.release, { runId });
     await ctx.scheduler.runAfter(0, internal.compaction.compact, {});
     return null;
   },
 });
-

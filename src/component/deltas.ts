@@ -48,18 +48,23 @@ export class Deltas {
    */
   constructor(private readonly minuteCutoff = -Infinity) {}
 
-  readonly buckets = new Map<string, { interval: DeltaInterval; bucketStart: number; rows: DimensionRows }>();
+  readonly buckets = new Map<
+    string,
+    { interval: DeltaInterval; bucketStart: number; rows: DimensionRows }
+  >();
 
   add(interval: DeltaInterval, bucketStart: number, dimension: Dimension, row: Row): void {
     const id = `${interval}:${bucketStart}`;
     let bucket = this.buckets.get(id);
-    if (!bucket) this.buckets.set(id, (bucket = { interval, bucketStart, rows: new DimensionRows() }));
+    if (!bucket)
+      this.buckets.set(id, (bucket = { interval, bucketStart, rows: new DimensionRows() }));
     bucket.rows.add(dimension, { ...row, key: rollupKey(row.key) });
   }
 
   merge(other: Deltas): void {
     for (const { interval, bucketStart, rows } of other.buckets.values()) {
-      for (const { dimension, ...row } of rows.toDeltaRows()) this.add(interval, bucketStart, dimension, row);
+      for (const { dimension, ...row } of rows.toDeltaRows())
+        this.add(interval, bucketStart, dimension, row);
     }
   }
 
@@ -75,7 +80,8 @@ export class Deltas {
 
   /** Minute rows are total rows keyed by the minute's start, in a document per hour. */
   private addMinute(t: number, timeZone: string, row: Row): void {
-    if (t >= this.minuteCutoff) this.add("minute", hourStart(t, timeZone), "total", { ...row, key: String(minuteStart(t)) });
+    if (t >= this.minuteCutoff)
+      this.add("minute", hourStart(t, timeZone), "total", { ...row, key: String(minuteStart(t)) });
   }
 
   /** Adds `sign` times the session metrics of `session` at its start hour. */
@@ -102,7 +108,12 @@ export class Deltas {
   addEvent(event: AnalyticsEvent, session: SessionState, timeZone: string): void {
     const visitors = sketchOf([hashVisitor(event.visitorId)]);
     const isPageview = event.type === "pageview";
-    const counters = (key: string): Row => ({ ...emptyRow(key), events: 1, pageviews: isPageview ? 1 : 0, visitors });
+    const counters = (key: string): Row => ({
+      ...emptyRow(key),
+      events: 1,
+      pageviews: isPageview ? 1 : 0,
+      visitors,
+    });
     const t = event.occurredAt;
     this.addMinute(t, timeZone, counters(TOTAL_KEY));
     const hour = hourStart(t, timeZone);
@@ -151,7 +162,14 @@ async function insertChunks(
     const encoded = encodeRows(chunk);
     const level = sizeClass(encoded.byteLength);
     classes.add(level);
-    await ctx.db.insert("rollupDeltas", { siteId, interval, bucketStart, level, rows: encoded, rowCount: chunk.length });
+    await ctx.db.insert("rollupDeltas", {
+      siteId,
+      interval,
+      bucketStart,
+      level,
+      rows: encoded,
+      rowCount: chunk.length,
+    });
   }
   return classes;
 }
@@ -171,13 +189,20 @@ export async function appendDeltas(
     if (!pending.includes(level)) continue;
     const docs = await ctx.db
       .query("rollupDeltas")
-      .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", interval).eq("bucketStart", bucketStart).eq("level", level))
+      .withIndex("by_bucket", (q) =>
+        q
+          .eq("siteId", siteId)
+          .eq("interval", interval)
+          .eq("bucketStart", bucketStart)
+          .eq("level", level),
+      )
       .take(FAN_IN);
     if (docs.length < FAN_IN) continue;
     const merged = new DimensionRows();
     for (const doc of docs) merged.addDeltaRows(decodeRows(doc.rows));
     for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
-    for (const c of await insertChunks(ctx, siteId, interval, bucketStart, merged.toDeltaRows())) pending.push(c);
+    for (const c of await insertChunks(ctx, siteId, interval, bucketStart, merged.toDeltaRows()))
+      pending.push(c);
   }
 }
 
@@ -194,10 +219,18 @@ export async function readDeltaDocs(
 ): Promise<Doc<"rollupDeltas">[]> {
   const docs = await ctx.db
     .query("rollupDeltas")
-    .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("interval", interval).gte("bucketStart", from).lt("bucketStart", to))
+    .withIndex("by_bucket", (q) =>
+      q
+        .eq("siteId", siteId)
+        .eq("interval", interval)
+        .gte("bucketStart", from)
+        .lt("bucketStart", to),
+    )
     .take(MAX_DELTA_DOCS_PER_READ + 1);
   if (docs.length > MAX_DELTA_DOCS_PER_READ) {
-    throw new Error("Too many uncompacted rollup deltas: compaction is not running (is registerMaintenanceCrons set up?)");
+    throw new Error(
+      "Too many uncompacted rollup deltas: compaction is not running (is registerMaintenanceCrons set up?)",
+    );
   }
   return docs;
 }

@@ -19,7 +19,8 @@ const MAX_FUTURE_MS = 5 * MINUTE;
 export type Normalized = { ok: true; event: AnalyticsEvent } | { ok: false; reason: string };
 
 type Json = unknown;
-const isObject = (x: Json): x is Record<string, Json> => typeof x === "object" && x !== null && !Array.isArray(x);
+const isObject = (x: Json): x is Record<string, Json> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
 
 /**
  * Replaces lone UTF-16 surrogates (which JSON escapes can produce) with U+FFFD:
@@ -27,10 +28,17 @@ const isObject = (x: Json): x is Record<string, Json> => typeof x === "object" &
  * be retried by the tracker forever.
  */
 export function wellFormed(value: string): string {
-  return value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+  return value.replace(
+    /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    "\ufffd",
+  );
 }
 
-function optionalString(raw: Record<string, Json>, field: string, max = MAX_STRING_LENGTH): string | undefined {
+function optionalString(
+  raw: Record<string, Json>,
+  field: string,
+  max = MAX_STRING_LENGTH,
+): string | undefined {
   const value = raw[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw new Error(`${field} must be a string`);
@@ -45,15 +53,24 @@ function props(raw: Json, field: string): AnalyticsEvent["props"] {
   if (entries.length > MAX_PROPS) throw new Error(`${field} has more than ${MAX_PROPS} keys`);
   const out: Record<string, string | number | boolean> = {};
   for (const [key, value] of entries) {
-    if (key.length === 0 || key.length > MAX_PROP_KEY_LENGTH) throw new Error(`${field} keys must be 1-${MAX_PROP_KEY_LENGTH} characters`);
+    if (key.length === 0 || key.length > MAX_PROP_KEY_LENGTH)
+      throw new Error(`${field} keys must be 1-${MAX_PROP_KEY_LENGTH} characters`);
     // Convex field names may not start with "$" or "_"; prefix them rather than lose them.
-    const safeKey = /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key) ? `p:${encodeURIComponent(wellFormed(key))}` : key;
+    const safeKey =
+      /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key)
+        ? `p:${encodeURIComponent(wellFormed(key))}`
+        : key;
     // Encoding can grow a key up to 9x; Convex refuses field names over 1,024 characters.
-    if (safeKey.length > MAX_FIELD_NAME_LENGTH) throw new Error(`${field} key "${key.slice(0, 40)}..." is too long once encoded`);
+    if (safeKey.length > MAX_FIELD_NAME_LENGTH)
+      throw new Error(`${field} key "${key.slice(0, 40)}..." is too long once encoded`);
     if (typeof value === "string") {
-      if (value.length > MAX_PROP_VALUE_LENGTH) throw new Error(`${field}.${key} is longer than ${MAX_PROP_VALUE_LENGTH} characters`);
+      if (value.length > MAX_PROP_VALUE_LENGTH)
+        throw new Error(`${field}.${key} is longer than ${MAX_PROP_VALUE_LENGTH} characters`);
       out[safeKey] = wellFormed(value);
-    } else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean") {
+    } else if (
+      (typeof value === "number" && Number.isFinite(value)) ||
+      typeof value === "boolean"
+    ) {
       out[safeKey] = value;
     } else {
       throw new Error(`${field}.${key} must be a string, a finite number or a boolean`);
@@ -83,11 +100,13 @@ export function normalizeEvent(
     const name = optionalString(raw, "name", 200);
     if (type === "track" && !name) throw new Error("a track event needs a name");
     const occurredAt = raw.occurredAt;
-    if (typeof occurredAt !== "number" || !Number.isFinite(occurredAt)) throw new Error("occurredAt must be epoch milliseconds");
+    if (typeof occurredAt !== "number" || !Number.isFinite(occurredAt))
+      throw new Error("occurredAt must be epoch milliseconds");
     const url = optionalString(raw, "url");
     if (!url) throw new Error("url is required");
     const parsed = URL.canParse(url) ? new URL(url) : null;
-    if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new Error("url must be an absolute http(s) URL");
+    if (!parsed || !/^https?:$/.test(parsed.protocol))
+      throw new Error("url must be an absolute http(s) URL");
     const visitorId = server.visitorId ?? optionalString(raw, "visitorId", 128);
     if (!visitorId) throw new Error("visitorId is required");
     const userId = optionalString(raw, "userId", 256);
@@ -96,7 +115,9 @@ export function normalizeEvent(
       id,
       type,
       // Whole milliseconds: rollup counters (durations) are stored as integers.
-      occurredAt: Math.round(Math.min(Math.max(occurredAt, receivedAt - MAX_PAST_MS), receivedAt + MAX_FUTURE_MS)),
+      occurredAt: Math.round(
+        Math.min(Math.max(occurredAt, receivedAt - MAX_PAST_MS), receivedAt + MAX_FUTURE_MS),
+      ),
       url,
       visitorId,
     };
@@ -124,7 +145,9 @@ export function normalizeEvent(
  * The fields the ingest route derives from the request (never from the client):
  * read back from an already-enriched event when ingestBatch validates it again.
  */
-export function enrichedFields(raw: Json): Partial<Pick<AnalyticsEvent, "country" | "device" | "browser" | "os">> {
+export function enrichedFields(
+  raw: Json,
+): Partial<Pick<AnalyticsEvent, "country" | "device" | "browser" | "os">> {
   if (!isObject(raw)) return {};
   const out: Record<string, string> = {};
   for (const field of ["country", "device", "browser", "os"] as const) {
@@ -149,7 +172,9 @@ export function pagePath(url: string): string {
   const parsed = parseUrl(url);
   const path = parsed?.pathname ?? "/";
   const trimmed = path.length > 1 ? path.replace(/\/+$/, "") || "/" : path;
-  const route = /^#!?\//.test(parsed?.hash ?? "") ? parsed!.hash.split("?")[0]!.replace(/\/+$/, "") : "";
+  const route = /^#!?\//.test(parsed?.hash ?? "")
+    ? parsed!.hash.split("?")[0]!.replace(/\/+$/, "")
+    : "";
   return route.length > 2 ? trimmed + route : trimmed;
 }
 
@@ -165,9 +190,16 @@ export function attributionOf(event: AnalyticsEvent): Attribution {
   const ref = parseUrl(event.referrer);
   // A referrer on the same host is navigation inside the site, not a source.
   // www.example.com and example.com are the same site.
-  const referrer = ref && stripWww(ref.hostname) !== stripWww(page?.hostname ?? "") ? stripWww(ref.hostname) : NONE_KEY;
-  const utm = (name: string) => page?.searchParams.get(`utm_${name}`)?.trim().slice(0, 200) || NONE_KEY;
-  const utmSource = utm("source") !== NONE_KEY ? utm("source") : (page?.searchParams.get("ref")?.slice(0, 200) ?? NONE_KEY);
+  const referrer =
+    ref && stripWww(ref.hostname) !== stripWww(page?.hostname ?? "")
+      ? stripWww(ref.hostname)
+      : NONE_KEY;
+  const utm = (name: string) =>
+    page?.searchParams.get(`utm_${name}`)?.trim().slice(0, 200) || NONE_KEY;
+  const utmSource =
+    utm("source") !== NONE_KEY
+      ? utm("source")
+      : (page?.searchParams.get("ref")?.slice(0, 200) ?? NONE_KEY);
   return {
     referrer,
     channel: channelOf(referrer, utm("medium"), utmSource),

@@ -7,7 +7,13 @@ import { getConvexSize } from "convex/values";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { sha256Hex, vIngestResult, type AnalyticsEvent, type IngestResult, type Rejection } from "../shared.js";
+import {
+  sha256Hex,
+  vIngestResult,
+  type AnalyticsEvent,
+  type IngestResult,
+  type Rejection,
+} from "../shared.js";
 import { MAX_EVENTS_PER_BATCH, enrichedFields, normalizeEvent } from "./events.js";
 
 /**
@@ -27,7 +33,11 @@ export const MAX_PENDING_BATCH_BYTES = 256 * 1024;
 const MAX_BATCH_ID_LENGTH = 128;
 
 /** A batch id already seen for this site: queued, processed, or dead-lettered. */
-async function isDuplicate(ctx: MutationCtx, siteId: Id<"sites">, batchId: string): Promise<boolean> {
+async function isDuplicate(
+  ctx: MutationCtx,
+  siteId: Id<"sites">,
+  batchId: string,
+): Promise<boolean> {
   for (const table of ["pendingBatches", "rawBatches", "deadLetters"] as const) {
     const hit = await ctx.db
       .query(table)
@@ -65,13 +75,17 @@ export async function queueBatch(
   candidates: { index: number; event: AnalyticsEvent }[],
   rejected: Rejection[],
 ): Promise<IngestResult> {
-  if (await isDuplicate(ctx, site._id, batchId)) return { accepted: 0, duplicate: true, rejected: [] };
+  if (await isDuplicate(ctx, site._id, batchId))
+    return { accepted: 0, duplicate: true, rejected: [] };
   const events: AnalyticsEvent[] = [];
   let bytes = 0;
   for (const { index, event } of candidates) {
     const size = getConvexSize(event);
     if (bytes + size > MAX_PENDING_BATCH_BYTES) {
-      rejected.push({ index, reason: `the batch is over ${MAX_PENDING_BATCH_BYTES} bytes; send this event in another batch` });
+      rejected.push({
+        index,
+        reason: `the batch is over ${MAX_PENDING_BATCH_BYTES} bytes; send this event in another batch`,
+      });
       continue;
     }
     bytes += size;
@@ -79,7 +93,13 @@ export async function queueBatch(
   }
   rejected.sort((a, b) => a.index - b.index);
   if (events.length === 0) return { accepted: 0, duplicate: false, rejected };
-  await ctx.db.insert("pendingBatches", { siteId: site._id, batchId, receivedAt: Date.now(), events, attempts: 0 });
+  await ctx.db.insert("pendingBatches", {
+    siteId: site._id,
+    batchId,
+    receivedAt: Date.now(),
+    events,
+    attempts: 0,
+  });
   await wakeLoop(ctx, site._id);
   return { accepted: events.length, duplicate: false, rejected };
 }
@@ -88,15 +108,26 @@ export function checkBatchShape(batchId: string, events: unknown[]): void {
   if (batchId.length === 0 || batchId.length > MAX_BATCH_ID_LENGTH) {
     throw new Error(`batchId must be 1-${MAX_BATCH_ID_LENGTH} characters`);
   }
-  if (events.length > MAX_EVENTS_PER_BATCH) throw new Error(`A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
+  if (events.length > MAX_EVENTS_PER_BATCH)
+    throw new Error(`A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
 }
 
 /** Events from a trusted caller (server-side tracking, tests): enriched fields are kept as sent. */
-export async function ingestTrustedHandler(ctx: MutationCtx, site: Doc<"sites">, batchId: string, raw: unknown[]): Promise<IngestResult> {
+export async function ingestTrustedHandler(
+  ctx: MutationCtx,
+  site: Doc<"sites">,
+  batchId: string,
+  raw: unknown[],
+): Promise<IngestResult> {
   checkBatchShape(batchId, raw);
   // A disabled site refuses events without failing the caller: a host mutation
   // tracking server-side must not lose its own write because analytics is off.
-  if (!site.enabled) return { accepted: 0, duplicate: false, rejected: raw.map((_, index) => ({ index, reason: "site is disabled" })) };
+  if (!site.enabled)
+    return {
+      accepted: 0,
+      duplicate: false,
+      rejected: raw.map((_, index) => ({ index, reason: "site is disabled" })),
+    };
   const receivedAt = Date.now();
   const candidates: { index: number; event: AnalyticsEvent }[] = [];
   const rejected: Rejection[] = [];
@@ -136,8 +167,18 @@ export const trackServer = mutation({
   returns: vIngestResult,
   handler: async (ctx, { site, event }) => {
     const id = ctx.db.normalizeId("sites", site);
-    const doc = id ? await ctx.db.get("sites", id) : await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", site)).unique();
-    if (!doc) return { accepted: 0, duplicate: false, rejected: [{ index: 0, reason: `unknown site "${site.slice(0, 100)}"` }] };
+    const doc = id
+      ? await ctx.db.get("sites", id)
+      : await ctx.db
+          .query("sites")
+          .withIndex("by_slug", (q) => q.eq("slug", site))
+          .unique();
+    if (!doc)
+      return {
+        accepted: 0,
+        duplicate: false,
+        rejected: [{ index: 0, reason: `unknown site "${site.slice(0, 100)}"` }],
+      };
     const eventId = typeof event?.id === "string" ? event.id : "";
     // Long ids are hashed so the batch id stays within its limit and stays deterministic.
     const batchId = `server:${eventId.length <= 100 ? eventId : await sha256Hex(eventId)}`;

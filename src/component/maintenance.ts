@@ -35,13 +35,18 @@ async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Pro
   for (const site of page.page) {
     const stalled = await ctx.db
       .query("pendingBatches")
-      .withIndex("by_site_received", (q) => q.eq("siteId", site._id).lt("receivedAt", now - STALLED_BATCH_MS))
+      .withIndex("by_site_received", (q) =>
+        q.eq("siteId", site._id).lt("receivedAt", now - STALLED_BATCH_MS),
+      )
       .first();
     if (!stalled) continue;
     await ctx.scheduler.runAfter(0, internal.worker.drainSite, { siteId: site._id });
     restarted++;
   }
-  if (!page.isDone) await ctx.scheduler.runAfter(0, internal.maintenance.kickSites, { cursor: page.continueCursor });
+  if (!page.isDone)
+    await ctx.scheduler.runAfter(0, internal.maintenance.kickSites, {
+      cursor: page.continueCursor,
+    });
   return restarted;
 }
 
@@ -87,9 +92,15 @@ export const pruneSites = internalMutation({
     const page = await ctx.db.query("sites").paginate({ cursor: cursor ?? null, numItems: PAGE });
     for (const site of page.page) {
       const days = site.settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;
-      await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, { siteId: site._id, before: Date.now() - days * DAY });
+      await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, {
+        siteId: site._id,
+        before: Date.now() - days * DAY,
+      });
     }
-    if (!page.isDone) await ctx.scheduler.runAfter(0, internal.maintenance.pruneSites, { cursor: page.continueCursor });
+    if (!page.isDone)
+      await ctx.scheduler.runAfter(0, internal.maintenance.pruneSites, {
+        cursor: page.continueCursor,
+      });
     return null;
   },
 });
@@ -130,4 +141,3 @@ export const pruneRaw = internalMutation({
     return null;
   },
 });
-

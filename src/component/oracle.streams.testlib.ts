@@ -10,7 +10,10 @@ export const STREAM_FROM = Date.parse("2026-10-10T04:00:00Z");
 export const STREAM_TO = Date.parse("2026-12-03T05:00:00Z");
 /** 2026-11-01 02:00 EDT becomes 01:00 EST: that local day has 25 hours. */
 export const DST_END = Date.parse("2026-11-01T06:00:00Z");
-export const DST_DAY = { from: Date.parse("2026-11-01T04:00:00Z"), to: Date.parse("2026-11-02T05:00:00Z") };
+export const DST_DAY = {
+  from: Date.parse("2026-11-01T04:00:00Z"),
+  to: Date.parse("2026-11-02T05:00:00Z"),
+};
 export const NOV_1 = DST_DAY.from;
 export const DEC_1 = Date.parse("2026-12-01T05:00:00Z");
 
@@ -44,10 +47,16 @@ const arbKind: fc.Arbitrary<StepKind> = fc.oneof(
   { weight: 1, arbitrary: fc.constant("identify" as const) },
 );
 const arbTrackProps = fc.option(
-  fc.record({ plan: fc.constantFrom("free", "pro"), seats: fc.constantFrom(1, 5), trial: fc.boolean() }, { requiredKeys: [] }),
+  fc.record(
+    { plan: fc.constantFrom("free", "pro"), seats: fc.constantFrom(1, 5), trial: fc.boolean() },
+    { requiredKeys: [] },
+  ),
   { nil: undefined },
 );
-const arbPageviewProps = fc.option(fc.record({ author: fc.constantFrom("ann", "bo") }), { freq: 4, nil: undefined });
+const arbPageviewProps = fc.option(fc.record({ author: fc.constantFrom("ann", "bo") }), {
+  freq: 4,
+  nil: undefined,
+});
 
 /** What the ingest route derives from the request; a visitor may roam (another country or device) between events. */
 const arbEnrichment = fc.record(
@@ -89,7 +98,12 @@ const arbStart = fc.oneof(
       .tuple(fc.integer({ min: 0, max: 52 }), fc.integer({ min: -50, max: 50 }))
       .map(([d, m]) => dayStart(STREAM_FROM + d * DAY + 12 * HOUR, TZ) + m * MINUTE),
   },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(NOV_1, DEC_1), fc.integer({ min: -50, max: 50 })).map(([b, m]) => b + m * MINUTE) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(NOV_1, DEC_1), fc.integer({ min: -50, max: 50 }))
+      .map(([b, m]) => b + m * MINUTE),
+  },
 );
 
 const arbSession = fc.record({
@@ -119,10 +133,19 @@ type Op =
   | { op: "check" }
   | { op: "scheduled" };
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ op: fc.constant("ingest" as const), visitor: fc.nat({ max: 4 }) }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({ op: fc.constant("ingest" as const), visitor: fc.nat({ max: 4 }) }),
+  },
   { weight: 4, arbitrary: fc.record({ op: fc.constant("drain" as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("crash" as const) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("compactSteps" as const), n: fc.integer({ min: 1, max: 5 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("compactSteps" as const),
+      n: fc.integer({ min: 1, max: 5 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("compact" as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("resend" as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("check" as const) }) },
@@ -132,14 +155,22 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
 /** An hour-aligned range starting anywhere in the stream, minHours to maxHours long (cut at the stream's end). */
 export const arbRange = (minHours: number, maxHours: number) =>
   fc
-    .tuple(fc.integer({ min: 0, max: Math.floor((STREAM_TO - STREAM_FROM) / HOUR) - 1 }), fc.integer({ min: minHours, max: maxHours }))
+    .tuple(
+      fc.integer({ min: 0, max: Math.floor((STREAM_TO - STREAM_FROM) / HOUR) - 1 }),
+      fc.integer({ min: minHours, max: maxHours }),
+    )
     .map(([startHour, hours]) => {
       const from = STREAM_FROM + startHour * HOUR;
       return { from, to: Math.min(from + hours * HOUR, STREAM_TO) };
     });
 
 /** The site's zone: DST in America/New_York, and zones whose offset is not a whole hour. */
-export const ZONES = ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide"] as const;
+export const ZONES = [
+  "America/New_York",
+  "Asia/Kolkata",
+  "Asia/Kathmandu",
+  "Australia/Adelaide",
+] as const;
 
 export const arbScenario = fc.record({
   timezone: fc.constantFrom(...ZONES),
@@ -160,7 +191,12 @@ function stepEvent(
   index: number,
   occurredAt: number,
   step: Scenario["visitors"][number]["sessions"][number]["landing"],
-  extra: { query?: string; referrer?: string; screen?: string; enrichment: Partial<Record<"country" | "device" | "browser" | "os", string>> },
+  extra: {
+    query?: string;
+    referrer?: string;
+    screen?: string;
+    enrichment: Partial<Record<"country" | "device" | "browser" | "os", string>>;
+  },
 ): AnalyticsEvent {
   const event: AnalyticsEvent = {
     id: `${visitorId}-e${index}`,
@@ -172,7 +208,12 @@ function stepEvent(
   };
   if (step.kind === "track") event.name = step.name;
   if (step.kind === "identify") event.userId = `user-${visitorId}`;
-  const props = step.kind === "track" ? step.trackProps : step.kind === "pageview" ? step.pageviewProps : undefined;
+  const props =
+    step.kind === "track"
+      ? step.trackProps
+      : step.kind === "pageview"
+        ? step.pageviewProps
+        : undefined;
   if (props && Object.keys(props).length > 0) event.props = props;
   if (extra.referrer !== undefined) event.referrer = extra.referrer;
   if (extra.screen !== undefined) event.screen = extra.screen;
@@ -185,11 +226,22 @@ export function batchesOf(visitor: Scenario["visitors"][number]): Batch[] {
   const events: AnalyticsEvent[] = [];
   for (const session of [...visitor.sessions].sort((a, b) => a.start - b.start)) {
     let t = session.start;
-    events.push(stepEvent(visitorId, events.length, t, session.landing, { query: session.query, referrer: session.referrer, screen: visitor.screen, enrichment: visitor.enrichment }));
+    events.push(
+      stepEvent(visitorId, events.length, t, session.landing, {
+        query: session.query,
+        referrer: session.referrer,
+        screen: visitor.screen,
+        enrichment: visitor.enrichment,
+      }),
+    );
     let previousUrl = events[events.length - 1]!.url;
     for (const { gap, step } of session.steps) {
       t += gap;
-      const e = stepEvent(visitorId, events.length, t, step, { referrer: previousUrl, screen: visitor.screen, enrichment: visitor.enrichment });
+      const e = stepEvent(visitorId, events.length, t, step, {
+        referrer: previousUrl,
+        screen: visitor.screen,
+        enrichment: visitor.enrichment,
+      });
       events.push(e);
       previousUrl = e.url;
     }

@@ -4,7 +4,15 @@
 // deltas, no sketches. It shares only the pure key functions (pagePath,
 // hostnameOf, attributionOf) and the bucket calendar (bucketStart, nextBucket)
 // with the product; counting is its own.
-import type { AnalyticsEvent, Breakdown, Dimension, Granularity, Overview, SessionDimension, Timeseries } from "../shared.js";
+import type {
+  AnalyticsEvent,
+  Breakdown,
+  Dimension,
+  Granularity,
+  Overview,
+  SessionDimension,
+  Timeseries,
+} from "../shared.js";
 import { SESSION_DIMENSIONS } from "../shared.js";
 import { attributionOf, hostnameOf, pagePath } from "./events.js";
 import { bucketStart, nextBucket } from "./time.js";
@@ -29,7 +37,8 @@ export type OracleEvent = { event: AnalyticsEvent; session: OracleSession };
 
 export type OracleModel = { events: OracleEvent[]; sessions: OracleSession[] };
 
-const isSessionDimension = (d: Dimension): d is SessionDimension => (SESSION_DIMENSIONS as readonly string[]).includes(d);
+const isSessionDimension = (d: Dimension): d is SessionDimension =>
+  (SESSION_DIMENSIONS as readonly string[]).includes(d);
 
 export const exitPageOf = (s: OracleSession): string => s.lastPageview?.page ?? s.entryPage;
 
@@ -38,7 +47,10 @@ export const exitPageOf = (s: OracleSession): string => s.lastPageview?.page ?? 
  * continues the visitor's latest session (the one seen last) iff it falls within
  * the timeout after its last event and not more than the timeout before its start.
  */
-export function buildModel(processed: readonly AnalyticsEvent[], timeoutMs = ORACLE_SESSION_TIMEOUT_MS): OracleModel {
+export function buildModel(
+  processed: readonly AnalyticsEvent[],
+  timeoutMs = ORACLE_SESSION_TIMEOUT_MS,
+): OracleModel {
   const events: OracleEvent[] = [];
   const sessions: OracleSession[] = [];
   const byVisitor = new Map<string, OracleSession[]>();
@@ -51,7 +63,11 @@ export function buildModel(processed: readonly AnalyticsEvent[], timeoutMs = ORA
     const t = event.occurredAt;
     const isPageview = event.type === "pageview";
     let session: OracleSession;
-    if (latest !== null && t <= latest.lastSeenAt + timeoutMs && t >= latest.startedAt - timeoutMs) {
+    if (
+      latest !== null &&
+      t <= latest.lastSeenAt + timeoutMs &&
+      t >= latest.startedAt - timeoutMs
+    ) {
       session = latest;
       session.lastSeenAt = Math.max(session.lastSeenAt, t);
       session.events += 1;
@@ -79,8 +95,22 @@ export function buildModel(processed: readonly AnalyticsEvent[], timeoutMs = ORA
   return { events, sessions };
 }
 
-type Sums = { events: number; pageviews: number; visitors: Set<string>; entries: number; bounces: number; durationMs: number };
-const emptySums = (): Sums => ({ events: 0, pageviews: 0, visitors: new Set(), entries: 0, bounces: 0, durationMs: 0 });
+type Sums = {
+  events: number;
+  pageviews: number;
+  visitors: Set<string>;
+  entries: number;
+  bounces: number;
+  durationMs: number;
+};
+const emptySums = (): Sums => ({
+  events: 0,
+  pageviews: 0,
+  visitors: new Set(),
+  entries: 0,
+  bounces: 0,
+  durationMs: 0,
+});
 const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 const inRange = (t: number, from: number, to: number) => t >= from && t < to;
 
@@ -114,9 +144,19 @@ export function oracleOverview(model: OracleModel, from: number, to: number): Ov
   };
 }
 
-export function oracleTimeseries(model: OracleModel, from: number, to: number, granularity: Granularity, timeZone: string): Timeseries {
+export function oracleTimeseries(
+  model: OracleModel,
+  from: number,
+  to: number,
+  granularity: Granularity,
+  timeZone: string,
+): Timeseries {
   const points: Timeseries["points"] = [];
-  for (let b = bucketStart(granularity, from, timeZone); b < to; b = nextBucket(granularity, b, timeZone)) {
+  for (
+    let b = bucketStart(granularity, from, timeZone);
+    b < to;
+    b = nextBucket(granularity, b, timeZone)
+  ) {
     const s = totals(model, Math.max(b, from), Math.min(nextBucket(granularity, b, timeZone), to));
     points.push({
       bucketStart: b,
@@ -139,13 +179,17 @@ function eventKeys({ event, session }: OracleEvent, dimension: Dimension): strin
   if (dimension === "hostname") return [hostnameOf(event.url)];
   if (dimension === "entryPage") return [session.entryPage];
   if (dimension === "event") return [name];
-  if (dimension === "prop") return Object.entries(event.props ?? {}).map(([k, v]) => `${name}|${k}|${String(v)}`);
+  if (dimension === "prop")
+    return Object.entries(event.props ?? {}).map(([k, v]) => `${name}|${k}|${String(v)}`);
   if (isSessionDimension(dimension)) return [session.attribution[dimension]];
   return []; // exitPage: sessions only; total: not a breakdown
 }
 
 /** The key one session's entry (and bounce) counts under, or null. */
-function sessionKey(s: OracleSession, dimension: Dimension): { key: string; bounces: boolean } | null {
+function sessionKey(
+  s: OracleSession,
+  dimension: Dimension,
+): { key: string; bounces: boolean } | null {
   if (dimension === "page" || dimension === "entryPage") return { key: s.entryPage, bounces: true };
   if (dimension === "hostname") return { key: s.hostname, bounces: true };
   if (dimension === "exitPage") return { key: exitPageOf(s), bounces: false };
@@ -153,7 +197,13 @@ function sessionKey(s: OracleSession, dimension: Dimension): { key: string; boun
   return null;
 }
 
-export function oracleBreakdown(model: OracleModel, from: number, to: number, dimension: Dimension, limit: number): Breakdown {
+export function oracleBreakdown(
+  model: OracleModel,
+  from: number,
+  to: number,
+  dimension: Dimension,
+  limit: number,
+): Breakdown {
   const rows = new Map<string, Sums>();
   const row = (key: string) => {
     let r = rows.get(key);

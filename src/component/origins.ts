@@ -10,6 +10,10 @@ export function originAllowed(origin: string | null, allowed: string[]): boolean
     const wildcard = /^(https?):\/\/\*\.(.+)$/.exec(a);
     if (!wildcard) return false;
     const url = URL.canParse(origin) ? new URL(origin) : null;
-    return !!url && url.protocol === `${wildcard[1]}:` && (url.host === wildcard[2] || url.host.endsWith(`.${wildcard[2]}`));
+    return (
+      !!url &&
+      url.protocol === `${wildcard[1]}:` &&
+      (url.host === wildcard[2] || url.host.endsWith(`.${wildcard[2]}`))
+    );
   });
 }

@@ -10,7 +10,13 @@ import { MAX_HOUR_GRANULARITY_MS } from "./reports.js";
 import { compactAll, initConvexTest, runWorkers } from "./test.setup.js";
 import { DAY, HOUR, MAX_RANGE_MS, MINUTE } from "./time.js";
 
-const ZONES = ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham"];
+const ZONES = [
+  "America/New_York",
+  "Asia/Kolkata",
+  "Asia/Kathmandu",
+  "Australia/Lord_Howe",
+  "Pacific/Chatham",
+];
 const NOW = Date.parse("2026-12-02T12:34:00Z");
 
 beforeEach(() => vi.useFakeTimers());
@@ -22,13 +28,29 @@ describe("report limits", () => {
     const t = initConvexTest();
     const sites = new Map<string, string>();
     for (const [i, timezone] of ZONES.entries()) {
-      sites.set(timezone, (await t.mutation(api.sites.createSite, { slug: `z${i}`, name: timezone, timezone })).siteId);
+      sites.set(
+        timezone,
+        (await t.mutation(api.sites.createSite, { slug: `z${i}`, name: timezone, timezone }))
+          .siteId,
+      );
     }
     // A pageview every 19 days for 400 days in every zone, compacted: canonical hours, days and months exist.
     for (let at = NOW - 400 * DAY; at < NOW; at += 19 * DAY) {
       vi.setSystemTime(at + 1_000);
       for (const siteId of sites.values()) {
-        await t.mutation(api.ingest.ingestBatch, { siteId, batchId: `b${at}`, events: [{ id: `e${at}`, type: "pageview", occurredAt: at, url: "https://ex.com/", visitorId: `v${at}` }] });
+        await t.mutation(api.ingest.ingestBatch, {
+          siteId,
+          batchId: `b${at}`,
+          events: [
+            {
+              id: `e${at}`,
+              type: "pageview",
+              occurredAt: at,
+              url: "https://ex.com/",
+              visitorId: `v${at}`,
+            },
+          ],
+        });
       }
     }
     await runWorkers(t);
@@ -46,13 +68,21 @@ describe("report limits", () => {
           const from = Math.max(to - minutes * MINUTE, to - MAX_RANGE_MS + HOUR);
           const args = { siteId: sites.get(zone)!, from, to };
           const allowed =
-            granularity === "minute" ? from >= NOW - 2 * HOUR + MINUTE : granularity === "hour" ? to - from <= MAX_HOUR_GRANULARITY_MS - 2 * HOUR : true;
+            granularity === "minute"
+              ? from >= NOW - 2 * HOUR + MINUTE
+              : granularity === "hour"
+                ? to - from <= MAX_HOUR_GRANULARITY_MS - 2 * HOUR
+                : true;
           if (!allowed) return;
           const overview = await t.query(api.reports.getOverview, args);
           expect(overview.pageviews).toBeGreaterThanOrEqual(0);
           const series = await t.query(api.reports.getTimeseries, { ...args, granularity });
           expect(series.points.reduce((s, p) => s + p.pageviews, 0)).toBe(overview.pageviews);
-          const pages = await t.query(api.reports.getBreakdown, { ...args, dimension: "page", limit: 1000 });
+          const pages = await t.query(api.reports.getBreakdown, {
+            ...args,
+            dimension: "page",
+            limit: 1000,
+          });
           expect(pages.rows.reduce((s, r) => s + r.pageviews, 0)).toBe(overview.pageviews);
         },
       ),

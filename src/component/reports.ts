@@ -24,7 +24,16 @@ import {
 } from "../shared.js";
 import { readDeltaDocs } from "./deltas.js";
 import { decodeRows } from "./rowCodec.js";
-import { COUNTERS, RowMap, TOTAL_KEY, compareRows, emptyRow, mergeRow, type Counters, type Row } from "./rows.js";
+import {
+  COUNTERS,
+  RowMap,
+  TOTAL_KEY,
+  compareRows,
+  emptyRow,
+  mergeRow,
+  type Counters,
+  type Row,
+} from "./rows.js";
 import { estimate } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
@@ -50,11 +59,21 @@ const MAX_STAGING_DOCS_PER_READ = 1_000;
 type Located = { bucketStart: number; row: Row };
 
 /** Canonical rows of `dimension` for each piece, one index range per run of adjacent same-interval pieces. */
-async function readCanonical(ctx: QueryCtx, siteId: Id<"sites">, pieces: Piece[], dimension: Dimension): Promise<Located[]> {
+async function readCanonical(
+  ctx: QueryCtx,
+  siteId: Id<"sites">,
+  pieces: Piece[],
+  dimension: Dimension,
+): Promise<Located[]> {
   const out: Located[] = [];
-  for (let i = 0; i < pieces.length; ) {
+  for (let i = 0; i < pieces.length;) {
     let j = i;
-    while (j + 1 < pieces.length && pieces[j + 1]!.interval === pieces[i]!.interval && pieces[j + 1]!.bucketStart === pieces[j]!.bucketEnd) j++;
+    while (
+      j + 1 < pieces.length &&
+      pieces[j + 1]!.interval === pieces[i]!.interval &&
+      pieces[j + 1]!.bucketStart === pieces[j]!.bucketEnd
+    )
+      j++;
     const interval = pieces[i]!.interval;
     const [from, to] = [pieces[i]!.bucketStart, pieces[j]!.bucketEnd];
     i = j + 1;
@@ -62,9 +81,15 @@ async function readCanonical(ctx: QueryCtx, siteId: Id<"sites">, pieces: Piece[]
     const pages = ctx.db
       .query("rollups")
       .withIndex("by_dimension", (q) =>
-        q.eq("siteId", siteId).eq("interval", interval).eq("dimension", dimension).gte("bucketStart", from).lt("bucketStart", to),
+        q
+          .eq("siteId", siteId)
+          .eq("interval", interval)
+          .eq("dimension", dimension)
+          .gte("bucketStart", from)
+          .lt("bucketStart", to),
       );
-    for await (const page of pages) for (const row of decodeRows(page.rows)) out.push({ bucketStart: page.bucketStart, row });
+    for await (const page of pages)
+      for (const row of decodeRows(page.rows)) out.push({ bucketStart: page.bucketStart, row });
   }
   return out;
 }
@@ -74,35 +99,78 @@ async function readCanonical(ctx: QueryCtx, siteId: Id<"sites">, pieces: Piece[]
  * folded yet: its staging documents, and the delta documents (which hold every
  * dimension). Each row is in exactly one of these or in canonical rows.
  */
-async function readUncompacted(ctx: QueryCtx, siteId: Id<"sites">, from: number, to: number, dimension: Dimension): Promise<Located[]> {
+async function readUncompacted(
+  ctx: QueryCtx,
+  siteId: Id<"sites">,
+  from: number,
+  to: number,
+  dimension: Dimension,
+): Promise<Located[]> {
   const out: Located[] = [];
   const staging = await ctx.db
     .query("rollupStaging")
-    .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("dimension", dimension).gte("bucketStart", from).lt("bucketStart", to))
+    .withIndex("by_dimension", (q) =>
+      q
+        .eq("siteId", siteId)
+        .eq("dimension", dimension)
+        .gte("bucketStart", from)
+        .lt("bucketStart", to),
+    )
     .take(MAX_STAGING_DOCS_PER_READ + 1);
   if (staging.length > MAX_STAGING_DOCS_PER_READ) {
-    throw new Error("Too many uncompacted rollup rows: compaction is not running (is registerMaintenanceCrons set up?)");
+    throw new Error(
+      "Too many uncompacted rollup rows: compaction is not running (is registerMaintenanceCrons set up?)",
+    );
   }
-  const deltas: Pick<Doc<"rollupDeltas">, "bucketStart" | "rows">[] = await readDeltaDocs(ctx, siteId, "hour", from, to);
+  const deltas: Pick<Doc<"rollupDeltas">, "bucketStart" | "rows">[] = await readDeltaDocs(
+    ctx,
+    siteId,
+    "hour",
+    from,
+    to,
+  );
   for (const doc of [...staging, ...deltas]) {
-    for (const { dimension: d, ...row } of decodeRows(doc.rows)) if (d === dimension) out.push({ bucketStart: doc.bucketStart, row });
+    for (const { dimension: d, ...row } of decodeRows(doc.rows))
+      if (d === dimension) out.push({ bucketStart: doc.bucketStart, row });
   }
   return out;
 }
 
-async function readRange(ctx: QueryCtx, siteId: Id<"sites">, pieces: Piece[], from: number, to: number, dimension: Dimension): Promise<Located[]> {
-  return [...(await readCanonical(ctx, siteId, pieces, dimension)), ...(await readUncompacted(ctx, siteId, from, to, dimension))];
+async function readRange(
+  ctx: QueryCtx,
+  siteId: Id<"sites">,
+  pieces: Piece[],
+  from: number,
+  to: number,
+  dimension: Dimension,
+): Promise<Located[]> {
+  return [
+    ...(await readCanonical(ctx, siteId, pieces, dimension)),
+    ...(await readUncompacted(ctx, siteId, from, to, dimension)),
+  ];
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 
-async function loadRange(ctx: QueryCtx, args: { siteId: string; from: number; to: number }, unit = HOUR) {
+async function loadRange(
+  ctx: QueryCtx,
+  args: { siteId: string; from: number; to: number },
+  unit = HOUR,
+) {
   const site = await siteOrThrow(ctx, args.siteId);
-  const { from, to } = alignRange(args.from, args.to, unit, unit === HOUR ? hourPhase(site.timezone) : 0);
+  const { from, to } = alignRange(
+    args.from,
+    args.to,
+    unit,
+    unit === HOUR ? hourPhase(site.timezone) : 0,
+  );
   return { site, from, to };
 }
 
-export async function getOverviewHandler(ctx: QueryCtx, args: { siteId: string; from: number; to: number }): Promise<Overview> {
+export async function getOverviewHandler(
+  ctx: QueryCtx,
+  args: { siteId: string; from: number; to: number },
+): Promise<Overview> {
   const { site, from, to } = await loadRange(ctx, args);
   const pieces = planRange(from, to, site.timezone);
   const canonical = await readCanonical(ctx, site._id, pieces, "total");
@@ -125,7 +193,12 @@ export async function getOverviewHandler(ctx: QueryCtx, args: { siteId: string; 
 }
 
 /** Minute points: the minute rows kept for realtime, from the hour documents that hold them. */
-async function readMinutes(ctx: QueryCtx, site: Doc<"sites">, from: number, to: number): Promise<Located[]> {
+async function readMinutes(
+  ctx: QueryCtx,
+  site: Doc<"sites">,
+  from: number,
+  to: number,
+): Promise<Located[]> {
   const phase = hourPhase(site.timezone);
   const firstHour = Math.floor((from - phase) / HOUR) * HOUR + phase;
   const out: Located[] = [];
@@ -145,19 +218,34 @@ export async function getTimeseriesHandler(
   const minutes = args.granularity === "minute";
   const { site, from, to } = await loadRange(ctx, args, minutes ? MINUTE : HOUR);
   if (minutes && from < Date.now() - MINUTE_RETENTION_MS) {
-    throw new Error("Minute granularity covers only the last 2 hours; use hour or coarser for older ranges");
+    throw new Error(
+      "Minute granularity covers only the last 2 hours; use hour or coarser for older ranges",
+    );
   }
   if (args.granularity === "hour" && to - from > MAX_HOUR_GRANULARITY_MS) {
-    throw new Error("Hour granularity covers at most 31 days; use day or coarser for longer ranges");
+    throw new Error(
+      "Hour granularity covers at most 31 days; use day or coarser for longer ranges",
+    );
   }
   const granularity = args.granularity ?? pickGranularity(from, to);
   const tz = site.timezone;
   // Stored hours are the site's local hours, so every point (a local day, week
   // or month) is a whole number of stored buckets: nothing is cut or shared.
   const starts: number[] = [];
-  for (let start = bucketStart(granularity, from, tz); start < to; start = nextBucket(granularity, start, tz)) starts.push(start);
-  const pieces = minutes ? [] : starts.flatMap((start, i) => planRange(Math.max(start, from), Math.min(starts[i + 1] ?? to, to), tz));
-  const rows = minutes ? await readMinutes(ctx, site, from, to) : await readRange(ctx, site._id, pieces, from, to, "total");
+  for (
+    let start = bucketStart(granularity, from, tz);
+    start < to;
+    start = nextBucket(granularity, start, tz)
+  )
+    starts.push(start);
+  const pieces = minutes
+    ? []
+    : starts.flatMap((start, i) =>
+        planRange(Math.max(start, from), Math.min(starts[i + 1] ?? to, to), tz),
+      );
+  const rows = minutes
+    ? await readMinutes(ctx, site, from, to)
+    : await readRange(ctx, site._id, pieces, from, to, "total");
   const totals = starts.map(() => emptyRow(TOTAL_KEY));
   for (const { bucketStart: at, row } of rows) {
     // The last point whose start is at or before the row's bucket.
@@ -200,7 +288,15 @@ export async function getBreakdownHandler(
     throw new Error(`limit must be an integer from 1 to ${MAX_BREAKDOWN_LIMIT}`);
   }
   const merged = new RowMap();
-  for (const { row } of await readRange(ctx, site._id, planRange(from, to, site.timezone), from, to, args.dimension)) merged.add(row);
+  for (const { row } of await readRange(
+    ctx,
+    site._id,
+    planRange(from, to, site.timezone),
+    from,
+    to,
+    args.dimension,
+  ))
+    merged.add(row);
   const rows = merged
     .values()
     .map((r) => ({ ...r, visitorCount: estimate(r.visitors) }))
@@ -245,7 +341,8 @@ export const getRealtime = query({
     const site = await siteOrThrow(ctx, siteId);
     const to = alignRange(now - 1, now, MINUTE).to;
     let total = emptyRow(TOTAL_KEY);
-    for (const { row } of await readMinutes(ctx, site, to - 30 * MINUTE, to)) total = mergeRow(total, row);
+    for (const { row } of await readMinutes(ctx, site, to - 30 * MINUTE, to))
+      total = mergeRow(total, row);
     return { visitors: estimate(total.visitors), pageviews: total.pageviews, events: total.events };
   },
 });

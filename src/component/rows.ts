@@ -28,7 +28,15 @@ export function rollupKey(value: string): string {
 }
 
 export function emptyRow(key: string): Row {
-  return { key, events: 0, pageviews: 0, entries: 0, bounces: 0, durationMs: 0, visitors: EMPTY_SKETCH };
+  return {
+    key,
+    events: 0,
+    pageviews: 0,
+    entries: 0,
+    bounces: 0,
+    durationMs: 0,
+    visitors: EMPTY_SKETCH,
+  };
 }
 
 /** a + b, keeping a's key. */
@@ -86,11 +94,18 @@ export class DimensionRows {
 
 /** A row whose counters cancelled out and that saw no visitor carries nothing. */
 export function isZero(row: Row): boolean {
-  return COUNTERS.every((c) => row[c] === 0) && "sparse" in row.visitors && row.visitors.sparse.length === 0;
+  return (
+    COUNTERS.every((c) => row[c] === 0) &&
+    "sparse" in row.visitors &&
+    row.visitors.sparse.length === 0
+  );
 }
 
 /** Ranking used for the cardinality cap and breakdowns: visitors, then pageviews, events, entries, key. */
-export function compareRows(a: Row & { visitorCount: number }, b: Row & { visitorCount: number }): number {
+export function compareRows(
+  a: Row & { visitorCount: number },
+  b: Row & { visitorCount: number },
+): number {
   return (
     b.visitorCount - a.visitorCount ||
     b.pageviews - a.pageviews ||
@@ -106,7 +121,12 @@ export function compareRows(a: Row & { visitorCount: number }, b: Row & { visito
  * "(other)", as GA4 does, so report reads stay bounded on sites with very many
  * distinct values, or values with very many visitors.
  */
-export function capRows(rows: Row[], cap: number, visitorCount: (s: Sketch) => number, maxBytes = Infinity): Row[] {
+export function capRows(
+  rows: Row[],
+  cap: number,
+  visitorCount: (s: Sketch) => number,
+  maxBytes = Infinity,
+): Row[] {
   const total = rows.reduce((sum, r) => sum + rowBytes(r), 0);
   if (rows.length <= cap && total <= maxBytes) return rows;
   const ranked = rows
@@ -134,7 +154,11 @@ export function capRows(rows: Row[], cap: number, visitorCount: (s: Sketch) => n
 }
 
 /** An upper bound on one row with a dense sketch and a key of MAX_KEY_LENGTH. */
-export const DENSE_ROW_BYTES = rowBytes({ ...emptyRow("x".repeat(MAX_KEY_LENGTH)), visitors: { dense: new ArrayBuffer(1 << 14) } }) + 64;
+export const DENSE_ROW_BYTES =
+  rowBytes({
+    ...emptyRow("x".repeat(MAX_KEY_LENGTH)),
+    visitors: { dense: new ArrayBuffer(1 << 14) },
+  }) + 64;
 
 /** Splits rows into pages of at most `maxBytes` each (always at least one row a page), in key order. */
 export function paginateRows(rows: Row[], maxBytes: number): Row[][] {

@@ -5,7 +5,14 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { NONE_KEY, type AnalyticsEvent } from "../shared.js";
-import { DEFAULT_SESSION_TIMEOUT_MS, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
+import {
+  DEFAULT_SESSION_TIMEOUT_MS,
+  continues,
+  extendSession,
+  isCounted,
+  startSession,
+  type SessionState,
+} from "./sessions.js";
 import { Deltas } from "./deltas.js";
 import { TOTAL_KEY } from "./rows.js";
 import { hashVisitor } from "./sketch.js";
@@ -16,7 +23,12 @@ const T0 = Date.parse("2026-03-10T22:30:00Z"); // 23:30 in Berlin: sessions cros
 const TIMEOUT = DEFAULT_SESSION_TIMEOUT_MS;
 
 let n = 0;
-function ev(at: number, path = "/", type: AnalyticsEvent["type"] = "pageview", extra: Partial<AnalyticsEvent> = {}): AnalyticsEvent {
+function ev(
+  at: number,
+  path = "/",
+  type: AnalyticsEvent["type"] = "pageview",
+  extra: Partial<AnalyticsEvent> = {},
+): AnalyticsEvent {
   return {
     id: `e${n++}`,
     type,
@@ -30,16 +42,33 @@ function ev(at: number, path = "/", type: AnalyticsEvent["type"] = "pageview", e
 
 /** Deltas as a sorted list of non-zero rows, comparable with toEqual. */
 function rowsOf(deltas: Deltas) {
-  const out: { id: string; events: number; pageviews: number; entries: number; bounces: number; durationMs: number; visitors: number[] }[] = [];
+  const out: {
+    id: string;
+    events: number;
+    pageviews: number;
+    entries: number;
+    bounces: number;
+    durationMs: number;
+    visitors: number[];
+  }[] = [];
   for (const { interval, bucketStart, rows } of deltas.buckets.values()) {
     for (const { dimension, key, visitors, ...counters } of rows.toDeltaRows()) {
-      out.push({ id: `${interval}|${bucketStart}|${dimension}|${key}`, ...counters, visitors: "sparse" in visitors ? visitors.sparse : [-1] });
+      out.push({
+        id: `${interval}|${bucketStart}|${dimension}|${key}`,
+        ...counters,
+        visitors: "sparse" in visitors ? visitors.sparse : [-1],
+      });
     }
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
-const row = (deltas: Deltas, interval: string, bucketStart: number, dimension: string, key: string) =>
-  rowsOf(deltas).find((r) => r.id === `${interval}|${bucketStart}|${dimension}|${key}`);
+const row = (
+  deltas: Deltas,
+  interval: string,
+  bucketStart: number,
+  dimension: string,
+  key: string,
+) => rowsOf(deltas).find((r) => r.id === `${interval}|${bucketStart}|${dimension}|${key}`);
 
 type Session = { state: SessionState; events: AnalyticsEvent[]; firstEvent: AnalyticsEvent };
 
@@ -61,7 +90,8 @@ function runWorker(events: AnalyticsEvent[], timeoutMs = TIMEOUT) {
       next = startSession(event);
       const fresh: Session = { state: next, events: [event], firstEvent: event };
       sessions.push(fresh);
-      if (!current || next.lastSeenAt >= current.state.lastSeenAt) latest.set(event.visitorId, fresh);
+      if (!current || next.lastSeenAt >= current.state.lastSeenAt)
+        latest.set(event.visitorId, fresh);
     }
     deltas.addSession(next, TZ, 1);
     deltas.addEvent(event, next, TZ);
@@ -70,13 +100,29 @@ function runWorker(events: AnalyticsEvent[], timeoutMs = TIMEOUT) {
 }
 
 describe("continues, startSession and extendSession", () => {
-  const start = ev(T0, "/landing?utm_source=news", "pageview", { referrer: "https://www.google.com/" });
+  const start = ev(T0, "/landing?utm_source=news", "pageview", {
+    referrer: "https://www.google.com/",
+  });
   const s = startSession(start);
 
   test("a session starts at its first event, with that page as entry and exit, and its attribution", () => {
-    expect(s).toMatchObject({ visitorId: "v1", startedAt: T0, lastSeenAt: T0, events: 1, pageviews: 1, entryPage: "/landing", exitPage: "/landing", exitAt: T0, hostname: "ex.com" });
+    expect(s).toMatchObject({
+      visitorId: "v1",
+      startedAt: T0,
+      lastSeenAt: T0,
+      events: 1,
+      pageviews: 1,
+      entryPage: "/landing",
+      exitPage: "/landing",
+      exitAt: T0,
+      hostname: "ex.com",
+    });
     // GA4 takes the source from utm_source when there is one: "news" with no medium matches no channel.
-    expect([s.attribution.referrer, s.attribution.channel, s.attribution.utmSource]).toEqual(["google.com", "Unassigned", "news"]);
+    expect([s.attribution.referrer, s.attribution.channel, s.attribution.utmSource]).toEqual([
+      "google.com",
+      "Unassigned",
+      "news",
+    ]);
     expect(startSession(ev(T0, "/x", "track")).pageviews).toBe(0);
   });
 
@@ -87,7 +133,12 @@ describe("continues, startSession and extendSession", () => {
     ["an event one millisecond past the timeout", false, s, T0 + TIMEOUT + 1],
     ["an earlier event within the timeout", true, s, T0 - TIMEOUT],
     ["an earlier event past the timeout", false, s, T0 - TIMEOUT - 1],
-    ["an event 25 minutes after a session last seen 20 minutes in", true, { ...s, lastSeenAt: T0 + 20 * MINUTE }, T0 + 45 * MINUTE],
+    [
+      "an event 25 minutes after a session last seen 20 minutes in",
+      true,
+      { ...s, lastSeenAt: T0 + 20 * MINUTE },
+      T0 + 45 * MINUTE,
+    ],
   ];
   test.each(table)("%s: continues is %s", (_label, expected, session, at) => {
     expect(continues(session, ev(at), TIMEOUT)).toBe(expected);
@@ -97,37 +148,64 @@ describe("continues, startSession and extendSession", () => {
     let x = extendSession(s, ev(T0 + 10 * MINUTE, "/b"));
     x = extendSession(x, ev(T0 + 12 * MINUTE, "/c", "track"));
     x = extendSession(x, ev(T0 - 5 * MINUTE, "/early"));
-    expect(x).toMatchObject({ startedAt: T0, lastSeenAt: T0 + 12 * MINUTE, events: 4, pageviews: 3, entryPage: "/landing", exitPage: "/b", exitAt: T0 + 10 * MINUTE });
+    expect(x).toMatchObject({
+      startedAt: T0,
+      lastSeenAt: T0 + 12 * MINUTE,
+      events: 4,
+      pageviews: 3,
+      entryPage: "/landing",
+      exitPage: "/b",
+      exitAt: T0 + 10 * MINUTE,
+    });
     expect(x.attribution).toEqual(s.attribution);
   });
 
   test("identify events are not counted", () => {
-    expect([isCounted(ev(T0)), isCounted(ev(T0, "/", "track")), isCounted(ev(T0, "/", "identify", { userId: "u" }))]).toEqual([true, true, false]);
+    expect([
+      isCounted(ev(T0)),
+      isCounted(ev(T0, "/", "track")),
+      isCounted(ev(T0, "/", "identify", { userId: "u" })),
+    ]).toEqual([true, true, false]);
   });
 });
 
 describe("session deltas", () => {
   const hour = hourStart(T0, TZ);
   /** The minute row of instant t: a total row keyed by the minute's start, in the document of t's local hour. */
-  const minuteRow = (deltas: Deltas, t: number) => row(deltas, "minute", hourStart(t, TZ), "total", String(minuteStart(t)));
+  const minuteRow = (deltas: Deltas, t: number) =>
+    row(deltas, "minute", hourStart(t, TZ), "total", String(minuteStart(t)));
 
   test("the worker writes only hour and minute deltas: days and months are folded from hours at compaction", () => {
     const { deltas } = runWorker([ev(T0, "/a"), ev(T0 + 40 * MINUTE, "/b", "track")]);
-    expect(new Set([...deltas.buckets.values()].map((b) => b.interval))).toEqual(new Set(["hour", "minute"]));
-    for (const { interval, bucketStart } of deltas.buckets.values()) expect([interval, bucketStart]).toEqual([interval, hourStart(bucketStart, TZ)]);
+    expect(new Set([...deltas.buckets.values()].map((b) => b.interval))).toEqual(
+      new Set(["hour", "minute"]),
+    );
+    for (const { interval, bucketStart } of deltas.buckets.values())
+      expect([interval, bucketStart]).toEqual([interval, hourStart(bucketStart, TZ)]);
   });
 
   test("bounce is +1 at the first event and cancels at the second; a third changes nothing", () => {
     const events = [ev(T0, "/a"), ev(T0 + MINUTE, "/b"), ev(T0 + 2 * MINUTE, "/c")];
-    const after = (k: number) => row(runWorker(events.slice(0, k)).deltas, "hour", hour, "total", TOTAL_KEY)!;
+    const after = (k: number) =>
+      row(runWorker(events.slice(0, k)).deltas, "hour", hour, "total", TOTAL_KEY)!;
     expect([after(1).entries, after(1).bounces]).toEqual([1, 1]);
     expect([after(2).entries, after(2).bounces]).toEqual([1, 0]);
     expect([after(3).entries, after(3).bounces]).toEqual([1, 0]);
     expect(after(3).durationMs).toBe(2 * MINUTE);
     // Every dimension the session is counted under follows the same rule.
     const { deltas } = runWorker(events.slice(0, 2));
-    for (const [dimension, key] of [["entryPage", "/a"], ["page", "/a"], ["channel", "Direct"], ["referrer", NONE_KEY], ["hostname", "ex.com"]]) {
-      expect([dimension, row(deltas, "hour", hour, dimension!, key!)?.bounces, row(deltas, "hour", hour, dimension!, key!)?.entries]).toEqual([dimension, 0, 1]);
+    for (const [dimension, key] of [
+      ["entryPage", "/a"],
+      ["page", "/a"],
+      ["channel", "Direct"],
+      ["referrer", NONE_KEY],
+      ["hostname", "ex.com"],
+    ]) {
+      expect([
+        dimension,
+        row(deltas, "hour", hour, dimension!, key!)?.bounces,
+        row(deltas, "hour", hour, dimension!, key!)?.entries,
+      ]).toEqual([dimension, 0, 1]);
     }
   });
 
@@ -149,17 +227,35 @@ describe("session deltas", () => {
 
   test("session metrics stay in the hour where the session started, while events land in their own hours", () => {
     // 23:30, 23:55 and 00:10 local: one session, started on 10 March, lasting 40 minutes.
-    const { deltas, sessions } = runWorker([ev(T0, "/a"), ev(T0 + 25 * MINUTE, "/b"), ev(T0 + 40 * MINUTE, "/c")]);
+    const { deltas, sessions } = runWorker([
+      ev(T0, "/a"),
+      ev(T0 + 25 * MINUTE, "/b"),
+      ev(T0 + 40 * MINUTE, "/c"),
+    ]);
     const nextHour = hourStart(T0 + 40 * MINUTE, TZ);
     expect(nextHour - hour).toBe(HOUR);
     expect(sessions).toHaveLength(1);
-    expect(row(deltas, "hour", hour, "total", TOTAL_KEY)).toMatchObject({ entries: 1, bounces: 0, durationMs: 40 * MINUTE, pageviews: 2 });
-    expect(row(deltas, "hour", nextHour, "total", TOTAL_KEY)).toMatchObject({ entries: 0, bounces: 0, durationMs: 0, pageviews: 1 });
+    expect(row(deltas, "hour", hour, "total", TOTAL_KEY)).toMatchObject({
+      entries: 1,
+      bounces: 0,
+      durationMs: 40 * MINUTE,
+      pageviews: 2,
+    });
+    expect(row(deltas, "hour", nextHour, "total", TOTAL_KEY)).toMatchObject({
+      entries: 0,
+      bounces: 0,
+      durationMs: 0,
+      pageviews: 1,
+    });
     // The exit page is counted at the start hour too.
     expect(row(deltas, "hour", hour, "exitPage", "/c")?.entries).toBe(1);
     expect(row(deltas, "hour", nextHour, "exitPage", "/c")).toBeUndefined();
     expect(minuteRow(deltas, T0)).toMatchObject({ entries: 1, durationMs: 40 * MINUTE });
-    expect(minuteRow(deltas, T0 + 40 * MINUTE)).toMatchObject({ entries: 0, events: 1, pageviews: 1 });
+    expect(minuteRow(deltas, T0 + 40 * MINUTE)).toMatchObject({
+      entries: 0,
+      events: 1,
+      pageviews: 1,
+    });
   });
 
   test("a gap longer than the timeout starts a second session", () => {
@@ -167,30 +263,59 @@ describe("session deltas", () => {
     expect(sessions.map((s) => s.state.entryPage)).toEqual(["/a", "/b"]);
     const total = rowsOf(deltas)
       .filter((r) => r.id.startsWith("hour|") && r.id.endsWith("|total|total"))
-      .reduce((acc, r) => ({ entries: acc.entries + r.entries, bounces: acc.bounces + r.bounces }), { entries: 0, bounces: 0 });
+      .reduce(
+        (acc, r) => ({ entries: acc.entries + r.entries, bounces: acc.bounces + r.bounces }),
+        { entries: 0, bounces: 0 },
+      );
     expect(total).toEqual({ entries: 2, bounces: 2 });
   });
 
   test("event rows carry the visitor, the event name and each prop; a custom event does not count on its page", () => {
-    const { deltas } = runWorker([ev(T0, "/a"), ev(T0 + MINUTE, "/a", "track", { props: { plan: "pro", seats: 3 } }), ev(T0 + 2 * MINUTE, "/b", "track")]);
+    const { deltas } = runWorker([
+      ev(T0, "/a"),
+      ev(T0 + MINUTE, "/a", "track", { props: { plan: "pro", seats: 3 } }),
+      ev(T0 + 2 * MINUTE, "/b", "track"),
+    ]);
     const v = [hashVisitor("v1")];
     // Only the pageview counts for /a; the session entering there still brings its entry.
-    expect(row(deltas, "hour", hour, "page", "/a")).toMatchObject({ events: 1, pageviews: 1, entries: 1, bounces: 0, visitors: v });
+    expect(row(deltas, "hour", hour, "page", "/a")).toMatchObject({
+      events: 1,
+      pageviews: 1,
+      entries: 1,
+      bounces: 0,
+      visitors: v,
+    });
     // A page that only saw a custom event has no row at all.
     expect(row(deltas, "hour", hour, "page", "/b")).toBeUndefined();
-    expect(row(deltas, "hour", hour, "hostname", "ex.com")).toMatchObject({ events: 3, pageviews: 1 });
-    expect(row(deltas, "hour", hour, "event", "pageview")).toMatchObject({ events: 1, pageviews: 1 });
+    expect(row(deltas, "hour", hour, "hostname", "ex.com")).toMatchObject({
+      events: 3,
+      pageviews: 1,
+    });
+    expect(row(deltas, "hour", hour, "event", "pageview")).toMatchObject({
+      events: 1,
+      pageviews: 1,
+    });
     expect(row(deltas, "hour", hour, "event", "click")).toMatchObject({ events: 2, pageviews: 0 });
     expect(row(deltas, "hour", hour, "prop", "click|plan|pro")).toMatchObject({ events: 1 });
     expect(row(deltas, "hour", hour, "prop", "click|seats|3")).toMatchObject({ events: 1 });
-    expect(minuteRow(deltas, T0)).toMatchObject({ events: 1, pageviews: 1, entries: 1, bounces: 0 });
+    expect(minuteRow(deltas, T0)).toMatchObject({
+      events: 1,
+      pageviews: 1,
+      entries: 1,
+      bounces: 0,
+    });
   });
 
   test("rollup keys are cut to 300 characters, so two long values sharing that prefix share a row", () => {
     const long = "x".repeat(400);
-    const { deltas } = runWorker([ev(T0, "/a", "track", { props: { q: long } }), ev(T0 + MINUTE, "/a", "track", { props: { q: long + "y" } })]);
+    const { deltas } = runWorker([
+      ev(T0, "/a", "track", { props: { q: long } }),
+      ev(T0 + MINUTE, "/a", "track", { props: { q: long + "y" } }),
+    ]);
     const props = rowsOf(deltas).filter((r) => r.id.startsWith(`hour|${hour}|prop|`));
-    expect(props.map((r) => [r.id.split("|").slice(3).join("|").length, r.events])).toEqual([[300, 2]]);
+    expect(props.map((r) => [r.id.split("|").slice(3).join("|").length, r.events])).toEqual([
+      [300, 2],
+    ]);
   });
 
   test("events before the minute cutoff write no minute rows, and their hour rows are unchanged", () => {
@@ -206,10 +331,17 @@ describe("session deltas", () => {
         d.addEvent(e, state, TZ);
       }
     }
-    const minutes = (d: Deltas) => rowsOf(d).filter((r) => r.id.startsWith("minute|")).map((r) => r.id);
+    const minutes = (d: Deltas) =>
+      rowsOf(d)
+        .filter((r) => r.id.startsWith("minute|"))
+        .map((r) => r.id);
     expect(minutes(all)).toHaveLength(2);
-    expect(minutes(cut)).toEqual([`minute|${hourStart(T0, TZ)}|total|${minuteStart(T0 + 10 * MINUTE)}`]);
-    expect(rowsOf(cut).filter((r) => r.id.startsWith("hour|"))).toEqual(rowsOf(all).filter((r) => r.id.startsWith("hour|")));
+    expect(minutes(cut)).toEqual([
+      `minute|${hourStart(T0, TZ)}|total|${minuteStart(T0 + 10 * MINUTE)}`,
+    ]);
+    expect(rowsOf(cut).filter((r) => r.id.startsWith("hour|"))).toEqual(
+      rowsOf(all).filter((r) => r.id.startsWith("hour|")),
+    );
   });
 });
 
@@ -224,14 +356,29 @@ describe("the delta rule", () => {
       second: fc.constantFrom(0, 30),
       type: fc.constantFrom<AnalyticsEvent["type"]>("pageview", "pageview", "track", "identify"),
       path: fc.constantFrom("/", "/a", "/b", "/c"),
-      source: fc.constantFrom("", "?utm_source=news&utm_medium=email", "?utm_medium=cpc&utm_source=google"),
+      source: fc.constantFrom(
+        "",
+        "?utm_source=news&utm_medium=email",
+        "?utm_medium=cpc&utm_source=google",
+      ),
     }),
     { minLength: 1, maxLength: 40 },
   );
-  type RawEvent = { visitor: string; minute: number; second: number; type: AnalyticsEvent["type"]; path: string; source: string };
+  type RawEvent = {
+    visitor: string;
+    minute: number;
+    second: number;
+    type: AnalyticsEvent["type"];
+    path: string;
+    source: string;
+  };
   const toEvents = (raw: RawEvent[]) =>
     raw.map((r, i) =>
-      ev(T0 + r.minute * MINUTE + r.second * 1000, `${r.path}${r.source}`, r.type, { id: `e${i}`, visitorId: r.visitor, ...(r.type === "identify" ? { userId: "u" } : {}) }),
+      ev(T0 + r.minute * MINUTE + r.second * 1000, `${r.path}${r.source}`, r.type, {
+        id: `e${i}`,
+        visitorId: r.visitor,
+        ...(r.type === "identify" ? { userId: "u" } : {}),
+      }),
     );
 
   test("a session's summed deltas equal the contribution of its final state plus its events, for any event sequence", () => {
@@ -255,17 +402,32 @@ describe("the delta rule", () => {
         const events = toEvents(raw);
         const { deltas, sessions } = runWorker(events);
         // Every counted event is in exactly one session.
-        expect(sessions.reduce((s, x) => s + x.events.length, 0)).toBe(events.filter(isCounted).length);
-        const oracle = new Map<string, { entries: number; bounces: number; durationMs: number; exits: Map<string, number> }>();
+        expect(sessions.reduce((s, x) => s + x.events.length, 0)).toBe(
+          events.filter(isCounted).length,
+        );
+        const oracle = new Map<
+          string,
+          { entries: number; bounces: number; durationMs: number; exits: Map<string, number> }
+        >();
         for (const s of sessions) {
           const start = s.firstEvent.occurredAt;
           const times = s.events.map((e) => e.occurredAt);
           // The exit is the latest pageview (later arrival wins a tie); a session without one exits where it entered.
           let lastPageview: AnalyticsEvent | null = null;
-          for (const e of s.events) if (e.type === "pageview" && (lastPageview === null || e.occurredAt >= lastPageview.occurredAt)) lastPageview = e;
+          for (const e of s.events)
+            if (
+              e.type === "pageview" &&
+              (lastPageview === null || e.occurredAt >= lastPageview.occurredAt)
+            )
+              lastPageview = e;
           const exit = lastPageview ?? s.firstEvent;
           const bucket = `hour|${hourStart(start, TZ)}`;
-          const o = oracle.get(bucket) ?? { entries: 0, bounces: 0, durationMs: 0, exits: new Map() };
+          const o = oracle.get(bucket) ?? {
+            entries: 0,
+            bounces: 0,
+            durationMs: 0,
+            exits: new Map(),
+          };
           o.entries += 1;
           o.bounces += s.events.length === 1 ? 1 : 0;
           o.durationMs += Math.max(...times) - start;
@@ -273,18 +435,24 @@ describe("the delta rule", () => {
           o.exits.set(exitPage, (o.exits.get(exitPage) ?? 0) + 1);
           oracle.set(bucket, o);
         }
-        const got = new Map<string, { entries: number; bounces: number; durationMs: number; exits: Map<string, number> }>();
+        const got = new Map<
+          string,
+          { entries: number; bounces: number; durationMs: number; exits: Map<string, number> }
+        >();
         for (const r of rowsOf(deltas)) {
           const [interval, bucketStart, dimension, key] = r.id.split("|");
           if (interval !== "hour") continue;
           const bucket = `hour|${bucketStart}`;
           const g = got.get(bucket) ?? { entries: 0, bounces: 0, durationMs: 0, exits: new Map() };
-          if (dimension === "total") Object.assign(g, { entries: r.entries, bounces: r.bounces, durationMs: r.durationMs });
+          if (dimension === "total")
+            Object.assign(g, { entries: r.entries, bounces: r.bounces, durationMs: r.durationMs });
           if (dimension === "exitPage") g.exits.set(key!, r.entries);
           got.set(bucket, g);
         }
         // Buckets that only hold events (no session started there) have zero session metrics.
-        for (const [bucket, g] of got) if (!oracle.has(bucket)) expect([g.entries, g.bounces, g.durationMs, g.exits.size]).toEqual([0, 0, 0, 0]);
+        for (const [bucket, g] of got)
+          if (!oracle.has(bucket))
+            expect([g.entries, g.bounces, g.durationMs, g.exits.size]).toEqual([0, 0, 0, 0]);
         for (const [bucket, o] of oracle) expect(got.get(bucket)).toEqual(o);
       }),
       { numRuns: 300 },
@@ -296,9 +464,18 @@ describe("the delta rule", () => {
       fc.property(arbEvents, (raw) => {
         const events = toEvents(raw);
         const { deltas, sessions } = runWorker(events);
-        type P = { events: number; pageviews: number; entries: number; bounces: number; visitors: Set<number> };
+        type P = {
+          events: number;
+          pageviews: number;
+          entries: number;
+          bounces: number;
+          visitors: Set<number>;
+        };
         const oracle = new Map<string, P>();
-        const at = (id: string) => oracle.get(id) ?? (oracle.set(id, { events: 0, pageviews: 0, entries: 0, bounces: 0, visitors: new Set() }), oracle.get(id)!);
+        const at = (id: string) =>
+          oracle.get(id) ??
+          (oracle.set(id, { events: 0, pageviews: 0, entries: 0, bounces: 0, visitors: new Set() }),
+          oracle.get(id)!);
         for (const e of events) {
           if (e.type !== "pageview") continue;
           const o = at(`${hourStart(e.occurredAt, TZ)}|${new URL(e.url).pathname}`);
@@ -307,7 +484,9 @@ describe("the delta rule", () => {
           o.visitors.add(hashVisitor(e.visitorId));
         }
         for (const s of sessions) {
-          const o = at(`${hourStart(s.firstEvent.occurredAt, TZ)}|${new URL(s.firstEvent.url).pathname}`);
+          const o = at(
+            `${hourStart(s.firstEvent.occurredAt, TZ)}|${new URL(s.firstEvent.url).pathname}`,
+          );
           o.entries += 1;
           o.bounces += s.events.length === 1 ? 1 : 0;
         }
@@ -319,7 +498,14 @@ describe("the delta rule", () => {
           .filter((r) => r.id.startsWith("hour|") && r.id.split("|")[2] === "page")
           .map((r) => {
             const [, bucketStart, , key] = r.id.split("|");
-            return { id: `${bucketStart}|${key}`, events: r.events, pageviews: r.pageviews, entries: r.entries, bounces: r.bounces, visitors: r.visitors };
+            return {
+              id: `${bucketStart}|${key}`,
+              events: r.events,
+              pageviews: r.pageviews,
+              entries: r.entries,
+              bounces: r.bounces,
+              visitors: r.visitors,
+            };
           })
           .sort((a, b) => (a.id < b.id ? -1 : 1));
         expect(got).toEqual(expected);

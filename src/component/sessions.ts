@@ -25,7 +25,11 @@ export function isCounted(event: AnalyticsEvent): boolean {
 }
 
 /** Does `event` continue `session`, or start a new one? */
-export function continues(session: SessionState | null, event: AnalyticsEvent, timeoutMs: number): boolean {
+export function continues(
+  session: SessionState | null,
+  event: AnalyticsEvent,
+  timeoutMs: number,
+): boolean {
   return (
     session !== null &&
     event.occurredAt <= session.lastSeenAt + timeoutMs &&

@@ -3,7 +3,14 @@
 import { v } from "convex/values";
 import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { sha256Hex, vCreateSiteArgs, vUpdateSiteArgs, vDeadLetter, vSite, type Site } from "../shared.js";
+import {
+  sha256Hex,
+  vCreateSiteArgs,
+  vUpdateSiteArgs,
+  vDeadLetter,
+  vSite,
+  type Site,
+} from "../shared.js";
 import { assertTimezone } from "./time.js";
 
 function toSite(doc: Doc<"sites">): Site {
@@ -13,33 +20,57 @@ function toSite(doc: Doc<"sites">): Site {
 
 function newWriteKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return "pk_" + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return (
+    "pk_" +
+    btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "")
+  );
 }
 
-function validateSite(fields: { slug?: string; name?: string; allowedOrigins?: string[]; settings?: Site["settings"] }) {
+function validateSite(fields: {
+  slug?: string;
+  name?: string;
+  allowedOrigins?: string[];
+  settings?: Site["settings"];
+}) {
   if (fields.slug !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(fields.slug)) {
     throw new Error(`Invalid slug "${fields.slug}": use 1-63 lowercase letters, digits and dashes`);
   }
-  if (fields.name !== undefined && (fields.name.length === 0 || fields.name.length > 200)) throw new Error("name must be 1-200 characters");
+  if (fields.name !== undefined && (fields.name.length === 0 || fields.name.length > 200))
+    throw new Error("name must be 1-200 characters");
   for (const origin of fields.allowedOrigins ?? []) {
     if (!/^https?:\/\/[^/]+$/.test(origin) && !/^https?:\/\/\*\.[^/]+$/.test(origin)) {
-      throw new Error(`Invalid origin "${origin}": use scheme://host[:port], e.g. https://example.com`);
+      throw new Error(
+        `Invalid origin "${origin}": use scheme://host[:port], e.g. https://example.com`,
+      );
     }
   }
   const s = fields.settings ?? {};
-  if (s.sessionTimeoutMs !== undefined && !(s.sessionTimeoutMs >= 60_000 && s.sessionTimeoutMs <= 24 * 3_600_000)) {
+  if (
+    s.sessionTimeoutMs !== undefined &&
+    !(s.sessionTimeoutMs >= 60_000 && s.sessionTimeoutMs <= 24 * 3_600_000)
+  ) {
     throw new Error("sessionTimeoutMs must be between 1 minute and 24 hours");
   }
-  if (s.cardinalityCap !== undefined && !(Number.isInteger(s.cardinalityCap) && s.cardinalityCap >= 10 && s.cardinalityCap <= 10_000)) {
+  if (
+    s.cardinalityCap !== undefined &&
+    !(Number.isInteger(s.cardinalityCap) && s.cardinalityCap >= 10 && s.cardinalityCap <= 10_000)
+  ) {
     throw new Error("cardinalityCap must be an integer between 10 and 10,000");
   }
   // The rate limiter can never grant a batch below one a minute (and throws on 0, a 500 for every request).
   for (const name of ["siteBatchesPerMinute", "clientBatchesPerMinute"] as const) {
     const rate = s[name];
-    if (rate !== undefined && !(rate >= 1 && rate <= 1_000_000)) throw new Error(`${name} must be between 1 and 1,000,000`);
+    if (rate !== undefined && !(rate >= 1 && rate <= 1_000_000))
+      throw new Error(`${name} must be between 1 and 1,000,000`);
   }
   // Raw batches are the dedup record, and batches up to 7 days old are accepted.
-  if (s.rawRetentionDays !== undefined && !(s.rawRetentionDays >= 8 && s.rawRetentionDays <= 3650)) {
+  if (
+    s.rawRetentionDays !== undefined &&
+    !(s.rawRetentionDays >= 8 && s.rawRetentionDays <= 3650)
+  ) {
     throw new Error("rawRetentionDays must be between 8 and 3,650");
   }
 }
@@ -52,7 +83,10 @@ export const createSite = mutation({
     validateSite(args);
     const timezone = args.timezone ?? "UTC";
     assertTimezone(timezone);
-    const existing = await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", args.slug)).unique();
+    const existing = await ctx.db
+      .query("sites")
+      .withIndex("by_slug", (q) => q.eq("slug", args.slug))
+      .unique();
     if (existing) throw new Error(`A site with slug "${args.slug}" already exists`);
     const writeKey = newWriteKey();
     const siteId = await ctx.db.insert("sites", {
@@ -90,7 +124,10 @@ export const getSiteBySlug = query({
   args: { slug: v.string() },
   returns: v.union(vSite, v.null()),
   handler: async (ctx, { slug }) => {
-    const site = await ctx.db.query("sites").withIndex("by_slug", (q) => q.eq("slug", slug)).unique();
+    const site = await ctx.db
+      .query("sites")
+      .withIndex("by_slug", (q) => q.eq("slug", slug))
+      .unique();
     return site ? toSite(site) : null;
   },
 });

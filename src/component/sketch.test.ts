@@ -3,10 +3,20 @@
 import { rng as prng } from "../../test/random.js";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { EMPTY_SKETCH, SPARSE_LIMIT, estimate, hashVisitor, mergeSketches, sketchBytes, sketchOf, type Sketch } from "./sketch.js";
+import {
+  EMPTY_SKETCH,
+  SPARSE_LIMIT,
+  estimate,
+  hashVisitor,
+  mergeSketches,
+  sketchBytes,
+  sketchOf,
+  type Sketch,
+} from "./sketch.js";
 
 /** A comparable, plain form of a sketch. */
-const canonical = (s: Sketch) => ("sparse" in s ? { sparse: [...s.sparse] } : { dense: Array.from(new Uint8Array(s.dense)) });
+const canonical = (s: Sketch) =>
+  "sparse" in s ? { sparse: [...s.sparse] } : { dense: Array.from(new Uint8Array(s.dense)) };
 const isSparse = (s: Sketch) => "sparse" in s;
 const relativeError = (estimated: number, truth: number) => Math.abs(estimated - truth) / truth;
 /** Nearest-rank percentile of an already sorted list. */
@@ -16,7 +26,10 @@ const pct = (x: number) => `${(100 * x).toFixed(3)}%`;
 /** `length` (a multiple of 8) random hex digits. */
 function hex(rand: () => number, length: number): string {
   let out = "";
-  while (out.length < length) out += Math.floor(rand() * 4294967296).toString(16).padStart(8, "0");
+  while (out.length < length)
+    out += Math.floor(rand() * 4294967296)
+      .toString(16)
+      .padStart(8, "0");
   return out;
 }
 
@@ -70,7 +83,9 @@ describe("hashVisitor", () => {
     hashes.sort();
     let collisions = 0;
     for (let k = 1; k < hashes.length; k++) if (hashes[k] === hashes[k - 1]) collisions++;
-    console.log(`hashVisitor: ${hashes.length} distinct ids -> ${hashes.length - collisions} distinct hashes (${collisions} collisions)`);
+    console.log(
+      `hashVisitor: ${hashes.length} distinct ids -> ${hashes.length - collisions} distinct hashes (${collisions} collisions)`,
+    );
     expect(collisions).toBe(0);
   });
 });
@@ -78,13 +93,16 @@ describe("hashVisitor", () => {
 describe("sparse sketches", () => {
   test("count exactly for any set of up to SPARSE_LIMIT visitors, duplicates included", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 3 * SPARSE_LIMIT }), { maxLength: 2 * SPARSE_LIMIT }), (ids) => {
-        const distinct = new Set(ids);
-        fc.pre(distinct.size <= SPARSE_LIMIT);
-        const sketch = sketchOf(ids.map((i) => hashVisitor(`v${i}`)));
-        expect(isSparse(sketch)).toBe(true);
-        expect(estimate(sketch)).toBe(distinct.size);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3 * SPARSE_LIMIT }), { maxLength: 2 * SPARSE_LIMIT }),
+        (ids) => {
+          const distinct = new Set(ids);
+          fc.pre(distinct.size <= SPARSE_LIMIT);
+          const sketch = sketchOf(ids.map((i) => hashVisitor(`v${i}`)));
+          expect(isSparse(sketch)).toBe(true);
+          expect(estimate(sketch)).toBe(distinct.size);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -95,7 +113,9 @@ describe("sparse sketches", () => {
         let sketch: Sketch = EMPTY_SKETCH;
         for (const i of ids) sketch = mergeSketches(sketch, sketchOf([hashVisitor(`v${i}`)]));
         expect(estimate(sketch)).toBe(new Set(ids).size);
-        expect(canonical(sketch)).toEqual(canonical(sketchOf(ids.map((i) => hashVisitor(`v${i}`)))));
+        expect(canonical(sketch)).toEqual(
+          canonical(sketchOf(ids.map((i) => hashVisitor(`v${i}`)))),
+        );
       }),
       { numRuns: 100 },
     );
@@ -115,7 +135,8 @@ describe("sparse sketches", () => {
   });
 
   test("merging two sparse sketches turns dense only when their union passes SPARSE_LIMIT", () => {
-    const ids = (lo: number, hi: number) => Array.from({ length: hi - lo }, (_, i) => hashVisitor(`v${lo + i}`));
+    const ids = (lo: number, hi: number) =>
+      Array.from({ length: hi - lo }, (_, i) => hashVisitor(`v${lo + i}`));
     // 1,500 + 1,500 with 1,000 in common: a union of 2,000 stays sparse and exact.
     const overlapping = mergeSketches(sketchOf(ids(0, 1500)), sketchOf(ids(500, 2000)));
     expect(isSparse(overlapping)).toBe(true);
@@ -131,16 +152,26 @@ describe("merge", () => {
   // Sets drawn from a shared pool of 6,000 visitors, so they overlap, and up to
   // 3,000 long, so some are dense.
   const visitorSet = fc
-    .tuple(fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 7 }))
-    .map(([start, length, step]) => sketchOf(Array.from({ length }, (_, i) => hashVisitor(`v${(start + i * step) % 6000}`))));
+    .tuple(
+      fc.integer({ min: 0, max: 6000 }),
+      fc.integer({ min: 0, max: 3000 }),
+      fc.integer({ min: 1, max: 7 }),
+    )
+    .map(([start, length, step]) =>
+      sketchOf(Array.from({ length }, (_, i) => hashVisitor(`v${(start + i * step) % 6000}`))),
+    );
 
   test("is commutative, associative and idempotent, with the empty sketch as identity", () => {
     fc.assert(
       fc.property(visitorSet, visitorSet, visitorSet, (a, b, c) => {
         expect(canonical(mergeSketches(a, b))).toEqual(canonical(mergeSketches(b, a)));
-        expect(canonical(mergeSketches(mergeSketches(a, b), c))).toEqual(canonical(mergeSketches(a, mergeSketches(b, c))));
+        expect(canonical(mergeSketches(mergeSketches(a, b), c))).toEqual(
+          canonical(mergeSketches(a, mergeSketches(b, c))),
+        );
         expect(canonical(mergeSketches(a, a))).toEqual(canonical(a));
-        expect(canonical(mergeSketches(mergeSketches(a, b), b))).toEqual(canonical(mergeSketches(a, b)));
+        expect(canonical(mergeSketches(mergeSketches(a, b), b))).toEqual(
+          canonical(mergeSketches(a, b)),
+        );
         expect(canonical(mergeSketches(a, EMPTY_SKETCH))).toEqual(canonical(a));
         expect(canonical(mergeSketches(EMPTY_SKETCH, a))).toEqual(canonical(a));
       }),
@@ -162,13 +193,18 @@ describe("merge", () => {
 
   test("of sketches of any split of a set equals the sketch of the whole set", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 5000 }), fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 6 }), (n, cuts) => {
-        const hashes = Array.from({ length: n }, (_, i) => hashVisitor(`v${i}`));
-        const bounds = [0, ...cuts.map((c) => Math.min(c, n)).sort((x, y) => x - y), n];
-        let merged: Sketch = EMPTY_SKETCH;
-        for (let i = 0; i + 1 < bounds.length; i++) merged = mergeSketches(merged, sketchOf(hashes.slice(bounds[i], bounds[i + 1])));
-        expect(canonical(merged)).toEqual(canonical(sketchOf(hashes)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 5000 }),
+        fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 6 }),
+        (n, cuts) => {
+          const hashes = Array.from({ length: n }, (_, i) => hashVisitor(`v${i}`));
+          const bounds = [0, ...cuts.map((c) => Math.min(c, n)).sort((x, y) => x - y), n];
+          let merged: Sketch = EMPTY_SKETCH;
+          for (let i = 0; i + 1 < bounds.length; i++)
+            merged = mergeSketches(merged, sketchOf(hashes.slice(bounds[i], bounds[i + 1])));
+          expect(canonical(merged)).toEqual(canonical(sketchOf(hashes)));
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -183,20 +219,25 @@ describe("dense sketches", () => {
     { n: 200_000, seeds: 20 },
     { n: 1_000_000, seeds: 20 },
   ];
-  test.each(SEEDS)("estimate $n distinct visitors within 2 percent at p99 over $seeds seeds", ({ n, seeds }) => {
-    const errors: number[] = [];
-    for (let seed = 0; seed < seeds; seed++) {
-      const sketch = sketchOfRange(`s${seed}:`, 0, n);
-      expect(isSparse(sketch)).toBe(false);
-      errors.push(relativeError(estimate(sketch), n));
-    }
-    errors.sort((x, y) => x - y);
-    const p99 = percentile(errors, 0.99);
-    const max = errors[errors.length - 1]!;
-    const rms = Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length);
-    console.log(`sketch n=${n} seeds=${seeds}: max ${pct(max)}, p99 ${pct(p99)}, median ${pct(percentile(errors, 0.5))}, rms ${pct(rms)}`);
-    expect(p99).toBeLessThanOrEqual(0.02);
-  });
+  test.each(SEEDS)(
+    "estimate $n distinct visitors within 2 percent at p99 over $seeds seeds",
+    ({ n, seeds }) => {
+      const errors: number[] = [];
+      for (let seed = 0; seed < seeds; seed++) {
+        const sketch = sketchOfRange(`s${seed}:`, 0, n);
+        expect(isSparse(sketch)).toBe(false);
+        errors.push(relativeError(estimate(sketch), n));
+      }
+      errors.sort((x, y) => x - y);
+      const p99 = percentile(errors, 0.99);
+      const max = errors[errors.length - 1]!;
+      const rms = Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length);
+      console.log(
+        `sketch n=${n} seeds=${seeds}: max ${pct(max)}, p99 ${pct(p99)}, median ${pct(percentile(errors, 0.5))}, rms ${pct(rms)}`,
+      );
+      expect(p99).toBeLessThanOrEqual(0.02);
+    },
+  );
 
   test("merging two dense sketches of overlapping sets estimates the union within 2%", () => {
     // [lo, hi) of A, [lo, hi) of B, union size
@@ -214,11 +255,16 @@ describe("dense sketches", () => {
         expect(isSparse(a) || isSparse(b)).toBe(false);
         const merged = mergeSketches(a, b);
         // The union of the sketches is the sketch of the union: no visitor is counted twice.
-        if (seed === 0) expect(canonical(merged)).toEqual(canonical(sketchOfRange(`u${seed}:`, Math.min(aLo, bLo), Math.max(aHi, bHi))));
+        if (seed === 0)
+          expect(canonical(merged)).toEqual(
+            canonical(sketchOfRange(`u${seed}:`, Math.min(aLo, bLo), Math.max(aHi, bHi))),
+          );
         errors.push(relativeError(estimate(merged), union));
       }
     }
-    console.log(`sketch union of overlapping dense sets: max error ${pct(Math.max(...errors))} over ${errors.length} unions`);
+    console.log(
+      `sketch union of overlapping dense sets: max error ${pct(Math.max(...errors))} over ${errors.length} unions`,
+    );
     expect(Math.max(...errors)).toBeLessThanOrEqual(0.02);
   });
 });

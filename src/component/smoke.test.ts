@@ -10,20 +10,55 @@ describe("smoke", () => {
   test("an ingested batch shows up in every report, before and after compaction", async () => {
     vi.setSystemTime(new Date("2026-03-10T12:00:00Z"));
     const t = initConvexTest();
-    const { siteId } = await t.mutation(api.sites.createSite, { slug: "s", name: "S", timezone: "Europe/Berlin" });
+    const { siteId } = await t.mutation(api.sites.createSite, {
+      slug: "s",
+      name: "S",
+      timezone: "Europe/Berlin",
+    });
     const now = Date.now();
-    const ev = (i: number, type = "pageview") => ({ id: `e${i}`, type, name: type === "track" ? "click" : undefined, occurredAt: now - 1000 * (10 - i), url: `https://ex.com/p${i % 2}`, visitorId: "v1", referrer: "https://www.google.com/" });
-    const r = await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "b1", events: [ev(1), ev(2), ev(3, "track"), { bad: true }] });
-    expect(r).toEqual({ accepted: 3, duplicate: false, rejected: [{ index: 3, reason: "id is required" }] });
-    const dup = await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "b1", events: [ev(1)] });
+    const ev = (i: number, type = "pageview") => ({
+      id: `e${i}`,
+      type,
+      name: type === "track" ? "click" : undefined,
+      occurredAt: now - 1000 * (10 - i),
+      url: `https://ex.com/p${i % 2}`,
+      visitorId: "v1",
+      referrer: "https://www.google.com/",
+    });
+    const r = await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "b1",
+      events: [ev(1), ev(2), ev(3, "track"), { bad: true }],
+    });
+    expect(r).toEqual({
+      accepted: 3,
+      duplicate: false,
+      rejected: [{ index: 3, reason: "id is required" }],
+    });
+    const dup = await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "b1",
+      events: [ev(1)],
+    });
     expect(dup.duplicate).toBe(true);
     await runWorkers(t);
     const range = { siteId, from: now - 3600_000 * 3, to: now + 3600_000 };
     const check = async () => {
-      expect(await t.query(api.reports.getOverview, range)).toEqual({ visitors: 1, pageviews: 2, sessions: 1, bounceRate: 0, avgSessionDurationMs: 2000, viewsPerSession: 2, events: 3 });
+      expect(await t.query(api.reports.getOverview, range)).toEqual({
+        visitors: 1,
+        pageviews: 2,
+        sessions: 1,
+        bounceRate: 0,
+        avgSessionDurationMs: 2000,
+        viewsPerSession: 2,
+        events: 3,
+      });
       const b = await t.query(api.reports.getBreakdown, { ...range, dimension: "page" });
       // The track event on /p1 counts for the event, not for the page.
-      expect(b.rows.map((r) => [r.key, r.pageviews, r.events])).toEqual([["/p1", 1, 1], ["/p0", 1, 1]]);
+      expect(b.rows.map((r) => [r.key, r.pageviews, r.events])).toEqual([
+        ["/p1", 1, 1],
+        ["/p0", 1, 1],
+      ]);
       const ref = await t.query(api.reports.getBreakdown, { ...range, dimension: "referrer" });
       expect(ref.rows.map((r) => [r.key, r.visitors, r.entries])).toEqual([["google.com", 1, 1]]);
       const ts = await t.query(api.reports.getTimeseries, range);
@@ -32,8 +67,16 @@ describe("smoke", () => {
     await check();
     vi.advanceTimersByTime(2 * 3600_000);
     await compactAll(t);
-    expect(await t.run(async (ctx) => (await ctx.db.query("rollupDeltas").collect()).filter((d) => d.interval === "hour").length)).toBe(0);
-    expect(await t.run(async (ctx) => (await ctx.db.query("rollupStaging").collect()).length)).toBe(0);
+    expect(
+      await t.run(
+        async (ctx) =>
+          (await ctx.db.query("rollupDeltas").collect()).filter((d) => d.interval === "hour")
+            .length,
+      ),
+    ).toBe(0);
+    expect(await t.run(async (ctx) => (await ctx.db.query("rollupStaging").collect()).length)).toBe(
+      0,
+    );
     await check();
   });
 });
@@ -42,13 +85,29 @@ describe("timezones whose offset is not a whole hour", () => {
   test("daily points in Asia/Kolkata count every event exactly once", async () => {
     vi.setSystemTime(new Date("2026-03-10T00:00:00Z"));
     const t = initConvexTest();
-    const { siteId } = await t.mutation(api.sites.createSite, { slug: "in", name: "IN", timezone: "Asia/Kolkata" });
+    const { siteId } = await t.mutation(api.sites.createSite, {
+      slug: "in",
+      name: "IN",
+      timezone: "Asia/Kolkata",
+    });
     const start = Date.now();
     // One pageview every 50 minutes for three days, straddling local midnights (18:30Z).
     for (let i = 0; i < 86; i++) {
       const at = start + i * 50 * 60_000;
       vi.setSystemTime(at + 1000);
-      await t.mutation(api.ingest.ingestBatch, { siteId, batchId: `b${i}`, events: [{ id: `e${i}`, type: "pageview", occurredAt: at, url: "https://ex.in/", visitorId: `v${i}` }] });
+      await t.mutation(api.ingest.ingestBatch, {
+        siteId,
+        batchId: `b${i}`,
+        events: [
+          {
+            id: `e${i}`,
+            type: "pageview",
+            occurredAt: at,
+            url: "https://ex.in/",
+            visitorId: `v${i}`,
+          },
+        ],
+      });
     }
     await runWorkers(t);
     const range = { siteId, from: start, to: start + 3 * 24 * 3_600_000 };
@@ -64,17 +123,41 @@ describe("minute rollups", () => {
     const t = initConvexTest();
     const { siteId } = await t.mutation(api.sites.createSite, { slug: "rt", name: "RT" });
     const now = Date.now();
-    const pageview = (id: string, at: number) => ({ id, type: "pageview", occurredAt: at, url: "https://ex.com/", visitorId: id });
-    await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "old", events: [pageview("old", now - 3 * 3_600_000)] });
-    await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "new", events: [pageview("new", now - 60_000)] });
+    const pageview = (id: string, at: number) => ({
+      id,
+      type: "pageview",
+      occurredAt: at,
+      url: "https://ex.com/",
+      visitorId: id,
+    });
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "old",
+      events: [pageview("old", now - 3 * 3_600_000)],
+    });
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "new",
+      events: [pageview("new", now - 60_000)],
+    });
     await runWorkers(t);
     const minuteRows = await t.run(async (ctx) =>
-      (await ctx.db.query("rollupDeltas").collect()).filter((d) => d.interval === "minute").flatMap((d) => decodeRows(d.rows).map((r) => r.key)),
+      (await ctx.db.query("rollupDeltas").collect())
+        .filter((d) => d.interval === "minute")
+        .flatMap((d) => decodeRows(d.rows).map((r) => r.key)),
     );
     expect(minuteRows).toEqual([String(now - 60_000)]);
-    expect(await t.query(api.reports.getRealtime, { siteId, now })).toEqual({ visitors: 1, pageviews: 1, events: 1 });
+    expect(await t.query(api.reports.getRealtime, { siteId, now })).toEqual({
+      visitors: 1,
+      pageviews: 1,
+      events: 1,
+    });
     // Nothing is written, yet the answer moves with `now`: a quiet site does not freeze.
-    expect(await t.query(api.reports.getRealtime, { siteId, now: now + 31 * 60_000 })).toEqual({ visitors: 0, pageviews: 0, events: 0 });
+    expect(await t.query(api.reports.getRealtime, { siteId, now: now + 31 * 60_000 })).toEqual({
+      visitors: 0,
+      pageviews: 0,
+      events: 0,
+    });
     const day = { siteId, from: now - 24 * 3_600_000, to: now };
     expect((await t.query(api.reports.getOverview, day)).pageviews).toBe(2);
   });

@@ -46,7 +46,14 @@ export function assertTimezone(timeZone: string): void {
   }
 }
 
-type LocalParts = { year: number; month: number; day: number; hour: number; minute: number; second: number };
+type LocalParts = {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+};
 
 function localParts(ms: number, timeZone: string): LocalParts {
   const parts: Record<string, number> = {};
@@ -197,13 +204,20 @@ export function planRange(from: number, to: number, timeZone: string, minutes = 
  * granularity): `from` is rounded down and `to` rounded up. An inverted or
  * over-long range is an error. `phase` is the zone's hourPhase (hours only).
  */
-export function alignRange(from: number, to: number, unit: number = HOUR, phase = 0): { from: number; to: number } {
-  if (!Number.isFinite(from) || !Number.isFinite(to)) throw new Error("from and to must be finite epoch milliseconds");
+export function alignRange(
+  from: number,
+  to: number,
+  unit: number = HOUR,
+  phase = 0,
+): { from: number; to: number } {
+  if (!Number.isFinite(from) || !Number.isFinite(to))
+    throw new Error("from and to must be finite epoch milliseconds");
   // Checked before rounding: an inverted or empty range inside one unit would otherwise round to a whole unit.
   if (to <= from) throw new Error(`Invalid range: to (${to}) must be after from (${from})`);
   const alignedFrom = Math.floor((from - phase) / unit) * unit + phase;
   const alignedTo = Math.ceil((to - phase) / unit) * unit + phase;
-  if (alignedTo - alignedFrom > MAX_RANGE_MS) throw new Error("Invalid range: at most 400 days can be reported at once");
+  if (alignedTo - alignedFrom > MAX_RANGE_MS)
+    throw new Error("Invalid range: at most 400 days can be reported at once");
   return { from: alignedFrom, to: alignedTo };
 }
 

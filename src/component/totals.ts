@@ -6,24 +6,43 @@ import { components } from "./_generated/api.js";
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import { COUNTERS, type Counters } from "./rows.js";
 
-const hourlyTotals = new DirectAggregate<{ Key: [number, number]; Id: string; Namespace: string }>(components.hourlyTotals);
+const hourlyTotals = new DirectAggregate<{ Key: [number, number]; Id: string; Namespace: string }>(
+  components.hourlyTotals,
+);
 
 /** Records the compacted totals of one hour (replacing what was there). */
-export async function writeHourTotals(ctx: MutationCtx, siteId: string, bucketStart: number, totals: Counters): Promise<void> {
+export async function writeHourTotals(
+  ctx: MutationCtx,
+  siteId: string,
+  bucketStart: number,
+  totals: Counters,
+): Promise<void> {
   for (const [metric, name] of COUNTERS.entries()) {
     const key: [number, number] = [metric, bucketStart];
     const id = `${name}:${bucketStart}`;
-    await hourlyTotals.replaceOrInsert(ctx, { namespace: siteId, key, id }, { namespace: siteId, key, sumValue: totals[name] });
+    await hourlyTotals.replaceOrInsert(
+      ctx,
+      { namespace: siteId, key, id },
+      { namespace: siteId, key, sumValue: totals[name] },
+    );
   }
 }
 
 /** Compacted counters summed over the whole hours in [from, to). */
-export async function sumHourTotals(ctx: QueryCtx, siteId: string, from: number, to: number): Promise<Counters> {
+export async function sumHourTotals(
+  ctx: QueryCtx,
+  siteId: string,
+  from: number,
+  to: number,
+): Promise<Counters> {
   const sums = await hourlyTotals.sumBatch(
     ctx,
     COUNTERS.map((_, metric) => ({
       namespace: siteId,
-      bounds: { lower: { key: [metric, from] as [number, number], inclusive: true }, upper: { key: [metric, to] as [number, number], inclusive: false } },
+      bounds: {
+        lower: { key: [metric, from] as [number, number], inclusive: true },
+        upper: { key: [metric, to] as [number, number], inclusive: false },
+      },
     })),
   );
   return Object.fromEntries(COUNTERS.map((name, i) => [name, sums[i]!])) as Counters;

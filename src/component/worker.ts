@@ -9,7 +9,14 @@ import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { DEFAULT_SESSION_TIMEOUT_MS, continues, extendSession, isCounted, startSession, type SessionState } from "./sessions.js";
+import {
+  DEFAULT_SESSION_TIMEOUT_MS,
+  continues,
+  extendSession,
+  isCounted,
+  startSession,
+  type SessionState,
+} from "./sessions.js";
 import { Deltas, appendDeltas } from "./deltas.js";
 import type { Attribution } from "./events.js";
 import { LOOP_INTERVAL_MS, SETTLE_MS } from "./ingest.js";
@@ -50,7 +57,10 @@ class SessionStore {
         .withIndex("by_visitor", (q) => q.eq("siteId", this.siteId).eq("visitorId", visitorId))
         .order("desc")
         .first();
-      this.latest.set(visitorId, doc ? { id: doc._id, siteId: this.siteId, state: toState(doc) } : null);
+      this.latest.set(
+        visitorId,
+        doc ? { id: doc._id, siteId: this.siteId, state: toState(doc) } : null,
+      );
     }
     return this.latest.get(visitorId)!;
   }
@@ -60,7 +70,8 @@ class SessionStore {
       ref.state = state;
       this.dirty.add(ref);
       const current = this.latest.get(state.visitorId);
-      if (!current || state.lastSeenAt >= current.state.lastSeenAt) this.latest.set(state.visitorId, ref);
+      if (!current || state.lastSeenAt >= current.state.lastSeenAt)
+        this.latest.set(state.visitorId, ref);
     }
   }
 
@@ -85,7 +96,12 @@ type AppliedBatch = { deltas: Deltas; draft: Map<SessionRef, SessionState> };
  * the caller commits it, so a batch that throws, or that does not fit the run's
  * budget, leaves no trace.
  */
-async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sessions: SessionStore, minuteCutoff: number): Promise<AppliedBatch> {
+async function applyBatch(
+  batch: Doc<"pendingBatches">,
+  site: Doc<"sites">,
+  sessions: SessionStore,
+  minuteCutoff: number,
+): Promise<AppliedBatch> {
   const timeout = site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
   const deltas = new Deltas(minuteCutoff);
   const draft = new Map<SessionRef, SessionState>();
@@ -93,7 +109,8 @@ async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sess
   for (const event of batch.events) {
     if (!isCounted(event)) continue;
     // Ingest never queues one, but a bad time would write a bucket no report can find.
-    if (!Number.isFinite(event.occurredAt)) throw new Error(`event ${event.id} has no valid occurredAt`);
+    if (!Number.isFinite(event.occurredAt))
+      throw new Error(`event ${event.id} has no valid occurredAt`);
     const ref = latestInBatch.get(event.visitorId) ?? (await sessions.latestFor(event.visitorId));
     const state = ref ? (draft.get(ref) ?? ref.state) : null;
     let next: SessionState;
@@ -113,12 +130,26 @@ async function applyBatch(batch: Doc<"pendingBatches">, site: Doc<"sites">, sess
   return { deltas, draft };
 }
 
-async function deadLetter(ctx: MutationCtx, batch: Doc<"pendingBatches">, attempts: number, error: string): Promise<void> {
-  await ctx.db.insert("deadLetters", { siteId: batch.siteId, batchId: batch.batchId, events: batch.events, attempts, error });
+async function deadLetter(
+  ctx: MutationCtx,
+  batch: Doc<"pendingBatches">,
+  attempts: number,
+  error: string,
+): Promise<void> {
+  await ctx.db.insert("deadLetters", {
+    siteId: batch.siteId,
+    batchId: batch.batchId,
+    events: batch.events,
+    attempts,
+    error,
+  });
   await ctx.db.delete("pendingBatches", batch._id);
 }
 
-export async function drainSiteHandler(ctx: MutationCtx, { siteId }: { siteId: Id<"sites"> }): Promise<null> {
+export async function drainSiteHandler(
+  ctx: MutationCtx,
+  { siteId }: { siteId: Id<"sites"> },
+): Promise<null> {
   const site = await ctx.db.get("sites", siteId);
   const now = Date.now();
   const minuteCutoff = now - MINUTE_RETENTION_MS;
@@ -161,7 +192,12 @@ export async function drainSiteHandler(ctx: MutationCtx, { siteId }: { siteId: I
     }
     const bytes = applied.deltas.byteLength();
     if (bytes > MAX_BATCH_DELTA_BYTES) {
-      await deadLetter(ctx, batch, batch.attempts, `its rollup deltas are ${bytes} bytes, over the ${MAX_BATCH_DELTA_BYTES}-byte budget of one batch`);
+      await deadLetter(
+        ctx,
+        batch,
+        batch.attempts,
+        `its rollup deltas are ${bytes} bytes, over the ${MAX_BATCH_DELTA_BYTES}-byte budget of one batch`,
+      );
       continue;
     }
     const { bytesWritten } = await ctx.meta.getTransactionMetrics();
@@ -173,7 +209,12 @@ export async function drainSiteHandler(ctx: MutationCtx, { siteId }: { siteId: I
     runDeltaBytes += bytes;
     runDeltas.merge(applied.deltas);
     sessions.commit(applied.draft);
-    await ctx.db.insert("rawBatches", { siteId, batchId: batch.batchId, receivedAt: batch.receivedAt, events: batch.events });
+    await ctx.db.insert("rawBatches", {
+      siteId,
+      batchId: batch.batchId,
+      receivedAt: batch.receivedAt,
+      events: batch.events,
+    });
     await ctx.db.delete("pendingBatches", batch._id);
   }
 
@@ -192,7 +233,11 @@ export async function drainSiteHandler(ctx: MutationCtx, { siteId }: { siteId: I
  * ingest retries, sees the loop idle and schedules it. Either way no batch is
  * left without a loop, and under load the hand-off never happens.
  */
-async function scheduleNext(ctx: MutationCtx, siteId: Id<"sites">, delay: number | null): Promise<void> {
+async function scheduleNext(
+  ctx: MutationCtx,
+  siteId: Id<"sites">,
+  delay: number | null,
+): Promise<void> {
   if (delay === null) {
     const waiting = await ctx.db
       .query("pendingBatches")

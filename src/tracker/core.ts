@@ -13,7 +13,17 @@
 // Tabs of one site share the store and each saves its own outbox, so the last
 // to save wins; a tab still retries its own batches in memory and saves them
 // again when it is hidden, so a failing tab's batches outlive its neighbours.
-import { glob, screenClass, uid, type Batch, type PageviewOptions, type Props, type Tracker, type TrackerEvent, type TrackerOptions } from "./types.js";
+import {
+  glob,
+  screenClass,
+  uid,
+  type Batch,
+  type PageviewOptions,
+  type Props,
+  type Tracker,
+  type TrackerEvent,
+  type TrackerOptions,
+} from "./types.js";
 
 export type { Batch, PageviewOptions, Props, Tracker, TrackerEvent, TrackerOptions };
 
@@ -104,7 +114,19 @@ export function createTracker(o: TrackerOptions): Tracker {
     if (off() || (type != "identify" && exclude.some((r) => r.test(location.pathname)))) return;
     // Cookieless mode sends no visitorId: the server derives one from a daily salt.
     if (persistent && !visitorId) set("vid", (visitorId = uid()));
-    if (pending.push({ id: uid(), type, occurredAt: Date.now(), url: location.href, screen: screenClass(innerWidth), tz, ...(persistent && { visitorId, userId: get("uid") }), ...fields }) >= BATCH_SIZE) flush();
+    if (
+      pending.push({
+        id: uid(),
+        type,
+        occurredAt: Date.now(),
+        url: location.href,
+        screen: screenClass(innerWidth),
+        tz,
+        ...(persistent && { visitorId, userId: get("uid") }),
+        ...fields,
+      }) >= BATCH_SIZE
+    )
+      flush();
     else flushTimer ||= setTimeout(flush, FLUSH_MS);
   };
 
@@ -142,7 +164,10 @@ export function createTracker(o: TrackerOptions): Tracker {
                 busy = 0;
                 send();
               },
-              Math.max(+(r?.headers.get("Retry-After") as string) * 1e3 || 0, 500 * 2 ** attempts * (0.5 + Math.random() / 2)),
+              Math.max(
+                +(r?.headers.get("Retry-After") as string) * 1e3 || 0,
+                500 * 2 ** attempts * (0.5 + Math.random() / 2),
+              ),
             );
         } else {
           busy = attempts = 0;
@@ -224,8 +249,10 @@ export function createTracker(o: TrackerOptions): Tracker {
     // mailto:, tel: and javascript: links have no host.
     if (a?.host) {
       const props = { url: a.href };
-      if (downloads.includes(a.pathname.split(".").pop()!.toLowerCase())) tracker.track("File Download", props);
-      else if (flag(o.outbound) && a.host != location.host) tracker.track("Outbound Link: Click", props);
+      if (downloads.includes(a.pathname.split(".").pop()!.toLowerCase()))
+        tracker.track("File Download", props);
+      else if (flag(o.outbound) && a.host != location.host)
+        tracker.track("Outbound Link: Click", props);
     }
   });
   if (o.autoPageviews != false) {

@@ -11,7 +11,10 @@ const sent = async () => {
   await vi.advanceTimersByTimeAsync(0);
   return h.postedEvents();
 };
-const paths = (events: { type: string; url: string }[]) => events.filter((e) => e.type === "pageview").map((e) => new URL(e.url).pathname + new URL(e.url).hash);
+const paths = (events: { type: string; url: string }[]) =>
+  events
+    .filter((e) => e.type === "pageview")
+    .map((e) => new URL(e.url).pathname + new URL(e.url).hash);
 
 describe("automatic pageviews", () => {
   test("history mode records pushState, replaceState and popstate navigations", async () => {
@@ -118,7 +121,13 @@ describe("link clicks", () => {
     click("https://github.com/get-convex");
     click("/pricing");
     click("mailto:hi@example.com");
-    expect(await sent()).toEqual([expect.objectContaining({ type: "track", name: "Outbound Link: Click", props: { url: "https://github.com/get-convex" } })]);
+    expect(await sent()).toEqual([
+      expect.objectContaining({
+        type: "track",
+        name: "Outbound Link: Click",
+        props: { url: "https://github.com/get-convex" },
+      }),
+    ]);
   });
 
   test("outbound clicks are not tracked unless asked for", async () => {

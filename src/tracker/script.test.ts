@@ -14,7 +14,10 @@ const SRC = "https://happy-otter-123.convex.site/analytics/script.js";
 const win = window as unknown as { analytics?: unknown };
 
 /** Loads the script as a <script> tag with these attributes would: from source, or the built bundle. */
-async function load(attributes: Record<string, string>, from: "source" | "bundle" = "source"): Promise<Tracker> {
+async function load(
+  attributes: Record<string, string>,
+  from: "source" | "bundle" = "source",
+): Promise<Tracker> {
   const tag = document.createElement("script");
   tag.src = SRC;
   for (const [name, value] of Object.entries(attributes)) tag.setAttribute(name, value);
@@ -43,8 +46,12 @@ describe.each(["source", "bundle"] as const)("the script tag (%s)", (from) => {
   test("with only data-key it sends a cookieless landing pageview to the ingest route beside the script", async () => {
     await load({ "data-key": "pk_live" }, from);
     const events = await sent();
-    expect(h.posts.map((p) => [p.url, p.body.key])).toEqual([["https://happy-otter-123.convex.site/analytics/ingest", "pk_live"]]);
-    expect(events).toEqual([expect.objectContaining({ type: "pageview", url: "http://localhost:3000/" })]);
+    expect(h.posts.map((p) => [p.url, p.body.key])).toEqual([
+      ["https://happy-otter-123.convex.site/analytics/ingest", "pk_live"],
+    ]);
+    expect(events).toEqual([
+      expect.objectContaining({ type: "pageview", url: "http://localhost:3000/" }),
+    ]);
     expect(events[0]).not.toHaveProperty("visitorId");
   });
 
@@ -84,7 +91,9 @@ describe.each(["source", "bundle"] as const)("the script tag (%s)", (from) => {
     tracker.identify("user_9");
     const events = await sent();
     expect(h.posts[0]!.url).toBe("https://example.com/a/ingest");
-    expect(events.map((e) => [e.type, e.name ?? new URL(e.url).pathname + new URL(e.url).hash])).toEqual([
+    expect(
+      events.map((e) => [e.type, e.name ?? new URL(e.url).pathname + new URL(e.url).hash]),
+    ).toEqual([
       ["pageview", "/docs/intro"],
       ["track", "404"],
       ["track", "Outbound Link: Click"],
@@ -120,7 +129,11 @@ describe.each(["source", "bundle"] as const)("the script tag (%s)", (from) => {
     expect(tracker).not.toBe(stub);
     expect(typeof tracker.flush).toBe("function");
     await vi.advanceTimersByTimeAsync(0);
-    expect(h.postedEvents().map((e) => e.name ?? new URL(e.url).pathname)).toEqual(["/", "early", "/virtual"]);
+    expect(h.postedEvents().map((e) => e.name ?? new URL(e.url).pathname)).toEqual([
+      "/",
+      "early",
+      "/virtual",
+    ]);
   });
 
   test("a second copy of the script leaves the first tracker in place", async () => {

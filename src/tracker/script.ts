@@ -27,7 +27,12 @@ if (!stub || stub.q) {
   const d = script.dataset;
   // createTracker reads dataset values as they are: "" or "true" turns a flag
   // on, "false" off, and lists are comma-separated.
-  const tracker = createTracker({ ...d, api: d.api || script.src.replace("script.js", "ingest"), notFound: d[404] } as unknown as TrackerOptions);
+  const tracker = createTracker({
+    ...d,
+    api: d.api || script.src.replace("script.js", "ingest"),
+    notFound: d[404],
+  } as unknown as TrackerOptions);
   w.analytics = tracker;
-  for (const [method, ...args] of stub?.q || []) (tracker[method] as (...a: unknown[]) => void)?.(...args);
+  for (const [method, ...args] of stub?.q || [])
+    (tracker[method] as (...a: unknown[]) => void)?.(...args);
 }

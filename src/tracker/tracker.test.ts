@@ -19,7 +19,18 @@ describe("batching", () => {
     t.track("e10");
     await flushMicrotasks();
     expect(h.posts).toHaveLength(1);
-    expect(h.posts[0]!.body.events.map((e) => e.name)).toEqual(["e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9", "e10"]);
+    expect(h.posts[0]!.body.events.map((e) => e.name)).toEqual([
+      "e1",
+      "e2",
+      "e3",
+      "e4",
+      "e5",
+      "e6",
+      "e7",
+      "e8",
+      "e9",
+      "e10",
+    ]);
   });
 
   test("a lone event is sent 5 seconds after it was recorded, not before", async () => {
@@ -52,21 +63,24 @@ describe("batching", () => {
 });
 
 describe("flush when the page is hidden", () => {
-  test.each(["pagehide", "visibilitychange"] as const)("%s hands buffered events to sendBeacon as a text/plain string, not fetch", async (how) => {
-    const t = h.start(manual);
-    t.track("a");
-    t.track("b");
-    t.track("c");
-    hidePage(how);
-    expect(h.beacons).toHaveLength(1);
-    expect(h.beacons[0]!.url).toBe(API);
-    expect(h.beacons[0]!.type).toBe("text/plain");
-    expect(h.beacons[0]!.body.events.map((e) => e.name)).toEqual(["a", "b", "c"]);
-    expect(h.beacons[0]!.body.key).toBe(KEY);
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(h.posts).toHaveLength(0);
-    expect(h.stored()).toEqual([]);
-  });
+  test.each(["pagehide", "visibilitychange"] as const)(
+    "%s hands buffered events to sendBeacon as a text/plain string, not fetch",
+    async (how) => {
+      const t = h.start(manual);
+      t.track("a");
+      t.track("b");
+      t.track("c");
+      hidePage(how);
+      expect(h.beacons).toHaveLength(1);
+      expect(h.beacons[0]!.url).toBe(API);
+      expect(h.beacons[0]!.type).toBe("text/plain");
+      expect(h.beacons[0]!.body.events.map((e) => e.name)).toEqual(["a", "b", "c"]);
+      expect(h.beacons[0]!.body.key).toBe(KEY);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(h.posts).toHaveLength(0);
+      expect(h.stored()).toEqual([]);
+    },
+  );
 
   test("a batch sendBeacon refuses stays stored for the next load", () => {
     h.beaconAccepts = false;
@@ -130,17 +144,20 @@ describe("the retry contract", () => {
     [0, 500],
     [0.5, 750],
     [0.998, 999],
-  ])("the jitter follows Math.random: a draw of %d makes the first retry wait %i ms", async (draw, wait) => {
-    vi.spyOn(Math, "random").mockReturnValue(draw);
-    h.replies = ["network-error"];
-    const t = h.start(manual);
-    t.track("a");
-    t.flush();
-    await vi.advanceTimersByTimeAsync(wait - 1);
-    expect(h.posts).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(h.posts).toHaveLength(2);
-  });
+  ])(
+    "the jitter follows Math.random: a draw of %d makes the first retry wait %i ms",
+    async (draw, wait) => {
+      vi.spyOn(Math, "random").mockReturnValue(draw);
+      h.replies = ["network-error"];
+      const t = h.start(manual);
+      t.track("a");
+      t.flush();
+      await vi.advanceTimersByTimeAsync(wait - 1);
+      expect(h.posts).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(h.posts).toHaveLength(2);
+    },
+  );
 
   test("Retry-After in seconds is a floor on the wait", async () => {
     h.replies = [{ status: 429, headers: { "Retry-After": "30" } }];
@@ -154,18 +171,21 @@ describe("the retry contract", () => {
     expect(h.posts[1]!.body.batchId).toBe(h.posts[0]!.body.batchId);
   });
 
-  test.each([400, 401, 403, 404, 413])("a %i drops the batch without a retry and warns once", async (status) => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-    h.replies = [{ status }];
-    const t = h.start(manual);
-    t.track("a");
-    t.flush();
-    await vi.advanceTimersByTimeAsync(10 * 60_000);
-    expect(h.posts).toHaveLength(1);
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]![0])).toContain(String(status));
-    expect(h.stored()).toEqual([]);
-  });
+  test.each([400, 401, 403, 404, 413])(
+    "a %i drops the batch without a retry and warns once",
+    async (status) => {
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      h.replies = [{ status }];
+      const t = h.start(manual);
+      t.track("a");
+      t.flush();
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      expect(h.posts).toHaveLength(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toContain(String(status));
+      expect(h.stored()).toEqual([]);
+    },
+  );
 
   test("a dropped batch does not block the batches behind it", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
@@ -219,7 +239,9 @@ describe("persistence across page loads", () => {
       t.flush();
     }
     await flushMicrotasks();
-    expect(h.stored().map((b) => b.events[0]!.name)).toEqual(Array.from({ length: 20 }, (_, i) => `e${i + 6}`));
+    expect(h.stored().map((b) => b.events[0]!.name)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `e${i + 6}`),
+    );
     expect(droppedBatches()).toBe(5);
   });
 });
@@ -291,7 +313,11 @@ describe("identity", () => {
     await vi.advanceTimersByTimeAsync(5_000);
     const [a, identify, b, c] = h.postedEvents();
     expect(a!.visitorId).toMatch(/^\w{8,}$/);
-    expect([identify!.visitorId, b!.visitorId, c!.visitorId]).toEqual([a!.visitorId, a!.visitorId, a!.visitorId]);
+    expect([identify!.visitorId, b!.visitorId, c!.visitorId]).toEqual([
+      a!.visitorId,
+      a!.visitorId,
+      a!.visitorId,
+    ]);
     expect(a!.userId).toBeUndefined();
     expect(identify).toMatchObject({ type: "identify", userId: "user_1", traits: { plan: "pro" } });
     expect([b!.userId, c!.userId]).toEqual(["user_1", "user_1"]);
@@ -314,7 +340,10 @@ describe("the wire shape", () => {
   test("the landing pageview carries the full URL with UTM parameters, the referrer, title, screen class and timezone", async () => {
     setUrl("/pricing?utm_source=newsletter&utm_medium=email");
     document.title = "Pricing";
-    Object.defineProperty(document, "referrer", { configurable: true, value: "https://news.ycombinator.com/" });
+    Object.defineProperty(document, "referrer", {
+      configurable: true,
+      value: "https://news.ycombinator.com/",
+    });
     try {
       h.start();
       await vi.advanceTimersByTimeAsync(5_000);
@@ -349,6 +378,7 @@ describe("the wire shape", () => {
     const events = h.postedEvents();
     expect(events.map((e) => e.type)).toEqual(["pageview", "track", "identify", "pageview"]);
     expect(new Set(events.map((e) => e.id)).size).toBe(4);
-    for (const event of events) expect(normalizeEvent(event, Date.now())).toMatchObject({ ok: true });
+    for (const event of events)
+      expect(normalizeEvent(event, Date.now())).toMatchObject({ ok: true });
   });
 });

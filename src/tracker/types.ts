@@ -88,10 +88,24 @@ export type Tracker = {
 };
 
 /** A path glob as a RegExp: `**` spans segments, `*` stays within one. */
-export const glob = (g: string) => RegExp("^" + g.split("**").map((part) => part.split("*").map((s) => s.replace(/\W/g, "\\$&")).join("[^/]*")).join(".*") + "$");
+export const glob = (g: string) =>
+  RegExp(
+    "^" +
+      g
+        .split("**")
+        .map((part) =>
+          part
+            .split("*")
+            .map((s) => s.replace(/\W/g, "\\$&"))
+            .join("[^/]*"),
+        )
+        .join(".*") +
+      "$",
+  );
 
 /** A viewport width as a size class (Plausible's breakpoints). */
-export const screenClass = (w: number) => (w < 576 ? "mobile" : w < 992 ? "tablet" : w < 1440 ? "laptop" : "desktop");
+export const screenClass = (w: number) =>
+  w < 576 ? "mobile" : w < 992 ? "tablet" : w < 1440 ? "laptop" : "desktop";
 
 /**
  * A unique id: the time plus about 52 random bits, so two batches collide
