@@ -61,12 +61,12 @@ export type Workload = {
   };
 };
 
-/** Draws 0..n-1 with P(k) proportional to 1 / (k + 1)^s. */
-export function zipf(n: number, s: number, random: () => number): () => number {
-  const cumulative: number[] = [];
+/** Draws 0..n-1 with P(k) proportional to 1 / (k + 1)^s; the table is built once, the draw takes the generator. */
+export function zipf(n: number, s: number): (random: () => number) => number {
+  const cumulative = new Float64Array(n);
   let sum = 0;
-  for (let k = 1; k <= n; k++) cumulative.push((sum += 1 / k ** s));
-  return () => {
+  for (let k = 0; k < n; k++) cumulative[k] = sum += 1 / (k + 1) ** s;
+  return (random) => {
     const x = random() * sum;
     let lo = 0;
     let hi = n - 1;
@@ -176,7 +176,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     throw new Error("events must be a multiple of eventsPerBatch");
   const random = rng(o.seed ^ (o.paths * 7919) ^ o.events);
   const start = o.end - o.days * DAY;
-  const pickPath = zipf(o.paths, 1, random);
+  const pickPath = zipf(o.paths, 1);
   const pickReferrer = weighted(REFERRERS, random);
   const pickUtm = weighted(UTMS, random);
   const pickCountry = weighted(COUNTRIES, random);
@@ -217,7 +217,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     const events: RawEvent[] = [];
     let t = startedAt;
     for (let i = 0; i < o.eventsPerBatch; i++) {
-      const path = pathName(pickPath());
+      const path = pathName(pickPath(random));
       const base = {
         id: `${batchId}-${i}`,
         occurredAt: t,

@@ -21,35 +21,8 @@ export const SITE_TIMEZONE = "Europe/Berlin";
 export const HOSTNAME = "www.example-shop.com";
 export const ORIGIN = `https://${HOSTNAME}`;
 
-/** mulberry32 (as test/random.ts; copied so the bench does not depend on test/). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Draws 0..n-1 with P(k) proportional to 1 / (k + 1)^s. */
-export function zipf(n: number, s: number): (random: () => number) => number {
-  const cumulative = new Float64Array(n);
-  let sum = 0;
-  for (let k = 0; k < n; k++) cumulative[k] = sum += 1 / (k + 1) ** s;
-  return (random) => {
-    const x = random() * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
+import { rng } from "../../test/random.js";
+import { zipf } from "../workload.js";
 
 function weighted<T>(items: readonly (readonly [T, number])[]): (random: () => number) => T {
   const total = items.reduce((s, [, w]) => s + w, 0);
