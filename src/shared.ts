@@ -1,7 +1,7 @@
 // Validators and types shared by the component, the host-facing client and React.
 // Pure maths (time buckets, range plans, sketches, event normalisation) lives in
 // src/component/*.ts beside the code that owns it; this file is only the vocabulary.
-import { v, type Infer } from "convex/values";
+import { v, type Infer, type ObjectType } from "convex/values";
 
 /** Every breakdown dimension a rollup row can be keyed by (DESIGN §4). */
 export const DIMENSIONS = [
@@ -114,16 +114,16 @@ export const vSiteSettings = v.object({
 export type SiteSettings = Infer<typeof vSiteSettings>;
 
 /** A site as hosts see it: never the write key, never its hash. */
-export const vSite = v.object({
-  _id: v.string(),
-  _creationTime: v.number(),
+/** A site's own fields: the `sites` table adds the write key's hash, which nothing returns. */
+export const siteFields = {
   slug: v.string(),
   name: v.string(),
   timezone: v.string(),
   allowedOrigins: v.array(v.string()),
   enabled: v.boolean(),
   settings: vSiteSettings,
-});
+};
+export const vSite = v.object({ _id: v.string(), _creationTime: v.number(), ...siteFields });
 export type Site = Infer<typeof vSite>;
 
 export const vCreateSiteArgs = {
@@ -181,6 +181,19 @@ export const vBreakdown = v.object({ rows: v.array(vBreakdownRow) });
 export type Breakdown = Infer<typeof vBreakdown>;
 
 export const vRange = { siteId: v.string(), from: v.number(), to: v.number() };
+export const vTimeseriesArgs = { ...vRange, granularity: v.optional(vGranularity) };
+export const vBreakdownArgs = { ...vRange, dimension: vDimension, limit: v.optional(v.number()) };
+export type RangeArgs = ObjectType<typeof vRange>;
+export type TimeseriesArgs = ObjectType<typeof vTimeseriesArgs>;
+export type BreakdownArgs = ObjectType<typeof vBreakdownArgs>;
+
+export const vSiteIdArgs = { siteId: v.string() };
+export const vSlugArgs = { slug: v.string() };
+export const vCreatedSite = v.object({ siteId: v.string(), writeKey: v.string() });
+export const vRotatedKey = v.object({ writeKey: v.string() });
+export const vBotCountsArgs = { siteId: v.string(), days: v.number() };
+export const vBotCounts = v.array(v.object({ day: v.string(), bots: v.number() }));
+export const vDeadLettersArgs = { siteId: v.string(), limit: v.optional(v.number()) };
 
 /** `now`: epoch ms, rounded to the minute by the caller so the query's cache is shared. */
 export const vRealtimeArgs = { siteId: v.string(), now: v.number() };

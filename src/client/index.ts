@@ -12,18 +12,25 @@ import {
 } from "convex/server";
 import { v } from "convex/values";
 import {
+  vBotCounts,
+  vBotCountsArgs,
   vBreakdown,
+  vBreakdownArgs,
+  vCreatedSite,
+  vCreateSiteArgs,
   vDeadLetter,
-  vDimension,
-  vGranularity,
+  vDeadLettersArgs,
   vOverview,
   vRange,
   vRealtime,
   vRealtimeArgs,
+  vRotatedKey,
   vSite,
-  vCreateSiteArgs,
-  vUpdateSiteArgs,
+  vSiteIdArgs,
+  vSlugArgs,
   vTimeseries,
+  vTimeseriesArgs,
+  vUpdateSiteArgs,
   type IngestResult,
 } from "../shared.js";
 import type { ComponentApi } from "../component/_generated/component.js";
@@ -89,7 +96,7 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
     }),
     /** Zero-filled points; granularity is picked from the range's length when omitted. */
     getTimeseries: queryGeneric({
-      args: { ...vRange, granularity: v.optional(vGranularity) },
+      args: vTimeseriesArgs,
       returns: vTimeseries,
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getTimeseries", siteId: args.siteId });
@@ -98,7 +105,7 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
     }),
     /** The exact top `limit` (default 10) keys of a dimension, by visitors then pageviews. */
     getBreakdown: queryGeneric({
-      args: { ...vRange, dimension: vDimension, limit: v.optional(v.number()) },
+      args: vBreakdownArgs,
       returns: vBreakdown,
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getBreakdown", siteId: args.siteId });
@@ -138,14 +145,14 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
   return {
     createSite: mutationGeneric({
       args: vCreateSiteArgs,
-      returns: v.object({ siteId: v.string(), writeKey: v.string() }),
+      returns: vCreatedSite,
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "createSite" });
         return await ctx.runMutation(component.sites.createSite, args);
       },
     }),
     getSite: queryGeneric({
-      args: { siteId: v.string() },
+      args: vSiteIdArgs,
       returns: v.union(vSite, v.null()),
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getSite", siteId: args.siteId });
@@ -153,7 +160,7 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       },
     }),
     getSiteBySlug: queryGeneric({
-      args: { slug: v.string() },
+      args: vSlugArgs,
       returns: v.union(vSite, v.null()),
       handler: async (ctx, args) => {
         // Authorised before the lookup, so a refused caller cannot learn which slugs exist.
@@ -178,8 +185,8 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       },
     }),
     rotateWriteKey: mutationGeneric({
-      args: { siteId: v.string() },
-      returns: v.object({ writeKey: v.string() }),
+      args: vSiteIdArgs,
+      returns: vRotatedKey,
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "rotateWriteKey", siteId: args.siteId });
         return await ctx.runMutation(component.sites.rotateWriteKey, args);
@@ -187,15 +194,15 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
     }),
     /** Bots dropped at ingest per UTC day, for the last `days` days (at most 90). */
     getBotCounts: queryGeneric({
-      args: { siteId: v.string(), days: v.number() },
-      returns: v.array(v.object({ day: v.string(), bots: v.number() })),
+      args: vBotCountsArgs,
+      returns: vBotCounts,
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getBotCounts", siteId: args.siteId });
         return await ctx.runQuery(component.bots.getBotCounts, args);
       },
     }),
     listDeadLetters: queryGeneric({
-      args: { siteId: v.string(), limit: v.optional(v.number()) },
+      args: vDeadLettersArgs,
       returns: v.array(vDeadLetter),
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "listDeadLetters", siteId: args.siteId });

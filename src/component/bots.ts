@@ -1,5 +1,5 @@
 // Bots dropped at ingest: counted per site per UTC day, never stored.
-import { v } from "convex/values";
+import { vBotCounts, vBotCountsArgs } from "../shared.js";
 import { query, type MutationCtx } from "./_generated/server.js";
 import type { Id } from "./_generated/dataModel.js";
 import { siteOrThrow } from "./sites.js";
@@ -20,8 +20,8 @@ export async function countBot(ctx: MutationCtx, siteId: Id<"sites">, day: strin
 
 /** Bots dropped per UTC day, for the admin API. */
 export const getBotCounts = query({
-  args: { siteId: v.string(), days: v.number() },
-  returns: v.array(v.object({ day: v.string(), bots: v.number() })),
+  args: vBotCountsArgs,
+  returns: vBotCounts,
   handler: async (ctx, args) => {
     const { _id: siteId } = await siteOrThrow(ctx, args.siteId);
     const out: { day: string; bots: number }[] = [];

@@ -4,23 +4,24 @@
 // read raw events, so their reads do not grow with the number of events, and
 // they read each dimension's rows through one index range per run of
 // same-sized buckets, so no range plan can reach Convex's index-range limit.
-import { v } from "convex/values";
 import { query, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import {
   vBreakdown,
-  vDimension,
-  vGranularity,
+  vBreakdownArgs,
   vOverview,
   vRange,
   vRealtime,
   vRealtimeArgs,
   vTimeseries,
+  vTimeseriesArgs,
   type Breakdown,
+  type BreakdownArgs,
   type Dimension,
-  type Granularity,
   type Overview,
+  type RangeArgs,
   type Timeseries,
+  type TimeseriesArgs,
 } from "../shared.js";
 import { readDeltaDocs } from "./deltas.js";
 import { decodeRows } from "./rowCodec.js";
@@ -152,11 +153,7 @@ async function readRange(
 
 const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 
-async function loadRange(
-  ctx: QueryCtx,
-  args: { siteId: string; from: number; to: number },
-  unit = HOUR,
-) {
+async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR) {
   const site = await siteOrThrow(ctx, args.siteId);
   const { from, to } = alignRange(
     args.from,
@@ -167,10 +164,7 @@ async function loadRange(
   return { site, from, to };
 }
 
-export async function getOverviewHandler(
-  ctx: QueryCtx,
-  args: { siteId: string; from: number; to: number },
-): Promise<Overview> {
+export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promise<Overview> {
   const { site, from, to } = await loadRange(ctx, args);
   const pieces = planRange(from, to, site.timezone);
   const canonical = await readCanonical(ctx, site._id, pieces, "total");
@@ -213,7 +207,7 @@ async function readMinutes(
 
 export async function getTimeseriesHandler(
   ctx: QueryCtx,
-  args: { siteId: string; from: number; to: number; granularity?: Granularity },
+  args: TimeseriesArgs,
 ): Promise<Timeseries> {
   const minutes = args.granularity === "minute";
   const { site, from, to } = await loadRange(ctx, args, minutes ? MINUTE : HOUR);
@@ -278,10 +272,7 @@ export async function getTimeseriesHandler(
 export const DEFAULT_BREAKDOWN_LIMIT = 10;
 export const MAX_BREAKDOWN_LIMIT = 1_000;
 
-export async function getBreakdownHandler(
-  ctx: QueryCtx,
-  args: { siteId: string; from: number; to: number; dimension: Dimension; limit?: number },
-): Promise<Breakdown> {
+export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): Promise<Breakdown> {
   const { site, from, to } = await loadRange(ctx, args);
   const limit = args.limit ?? DEFAULT_BREAKDOWN_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BREAKDOWN_LIMIT) {
@@ -318,13 +309,13 @@ export async function getBreakdownHandler(
 export const getOverview = query({ args: vRange, returns: vOverview, handler: getOverviewHandler });
 
 export const getTimeseries = query({
-  args: { ...vRange, granularity: v.optional(vGranularity) },
+  args: vTimeseriesArgs,
   returns: vTimeseries,
   handler: getTimeseriesHandler,
 });
 
 export const getBreakdown = query({
-  args: { ...vRange, dimension: vDimension, limit: v.optional(v.number()) },
+  args: vBreakdownArgs,
   returns: vBreakdown,
   handler: getBreakdownHandler,
 });

@@ -3,21 +3,13 @@
 // conflict.
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { vEvent, vDimension, vSiteSettings } from "../shared.js";
+import { siteFields, vDimension, vEvent } from "../shared.js";
 
 export default defineSchema({
   // Written by the admin API (createSite, updateSite, rotateWriteKey).
   // Read by ingest (one point read by key hash), the worker, compaction and reports.
   // The write key is stored only as its SHA-256 hash.
-  sites: defineTable({
-    slug: v.string(),
-    name: v.string(),
-    timezone: v.string(),
-    allowedOrigins: v.array(v.string()),
-    enabled: v.boolean(),
-    writeKeyHash: v.string(),
-    settings: vSiteSettings,
-  })
+  sites: defineTable({ ...siteFields, writeKeyHash: v.string() })
     .index("by_slug", ["slug"])
     .index("by_writeKeyHash", ["writeKeyHash"]),
 

@@ -5,10 +5,15 @@ import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import {
   sha256Hex,
+  vCreatedSite,
   vCreateSiteArgs,
-  vUpdateSiteArgs,
   vDeadLetter,
+  vDeadLettersArgs,
+  vRotatedKey,
   vSite,
+  vSiteIdArgs,
+  vSlugArgs,
+  vUpdateSiteArgs,
   type Site,
 } from "../shared.js";
 import { assertTimezone } from "./time.js";
@@ -78,7 +83,7 @@ function validateSite(fields: {
 /** Creates a site. Returns its id and the write key, which is shown only this once. */
 export const createSite = mutation({
   args: vCreateSiteArgs,
-  returns: v.object({ siteId: v.string(), writeKey: v.string() }),
+  returns: vCreatedSite,
   handler: async (ctx, args) => {
     validateSite(args);
     const timezone = args.timezone ?? "UTC";
@@ -111,7 +116,7 @@ async function siteOrThrow(ctx: QueryCtx, siteId: string): Promise<Doc<"sites">>
 export { siteOrThrow };
 
 export const getSite = query({
-  args: { siteId: v.string() },
+  args: vSiteIdArgs,
   returns: v.union(vSite, v.null()),
   handler: async (ctx, { siteId }) => {
     const id = ctx.db.normalizeId("sites", siteId);
@@ -121,7 +126,7 @@ export const getSite = query({
 });
 
 export const getSiteBySlug = query({
-  args: { slug: v.string() },
+  args: vSlugArgs,
   returns: v.union(vSite, v.null()),
   handler: async (ctx, { slug }) => {
     const site = await ctx.db
@@ -161,8 +166,8 @@ export const updateSite = mutation({
 
 /** Replaces the write key. The old one stops working at once; the new one is returned only here. */
 export const rotateWriteKey = mutation({
-  args: { siteId: v.string() },
-  returns: v.object({ writeKey: v.string() }),
+  args: vSiteIdArgs,
+  returns: vRotatedKey,
   handler: async (ctx, { siteId }) => {
     const site = await siteOrThrow(ctx, siteId);
     const writeKey = newWriteKey();
@@ -172,7 +177,7 @@ export const rotateWriteKey = mutation({
 });
 
 export const listDeadLetters = query({
-  args: { siteId: v.string(), limit: v.optional(v.number()) },
+  args: vDeadLettersArgs,
   returns: v.array(vDeadLetter),
   handler: async (ctx, { siteId, limit }) => {
     const site = await siteOrThrow(ctx, siteId);

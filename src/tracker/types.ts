@@ -1,5 +1,6 @@
 // The tracker's public types, the wire shapes (the ingest contract, DESIGN §6)
 // and the small pure helpers core.ts uses.
+import type { AnalyticsEvent } from "../shared.js";
 
 /** Event properties: flat, with string, finite number or boolean values (at most 30). */
 export type Props = Record<string, string | number | boolean>;
@@ -21,6 +22,18 @@ export type TrackerEvent = {
   userId?: string;
   traits?: Props;
 };
+
+/**
+ * Checked when the package compiles, erased from the bundle: a tracker event is an
+ * ingest event (vEvent in src/shared.ts) less what the server derives, so the two
+ * cannot drift apart.
+ */
+type ServerDerived = "visitorId" | "country" | "device" | "browser" | "os";
+type Satisfies<T extends U, U> = T;
+export type TrackerEventIsAnIngestEvent = Satisfies<
+  TrackerEvent,
+  Omit<AnalyticsEvent, ServerDerived> & { visitorId?: string }
+>;
 
 /** A batch as stored and resent; `sentAt` is added at each send. */
 export type Batch = { key: string; batchId: string; events: TrackerEvent[] };

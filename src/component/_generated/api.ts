@@ -9,6 +9,7 @@
  */
 
 import type * as admission from "../admission.js";
+import type * as binary from "../binary.js";
 import type * as bots from "../bots.js";
 import type * as channels from "../channels.js";
 import type * as compaction from "../compaction.js";
@@ -38,6 +39,7 @@ import { anyApi, componentsGeneric } from "convex/server";
 
 const fullApi: ApiFromModules<{
   admission: typeof admission;
+  binary: typeof binary;
   bots: typeof bots;
   channels: typeof channels;
   compaction: typeof compaction;
