@@ -145,7 +145,7 @@ describe("the local engine", () => {
       });
       expect(before.pages).toEqual(EXPECTED_PAGES);
 
-      // The bridge is a browser's door: internal and component functions stay closed (DESIGN I5).
+      // The bridge is a browser's door: internal and component functions stay closed (invariant I5).
       expect((await bridge(first, "mutation", "setup:provision", {})).status).toBe(404);
       expect((await bridge(first, "mutation", "analytics:kick", {})).status).toBe(404);
 

@@ -173,7 +173,7 @@ export class Engine {
 
   /**
    * Runs a public function of the app, as a browser's Convex client would:
-   * internal functions and component functions are not reachable (DESIGN I5).
+   * internal functions and component functions are not reachable (invariant I5).
    */
   async call(kind: FunctionKind, name: string, args: Record<string, Value>): Promise<Value> {
     const [modulePath, exportName = "default"] = name.split(":");

@@ -3,7 +3,7 @@
 // src/component/*.ts beside the code that owns it; this file is only the vocabulary.
 import { v, type Infer, type ObjectType } from "convex/values";
 
-/** Every breakdown dimension a rollup row can be keyed by (DESIGN §4). */
+/** Every breakdown dimension a rollup row can be keyed by (src/component/README.md). */
 export const DIMENSIONS = [
   "total",
   "page",

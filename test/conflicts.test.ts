@@ -1,4 +1,4 @@
-// DESIGN I9, conflict-free by design: over generated interleavings of browser
+// invariant I9, conflict-free by design: over generated interleavings of browser
 // requests, worker runs and compaction, record every transaction's read and
 // write sets (readWriteSets.testlib.ts) and check Convex's OCC rule on every
 // pair that could run at the same time. No ingest may write into what a

@@ -1,4 +1,4 @@
-// The ingest route as a browser sees it (DESIGN §6): every status of the
+// The ingest route as a browser sees it (the ingest contract: README.md, "The ingest route"): every status of the
 // contract, CORS on every response, and a fuzz showing that no client input
 // produces a 5xx or stores an event that would not pass validation.
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";

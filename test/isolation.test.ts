@@ -1,4 +1,4 @@
-// DESIGN I7 and I8: bounded bytes and isolation, with Convex's per-document
+// invariants I7 and I8: bounded bytes and isolation, with Convex's per-document
 // limits (1 MiB, 8,192 array elements) re-applied on every write. Anyone holding
 // a site's public write key can send valid 64 KiB batches built to produce as
 // many rollup rows as possible; whatever they send, every other visitor of that

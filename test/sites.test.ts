@@ -1,4 +1,4 @@
-// Sites and write keys (DESIGN I5): a key is shown once and kept only as its
+// Sites and write keys (invariant I5): a key is shown once and kept only as its
 // SHA-256 hash, no read returns the hash, keys are unique, rotation is immediate,
 // and bad site settings are refused with a clear message.
 import { describe, expect, test, vi } from "vitest";

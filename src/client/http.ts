@@ -1,4 +1,4 @@
-// The ingest HTTP route (DESIGN §6): parse and size limits, then ONE component
+// The ingest HTTP route (the ingest contract: README.md, "The ingest route"): parse and size limits, then ONE component
 // mutation (admission.ingestRequest) that admits, validates and queues. The
 // client's IP and user agent reach the component through Convex's request
 // metadata, never as arguments. Client input never produces a 500; every

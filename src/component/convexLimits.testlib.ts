@@ -1,4 +1,4 @@
-// Convex's per-document limits, re-applied in tests (DESIGN I7). convex-test enforces the
+// Convex's per-document limits, re-applied in tests (invariant I7). convex-test enforces the
 // per-transaction limits (`transactionLimits: true`) but not these, so a product write that
 // a deployment rejects (a 3 MB rollup shard, an array of 10,000 keys) passes every test.
 //
@@ -101,7 +101,7 @@ const stats = new Map<string, TableWriteStats>();
 
 /**
  * What the enforced writes of this test file looked like, largest first: how close the
- * product comes to the limits (DESIGN's budgets are 512 KiB and 4,096 elements).
+ * product comes to the limits (the budgets of src/component/README.md are 512 KiB and 4,096 elements).
  */
 export function documentWriteStats(): TableWriteStats[] {
   return [...stats.values()].sort((a, b) => b.largestBytes - a.largestBytes);

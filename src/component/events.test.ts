@@ -1,4 +1,4 @@
-// The ingest contract's per-event rules (DESIGN §6) and the dimension values an
+// The ingest contract's per-event rules (the ingest contract: README.md, "The ingest route") and the dimension values an
 // event contributes, table by table.
 import fc from "fast-check";
 import { convexToJson } from "convex/values";

@@ -1,4 +1,4 @@
-// Event normalisation (the ingest contract's per-event rules, DESIGN §6) and the
+// Event normalisation (the ingest contract's per-event rules, README.md "The ingest route") and the
 // dimension values an event contributes. Pure functions: the ingest route, the
 // server-side Analytics class, ingestBatch and the worker all use these.
 import { NONE_KEY, type AnalyticsEvent, type SessionDimension } from "../shared.js";

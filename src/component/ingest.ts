@@ -1,7 +1,7 @@
 // The append-only front door. Ingest reads only its site, its own (siteId,
 // batchId) dedup key and its site's loop flag, and writes one pending batch, so
 // any number of browsers can post at once without optimistic-concurrency
-// retries (DESIGN I2, I9; read and write sets in README.md).
+// retries (invariants I2, I9; read and write sets in README.md).
 import { v } from "convex/values";
 import { getConvexSize } from "convex/values";
 import { mutation, type MutationCtx } from "./_generated/server.js";

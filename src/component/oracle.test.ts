@@ -1,4 +1,4 @@
-// DESIGN I1 (exactly once) and I6 (right numbers) as properties: random event
+// invariant I1 (exactly once) and I6 (right numbers) as properties: random event
 // streams, random batch splits and interleavings, duplicate resends, crashed
 // workers and compaction at random points must leave every report equal to a
 // brute-force oracle over the raw event list (oracle.testlib.ts).

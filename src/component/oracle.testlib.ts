@@ -1,5 +1,5 @@
 // A brute-force model of what the reports must answer, for the property tests in
-// oracle.test.ts (DESIGN I1 and I6). It keeps every counted event and every
+// oracle.test.ts (invariants I1 and I6). It keeps every counted event and every
 // session in memory and answers each report by scanning them: no rollups, no
 // deltas, no sketches. It shares only the pure key functions (pagePath,
 // hostnameOf, attributionOf) and the bucket calendar (bucketStart, nextBucket)

@@ -1,4 +1,4 @@
-// Convex's OCC conflict rule over recorded read and write sets (DESIGN I9): a write
+// Convex's OCC conflict rule over recorded read and write sets (invariant I9): a write
 // conflicts with a read when it lands at a document the read fetched, in a table the
 // read counted or searched, or (with either its before- or its after-image) in the part
 // of an index range the read actually covered. Kept apart from the recorder

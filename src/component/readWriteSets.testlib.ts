@@ -1,4 +1,4 @@
-// Read and write sets per transaction, and Convex's OCC conflict rule over them (DESIGN I9).
+// Read and write sets per transaction, and Convex's OCC conflict rule over them (invariant I9).
 //
 // convex-test runs one transaction at a time, so it never shows an optimistic-concurrency
 // conflict. On a deployment, a mutation that commits a write into a range (or at a document)

@@ -1,5 +1,5 @@
 // The unique-visitor sketch: exact while sparse, a set union under merge, and
-// within 2% (p99) of the truth once dense (DESIGN I6).
+// within 2% (p99) of the truth once dense (invariant I6).
 import { rng as prng } from "../../test/random.js";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";

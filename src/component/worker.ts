@@ -1,5 +1,5 @@
 // The aggregation worker: one loop per site, so one site's volume or input can
-// never hold up another's (DESIGN I8), and a visitor's batches are processed in
+// never hold up another's (invariant I8), and a visitor's batches are processed in
 // arrival order. Each run drains the site's settled pending batches (bounded in
 // batches, events and bytes), writes raw events and sessions, accumulates rollup
 // deltas in memory and appends them as new documents (deltas.ts), and removes

@@ -1,4 +1,4 @@
-// The browser tracker (DESIGN §6, issue 4). Dependency-free, and written for
+// The browser tracker (the ingest contract: README.md, "The ingest route"). Dependency-free, and written for
 // size because its script-tag build has a 1.5 KB brotli budget: closures and
 // locals (which the minifier renames) rather than classes and fields.
 //

@@ -1,4 +1,4 @@
-// The tracker's public types, the wire shapes (the ingest contract, DESIGN §6)
+// The tracker's public types, the wire shapes (the ingest contract: README.md, "The ingest route")
 // and the small pure helpers core.ts uses.
 import type { AnalyticsEvent } from "../shared.js";
 
