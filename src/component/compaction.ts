@@ -5,9 +5,10 @@
 //
 // Two kinds of bounded step, each one transaction that moves rows from one
 // place to the next, so a report always sees every row exactly once:
-// - explode: up to EXPLODE_READ_BYTES of one (site, hour)'s delta documents are
-//   split by dimension, each dimension folded at once while the step has room
-//   and staged otherwise;
+// - explode: up to EXPLODE_READ_BYTES of one (site, hour)'s delta documents (or,
+//   for a small site, all its closed hours of one local day, so the day's and
+//   month's pages are rewritten once, not once an hour) are split by dimension,
+//   each dimension folded at once while the step has room and staged otherwise;
 // - fold: up to FOLD_READ_BYTES of one (site, hour, dimension)'s staging is
 //   merged into the canonical pages of that hour, day and month, capped at the
 //   site's cardinality cap and CANONICAL_MAX_BYTES (then the hour's other
@@ -37,7 +38,7 @@ import {
   type Row,
 } from "./rows.js";
 import { estimate } from "./sketch.js";
-import { HOUR, dayStart, monthStart } from "./time.js";
+import { HOUR, dayStart, monthStart, nextBucket } from "./time.js";
 import { writeHourTotals } from "./totals.js";
 
 export const DEFAULT_CARDINALITY_CAP = 2_000;
@@ -110,16 +111,7 @@ async function explode(
       await foldRows(ctx, site, siteId, bucketStart, dimension, map.values());
       continue;
     }
-    const dimRows = map.values().map((r) => ({ dimension, ...r }));
-    for (const chunk of chunkRows(dimRows, MAX_PAGE_BYTES)) {
-      await ctx.db.insert("rollupStaging", {
-        siteId,
-        bucketStart,
-        dimension,
-        rows: encodeRows(chunk),
-        rowCount: chunk.length,
-      });
-    }
+    await stage(ctx, siteId, bucketStart, dimension, map.values());
   }
   return docs.length;
 }
@@ -166,6 +158,97 @@ async function foldIntoCanonical(
   }
   for (const stale of pages.slice(newPages.length)) await ctx.db.delete("rollups", stale._id);
   return merged;
+}
+
+/** Delta bytes under which a step takes a site's other closed hours of the same local day too. */
+const SMALL_DAY_BYTES = 64 * 1024;
+
+/**
+ * A small site's closed hours of one local day in one step: each hour's rows
+ * into its hour pages, and the day's and month's pages rewritten once for all
+ * of them instead of once an hour. Returns null (and the step takes the
+ * one-hour path) when the deltas hold only one hour or are not small.
+ */
+async function explodeDay(
+  ctx: MutationCtx,
+  site: Doc<"sites"> | null,
+  siteId: Id<"sites">,
+  bucketStart: number,
+  closedBefore: number,
+): Promise<number | null> {
+  if (!site) return null;
+  const tz = site.timezone;
+  const day = dayStart(bucketStart, tz);
+  const end = Math.min(nextBucket("day", day, tz), closedBefore);
+  const docs = await takeBytes(
+    ctx.db
+      .query("rollupDeltas")
+      .withIndex("by_bucket", (q) =>
+        q
+          .eq("siteId", siteId)
+          .eq("interval", "hour")
+          .gte("bucketStart", bucketStart)
+          .lt("bucketStart", end),
+      ),
+    SMALL_DAY_BYTES,
+  );
+  const bytes = docs.reduce((sum, d) => sum + d.rows.byteLength, 0);
+  if (new Set(docs.map((d) => d.bucketStart)).size < 2 || bytes > SMALL_DAY_BYTES) return null;
+  const byHour = new Map<number, DimensionRows>();
+  for (const doc of docs) {
+    let rows = byHour.get(doc.bucketStart);
+    if (!rows) byHour.set(doc.bucketStart, (rows = new DimensionRows()));
+    rows.addDeltaRows(decodeRows(doc.rows));
+  }
+  for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
+  const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
+  for (const dimension of DIMENSIONS) {
+    const hours = [...byHour].flatMap(([hour, rows]) => {
+      const map = rows.byDimension.get(dimension);
+      return map ? [{ hour, rows: map.values() }] : [];
+    });
+    if (hours.length === 0) continue;
+    if (!(await roomToFold(ctx))) {
+      for (const { hour, rows } of hours) await stage(ctx, siteId, hour, dimension, rows);
+      continue;
+    }
+    const dayRows = new RowMap();
+    for (const { hour, rows } of hours) {
+      const merged = await foldIntoCanonical(ctx, siteId, "hour", hour, dimension, rows, cap);
+      if (dimension === "total") await writeHourTotals(ctx, siteId, hour, merged.get(TOTAL_KEY));
+      dayRows.addAll(rows);
+    }
+    await foldIntoCanonical(ctx, siteId, "day", day, dimension, dayRows.values(), cap);
+    await foldIntoCanonical(
+      ctx,
+      siteId,
+      "month",
+      monthStart(day, tz),
+      dimension,
+      dayRows.values(),
+      cap,
+    );
+  }
+  return docs.length;
+}
+
+async function stage(
+  ctx: MutationCtx,
+  siteId: Id<"sites">,
+  bucketStart: number,
+  dimension: Dimension,
+  rows: Row[],
+): Promise<void> {
+  const dimRows = rows.map((r) => ({ dimension, ...r }));
+  for (const chunk of chunkRows(dimRows, MAX_PAGE_BYTES)) {
+    await ctx.db.insert("rollupStaging", {
+      siteId,
+      bucketStart,
+      dimension,
+      rows: encodeRows(chunk),
+      rowCount: chunk.length,
+    });
+  }
 }
 
 /** Merges rows of one (hour, dimension) into the canonical hour, day and month, and the BTree for totals. */
@@ -264,8 +347,12 @@ export async function compactStepHandler(
   const work = await nextWork(ctx, closedBefore, new Set(args.skip ?? []));
   if (!work) return { work: null, moved: 0 };
   const site = await ctx.db.get("sites", work.siteId);
-  if (work.kind === "explode")
-    return { work: workKey(work), moved: await explode(ctx, site, work.siteId, work.bucketStart) };
+  if (work.kind === "explode") {
+    const moved =
+      (await explodeDay(ctx, site, work.siteId, work.bucketStart, closedBefore)) ??
+      (await explode(ctx, site, work.siteId, work.bucketStart));
+    return { work: workKey(work), moved };
+  }
   let moved = await fold(ctx, site, work.siteId, work.bucketStart, work.dimension);
   // The same hour's other staged dimensions, while the step has room.
   for (const dimension of DIMENSIONS) {
