@@ -215,6 +215,25 @@ describe("202 accepted", () => {
   });
 });
 
+describe("unicode", () => {
+  test("lone UTF-16 surrogates in a visitor id, a title, a prop key and a prop value are replaced with U+FFFD, and the events are counted", async () => {
+    const t = initApp();
+    const { siteId, writeKey } = await createSite(t);
+    // JSON escapes make lone surrogates: Convex strings must be valid Unicode, so storing them as is would fail the batch.
+    const body = `{"key":"${writeKey}","batchId":"lone","events":[{"id":"s1","type":"pageview","occurredAt":${Date.now() - 1_000},"url":"https://ex.com/","title":"a\\ud800b","visitorId":"v\\udc00","props":{"k\\ud83d":"v\\ude00"}}]}`;
+    const res = await post(t, JSON.parse(body));
+    expect(res.status).toBe(202);
+    expect((await res.json()).accepted).toBe(1);
+    await drain(t);
+    const [event] = await inAnalytics(t, async (ctx) =>
+      (await ctx.db.query("rawBatches").collect()).flatMap((b) => b.events),
+    );
+    expect(event).toMatchObject({ title: "a\ufffdb", visitorId: "v\ufffd" });
+    expect(Object.values(event!.props ?? {})).toEqual(["v\ufffd"]);
+    expect((await overview(t, siteId)).pageviews).toBe(1);
+  });
+});
+
 describe("400 bad request", () => {
   test.each([
     ["not JSON", "{key: 'pk_x'"],

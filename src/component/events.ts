@@ -107,7 +107,10 @@ export function normalizeEvent(
     const parsed = URL.canParse(url) ? new URL(url) : null;
     if (!parsed || !/^https?:$/.test(parsed.protocol))
       throw new Error("url must be an absolute http(s) URL");
-    const visitorId = server.visitorId ?? optionalString(raw, "visitorId", 128);
+    const visitorId =
+      server.visitorId !== undefined
+        ? wellFormed(server.visitorId)
+        : optionalString(raw, "visitorId", 128);
     if (!visitorId) throw new Error("visitorId is required");
     const userId = optionalString(raw, "userId", 256);
     if (type === "identify" && !userId) throw new Error("an identify event needs a userId");
@@ -133,7 +136,11 @@ export function normalizeEvent(
       ...server,
     };
     for (const [k, value] of Object.entries(optional)) {
-      if (value !== undefined) (event as Record<string, unknown>)[k] = value;
+      // Server-derived strings are repaired too: a trusted caller can still pass a lone surrogate.
+      if (value !== undefined) {
+        (event as Record<string, unknown>)[k] =
+          typeof value === "string" ? wellFormed(value) : value;
+      }
     }
     return { ok: true, event };
   } catch (error) {
