@@ -7,24 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ROOT, startEngine, waitForWorker, type RunningEngine } from "./spawn.js";
+import {
+  CHROMIUM_ARGS,
+  ROOT,
+  USER_AGENT,
+  startEngine,
+  waitForWorker,
+  type RunningEngine,
+} from "./spawn.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts");
-// Without the background-networking flags Chromium floods the closed network with refused connections.
-// Headless Chromium says "HeadlessChrome" in its user agent, which the ingest route's bot filter drops (counted, not
-// stored); the test browses as the desktop Chrome it is.
-const USER_AGENT =
-  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let engine: RunningEngine;
 let context: BrowserContext;

@@ -12,22 +12,16 @@ import { computeRange, RANGE_PRESETS, type RangePreset } from "../src/react/rang
 import { METRICS } from "../src/react/metrics.js";
 import { formatNumber } from "../src/react/format.js";
 import type { Breakdown, Overview } from "../src/shared.js";
-import { ROOT, startEngine, waitForWorker, type RunningEngine } from "./spawn.js";
+import {
+  CHROMIUM_ARGS,
+  ROOT,
+  USER_AGENT,
+  startEngine,
+  waitForWorker,
+  type RunningEngine,
+} from "./spawn.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
-const USER_AGENT =
-  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  `--user-agent=${USER_AGENT}`,
-];
 const LOCALE = "en-US";
 
 let engine: RunningEngine;

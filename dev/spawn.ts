@@ -95,3 +95,24 @@ export async function waitForWorker(url: string, timeoutMs = 30_000): Promise<vo
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * The browser tests browse as a desktop Chrome: headless Chromium says
+ * "HeadlessChrome" in its user agent, which the ingest route's bot filter drops
+ * (counted, not stored). It is set on the command line because Playwright's
+ * per-context override does not reach a beacon sent while a page navigates away.
+ */
+export const USER_AGENT =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+/** Debian's chromium, headless, with no background networking. */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  `--user-agent=${USER_AGENT}`,
+];

@@ -13,25 +13,16 @@ import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { IngestFault, IngestLogEntry } from "./server.js";
-import { ROOT, startEngine, waitForWorker, type RunningEngine } from "./spawn.js";
+import {
+  CHROMIUM_ARGS,
+  ROOT,
+  USER_AGENT,
+  startEngine,
+  waitForWorker,
+  type RunningEngine,
+} from "./spawn.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts");
-// As in browser.e2e.ts: a desktop Chrome user agent (isbot drops "HeadlessChrome"), and no background networking.
-// The user agent is also set on the command line: Playwright's per-context override does not reach a beacon sent
-// while the page navigates away, which would then say "HeadlessChrome" and be dropped as a bot (answered 202).
-const USER_AGENT =
-  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  `--user-agent=${USER_AGENT}`,
-];
 const HOUR = 3_600_000;
 
 let engine: RunningEngine;
