@@ -11,6 +11,7 @@ import {
   CHROMIUM_ARGS,
   ROOT,
   USER_AGENT,
+  queryThroughBridge,
   startEngine,
   waitForWorker,
   type RunningEngine,
@@ -45,16 +46,9 @@ afterAll(async () => {
 const text = async (page: Page, testId: string) =>
   (await page.getByTestId(testId).textContent())?.trim();
 
-async function bridgeQuery<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`${engine.url}/bridge/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ path, args }),
-  });
-  const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
-  if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
-  return reply.value as T;
-}
+/** A query through the engine's bridge, as the page's client runs it. */
+const bridgeQuery = <T>(path: string, args: Record<string, unknown>) =>
+  queryThroughBridge<T>(engine.url, path, args);
 
 test("the dashboard shows exactly the pageviews, events, visitors and sessions the page sent", async () => {
   const page = await context.newPage();

@@ -16,6 +16,7 @@ import {
   CHROMIUM_ARGS,
   ROOT,
   USER_AGENT,
+  queryThroughBridge,
   startEngine,
   waitForWorker,
   type RunningEngine,
@@ -31,16 +32,9 @@ let timezone: string;
 const timings: string[] = [];
 const errors: string[] = [];
 
-async function bridgeQuery<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`${engine.url}/bridge/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ path, args }),
-  });
-  const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
-  if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
-  return reply.value as T;
-}
+/** A query through the engine's bridge, as the page's client runs it. */
+const bridgeQuery = <T>(path: string, args: Record<string, unknown>) =>
+  queryThroughBridge<T>(engine.url, path, args);
 
 async function timed<T>(what: string, run: () => Promise<T>): Promise<T> {
   const t0 = performance.now();

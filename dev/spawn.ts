@@ -116,3 +116,19 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
   `--user-agent=${USER_AGENT}`,
 ];
+
+/** Runs a query through a running engine's bridge, as the page's client does; throws its error. */
+export async function queryThroughBridge<T>(
+  url: string,
+  path: string,
+  args: Record<string, unknown>,
+): Promise<T> {
+  const res = await fetch(`${url}/bridge/query`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ path, args }),
+  });
+  const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
+  if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
+  return reply.value as T;
+}

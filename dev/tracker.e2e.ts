@@ -17,6 +17,7 @@ import {
   CHROMIUM_ARGS,
   ROOT,
   USER_AGENT,
+  queryThroughBridge,
   startEngine,
   waitForWorker,
   type RunningEngine,
@@ -62,16 +63,9 @@ async function until<T>(
   }
 }
 
-async function bridgeQuery<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`${engine.url}/bridge/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ path, args }),
-  });
-  const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
-  if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
-  return reply.value as T;
-}
+/** A query through the engine's bridge, as the page's client runs it. */
+const bridgeQuery = <T>(path: string, args: Record<string, unknown>) =>
+  queryThroughBridge<T>(engine.url, path, args);
 
 type Counts = {
   overview: { visitors: number; pageviews: number; sessions: number; events: number };
