@@ -26,17 +26,10 @@ import {
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
+import { readCanonicalRows, writeCanonicalRows, type CanonicalInterval } from "./canonical.js";
 import { chunkRows } from "./deltas.js";
 import { decodeRows, encodeRows } from "./rowCodec.js";
-import {
-  DimensionRows,
-  RowMap,
-  TOTAL_KEY,
-  capRows,
-  isZero,
-  paginateRows,
-  type Row,
-} from "./rows.js";
+import { DimensionRows, RowMap, TOTAL_KEY, capRows, isZero, rankRows, type Row } from "./rows.js";
 import { estimate } from "./sketch.js";
 import { HOUR, dayStart, monthStart, nextBucket } from "./time.js";
 import { writeHourTotals } from "./totals.js";
@@ -44,7 +37,7 @@ import { writeHourTotals } from "./totals.js";
 export const DEFAULT_CARDINALITY_CAP = 2_000;
 /** The canonical rows of one (bucket, dimension) never take more than this; the tail folds into "(other)". */
 export const CANONICAL_MAX_BYTES = 768 * 1024;
-/** Canonical rows are split into pages of at most this size. */
+/** Staging documents are at most this size. */
 const MAX_PAGE_BYTES = 256 * 1024;
 /** Delta bytes one explode step reads, and staging bytes one fold step reads. */
 const EXPLODE_READ_BYTES = 1024 * 1024;
@@ -120,43 +113,22 @@ async function explode(
 async function foldIntoCanonical(
   ctx: MutationCtx,
   siteId: Id<"sites">,
-  interval: Doc<"rollups">["interval"],
+  interval: CanonicalInterval,
   bucketStart: number,
   dimension: Dimension,
   delta: Row[],
   cap: number,
 ): Promise<RowMap> {
-  const pages = await ctx.db
-    .query("rollups")
-    .withIndex("by_dimension", (q) =>
-      q
-        .eq("siteId", siteId)
-        .eq("interval", interval)
-        .eq("dimension", dimension)
-        .eq("bucketStart", bucketStart),
-    )
-    .collect(); // bounded: CANONICAL_MAX_BYTES / MAX_PAGE_BYTES pages, plus one
-  const merged = new RowMap();
-  for (const page of pages) merged.addAll(decodeRows(page.rows));
-  merged.addAll(delta);
+  const bucket = { siteId, interval, bucketStart, dimension };
+  const { rows: stored, docs } = await readCanonicalRows(ctx, bucket);
+  const merged = new RowMap().addAll(stored).addAll(delta);
   const rows = capRows(
     merged.values().filter((r) => !isZero(r)),
     cap,
     estimate,
     CANONICAL_MAX_BYTES,
   );
-  const newPages = paginateRows(rows, MAX_PAGE_BYTES);
-  for (const [page, pageRows] of newPages.entries()) {
-    const fields = {
-      rows: encodeRows(pageRows.map((r) => ({ dimension, ...r }))),
-      rowCount: pageRows.length,
-    };
-    const existing = pages[page];
-    if (existing) await ctx.db.patch("rollups", existing._id, fields);
-    else
-      await ctx.db.insert("rollups", { siteId, interval, bucketStart, dimension, page, ...fields });
-  }
-  for (const stale of pages.slice(newPages.length)) await ctx.db.delete("rollups", stale._id);
+  await writeCanonicalRows(ctx, bucket, rankRows(rows), docs);
   return merged;
 }
 

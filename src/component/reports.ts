@@ -24,10 +24,10 @@ import {
   type TimeseriesArgs,
 } from "../shared.js";
 import { readDeltaDocs } from "./deltas.js";
+import { readCounters, SketchPages, type CanonicalInterval, type CounterHit } from "./canonical.js";
 import { decodeRows } from "./rowCodec.js";
 import {
   COUNTERS,
-  RowMap,
   TOTAL_KEY,
   compareRows,
   emptyRow,
@@ -35,7 +35,7 @@ import {
   type Counters,
   type Row,
 } from "./rows.js";
-import { estimate } from "./sketch.js";
+import { EMPTY_SKETCH, SPARSE_LIMIT, estimate, mergeSketches } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
   DAY,
@@ -59,42 +59,18 @@ const MAX_STAGING_DOCS_PER_READ = 1_000;
 
 type Located = { bucketStart: number; row: Row };
 
-/** Canonical rows of `dimension` for each piece, one index range per run of adjacent same-interval pieces. */
-async function readCanonical(
-  ctx: QueryCtx,
-  siteId: Id<"sites">,
-  pieces: Piece[],
-  dimension: Dimension,
-): Promise<Located[]> {
-  const out: Located[] = [];
-  for (let i = 0; i < pieces.length;) {
-    let j = i;
-    while (
-      j + 1 < pieces.length &&
-      pieces[j + 1]!.interval === pieces[i]!.interval &&
-      pieces[j + 1]!.bucketStart === pieces[j]!.bucketEnd
-    )
-      j++;
-    const interval = pieces[i]!.interval;
-    const [from, to] = [pieces[i]!.bucketStart, pieces[j]!.bucketEnd];
-    i = j + 1;
-    if (interval === "minute") continue; // minutes live in rollupDeltas only
-    const pages = ctx.db
-      .query("rollups")
-      .withIndex("by_dimension", (q) =>
-        q
-          .eq("siteId", siteId)
-          .eq("interval", interval)
-          .eq("dimension", dimension)
-          .gte("bucketStart", from)
-          .lt("bucketStart", to),
-      );
-    for await (const page of pages)
-      for (const row of decodeRows(page.rows)) out.push({ bucketStart: page.bucketStart, row });
+/** The pieces as runs of adjacent same-interval canonical buckets: one index range each. */
+function canonicalRuns(pieces: Piece[]) {
+  const runs: { interval: CanonicalInterval; from: number; to: number }[] = [];
+  for (const piece of pieces) {
+    if (piece.interval === "minute") continue; // minutes live in rollupDeltas only
+    const last = runs[runs.length - 1];
+    if (last && last.interval === piece.interval && last.to === piece.bucketStart)
+      last.to = piece.bucketEnd;
+    else runs.push({ interval: piece.interval, from: piece.bucketStart, to: piece.bucketEnd });
   }
-  return out;
+  return runs;
 }
-
 /**
  * The rows of `dimension` for the hours in [from, to) that compaction has not
  * folded yet: its staging documents, and the delta documents (which hold every
@@ -137,18 +113,88 @@ async function readUncompacted(
   return out;
 }
 
-async function readRange(
+/**
+ * One key's rows over one group of buckets (a report's whole range, or one
+ * timeseries point): its canonical rows (counters and estimate, by rank) and its
+ * uncompacted rows. Counters add up exactly; visitors need the sketches merged,
+ * unless the key was seen in one bucket only.
+ */
+type Group = {
+  /** Which group: 0 for a whole range, the point's index in a timeseries. */
+  group: number;
+  key: string;
+  counters: Counters;
+  hits: CounterHit[];
+  uncompacted: Row[];
+};
+
+function newGroup(group: number, key: string): Group {
+  return {
+    group,
+    key,
+    counters: { events: 0, pageviews: 0, entries: 0, bounces: 0, durationMs: 0 },
+    hits: [],
+    uncompacted: [],
+  };
+}
+
+/**
+ * An upper bound on a group's visitors: the sum of its parts' estimates (a union
+ * is never larger than the sum of its parts), with room for a dense estimate's
+ * error, so ranking on it never passes over a key that belongs in the top N.
+ */
+function visitorsAtMost(g: Group): number {
+  let bound = 0;
+  const add = (n: number) => (bound += n > SPARSE_LIMIT ? Math.ceil(n * 1.03) : n);
+  for (const hit of g.hits) add(hit.row.visitorCount);
+  for (const row of g.uncompacted) add(estimate(row.visitors));
+  return bound;
+}
+
+/** Every group of `dimension` over `pieces` and the uncompacted hours of [from, to), grouped by `groupOf`. */
+async function readGroups(
   ctx: QueryCtx,
   siteId: Id<"sites">,
   pieces: Piece[],
   from: number,
   to: number,
   dimension: Dimension,
-): Promise<Located[]> {
-  return [
-    ...(await readCanonical(ctx, siteId, pieces, dimension)),
-    ...(await readUncompacted(ctx, siteId, from, to, dimension)),
-  ];
+  groupOf: (bucketStart: number) => number = () => 0,
+) {
+  const { buckets, hits } = await readCounters(ctx, siteId, dimension, canonicalRuns(pieces));
+  const groups = new Map<string, Group>();
+  const groupFor = (key: string, bucketStart: number) => {
+    const group = groupOf(bucketStart);
+    const id = `${group}\u0000${key}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = newGroup(group, key)));
+    return g;
+  };
+  for (const hit of hits) {
+    const g = groupFor(hit.row.key, buckets[hit.bucket]!.bucketStart);
+    g.hits.push(hit);
+    for (const c of COUNTERS) g.counters[c] += hit.row[c];
+  }
+  for (const { bucketStart: at, row } of await readUncompacted(ctx, siteId, from, to, dimension)) {
+    const g = groupFor(row.key, at);
+    g.uncompacted.push(row);
+    for (const c of COUNTERS) g.counters[c] += row[c];
+  }
+  return { groups, sketches: new SketchPages(ctx, siteId, dimension, buckets) };
+}
+
+/** Each group's visitors: its one estimate, or its sketches merged (read in one pass for all groups). */
+async function visitorsOf(groups: Group[], sketches: SketchPages): Promise<number[]> {
+  const merged = (g: Group) => g.hits.length + g.uncompacted.length > 1;
+  for (const g of groups) if (merged(g)) for (const h of g.hits) sketches.want(h.bucket, h.rank);
+  await sketches.load();
+  return groups.map((g) => {
+    if (!merged(g)) return g.hits[0]?.row.visitorCount ?? estimate(g.uncompacted[0]!.visitors);
+    let union = EMPTY_SKETCH;
+    for (const h of g.hits) union = mergeSketches(union, sketches.get(h.bucket, h.rank).visitors);
+    for (const row of g.uncompacted) union = mergeSketches(union, row.visitors);
+    return estimate(union);
+  });
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
@@ -167,16 +213,15 @@ async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR) {
 export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promise<Overview> {
   const { site, from, to } = await loadRange(ctx, args);
   const pieces = planRange(from, to, site.timezone);
-  const canonical = await readCanonical(ctx, site._id, pieces, "total");
-  const uncompacted = await readUncompacted(ctx, site._id, from, to, "total");
+  const { groups, sketches } = await readGroups(ctx, site._id, pieces, from, to, "total");
+  const total = groups.values().next().value;
   // Counters: exact BTree range sums of the folded hours, plus what is not folded yet.
   const counters: Counters = await sumHourTotals(ctx, site._id, from, to);
-  for (const { row } of uncompacted) for (const c of COUNTERS) counters[c] += row[c];
+  for (const row of total?.uncompacted ?? []) for (const c of COUNTERS) counters[c] += row[c];
   // Visitors: a sketch union over the coarsest buckets that make up the range.
-  let total = emptyRow(TOTAL_KEY);
-  for (const { row } of [...canonical, ...uncompacted]) total = mergeRow(total, row);
+  const [visitors = 0] = total ? await visitorsOf([total], sketches) : [];
   return {
-    visitors: estimate(total.visitors),
+    visitors,
     pageviews: counters.pageviews,
     sessions: counters.entries,
     bounceRate: ratio(counters.bounces, counters.entries),
@@ -237,12 +282,8 @@ export async function getTimeseriesHandler(
     : starts.flatMap((start, i) =>
         planRange(Math.max(start, from), Math.min(starts[i + 1] ?? to, to), tz),
       );
-  const rows = minutes
-    ? await readMinutes(ctx, site, from, to)
-    : await readRange(ctx, site._id, pieces, from, to, "total");
-  const totals = starts.map(() => emptyRow(TOTAL_KEY));
-  for (const { bucketStart: at, row } of rows) {
-    // The last point whose start is at or before the row's bucket.
+  // The last point whose start is at or before a bucket's start.
+  const pointOf = (at: number) => {
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
@@ -250,15 +291,37 @@ export async function getTimeseriesHandler(
       if (starts[mid]! <= at) lo = mid;
       else hi = mid - 1;
     }
-    totals[lo] = mergeRow(totals[lo]!, row);
+    return lo;
+  };
+  const totals = starts.map(() => ({ counters: emptyRow(TOTAL_KEY) as Counters, visitors: 0 }));
+  if (minutes) {
+    const rows = starts.map(() => emptyRow(TOTAL_KEY));
+    for (const { bucketStart: at, row } of await readMinutes(ctx, site, from, to))
+      rows[pointOf(at)] = mergeRow(rows[pointOf(at)]!, row);
+    for (const [i, row] of rows.entries())
+      totals[i] = { counters: row, visitors: estimate(row.visitors) };
+  } else {
+    const { groups, sketches } = await readGroups(
+      ctx,
+      site._id,
+      pieces,
+      from,
+      to,
+      "total",
+      pointOf,
+    );
+    const points = [...groups.values()];
+    const visitors = await visitorsOf(points, sketches);
+    for (const [i, g] of points.entries())
+      totals[g.group] = { counters: g.counters, visitors: visitors[i]! };
   }
   return {
     granularity,
     points: starts.map((start, i) => {
-      const total = totals[i]!;
+      const { counters: total, visitors } = totals[i]!;
       return {
         bucketStart: start,
-        visitors: estimate(total.visitors),
+        visitors,
         pageviews: total.pageviews,
         sessions: total.entries,
         events: total.events,
@@ -278,22 +341,42 @@ export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): P
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BREAKDOWN_LIMIT) {
     throw new Error(`limit must be an integer from 1 to ${MAX_BREAKDOWN_LIMIT}`);
   }
-  const merged = new RowMap();
-  for (const { row } of await readRange(
+  const { groups, sketches } = await readGroups(
     ctx,
     site._id,
     planRange(from, to, site.timezone),
     from,
     to,
     args.dimension,
-  ))
-    merged.add(row);
-  const rows = merged
-    .values()
-    .map((r) => ({ ...r, visitorCount: estimate(r.visitors) }))
-    .filter((r) => r.events > 0 || r.entries > 0)
-    .sort(compareRows)
-    .slice(0, limit);
+  );
+  // Threshold selection: rank every key on exact counters and an upper bound of
+  // its visitors, then merge sketches only for the keys that can still make the
+  // top `limit`, a batch at a time, until the next key's bound cannot beat the
+  // last row kept. So sketches are read for about `limit` keys, not for all.
+  const candidates = [...groups.values()]
+    .filter((g) => g.counters.events > 0 || g.counters.entries > 0)
+    .map((g) => ({ g, best: { ...g.counters, key: g.key, visitorCount: visitorsAtMost(g) } }))
+    .sort((a, b) => compareRows(a.best, b.best));
+  type Ranked = Counters & { key: string; visitorCount: number };
+  let rows: Ranked[] = [];
+  for (let next = 0; next < candidates.length;) {
+    const cutoff = rows.length === limit ? rows[limit - 1]! : null;
+    const batch: Group[] = [];
+    while (
+      next < candidates.length &&
+      batch.length < limit &&
+      !(cutoff && compareRows(candidates[next]!.best, cutoff) > 0)
+    )
+      batch.push(candidates[next++]!.g);
+    if (batch.length === 0) break;
+    const visitors = await visitorsOf(batch, sketches);
+    rows = [
+      ...rows,
+      ...batch.map((g, i) => ({ ...g.counters, key: g.key, visitorCount: visitors[i]! })),
+    ]
+      .sort(compareRows)
+      .slice(0, limit);
+  }
   return {
     rows: rows.map((r) => ({
       key: r.key,

@@ -20,6 +20,11 @@
 //             one before it (>= 1, the set is sorted and unique), as varints
 //     dense:  the 2^14 registers packed 6 bits each, four registers in three
 //             bytes (r0 | r1 << 6 | r2 << 12 | r3 << 18, low byte first): 12,288 bytes
+//   or, in counter rows (encodeCounterRows), instead of the sketch:
+//     u8      tag 2, then varint visitorCount: the sketch's estimate, the sketch
+//             itself stored elsewhere (canonical rollups keep counters and
+//             sketches in separate pages, so a report reads sketches only for
+//             the keys it shows)
 //
 // varint: unsigned LEB128 (7 bits a byte, low group first, high bit = more),
 // minimal length, value <= 2^53 - 1, at most 8 bytes. zigzag: a signed integer n
@@ -68,6 +73,7 @@ export const ENCODING_HEADER_BYTES = 9;
 
 const TAG_SPARSE = 0;
 const TAG_DENSE = 1;
+const TAG_COUNT = 2;
 /** Registers in a dense sketch (2^14, as sketch.ts) and the largest value one holds (53 - 14 + 1). */
 const REGISTERS = 1 << 14;
 const MAX_REGISTER = 40;
@@ -83,7 +89,9 @@ const DIMENSION_INDEX = new Map<string, number>(DIMENSIONS.map((d, i) => [d, i])
 type CounterName = "events" | "pageviews" | "entries" | "bounces" | "durationMs";
 
 /** n (row[name], passed in so each call site reads one fixed property) if it is a safe integer. */
-function checkCounter(n: number, row: DeltaRow, name: CounterName): number {
+type RowHead = Omit<DeltaRow, "visitors">;
+
+function checkCounter(n: number, row: RowHead, name: CounterName): number {
   if (!Number.isSafeInteger(n)) {
     fail(
       `row ${describeRow(row)}: ${name} is ${String(n)}, not a safe integer (counters must be integers within ±(2^53 - 1))`,
@@ -92,19 +100,19 @@ function checkCounter(n: number, row: DeltaRow, name: CounterName): number {
   return n;
 }
 
-function describeRow(row: DeltaRow): string {
+function describeRow(row: RowHead): string {
   const key =
     typeof row.key === "string" && row.key.length > 60 ? `${row.key.slice(0, 60)}…` : row.key;
   return `(${String(row.dimension)}, ${JSON.stringify(key)})`;
 }
 
-function checkKey(row: DeltaRow): string {
+function checkKey(row: RowHead): string {
   if (typeof row.key !== "string")
     fail(`row ${describeRow(row)}: key is ${typeof row.key}, not a string`);
   return row.key;
 }
 
-function dimensionIndex(row: DeltaRow): number {
+function dimensionIndex(row: RowHead): number {
   const index = DIMENSION_INDEX.get(row.dimension);
   if (index === undefined)
     fail(`row ${describeRow(row)}: unknown dimension ${JSON.stringify(row.dimension)}`);
@@ -153,6 +161,15 @@ export function sketchByteLength(s: Sketch): number {
  * Throws on a row encodeRows would reject.
  */
 export function rowByteLength(row: DeltaRow): number {
+  return headByteLength(row) + sketchByteLength(row.visitors);
+}
+
+/** rowByteLength for a counter row (encodeCounterRows). */
+export function counterRowByteLength(row: CounterRow): number {
+  return headByteLength(row) + 1 + varintLength(row.visitorCount);
+}
+
+function headByteLength(row: RowHead): number {
   dimensionIndex(row);
   const keyBytes = utf8Length(checkKey(row));
   let bytes = 1 + varintLength(keyBytes) + keyBytes;
@@ -161,7 +178,7 @@ export function rowByteLength(row: DeltaRow): number {
   bytes += zigzagLength(checkCounter(row.entries, row, "entries"));
   bytes += zigzagLength(checkCounter(row.bounces, row, "bounces"));
   bytes += zigzagLength(checkCounter(row.durationMs, row, "durationMs"));
-  return bytes + sketchByteLength(row.visitors);
+  return bytes;
 }
 
 // ---------------------------------------------------------------------------
@@ -278,6 +295,27 @@ function unpackRegisters(b: Uint8Array, p: number, r: Uint8Array): number {
 
 /** Encodes rows, in order, as one buffer for a `v.bytes()` field. Throws on a row it cannot represent exactly. */
 export function encodeRows(rows: readonly DeltaRow[]): ArrayBuffer {
+  return encode(rows, (w, row) => writeSketch(w, row.visitors));
+}
+
+/** A row with its sketch's estimate instead of the sketch: what a report ranks keys by. */
+export type CounterRow = RowHead & { visitorCount: number };
+
+/** Encodes counter rows (tag 2 in place of each sketch). Throws on a row it cannot represent exactly. */
+export function encodeCounterRows(rows: readonly CounterRow[]): ArrayBuffer {
+  return encode(rows, (w, row) => {
+    if (!Number.isSafeInteger(row.visitorCount) || row.visitorCount < 0)
+      fail(`row ${describeRow(row)}: visitorCount is ${String(row.visitorCount)}, not a count`);
+    w.ensure(9);
+    w.bytes[w.pos++] = TAG_COUNT;
+    w.varint(row.visitorCount);
+  });
+}
+
+function encode<R extends RowHead>(
+  rows: readonly R[],
+  writeVisitors: (w: Writer, row: R) => void,
+): ArrayBuffer {
   const w = new Writer(ENCODING_HEADER_BYTES + 40 * rows.length);
   w.pos = ENCODING_HEADER_BYTES;
   for (const row of rows) {
@@ -297,7 +335,7 @@ export function encodeRows(rows: readonly DeltaRow[]): ArrayBuffer {
     w.zigzag(entries);
     w.zigzag(bounces);
     w.zigzag(durationMs);
-    writeSketch(w, row.visitors);
+    writeVisitors(w, row);
   }
   const b = w.bytes;
   b[0] = ENCODING_VERSION;
@@ -312,9 +350,27 @@ export function encodeRows(rows: readonly DeltaRow[]): ArrayBuffer {
  * "rowCodec:" on an unknown version or a truncated or corrupt buffer.
  */
 export function decodeRows(buffer: ArrayBuffer): DeltaRow[] {
+  return decode(buffer, "decodeRows", (r, row) => ({ ...row, visitors: readSketch(r) }));
+}
+
+/** Decodes a buffer written by encodeCounterRows; throws as decodeRows does, and on a row with a sketch. */
+export function decodeCounterRows(buffer: ArrayBuffer): CounterRow[] {
+  return decode(buffer, "decodeCounterRows", (r, row) => {
+    const tag = r.byte("visitors tag");
+    if (tag !== TAG_COUNT)
+      r.fail("corrupt", "visitors tag", `is ${tag}, not a counter row's count tag`, r.pos - 1);
+    return { ...row, visitorCount: r.varint("visitor count") };
+  });
+}
+
+function decode<R>(
+  buffer: ArrayBuffer,
+  name: string,
+  readVisitors: (r: Reader, row: RowHead) => R,
+): R[] {
   if (Object.prototype.toString.call(buffer) !== "[object ArrayBuffer]") {
     fail(
-      `decodeRows takes an ArrayBuffer (a v.bytes() value), not ${Object.prototype.toString.call(buffer)}`,
+      `${name} takes an ArrayBuffer (a v.bytes() value), not ${Object.prototype.toString.call(buffer)}`,
     );
   }
   const bytes = new U8(buffer);
@@ -337,7 +393,7 @@ export function decodeRows(buffer: ArrayBuffer): DeltaRow[] {
   const r = new Reader(bytes, ENCODING_HEADER_BYTES);
   if (count > r.left / MIN_ROW_BYTES)
     fail(`truncated: header says ${count} rows but only ${r.left} bytes follow`);
-  const rows: DeltaRow[] = [];
+  const rows: R[] = [];
   for (let i = 0; i < count; i++) {
     r.row = i;
     const d = r.byte("dimension");
@@ -355,8 +411,7 @@ export function decodeRows(buffer: ArrayBuffer): DeltaRow[] {
     const entries = r.zigzag("entries");
     const bounces = r.zigzag("bounces");
     const durationMs = r.zigzag("durationMs");
-    const visitors = readSketch(r);
-    rows.push({ dimension, key, events, pageviews, entries, bounces, durationMs, visitors });
+    rows.push(readVisitors(r, { dimension, key, events, pageviews, entries, bounces, durationMs }));
   }
   if (r.left !== 0) fail(`corrupt: ${r.left} bytes after the last of ${count} rows`);
   return rows;

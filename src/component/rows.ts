@@ -3,7 +3,7 @@
 // reports can merge rows in any order and any grouping and get the same answer.
 // Stored rows are binary-encoded (rowCodec.ts); these are their in-memory shapes.
 import { OTHER_KEY, type Dimension } from "../shared.js";
-import { EMPTY_SKETCH, mergeSketches, type Sketch } from "./sketch.js";
+import { EMPTY_SKETCH, estimate, mergeSketches, type Sketch } from "./sketch.js";
 import { rowByteLength } from "./rowCodec.js";
 
 export const COUNTERS = ["events", "pageviews", "entries", "bounces", "durationMs"] as const;
@@ -103,8 +103,8 @@ export function isZero(row: Row): boolean {
 
 /** Ranking used for the cardinality cap and breakdowns: visitors, then pageviews, events, entries, key. */
 export function compareRows(
-  a: Row & { visitorCount: number },
-  b: Row & { visitorCount: number },
+  a: Counters & { key: string; visitorCount: number },
+  b: Counters & { key: string; visitorCount: number },
 ): number {
   return (
     b.visitorCount - a.visitorCount ||
@@ -160,13 +160,29 @@ export const DENSE_ROW_BYTES =
     visitors: { dense: new ArrayBuffer(1 << 14) },
   }) + 64;
 
-/** Splits rows into pages of at most `maxBytes` each (always at least one row a page), in key order. */
-export function paginateRows(rows: Row[], maxBytes: number): Row[][] {
-  const pages: Row[][] = [];
-  let current: Row[] = [];
+/**
+ * Rows in rank order (compareRows, by each sketch's estimate), with that
+ * estimate: the order canonical pages store rows in, so the keys a report shows
+ * are on the first pages.
+ */
+export function rankRows(rows: Row[]): (Row & { visitorCount: number })[] {
+  return rows.map((r) => ({ ...r, visitorCount: estimate(r.visitors) })).sort(compareRows);
+}
+
+/**
+ * Splits items into pages of at most `maxBytes` each (always at least one item
+ * a page), keeping their order.
+ */
+export function paginateRows<T>(
+  rows: readonly T[],
+  maxBytes: number,
+  bytesOf: (row: T) => number,
+): T[][] {
+  const pages: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
-  for (const row of [...rows].sort((a, b) => (a.key < b.key ? -1 : 1))) {
-    const size = rowBytes(row);
+  for (const row of rows) {
+    const size = bytesOf(row);
     if (current.length > 0 && bytes + size > maxBytes) {
       pages.push(current);
       current = [];

@@ -111,16 +111,23 @@ export default defineSchema({
 
   // Canonical rollups: the binary-encoded rows of one (site, interval, bucket,
   // dimension), capped by key count and bytes (the tail folds into "(other)"),
-  // split into pages. Written only by compaction (so never contended); read by reports.
+  // in rank order, stored twice over (canonical.ts): counter pages (each row's
+  // counters and visitor estimate, no sketch) and sketch pages (the full rows).
+  // Reports rank on counter pages and read sketch pages only for the keys they
+  // show. Written only by compaction (so never contended); read by reports.
   rollups: defineTable({
     siteId: v.id("sites"),
     interval: v.union(v.literal("hour"), v.literal("day"), v.literal("month")),
     bucketStart: v.number(),
     dimension: vDimension,
-    page: v.number(),
+    part: v.union(v.literal("counters"), v.literal("sketches")),
+    /** The rank of the page's first row. */
+    firstRank: v.number(),
     rows: v.bytes(),
     rowCount: v.number(),
-  }).index("by_dimension", ["siteId", "interval", "dimension", "bucketStart", "page"]),
+    /** On the first counter page: the firstRank of every sketch page, so a report finds a rank's page. */
+    sketchPageStarts: v.optional(v.array(v.number())),
+  }).index("by_part", ["siteId", "interval", "dimension", "part", "bucketStart", "firstRank"]),
 
   // Single-flight compaction: one document, claimed by the compaction action for
   // its run. Written by compaction and by the kick cron (to restart a run that

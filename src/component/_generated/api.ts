@@ -11,6 +11,7 @@
 import type * as admission from "../admission.js";
 import type * as binary from "../binary.js";
 import type * as bots from "../bots.js";
+import type * as canonical from "../canonical.js";
 import type * as channels from "../channels.js";
 import type * as compaction from "../compaction.js";
 import type * as deltas from "../deltas.js";
@@ -41,6 +42,7 @@ const fullApi: ApiFromModules<{
   admission: typeof admission;
   binary: typeof binary;
   bots: typeof bots;
+  canonical: typeof canonical;
   channels: typeof channels;
   compaction: typeof compaction;
   deltas: typeof deltas;

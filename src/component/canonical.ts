@@ -1,0 +1,266 @@
+// Canonical rollups: the rows of one (site, interval, bucket, dimension), in rank
+// order, stored twice over:
+// - counter pages: each row's counters and its sketch's estimate, about 30 bytes
+//   a row, so a report can rank every key of every bucket in its range;
+// - sketch pages: the full rows, sketches included, at most SKETCH_PAGE_BYTES
+//   each, so a report reads sketches only for the keys it shows, and only the
+//   pages (near the top, since rows are ranked) that hold them.
+// A key's visitors over one bucket are its stored estimate; only a key seen in
+// several buckets needs its sketches merged. That is what keeps a report's bytes
+// near (keys shown x buckets x their sketches) instead of (every key x buckets).
+// Compaction reads and rewrites the sketch pages and derives the counter pages.
+import type { MutationCtx, QueryCtx } from "./_generated/server.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
+import type { Dimension } from "../shared.js";
+import {
+  counterRowByteLength,
+  decodeCounterRows,
+  decodeRows,
+  encodeCounterRows,
+  encodeRows,
+  type CounterRow,
+} from "./rowCodec.js";
+import { paginateRows, rowBytes, type Row } from "./rows.js";
+
+export type CanonicalInterval = Doc<"rollups">["interval"];
+export type Bucket = {
+  siteId: Id<"sites">;
+  interval: CanonicalInterval;
+  bucketStart: number;
+  dimension: Dimension;
+};
+
+/** Counter pages are at most this large (a bucket's rows are capped at 2,000 keys of at most 300 characters). */
+const COUNTER_PAGE_BYTES = 256 * 1024;
+/** Sketch pages are at most this large: small enough that a report reading one key's row reads little else. */
+export const SKETCH_PAGE_BYTES = 64 * 1024;
+
+function pagesOf(ctx: QueryCtx, b: Bucket, part: Doc<"rollups">["part"]) {
+  return ctx.db
+    .query("rollups")
+    .withIndex("by_part", (q) =>
+      q
+        .eq("siteId", b.siteId)
+        .eq("interval", b.interval)
+        .eq("dimension", b.dimension)
+        .eq("part", part)
+        .eq("bucketStart", b.bucketStart),
+    );
+}
+
+/** Every row of one bucket, in rank order, and the documents that hold them. */
+export async function readCanonicalRows(
+  ctx: QueryCtx,
+  b: Bucket,
+): Promise<{ rows: Row[]; docs: Doc<"rollups">[] }> {
+  // Bounded: a bucket's rows are capped in bytes (CANONICAL_MAX_BYTES).
+  const sketches = await pagesOf(ctx, b, "sketches").collect();
+  const counters = await pagesOf(ctx, b, "counters").collect();
+  const rows: Row[] = [];
+  for (const page of sketches)
+    for (const { dimension: _, ...row } of decodeRows(page.rows)) rows.push(row);
+  return { rows, docs: [...counters, ...sketches] };
+}
+
+const sameBytes = (a: ArrayBuffer, b: ArrayBuffer) => {
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+};
+
+/**
+ * Stores `ranked` (rank order, each with its estimate) as the bucket's pages,
+ * reusing `docs` (its current pages, from readCanonicalRows): a page whose bytes
+ * did not change is not written again.
+ */
+export async function writeCanonicalRows(
+  ctx: MutationCtx,
+  b: Bucket,
+  ranked: (Row & { visitorCount: number })[],
+  docs: Doc<"rollups">[],
+): Promise<void> {
+  const sketchPages = paginateRows(ranked, SKETCH_PAGE_BYTES, rowBytes);
+  const sketchPageStarts: number[] = [];
+  let rank = 0;
+  for (const page of sketchPages) {
+    sketchPageStarts.push(rank);
+    rank += page.length;
+  }
+  const counterRows: CounterRow[] = ranked.map(({ visitors: _, ...r }) => ({
+    dimension: b.dimension,
+    ...r,
+  }));
+  const counterPages = paginateRows(counterRows, COUNTER_PAGE_BYTES, counterRowByteLength);
+  const wanted: Omit<Doc<"rollups">, "_id" | "_creationTime">[] = [];
+  rank = 0;
+  for (const [i, page] of counterPages.entries()) {
+    wanted.push({
+      ...b,
+      part: "counters",
+      firstRank: rank,
+      rows: encodeCounterRows(page),
+      rowCount: page.length,
+      ...(i === 0 ? { sketchPageStarts } : {}),
+    });
+    rank += page.length;
+  }
+  for (const [i, page] of sketchPages.entries()) {
+    wanted.push({
+      ...b,
+      part: "sketches",
+      firstRank: sketchPageStarts[i]!,
+      rows: encodeRows(page.map(({ visitorCount: _, ...r }) => ({ dimension: b.dimension, ...r }))),
+      rowCount: page.length,
+    });
+  }
+  const existing = { counters: [] as Doc<"rollups">[], sketches: [] as Doc<"rollups">[] };
+  for (const doc of docs) existing[doc.part].push(doc);
+  const reused = { counters: 0, sketches: 0 };
+  for (const page of wanted) {
+    const doc = existing[page.part][reused[page.part]++];
+    if (!doc) {
+      await ctx.db.insert("rollups", page);
+      continue;
+    }
+    const unchanged =
+      doc.firstRank === page.firstRank &&
+      sameBytes(doc.rows, page.rows) &&
+      JSON.stringify(doc.sketchPageStarts) === JSON.stringify(page.sketchPageStarts);
+    if (!unchanged) await ctx.db.replace("rollups", doc._id, page);
+  }
+  for (const part of ["counters", "sketches"] as const)
+    for (const stale of existing[part].slice(reused[part]))
+      await ctx.db.delete("rollups", stale._id);
+}
+
+// ---------------------------------------------------------------------------
+// The read side, for reports
+
+/** One stored bucket a report reads, and where its sketch pages start. */
+export type StoredBucket = {
+  interval: CanonicalInterval;
+  bucketStart: number;
+  sketchPageStarts: number[];
+};
+/** A key's row in one stored bucket: its counters, estimate and rank there. */
+export type CounterHit = { bucket: number; rank: number; row: CounterRow };
+
+/**
+ * The counter rows of `dimension` in every bucket of `runs` (each a range of
+ * adjacent same-interval buckets), one index range per run.
+ */
+export async function readCounters(
+  ctx: QueryCtx,
+  siteId: Id<"sites">,
+  dimension: Dimension,
+  runs: { interval: CanonicalInterval; from: number; to: number }[],
+): Promise<{ buckets: StoredBucket[]; hits: CounterHit[] }> {
+  const buckets: StoredBucket[] = [];
+  const hits: CounterHit[] = [];
+  for (const run of runs) {
+    const pages = ctx.db
+      .query("rollups")
+      .withIndex("by_part", (q) =>
+        q
+          .eq("siteId", siteId)
+          .eq("interval", run.interval)
+          .eq("dimension", dimension)
+          .eq("part", "counters")
+          .gte("bucketStart", run.from)
+          .lt("bucketStart", run.to),
+      );
+    for await (const page of pages) {
+      if (page.firstRank === 0) {
+        buckets.push({
+          interval: page.interval,
+          bucketStart: page.bucketStart,
+          sketchPageStarts: page.sketchPageStarts ?? [0],
+        });
+      }
+      const bucket = buckets.length - 1;
+      for (const [i, row] of decodeCounterRows(page.rows).entries())
+        hits.push({ bucket, rank: page.firstRank + i, row });
+    }
+  }
+  return { buckets, hits };
+}
+
+/**
+ * Reads the sketch pages that hold the requested (bucket, rank) rows: each
+ * bucket's wanted pages as one index range per run of adjacent pages, each page
+ * read once per report.
+ */
+export class SketchPages {
+  private readonly loaded = new Map<string, Row[]>();
+  private wanted = new Map<number, Set<number>>();
+  constructor(
+    private readonly ctx: QueryCtx,
+    private readonly siteId: Id<"sites">,
+    private readonly dimension: Dimension,
+    private readonly buckets: StoredBucket[],
+  ) {}
+
+  private pageOf(bucket: number, rank: number): number {
+    const starts = this.buckets[bucket]!.sketchPageStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= rank) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  want(bucket: number, rank: number): void {
+    const page = this.pageOf(bucket, rank);
+    if (this.loaded.has(`${bucket}:${page}`)) return;
+    let pages = this.wanted.get(bucket);
+    if (!pages) this.wanted.set(bucket, (pages = new Set()));
+    pages.add(page);
+  }
+
+  async load(): Promise<void> {
+    const wanted = this.wanted;
+    this.wanted = new Map();
+    for (const [bucket, pageSet] of wanted) {
+      const { interval, bucketStart, sketchPageStarts: starts } = this.buckets[bucket]!;
+      const pages = [...pageSet].sort((a, b) => a - b);
+      for (let i = 0; i < pages.length;) {
+        let j = i;
+        while (j + 1 < pages.length && pages[j + 1] === pages[j]! + 1) j++;
+        const [first, last] = [starts[pages[i]!]!, starts[pages[j]!]!];
+        const docs = this.ctx.db
+          .query("rollups")
+          .withIndex("by_part", (q) =>
+            q
+              .eq("siteId", this.siteId)
+              .eq("interval", interval)
+              .eq("dimension", this.dimension)
+              .eq("part", "sketches")
+              .eq("bucketStart", bucketStart)
+              .gte("firstRank", first)
+              .lte("firstRank", last),
+          );
+        for await (const doc of docs) {
+          this.loaded.set(
+            `${bucket}:${this.pageOf(bucket, doc.firstRank)}`,
+            decodeRows(doc.rows).map(({ dimension: _, ...row }) => row),
+          );
+        }
+        i = j + 1;
+      }
+    }
+  }
+
+  /** The full row at `rank` of `bucket`; its page must have been wanted and loaded. */
+  get(bucket: number, rank: number): Row {
+    const page = this.pageOf(bucket, rank);
+    const rows = this.loaded.get(`${bucket}:${page}`);
+    const row = rows?.[rank - this.buckets[bucket]!.sketchPageStarts[page]!];
+    if (!row) throw new Error(`rollup sketch page for rank ${rank} is missing (bucket ${bucket})`);
+    return row;
+  }
+}
