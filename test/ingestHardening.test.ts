@@ -1,6 +1,6 @@
 // The hardened ingest route (issue 4): per-site and per-client rate limits
 // answered 429 with Retry-After, bots counted and never stored, cookieless
-// visitor ids from a daily salt that rotates at UTC midnight, the client's IP
+// visitor ids from a daily salt that rotates at the site's local midnight, the client's IP
 // and user agent never stored anywhere, device/browser/OS and country derived
 // on the server, and typed server-side tracking.
 import { describe, expect, expectTypeOf, test, vi } from "vitest";
@@ -393,6 +393,45 @@ describe("cookieless visitor ids", () => {
     expect(new Set(ids).size).toBe(2);
     const salts = (await analyticsDocs(t, "salts")).map((s) => s.day).sort();
     expect(salts).toEqual(["2026-03-10", "2026-03-11"]);
+  });
+
+  test("cookieless ids rotate at the site's local midnight, by when each event occurred, so visitors add up across local days", async () => {
+    const t = initApp();
+    // Asia/Kolkata is UTC+5:30: local midnight of 03-11 is 03-10 18:30 UTC.
+    const { siteId, writeKey } = await t.mutation(api.analytics.createSite, {
+      slug: "in",
+      name: "In",
+      timezone: "Asia/Kolkata",
+    });
+    const midnight = Date.parse("2026-03-10T18:30:00Z");
+    vi.setSystemTime(midnight - 10 * MINUTE);
+    expect(await send(t, alice, writeKey, "before", { occurredAt: midnight - 10 * MINUTE })).toBe(
+      202,
+    );
+    // Occurred 2 s before local midnight, received 3 s after: still the old day's id.
+    vi.setSystemTime(midnight + 3_000);
+    expect(await send(t, alice, writeKey, "straddle", { occurredAt: midnight - 2_000 })).toBe(202);
+    expect(await send(t, alice, writeKey, "after", { occurredAt: midnight + 1_000 })).toBe(202);
+    // Three days late: that day's salt is gone, so it gets a late id (counted as a persistent one).
+    expect(await send(t, alice, writeKey, "late", { occurredAt: midnight - 3 * DAY })).toBe(202);
+    await drain(t);
+
+    const raw = (await analyticsDocs(t, "rawBatches")) as {
+      batchId: string;
+      events: { visitorId: string }[];
+    }[];
+    const idOf = (batchId: string) => raw.find((b) => b.batchId === batchId)!.events[0]!.visitorId;
+    expect(idOf("straddle")).toBe(idOf("before"));
+    expect(idOf("after")).not.toBe(idOf("before"));
+    expect(idOf("after")).toMatch(/^c_[0-9a-f]{32}$/);
+    expect(idOf("late")).toMatch(/^l_[0-9a-f]{32}$/);
+    // Over all four local days: three distinct ids, whether the days are read as one range or not.
+    const o = await t.query(api.analytics.getOverview, {
+      siteId,
+      from: midnight - 4 * DAY,
+      to: midnight + DAY,
+    });
+    expect([o.pageviews, o.visitors]).toEqual([4, 3]);
   });
 
   test("applyRetention deletes salts older than yesterday, so only today's and yesterday's remain", async () => {

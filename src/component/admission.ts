@@ -13,8 +13,8 @@ import { countBot } from "./bots.js";
 import { normalizeEvent } from "./events.js";
 import { checkBatchShape, queueBatch } from "./ingest.js";
 import { originAllowed } from "./origins.js";
-import { todaysSalt } from "./salts.js";
-import { MINUTE, utcDay } from "./time.js";
+import { cookielessId, saltOf, todaysSalt } from "./salts.js";
+import { MINUTE, localDay, utcDay } from "./time.js";
 import { countryOfTimezone, describeUserAgent, isoCountry } from "./userAgent.js";
 
 export const DEFAULT_SITE_BATCHES_PER_MINUTE = 6_000;
@@ -99,7 +99,21 @@ export const ingestRequest = mutation({
       return { status: "bot" as const };
     }
 
-    const cookieless = `c_${(await sha256Hex(`${salt}|${site._id}|${ip ?? ""}|${userAgent ?? ""}`)).slice(0, 32)}`;
+    // Each cookieless id is salted for the local day its event occurred on (salts.ts).
+    const cookieless = new Map<string, Promise<string>>();
+    const cookielessFor = (occurredAt: number) => {
+      const localDate = localDay(occurredAt, site.timezone);
+      let id = cookieless.get(localDate);
+      if (!id) {
+        id = saltOf(ctx, localDate).then((daySalt) =>
+          daySalt === null
+            ? cookielessId("l_", salt, site._id, ip, userAgent)
+            : cookielessId("c_", daySalt, site._id, ip, userAgent),
+        );
+        cookieless.set(localDate, id);
+      }
+      return id;
+    };
     const edgeCountry = isoCountry(args.country);
     const trustClientCountry = site.settings.trustClientCountry ?? false;
     const candidates: { index: number; event: AnalyticsEvent }[] = [];
@@ -116,18 +130,22 @@ export const ingestRequest = mutation({
           ? sent.country
           : undefined;
       const country = edgeCountry ?? claimed ?? countryOfTimezone(sent.tz);
+      const clientId =
+        typeof sent.visitorId === "string" && sent.visitorId ? sent.visitorId.slice(0, 128) : null;
       const result = normalizeEvent(raw, now, {
-        visitorId:
-          typeof sent.visitorId === "string" && sent.visitorId
-            ? sent.visitorId.slice(0, 128)
-            : cookieless,
+        // Without a client id, a stand-in until the event's (clamped) time is known.
+        visitorId: clientId ?? "cookieless",
         device: client.device,
         browser: client.browser,
         os: client.os,
         ...(country ? { country } : {}),
       });
-      if (result.ok) candidates.push({ index, event: result.event });
-      else rejected.push({ index, reason: result.reason });
+      if (!result.ok) {
+        rejected.push({ index, reason: result.reason });
+        continue;
+      }
+      if (clientId === null) result.event.visitorId = await cookielessFor(result.event.occurredAt);
+      candidates.push({ index, event: result.event });
     }
     return {
       status: "accepted" as const,

@@ -21,6 +21,7 @@ import {
   type CounterRow,
 } from "./rowCodec.js";
 import { paginateRows, rowBytes, type Row } from "./rows.js";
+import { estimate } from "./sketch.js";
 
 export type CanonicalInterval = Doc<"rollups">["interval"];
 export type Bucket = {
@@ -88,9 +89,10 @@ export async function writeCanonicalRows(
     sketchPageStarts.push(rank);
     rank += page.length;
   }
-  const counterRows: CounterRow[] = ranked.map(({ visitors: _, ...r }) => ({
+  const counterRows: CounterRow[] = ranked.map(({ visitors: _, persistent, ...r }) => ({
     dimension: b.dimension,
     ...r,
+    persistentCount: persistent ? estimate(persistent) : 0,
   }));
   const counterPages = paginateRows(counterRows, COUNTER_PAGE_BYTES, counterRowByteLength);
   const wanted: Omit<Doc<"rollups">, "_id" | "_creationTime">[] = [];
@@ -212,6 +214,10 @@ export class SketchPages {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  bucket(index: number): StoredBucket {
+    return this.buckets[index]!;
   }
 
   want(bucket: number, rank: number): void {

@@ -21,6 +21,7 @@ import { hostnameOf, pagePath } from "./events.js";
 import { decodeRows, encodeRows, ENCODING_HEADER_BYTES, rowByteLength } from "./rowCodec.js";
 import { DimensionRows, TOTAL_KEY, emptyRow, rollupKey, type DeltaRow, type Row } from "./rows.js";
 import type { SessionState } from "./sessions.js";
+import { isDailyVisitorId } from "./salts.js";
 import { hashVisitor, sketchOf } from "./sketch.js";
 import { hourStart, minuteStart } from "./time.js";
 
@@ -107,12 +108,15 @@ export class Deltas {
   /** Adds one counted event of `session` at the event's own hour. */
   addEvent(event: AnalyticsEvent, session: SessionState, timeZone: string): void {
     const visitors = sketchOf([hashVisitor(event.visitorId)]);
+    // Ids that can outlive a local day are also kept apart, for unions across days (rows.ts).
+    const persistent = isDailyVisitorId(event.visitorId) ? {} : { persistent: visitors };
     const isPageview = event.type === "pageview";
     const counters = (key: string): Row => ({
       ...emptyRow(key),
       events: 1,
       pageviews: isPageview ? 1 : 0,
       visitors,
+      ...persistent,
     });
     const t = event.occurredAt;
     this.addMinute(t, timeZone, counters(TOTAL_KEY));

@@ -35,7 +35,7 @@ import {
   type Counters,
   type Row,
 } from "./rows.js";
-import { EMPTY_SKETCH, SPARSE_LIMIT, estimate, mergeSketches } from "./sketch.js";
+import { EMPTY_SKETCH, SPARSE_LIMIT, estimate, mergeSketches, type Sketch } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
   DAY,
@@ -44,6 +44,7 @@ import {
   MINUTE_RETENTION_MS,
   alignRange,
   bucketStart,
+  dayStart,
   hourPhase,
   nextBucket,
   pickGranularity,
@@ -125,7 +126,7 @@ type Group = {
   key: string;
   counters: Counters;
   hits: CounterHit[];
-  uncompacted: Row[];
+  uncompacted: Located[];
 };
 
 function newGroup(group: number, key: string): Group {
@@ -147,7 +148,7 @@ function visitorsAtMost(g: Group): number {
   let bound = 0;
   const add = (n: number) => (bound += n > SPARSE_LIMIT ? Math.ceil(n * 1.03) : n);
   for (const hit of g.hits) add(hit.row.visitorCount);
-  for (const row of g.uncompacted) add(estimate(row.visitors));
+  for (const { row } of g.uncompacted) add(estimate(row.visitors));
   return bound;
 }
 
@@ -177,23 +178,85 @@ async function readGroups(
   }
   for (const { bucketStart: at, row } of await readUncompacted(ctx, siteId, from, to, dimension)) {
     const g = groupFor(row.key, at);
-    g.uncompacted.push(row);
+    g.uncompacted.push({ bucketStart: at, row });
     for (const c of COUNTERS) g.counters[c] += row[c];
   }
   return { groups, sketches: new SketchPages(ctx, siteId, dimension, buckets) };
 }
 
-/** Each group's visitors: its one estimate, or its sketches merged (read in one pass for all groups). */
-async function visitorsOf(groups: Group[], sketches: SketchPages): Promise<number[]> {
-  const merged = (g: Group) => g.hits.length + g.uncompacted.length > 1;
-  for (const g of groups) if (merged(g)) for (const h of g.hits) sketches.want(h.bucket, h.rank);
+/**
+ * Each group's visitors, exact while sketches are sparse. A group's rows are
+ * split by local day (a month's bucket is its own): cookieless ids never outlive
+ * a local day (salts.ts), so their counts add across days, and only rows of the
+ * same day need their sketches merged. Persistent ids (client or host ids) are
+ * merged across the whole group. So a range of whole days or months reads no
+ * sketch at all on a cookieless site. Sketch pages are read in one pass for all
+ * groups.
+ */
+async function visitorsOf(
+  groups: Group[],
+  sketches: SketchPages,
+  timeZone: string,
+): Promise<number[]> {
+  type Part = {
+    count: number;
+    persistentCount: number;
+    day: string;
+    want: () => void;
+    sketch: () => Row;
+  };
+  const plans = groups.map((g) => {
+    const parts: Part[] = [
+      ...g.hits.map((h) => {
+        const bucket = sketches.bucket(h.bucket);
+        return {
+          count: h.row.visitorCount,
+          persistentCount: h.row.persistentCount,
+          sketch: () => sketches.get(h.bucket, h.rank),
+          want: () => sketches.want(h.bucket, h.rank),
+          day:
+            bucket.interval === "month"
+              ? `month ${bucket.bucketStart}`
+              : String(dayStart(bucket.bucketStart, timeZone)),
+        };
+      }),
+      ...g.uncompacted.map(({ bucketStart: at, row }) => ({
+        count: estimate(row.visitors),
+        persistentCount: row.persistent ? estimate(row.persistent) : 0,
+        sketch: () => row,
+        want: () => {},
+        day: String(dayStart(at, timeZone)),
+      })),
+    ];
+    const days = new Map<string, Part[]>();
+    for (const part of parts) days.set(part.day, [...(days.get(part.day) ?? []), part]);
+    const persistent = parts.some((p) => p.persistentCount > 0);
+    for (const day of days.values())
+      for (const part of day)
+        if (day.length > 1 || (persistent && part.persistentCount > 0)) part.want();
+    return { parts, days, persistent };
+  });
   await sketches.load();
-  return groups.map((g) => {
-    if (!merged(g)) return g.hits[0]?.row.visitorCount ?? estimate(g.uncompacted[0]!.visitors);
-    let union = EMPTY_SKETCH;
-    for (const h of g.hits) union = mergeSketches(union, sketches.get(h.bucket, h.rank).visitors);
-    for (const row of g.uncompacted) union = mergeSketches(union, row.visitors);
-    return estimate(union);
+  return plans.map(({ parts, days, persistent }) => {
+    if (parts.length === 1) return parts[0]!.count;
+    const union = (rows: Row[], pick: (r: Row) => Sketch | undefined) =>
+      estimate(rows.reduce((u, r) => mergeSketches(u, pick(r) ?? EMPTY_SKETCH), EMPTY_SKETCH));
+    let visitors = 0;
+    for (const day of days.values()) {
+      if (day.length === 1) {
+        visitors += day[0]!.count - (persistent ? day[0]!.persistentCount : 0);
+        continue;
+      }
+      const rows = day.map((p) => p.sketch());
+      visitors +=
+        union(rows, (r) => r.visitors) - (persistent ? union(rows, (r) => r.persistent) : 0);
+    }
+    if (persistent)
+      visitors += union(
+        parts.filter((p) => p.persistentCount > 0).map((p) => p.sketch()),
+        (r) => r.persistent,
+      );
+    return Math.max(0, visitors);
   });
 }
 
@@ -217,9 +280,9 @@ export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promis
   const total = groups.values().next().value;
   // Counters: exact BTree range sums of the folded hours, plus what is not folded yet.
   const counters: Counters = await sumHourTotals(ctx, site._id, from, to);
-  for (const row of total?.uncompacted ?? []) for (const c of COUNTERS) counters[c] += row[c];
+  for (const { row } of total?.uncompacted ?? []) for (const c of COUNTERS) counters[c] += row[c];
   // Visitors: a sketch union over the coarsest buckets that make up the range.
-  const [visitors = 0] = total ? await visitorsOf([total], sketches) : [];
+  const [visitors = 0] = total ? await visitorsOf([total], sketches, site.timezone) : [];
   return {
     visitors,
     pageviews: counters.pageviews,
@@ -311,7 +374,7 @@ export async function getTimeseriesHandler(
       pointOf,
     );
     const points = [...groups.values()];
-    const visitors = await visitorsOf(points, sketches);
+    const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
       totals[g.group] = { counters: g.counters, visitors: visitors[i]! };
   }
@@ -369,7 +432,7 @@ export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): P
     )
       batch.push(candidates[next++]!.g);
     if (batch.length === 0) break;
-    const visitors = await visitorsOf(batch, sketches);
+    const visitors = await visitorsOf(batch, sketches, site.timezone);
     rows = [
       ...rows,
       ...batch.map((g, i) => ({ ...g.counters, key: g.key, visitorCount: visitors[i]! })),

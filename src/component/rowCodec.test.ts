@@ -9,8 +9,11 @@ import { DIMENSIONS } from "../shared.js";
 import type { DeltaRow } from "./rows.js";
 import {
   ENCODING_HEADER_BYTES,
+  counterRowByteLength,
   crc32,
+  decodeCounterRows,
   decodeRows,
+  encodeCounterRows,
   encodeRows,
   rowByteLength,
   sketchByteLength,
@@ -41,6 +44,43 @@ function referenceZigzag(n: number): number[] {
   out.push(Number(z));
   return out;
 }
+
+describe("encodeCounterRows and decodeCounterRows", () => {
+  const counterRows = (rows: DeltaRow[]) =>
+    rows.map(({ visitors, persistent, ...r }, i) => ({
+      ...r,
+      visitorCount: "sparse" in visitors ? visitors.sparse.length : 100_000 + i,
+      persistentCount: persistent ? 7 * i : 0,
+    }));
+
+  test("round-trip, with counterRowByteLength exact, and neither decoder reads the other's rows", () => {
+    fc.assert(
+      fc.property(arbRows, (rows) => {
+        const counters = counterRows(rows);
+        const encoded = encodeCounterRows(counters);
+        expect(decodeCounterRows(encoded)).toEqual(counters);
+        expect(encoded.byteLength).toBe(
+          counters.reduce((sum, r) => sum + counterRowByteLength(r), ENCODING_HEADER_BYTES),
+        );
+        if (rows.length > 0) {
+          expect(() => decodeRows(encoded)).toThrow(/rowCodec: .*not a known sketch tag/);
+          expect(() => decodeCounterRows(encodeRows(rows))).toThrow(
+            /not a counter row's count tag/,
+          );
+        }
+      }),
+      { seed: SEED + 7, numRuns: 200 },
+    );
+  });
+
+  test("a count that is not a natural number throws", () => {
+    const [row] = counterRows([plainRow()]);
+    for (const bad of [-1, 0.5, Number.NaN])
+      expect(() => encodeCounterRows([{ ...row!, visitorCount: bad }])).toThrow(
+        /visitor count is .*, not a count/,
+      );
+  });
+});
 
 describe("encodeRows and decodeRows", () => {
   test("decoding an encoding gives back the same rows in the same order", () => {
@@ -102,8 +142,9 @@ describe("encodeRows and decodeRows", () => {
       visitors: { sparse: [5, 300] },
     };
     const hex = toHex(encodeRows([row]));
-    // version 1, CRC, 1 row; page (1), key "/a", zigzag 2 | 1 | 128 | 0 | 2^54 - 3, sparse tag, 2 hashes, 5, +295
-    expect(hex.slice(0, 2)).toBe("01");
+    // version 2, CRC, 1 row; page (1), key "/a", zigzag 2 | 1 | 128 | 0 | 2^54 - 3,
+    // visitors: sparse tag, 2 hashes, 5, +295; persistent visitors: sparse tag, none
+    expect(hex.slice(0, 2)).toBe("02");
     expect(hex.slice(10)).toBe(
       "01000000" +
         "01" +
@@ -116,7 +157,9 @@ describe("encodeRows and decodeRows", () => {
         "00" +
         "02" +
         "05" +
-        "a702",
+        "a702" +
+        "00" +
+        "00",
     );
     expect(Number.parseInt(hex.slice(2, 10).match(/../g)!.reverse().join(""), 16)).toBe(
       crc32(new Uint8Array(encodeRows([row])), 5),

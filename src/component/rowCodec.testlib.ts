@@ -17,7 +17,11 @@ export const toHex = (b: ArrayBuffer) => Buffer.from(b).toString("hex");
 const canonicalSketch = (s: Sketch) =>
   "sparse" in s ? { sparse: [...s.sparse] } : { dense: toHex(s.dense) };
 export const canonical = (rows: readonly DeltaRow[]) =>
-  rows.map((r) => ({ ...r, visitors: canonicalSketch(r.visitors) }));
+  rows.map((r) => ({
+    ...r,
+    visitors: canonicalSketch(r.visitors),
+    ...(r.persistent ? { persistent: canonicalSketch(r.persistent) } : {}),
+  }));
 
 /** Registers 0..40 from a seed, biased low as real HyperLogLog registers are. */
 export function denseFromSeed(
@@ -115,16 +119,25 @@ const arbDense: fc.Arbitrary<Sketch> = fc
   )
   .map(([seed, shape]) => denseFromSeed(seed, shape));
 
-export const arbRow: fc.Arbitrary<DeltaRow> = fc.record({
-  dimension: fc.constantFrom(...DIMENSIONS),
-  key: arbKey,
-  events: arbCounter,
-  pageviews: arbCounter,
-  entries: arbCounter,
-  bounces: arbCounter,
-  durationMs: arbCounter,
-  visitors: fc.oneof({ weight: 6, arbitrary: arbSparse }, { weight: 1, arbitrary: arbDense }),
-});
+const arbSketch = fc.oneof({ weight: 6, arbitrary: arbSparse }, { weight: 1, arbitrary: arbDense });
+export const arbRow: fc.Arbitrary<DeltaRow> = fc
+  .record({
+    dimension: fc.constantFrom(...DIMENSIONS),
+    key: arbKey,
+    events: arbCounter,
+    pageviews: arbCounter,
+    entries: arbCounter,
+    bounces: arbCounter,
+    durationMs: arbCounter,
+    visitors: arbSketch,
+    persistent: fc.option(arbSketch, { freq: 2 }),
+  })
+  // Rows hold persistent visitors only when there are some (rows.ts).
+  .map(({ persistent, ...row }) =>
+    persistent && !("sparse" in persistent && persistent.sparse.length === 0)
+      ? { ...row, persistent }
+      : row,
+  );
 export const arbRows = fc.array(arbRow, { maxLength: 12 });
 
 /** Rewrites the CRC so a hand-corrupted buffer reaches the structural checks. */

@@ -15,14 +15,15 @@
 //             at the end; reordering or removing one needs a new version)
 //     varint  key length in UTF-8 bytes, then the UTF-8 bytes
 //     zigzag  events, pageviews, entries, bounces, durationMs (in that order)
+//     visitors, then persistent visitors (rows.ts), each a sketch:
 //     u8      sketch tag: 0 sparse, 1 dense
 //     sparse: varint count, then the first hash and each later hash minus the
 //             one before it (>= 1, the set is sorted and unique), as varints
 //     dense:  the 2^14 registers packed 6 bits each, four registers in three
 //             bytes (r0 | r1 << 6 | r2 << 12 | r3 << 18, low byte first): 12,288 bytes
-//   or, in counter rows (encodeCounterRows), instead of the sketch:
-//     u8      tag 2, then varint visitorCount: the sketch's estimate, the sketch
-//             itself stored elsewhere (canonical rollups keep counters and
+//   or, in counter rows (encodeCounterRows), instead of the two sketches:
+//     u8      tag 2, then varint visitorCount and varint persistentCount: the
+//             sketches' estimates, the sketches themselves stored elsewhere (canonical rollups keep counters and
 //             sketches in separate pages, so a report reads sketches only for
 //             the keys it shows)
 //
@@ -62,12 +63,14 @@ import {
   zigzagLength,
 } from "./binary.js";
 import type { DeltaRow } from "./rows.js";
-import type { Sketch } from "./sketch.js";
+import { EMPTY_SKETCH, type Sketch } from "./sketch.js";
+
+const isEmpty = (s: Sketch) => "sparse" in s && s.sparse.length === 0;
 
 // The checksum is part of the format: callers and tests take it from here, with the rest.
 export { crc32 };
 
-export const ENCODING_VERSION = 1;
+export const ENCODING_VERSION = 2;
 /** Bytes an encoding has beyond its rows: version, CRC-32 and row count. */
 export const ENCODING_HEADER_BYTES = 9;
 
@@ -78,7 +81,7 @@ const TAG_COUNT = 2;
 const REGISTERS = 1 << 14;
 const MAX_REGISTER = 40;
 const PACKED_REGISTER_BYTES = (REGISTERS / 4) * 3;
-/** The smallest possible row: dimension, empty key, five zero counters, tag, empty sparse set. */
+/** The smallest possible row: dimension, empty key, five zero counters, tag and a count (counter rows). */
 const MIN_ROW_BYTES = 1 + 1 + 5 + 1 + 1;
 
 const DIMENSION_INDEX = new Map<string, number>(DIMENSIONS.map((d, i) => [d, i]));
@@ -161,12 +164,18 @@ export function sketchByteLength(s: Sketch): number {
  * Throws on a row encodeRows would reject.
  */
 export function rowByteLength(row: DeltaRow): number {
-  return headByteLength(row) + sketchByteLength(row.visitors);
+  return (
+    headByteLength(row) +
+    sketchByteLength(row.visitors) +
+    sketchByteLength(row.persistent ?? EMPTY_SKETCH)
+  );
 }
 
 /** rowByteLength for a counter row (encodeCounterRows). */
 export function counterRowByteLength(row: CounterRow): number {
-  return headByteLength(row) + 1 + varintLength(row.visitorCount);
+  return (
+    headByteLength(row) + 1 + varintLength(row.visitorCount) + varintLength(row.persistentCount)
+  );
 }
 
 function headByteLength(row: RowHead): number {
@@ -295,20 +304,25 @@ function unpackRegisters(b: Uint8Array, p: number, r: Uint8Array): number {
 
 /** Encodes rows, in order, as one buffer for a `v.bytes()` field. Throws on a row it cannot represent exactly. */
 export function encodeRows(rows: readonly DeltaRow[]): ArrayBuffer {
-  return encode(rows, (w, row) => writeSketch(w, row.visitors));
+  return encode(rows, (w, row) => {
+    writeSketch(w, row.visitors);
+    writeSketch(w, row.persistent ?? EMPTY_SKETCH);
+  });
 }
 
-/** A row with its sketch's estimate instead of the sketch: what a report ranks keys by. */
-export type CounterRow = RowHead & { visitorCount: number };
+/** A row with its sketches' estimates instead of the sketches: what a report ranks keys by. */
+export type CounterRow = RowHead & { visitorCount: number; persistentCount: number };
 
 /** Encodes counter rows (tag 2 in place of each sketch). Throws on a row it cannot represent exactly. */
 export function encodeCounterRows(rows: readonly CounterRow[]): ArrayBuffer {
   return encode(rows, (w, row) => {
-    if (!Number.isSafeInteger(row.visitorCount) || row.visitorCount < 0)
-      fail(`row ${describeRow(row)}: visitorCount is ${String(row.visitorCount)}, not a count`);
-    w.ensure(9);
+    for (const n of [row.visitorCount, row.persistentCount])
+      if (!Number.isSafeInteger(n) || n < 0)
+        fail(`row ${describeRow(row)}: a visitor count is ${String(n)}, not a count`);
+    w.ensure(17);
     w.bytes[w.pos++] = TAG_COUNT;
     w.varint(row.visitorCount);
+    w.varint(row.persistentCount);
   });
 }
 
@@ -350,7 +364,12 @@ function encode<R extends RowHead>(
  * "rowCodec:" on an unknown version or a truncated or corrupt buffer.
  */
 export function decodeRows(buffer: ArrayBuffer): DeltaRow[] {
-  return decode(buffer, "decodeRows", (r, row) => ({ ...row, visitors: readSketch(r) }));
+  return decode(buffer, "decodeRows", (r, row) => {
+    const visitors = readSketch(r);
+    const persistent = readSketch(r);
+    // Absent when empty, as rows.ts builds rows.
+    return { ...row, visitors, ...(isEmpty(persistent) ? {} : { persistent }) };
+  });
 }
 
 /** Decodes a buffer written by encodeCounterRows; throws as decodeRows does, and on a row with a sketch. */
@@ -359,7 +378,8 @@ export function decodeCounterRows(buffer: ArrayBuffer): CounterRow[] {
     const tag = r.byte("visitors tag");
     if (tag !== TAG_COUNT)
       r.fail("corrupt", "visitors tag", `is ${tag}, not a counter row's count tag`, r.pos - 1);
-    return { ...row, visitorCount: r.varint("visitor count") };
+    const visitorCount = r.varint("visitor count");
+    return { ...row, visitorCount, persistentCount: r.varint("persistent visitor count") };
   });
 }
 

@@ -27,7 +27,7 @@ import {
 /** A one-row buffer whose key is the given bytes (valid or not), with a correct CRC. */
 function withKeyBytes(key: Uint8Array): ArrayBuffer {
   if (key.length > 127) throw new Error("test helper: short keys only");
-  const row = [0, key.length, ...key, 0, 0, 0, 0, 0, 0, 0];
+  const row = [0, key.length, ...key, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   return withFixedCrc(Uint8Array.from([ENCODING_VERSION, 0, 0, 0, 0, 1, 0, 0, 0, ...row]));
 }
 
@@ -104,7 +104,7 @@ describe("decodeRows refuses unknown, truncated and corrupt buffers", () => {
   });
 
   test("an unknown version throws", () => {
-    for (const version of [0, 2, 255]) {
+    for (const version of [0, 1, 3, 255]) {
       const bytes = new Uint8Array(sample.slice(0));
       bytes[0] = version;
       expect(() => decodeRows(bytes.buffer)).toThrow(
@@ -160,8 +160,8 @@ describe("decodeRows refuses unknown, truncated and corrupt buffers", () => {
     ],
     [
       "an unknown sketch tag",
-      (b) => ((b[tagAt] = 2), b),
-      /row 0 visitors tag at offset \d+ is 2, not a known sketch tag/,
+      (b) => ((b[tagAt] = 3), b),
+      /row 0 visitors tag at offset \d+ is 3, not a known sketch tag/,
     ],
     ["a repeated sparse hash", (b) => ((b[tagAt + 3] = 0), b), /repeats the one before/],
     ["a row count larger than the bytes", (b) => ((b[5] = 200), b), /header says 200 rows/],

@@ -8,8 +8,15 @@ import { rowByteLength } from "./rowCodec.js";
 
 export const COUNTERS = ["events", "pageviews", "entries", "bounces", "durationMs"] as const;
 export type Counters = Record<(typeof COUNTERS)[number], number>;
-/** `entries`: sessions started (for exitPage: sessions that ended there). */
-export type Row = Counters & { key: string; visitors: Sketch };
+/**
+ * `entries`: sessions started (for exitPage: sessions that ended there).
+ * `visitors`: every visitor id seen. `persistent`: those of them whose id can
+ * outlive a local day (sent by the client or the host; absent when none).
+ * Cookieless ids are salted per local day (admission.ts), so over several days
+ * they add up, and only persistent ids need a sketch union across days
+ * (reports.ts).
+ */
+export type Row = Counters & { key: string; visitors: Sketch; persistent?: Sketch };
 export type DeltaRow = Row & { dimension: Dimension };
 
 /** The key of the one row of the `total` dimension. */
@@ -42,6 +49,8 @@ export function emptyRow(key: string): Row {
 /** a + b, keeping a's key. */
 export function mergeRow(a: Row, b: Row): Row {
   const out: Row = { ...a, visitors: mergeSketches(a.visitors, b.visitors) };
+  if (a.persistent || b.persistent)
+    out.persistent = mergeSketches(a.persistent ?? EMPTY_SKETCH, b.persistent ?? EMPTY_SKETCH);
   for (const c of COUNTERS) out[c] = a[c] + b[c];
   return out;
 }
@@ -92,7 +101,7 @@ export class DimensionRows {
   }
 }
 
-/** A row whose counters cancelled out and that saw no visitor carries nothing. */
+/** A row whose counters cancelled out and that saw no visitor carries nothing (persistent ids are among its visitors). */
 export function isZero(row: Row): boolean {
   return (
     COUNTERS.every((c) => row[c] === 0) &&
@@ -158,6 +167,7 @@ export const DENSE_ROW_BYTES =
   rowBytes({
     ...emptyRow("x".repeat(MAX_KEY_LENGTH)),
     visitors: { dense: new ArrayBuffer(1 << 14) },
+    persistent: { dense: new ArrayBuffer(1 << 14) },
   }) + 64;
 
 /**

@@ -1,8 +1,46 @@
-// Daily cookieless salts. Only today's and yesterday's exist: once a salt is
-// deleted, the visitor ids made with it can never be recomputed.
+// Daily cookieless salts, by date. Only the dates some zone is in now (and the
+// day before) exist: once a salt is deleted, the visitor ids made with it can
+// never be recomputed.
+//
+// A cookieless id is salted with the salt of the local date (in the site's
+// zone) its event occurred on, so it never outlives that local day: over several
+// days, cookieless visitors add up, and reports need no sketch union across days
+// for them (rows.ts, reports.ts). An event too old for its date's salt gets a
+// late id ("l_", today's salt), which counts as a persistent id: still exact,
+// only without that saving.
 import type { MutationCtx } from "./_generated/server.js";
+import type { Id } from "./_generated/dataModel.js";
 import { components } from "./_generated/api.js";
+import { sha256Hex } from "../shared.js";
 import { DAY, utcDay } from "./time.js";
+
+/** Whether `visitorId` is a cookieless id salted for one local day (not a client's, host's or late id). */
+export function isDailyVisitorId(visitorId: string): boolean {
+  return /^c_[0-9a-f]{32}$/.test(visitorId);
+}
+
+/** The cookieless id of one client (IP and user agent) on one site, under one salt. */
+export async function cookielessId(
+  prefix: "c_" | "l_",
+  salt: string,
+  siteId: Id<"sites">,
+  ip: string | null | undefined,
+  userAgent: string | null | undefined,
+): Promise<string> {
+  return `${prefix}${(await sha256Hex(`${salt}|${siteId}|${ip ?? ""}|${userAgent ?? ""}`)).slice(0, 32)}`;
+}
+
+/**
+ * The salt of `day` (a local or UTC date), created on first use, or null for a
+ * date older than pruneSalts keeps: recreating it would give a second salt, so
+ * a second id, to people already counted that day.
+ */
+export async function saltOf(ctx: MutationCtx, day: string): Promise<string | null> {
+  if (day < oldestKeptDay()) return null;
+  return await todaysSalt(ctx, day);
+}
+
+const oldestKeptDay = () => utcDay(Date.now() - DAY);
 
 export async function todaysSalt(ctx: MutationCtx, day: string): Promise<string> {
   const existing = await ctx.db
@@ -23,7 +61,8 @@ export async function todaysSalt(ctx: MutationCtx, day: string): Promise<string>
  * deleted too.
  */
 export async function pruneSalts(ctx: MutationCtx): Promise<void> {
-  const yesterday = utcDay(Date.now() - DAY);
+  // Every zone's local date is at least yesterday's UTC date.
+  const yesterday = oldestKeptDay();
   for (const old of await ctx.db
     .query("salts")
     .withIndex("by_day", (q) => q.lt("day", yesterday))

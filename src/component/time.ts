@@ -10,7 +10,7 @@ export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 /** The longest range a report accepts: anything longer is an error, never a scan. */
 export const MAX_RANGE_MS = 400 * DAY;
-/** "YYYY-MM-DD" in UTC: salts, rate-limit buckets and bot counts rotate at UTC midnight. */
+/** "YYYY-MM-DD" in UTC: rate-limit buckets and bot counts rotate at UTC midnight. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -110,6 +110,11 @@ export function minuteStart(ms: number): number {
 export function hourStart(ms: number, timeZone: string): number {
   const phase = hourPhase(timeZone);
   return Math.floor((ms - phase) / HOUR) * HOUR + phase;
+}
+/** "YYYY-MM-DD", the local date in `timeZone`: cookieless salts rotate at the site's local midnight. */
+export function localDay(ms: number, timeZone: string): string {
+  const p = localParts(ms, timeZone);
+  return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`;
 }
 export function dayStart(ms: number, timeZone: string): number {
   const p = localParts(ms, timeZone);
