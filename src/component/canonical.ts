@@ -35,6 +35,12 @@ export type Bucket = {
 const COUNTER_PAGE_BYTES = 256 * 1024;
 /** Sketch pages are at most this large: small enough that a report reading one key's row reads little else. */
 export const SKETCH_PAGE_BYTES = 64 * 1024;
+/**
+ * A bucket whose full rows take at most this is one page holding them all (most
+ * buckets of most dimensions are this small): one document written a fold
+ * instead of two, and a report reading it reads a few KiB more.
+ */
+const INLINE_BYTES = 8 * 1024;
 
 function pagesOf(ctx: QueryCtx, b: Bucket, part: Doc<"rollups">["part"]) {
   return ctx.db
@@ -58,7 +64,7 @@ export async function readCanonicalRows(
   const sketches = await pagesOf(ctx, b, "sketches").collect();
   const counters = await pagesOf(ctx, b, "counters").collect();
   const rows: Row[] = [];
-  for (const page of sketches)
+  for (const page of [...counters.filter((c) => c.inline), ...sketches])
     for (const { dimension: _, ...row } of decodeRows(page.rows)) rows.push(row);
   return { rows, docs: [...counters, ...sketches] };
 }
@@ -82,7 +88,9 @@ export async function writeCanonicalRows(
   ranked: (Row & { visitorCount: number })[],
   docs: Doc<"rollups">[],
 ): Promise<void> {
-  const sketchPages = paginateRows(ranked, SKETCH_PAGE_BYTES, rowBytes);
+  const fullBytes = ranked.reduce((sum, r) => sum + rowBytes(r), 0);
+  const inline = fullBytes <= INLINE_BYTES;
+  const sketchPages = inline ? [] : paginateRows(ranked, SKETCH_PAGE_BYTES, rowBytes);
   const sketchPageStarts: number[] = [];
   let rank = 0;
   for (const page of sketchPages) {
@@ -96,8 +104,20 @@ export async function writeCanonicalRows(
   }));
   const counterPages = paginateRows(counterRows, COUNTER_PAGE_BYTES, counterRowByteLength);
   const wanted: Omit<Doc<"rollups">, "_id" | "_creationTime">[] = [];
+  if (inline && ranked.length > 0) {
+    wanted.push({
+      ...b,
+      part: "counters",
+      firstRank: 0,
+      rows: encodeRows(
+        ranked.map(({ visitorCount: _, ...r }) => ({ dimension: b.dimension, ...r })),
+      ),
+      rowCount: ranked.length,
+      inline: true,
+    });
+  }
   rank = 0;
-  for (const [i, page] of counterPages.entries()) {
+  for (const [i, page] of inline ? [] : counterPages.entries()) {
     wanted.push({
       ...b,
       part: "counters",
@@ -128,6 +148,7 @@ export async function writeCanonicalRows(
     }
     const unchanged =
       doc.firstRank === page.firstRank &&
+      doc.inline === page.inline &&
       sameBytes(doc.rows, page.rows) &&
       JSON.stringify(doc.sketchPageStarts) === JSON.stringify(page.sketchPageStarts);
     if (!unchanged) await ctx.db.replace("rollups", doc._id, page);
@@ -145,6 +166,8 @@ export type StoredBucket = {
   interval: CanonicalInterval;
   bucketStart: number;
   sketchPageStarts: number[];
+  /** A small bucket's full rows, by rank, read with its counters (it has no sketch pages). */
+  inlineRows?: Row[];
 };
 /** A key's row in one stored bucket: its counters, estimate and rank there. */
 export type CounterHit = { bucket: number; rank: number; row: CounterRow };
@@ -174,6 +197,23 @@ export async function readCounters(
           .lt("bucketStart", run.to),
       );
     for await (const page of pages) {
+      if (page.inline) {
+        const inlineRows = decodeRows(page.rows).map(({ dimension: _, ...row }) => row);
+        buckets.push({
+          interval: page.interval,
+          bucketStart: page.bucketStart,
+          sketchPageStarts: [],
+          inlineRows,
+        });
+        for (const [rank, { visitors, persistent, ...row }] of inlineRows.entries()) {
+          const counts = {
+            visitorCount: estimate(visitors),
+            persistentCount: persistent ? estimate(persistent) : 0,
+          };
+          hits.push({ bucket: buckets.length - 1, rank, row: { dimension, ...row, ...counts } });
+        }
+        continue;
+      }
       if (page.firstRank === 0) {
         buckets.push({
           interval: page.interval,
@@ -221,6 +261,7 @@ export class SketchPages {
   }
 
   want(bucket: number, rank: number): void {
+    if (this.buckets[bucket]!.inlineRows) return;
     const page = this.pageOf(bucket, rank);
     if (this.loaded.has(`${bucket}:${page}`)) return;
     let pages = this.wanted.get(bucket);
@@ -263,6 +304,8 @@ export class SketchPages {
 
   /** The full row at `rank` of `bucket`; its page must have been wanted and loaded. */
   get(bucket: number, rank: number): Row {
+    const inline = this.buckets[bucket]!.inlineRows;
+    if (inline) return inline[rank]!;
     const page = this.pageOf(bucket, rank);
     const rows = this.loaded.get(`${bucket}:${page}`);
     const row = rows?.[rank - this.buckets[bucket]!.sketchPageStarts[page]!];

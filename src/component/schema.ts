@@ -127,6 +127,8 @@ export default defineSchema({
     rowCount: v.number(),
     /** On the first counter page: the firstRank of every sketch page, so a report finds a rank's page. */
     sketchPageStarts: v.optional(v.array(v.number())),
+    /** A small bucket's one page, holding its full rows (sketches included) and no sketch pages. */
+    inline: v.optional(v.boolean()),
   }).index("by_part", ["siteId", "interval", "dimension", "part", "bucketStart", "firstRank"]),
 
   // Single-flight compaction: one document, claimed by the compaction action for
