@@ -13,6 +13,7 @@ import type * as binary from "../binary.js";
 import type * as bots from "../bots.js";
 import type * as channels from "../channels.js";
 import type * as compaction from "../compaction.js";
+import type * as cursor from "../cursor.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
@@ -43,6 +44,7 @@ const fullApi: ApiFromModules<{
   bots: typeof bots;
   channels: typeof channels;
   compaction: typeof compaction;
+  cursor: typeof cursor;
   deltas: typeof deltas;
   events: typeof events;
   ingest: typeof ingest;
