@@ -69,7 +69,7 @@ export default defineSchema({
   }).index("by_batch", ["siteId", "batchId"]),
 
   // One row per session. Written and read only by the site's worker loop, so
-  // never contended.
+  // never contended. `attribution` holds only the values that are not "(none)".
   sessions: defineTable({
     siteId: v.id("sites"),
     visitorId: v.string(),

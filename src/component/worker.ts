@@ -23,6 +23,7 @@ import { Deltas, appendDeltas } from "./deltas.js";
 import type { Attribution } from "./events.js";
 import { LOOP_INTERVAL_MS, SETTLE_MS } from "./ingest.js";
 import { MINUTE_RETENTION_MS } from "./time.js";
+import { NONE_KEY, SESSION_DIMENSIONS } from "../shared.js";
 
 /** Bounds on one run, far inside Convex's transaction limits. */
 export const MAX_BATCHES_PER_RUN = 100;
@@ -79,16 +80,26 @@ class SessionStore {
 
   async write(): Promise<void> {
     for (const ref of this.dirty) {
-      const fields = { ...ref.state, attribution: ref.state.attribution as Record<string, string> };
+      const fields = { ...ref.state, attribution: storedAttribution(ref.state.attribution) };
       if (ref.id) await this.ctx.db.patch("sessions", ref.id, fields);
       else await this.ctx.db.insert("sessions", { siteId: ref.siteId, ...fields });
     }
   }
 }
 
+/**
+ * A session is written about once per event at low traffic, and most of its
+ * attribution is "(none)" (no UTM tags, often no referrer): only the other
+ * values are stored, and reading fills the rest back in.
+ */
+function storedAttribution(attribution: Attribution): Record<string, string> {
+  return Object.fromEntries(Object.entries(attribution).filter(([, value]) => value !== NONE_KEY));
+}
+
 function toState(doc: Doc<"sessions">): SessionState {
   const { _id, _creationTime, siteId: _s, attribution, ...state } = doc;
-  return { ...state, attribution: attribution as Attribution };
+  const full = Object.fromEntries(SESSION_DIMENSIONS.map((d) => [d, attribution[d] ?? NONE_KEY]));
+  return { ...state, attribution: full as Attribution };
 }
 
 type AppliedBatch = { deltas: Deltas; draft: Map<SessionRef, SessionState> };
