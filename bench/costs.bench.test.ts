@@ -458,8 +458,8 @@ async function runScenario(name: string, workload: Workload, options: Options): 
   vi.setSystemTime(workload.end);
   if (options.mode === "backlog") {
     vi.setSystemTime(workload.end + SETTLE_MS + 1);
-    // A run takes at most 100 batches; the queue is empty when a run writes no raw batch.
-    while ((await drain()).tally.writes.rawBatches ?? 0);
+    // A run takes at most 100 batches; the queue is empty when a run leaves its cursor where it was.
+    while ((await drain()).tally.writes.siteCursors ?? 0);
   }
   let reportsMs = 0;
   const reports = async () => {

@@ -16,6 +16,9 @@ import { components, internal } from "../example/convex/_generated/api.js";
 import { Clock, realNow } from "./clock.js";
 import { jobsOf, nextRun, type CronJob } from "./crons.js";
 import { installIndexedStore } from "./indexedStore.js";
+import type { Doc } from "../src/component/_generated/dataModel.js";
+import { SiteCursor } from "../src/component/cursor.js";
+import { isProcessed } from "../src/component/batches.testlib.js";
 import {
   captureConvexGlobal,
   onTopLevelCommit,
@@ -375,10 +378,26 @@ export class Engine {
     ).length;
   }
 
+  /** Batches no worker run has processed yet: past their site's cursor, or waiting for a retry. */
+  private queuedBatches(): number {
+    const docs = Object.values(this.global.components.analytics!.db._documents);
+    const cursors = new Map(
+      docs
+        .filter((d) => tableOfId(d._id as string) === "siteCursors")
+        .map((d) => [d.siteId, d as unknown as Doc<"siteCursors">]),
+    );
+    return docs.filter((d) => {
+      if (tableOfId(d._id as string) !== "batches") return false;
+      const batch = d as unknown as Doc<"batches">;
+      const cursor = SiteCursor.of(batch.siteId, cursors.get(batch.siteId) ?? null);
+      return !isProcessed(cursor, batch);
+    }).length;
+  }
+
   /** What is still queued: batches waiting for the worker, delta shards waiting for compaction, scheduled functions running. */
-  status(): { pendingBatches: number; rollupDeltas: number; running: number; version: number } {
+  status(): { queuedBatches: number; rollupDeltas: number; running: number; version: number } {
     return {
-      pendingBatches: this.count("analytics", "pendingBatches"),
+      queuedBatches: this.queuedBatches(),
       rollupDeltas: this.count("analytics", "rollupDeltas"),
       running: this.global.scheduler._inFlight.size,
       version: this.version,

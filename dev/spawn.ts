@@ -87,10 +87,10 @@ export async function waitForWorker(url: string, timeoutMs = 30_000): Promise<vo
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = (await (await fetch(`${url}/_engine/status`)).json()) as {
-      pendingBatches: number;
+      queuedBatches: number;
       running: number;
     };
-    if (s.pendingBatches === 0 && s.running === 0) return;
+    if (s.queuedBatches === 0 && s.running === 0) return;
     if (Date.now() > deadline) throw new Error(`the worker did not catch up: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 50));
   }

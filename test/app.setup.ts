@@ -10,6 +10,8 @@ import batchWorkerTest from "@convex-dev/batch-worker/test";
 import rateLimiterTest from "@convex-dev/rate-limiter/test";
 import schema from "../example/convex/schema.js";
 import componentSchema from "../src/component/schema.js";
+import type { DataModel, Doc } from "../src/component/_generated/dataModel.js";
+import { batchesByState } from "../src/component/batches.testlib.js";
 import { register } from "../src/test.js";
 
 const modules = import.meta.glob("../example/convex/**/*.ts");
@@ -51,6 +53,13 @@ export function inComponent<T, Ctx = GenericMutationCtx<GenericDataModel>>(
     runInComponent: (path: string, f: (ctx: Ctx) => Promise<T>) => Promise<T>;
   };
   return runner.runInComponent(path, fn);
+}
+
+/** The analytics component's batches: processed (raw events) and queued (past their site's cursor). */
+export function batches(
+  t: App,
+): Promise<{ processed: Doc<"batches">[]; queued: Doc<"batches">[] }> {
+  return inComponent(t, "analytics", (ctx: GenericMutationCtx<DataModel>) => batchesByState(ctx));
 }
 
 /** Every component of the example app with its tables: the app, analytics and all of analytics' descendants. */

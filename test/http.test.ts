@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import fc from "fast-check";
 import type { GenericMutationCtx } from "convex/server";
-import { inComponent, initApp } from "./app.setup.js";
+import { batches, inComponent, initApp } from "./app.setup.js";
 import { api, components } from "../example/convex/_generated/api.js";
 import type { DataModel } from "../src/component/_generated/dataModel.js";
 import { enrichedFields, normalizeEvent } from "../src/component/events.js";
@@ -159,9 +159,7 @@ describe("202 accepted", () => {
     });
     await drain(t);
     expect((await overview(t, siteId)).pageviews).toBe(2);
-    expect(
-      await inAnalytics(t, async (ctx) => (await ctx.db.query("rawBatches").collect()).length),
-    ).toBe(1);
+    expect((await batches(t)).processed.length).toBe(1);
   });
 
   test("a batch whose events are all invalid is answered 202 with accepted 0 and stores nothing", async () => {
@@ -175,7 +173,7 @@ describe("202 accepted", () => {
       rejected: [0, 1, 2].map((index) => ({ index, reason: "event must be an object" })),
     });
     expect(
-      await inAnalytics(t, async (ctx) => (await ctx.db.query("pendingBatches").collect()).length),
+      await inAnalytics(t, async (ctx) => (await ctx.db.query("batches").collect()).length),
     ).toBe(0);
   });
 
@@ -225,9 +223,7 @@ describe("unicode", () => {
     expect(res.status).toBe(202);
     expect((await res.json()).accepted).toBe(1);
     await drain(t);
-    const [event] = await inAnalytics(t, async (ctx) =>
-      (await ctx.db.query("rawBatches").collect()).flatMap((b) => b.events),
-    );
+    const [event] = (await batches(t)).processed.flatMap((b) => b.events);
     expect(event).toMatchObject({ title: "a\ufffdb", visitorId: "v\ufffd" });
     expect(Object.values(event!.props ?? {})).toEqual(["v\ufffd"]);
     expect((await overview(t, siteId)).pageviews).toBe(1);
@@ -452,11 +448,7 @@ describe("413 too large", () => {
     expect(await res.json()).toEqual({
       error: { code: "too_large", message: "A batch holds at most 100 events" },
     });
-    expect(
-      await inAnalytics(t, async (ctx) =>
-        (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId),
-      ),
-    ).toEqual(["hundred"]);
+    expect((await batches(t)).queued.map((b) => b.batchId)).toEqual(["hundred"]);
   });
 });
 
@@ -684,12 +676,11 @@ describe("fuzz", () => {
     expect(statuses.get(202)).toBeGreaterThan(50);
     expect(accepted).toBeGreaterThan(50);
 
-    const stored = await inAnalytics(t, async (ctx) =>
-      (await ctx.db.query("pendingBatches").collect()).map((b) => ({
-        receivedAt: b.receivedAt,
-        events: b.events,
-      })),
-    );
+    // A batch was received when it was created (ingest's Date.now() is that millisecond).
+    const stored = (await batches(t)).queued.map((b) => ({
+      receivedAt: Math.floor(b._creationTime),
+      events: b.events,
+    }));
     expect(stored.reduce((n, b) => n + b.events.length, 0)).toBe(accepted);
     for (const batch of stored) {
       // Stored events are normalised: validating one again (with the fields the route derived) changes nothing.
@@ -703,12 +694,10 @@ describe("fuzz", () => {
 
     // Whatever was accepted, the worker processes without a single dead letter.
     await drain(t);
-    expect(
-      await inAnalytics(t, async (ctx) => [
-        (await ctx.db.query("pendingBatches").collect()).length,
-        (await ctx.db.query("deadLetters").collect()).length,
-      ]),
-    ).toEqual([0, 0]);
+    expect([
+      (await batches(t)).queued.length,
+      await inAnalytics(t, async (ctx) => (await ctx.db.query("deadLetters").collect()).length),
+    ]).toEqual([0, 0]);
     expect((await overview(t, siteId)).events).toBe(counted);
   });
 });

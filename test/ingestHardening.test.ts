@@ -5,7 +5,14 @@
 // on the server, and typed server-side tracking.
 import { describe, expect, expectTypeOf, test, vi } from "vitest";
 import type { GenericDataModel, GenericMutationCtx } from "convex/server";
-import { everyDocument, inComponent, initApp, useFixedClock, type App } from "./app.setup.js";
+import {
+  batches,
+  everyDocument,
+  inComponent,
+  initApp,
+  useFixedClock,
+  type App,
+} from "./app.setup.js";
 import { api, components, internal } from "../example/convex/_generated/api.js";
 import { Analytics } from "../src/client/index.js";
 import { sha256Hex, type SiteSettings } from "../src/shared.js";
@@ -128,7 +135,7 @@ async function sessionVisitors(t: App): Promise<string[]> {
 /** How many events the site holds, queued or processed. */
 async function storedEvents(t: App): Promise<number> {
   let n = 0;
-  for (const table of ["pendingBatches", "rawBatches", "deadLetters"]) {
+  for (const table of ["batches", "deadLetters"]) {
     for (const doc of await analyticsDocs(t, table)) n += (doc.events as unknown[]).length;
   }
   return n;
@@ -416,7 +423,7 @@ describe("cookieless visitor ids", () => {
     expect(await send(t, alice, writeKey, "late", { occurredAt: midnight - 3 * DAY })).toBe(202);
     await drain(t);
 
-    const raw = (await analyticsDocs(t, "rawBatches")) as {
+    const raw = (await analyticsDocs(t, "batches")) as {
       batchId: string;
       events: { visitorId: string }[];
     }[];
@@ -458,6 +465,10 @@ describe("cookieless visitor ids", () => {
 
   test("applyRetention also deletes the rate-limit buckets of days before yesterday, which no request reads again", async () => {
     const t = initApp();
+    const days = ["2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"];
+    // The site exists before the first day's batches: a deployment's clock only moves on, and
+    // batches are taken in creation order.
+    vi.setSystemTime(Date.parse(`${days[0]}T07:00:00Z`));
     const { writeKey } = await createSite(t);
     const buckets = () =>
       inComponent(
@@ -465,7 +476,6 @@ describe("cookieless visitor ids", () => {
         "analytics/rateLimiter",
         async (ctx) => (await ctx.db.query("rateLimits").collect()).length,
       );
-    const days = ["2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"];
     for (const [i, day] of days.entries()) {
       vi.setSystemTime(Date.parse(`${day}T08:00:00Z`));
       expect(await send(t, alice, writeKey, `d${i}-a`)).toBe(202);
@@ -503,7 +513,7 @@ describe("cookieless visitor ids", () => {
     const ids = new Set(await sessionVisitors(t));
     expect(ids.has("persist-42")).toBe(true);
     expect(ids.size).toBe(2);
-    const raw = (await analyticsDocs(t, "rawBatches")).flatMap(
+    const raw = (await batches(t)).processed.flatMap(
       (b) => b.events as { id: string; visitorId: string }[],
     );
     expect(
@@ -561,16 +571,16 @@ describe("privacy", () => {
     vi.advanceTimersByTime(2 * HOUR);
     await t.mutation(internal.analytics.kick, {});
     await drain(t);
-    // One more batch left queued, so that pendingBatches is scanned too.
+    // One more batch left queued, past the site's cursor, so that a queued batch is scanned too.
     vi.advanceTimersByTime(MINUTE);
     expect(await send(t, client, writeKey, "ip-pending")).toBe(202);
 
     const docs = await everyDocument(t);
     const count = (key: string) => docs.get(key)?.length ?? 0;
-    // Every kind of stored state was written: queued and processed events, sessions, rollups, salts, bot counts, rate-limit buckets.
+    // Every kind of stored state was written: queued and processed events, the loop's cursor, sessions, rollups, salts, bot counts, rate-limit buckets.
     for (const key of [
-      "analytics:pendingBatches",
-      "analytics:rawBatches",
+      "analytics:batches",
+      "analytics:siteCursors",
       "analytics:sessions",
       "analytics:rollups",
       "analytics:salts",
@@ -667,7 +677,7 @@ describe("user agent and country", () => {
       ["FR", 3],
     ]);
     expect(rows.some(([key]) => key === "XX" || key === "T1")).toBe(false);
-    const stored = (await analyticsDocs(t, "rawBatches")).flatMap(
+    const stored = (await batches(t)).processed.flatMap(
       (b) => b.events as { id: string; country?: string }[],
     );
     expect(stored.find((e) => e.id === "none-e")?.country).toBeUndefined();
@@ -696,7 +706,7 @@ describe("user agent and country", () => {
     }
     await drain(t);
     const countries = async (siteId: string) => {
-      const docs = (await analyticsDocs(t, "rawBatches")).filter((b) => b.siteId === siteId);
+      const docs = (await batches(t)).processed.filter((b) => b.siteId === siteId);
       return Object.fromEntries(
         docs
           .flatMap((b) => b.events as { id: string; country?: string }[])

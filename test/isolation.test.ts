@@ -5,7 +5,7 @@
 // site and of every other site is counted, compaction finishes, and what cannot
 // be stored is dead-lettered with its reason.
 import { describe, expect, test, vi } from "vitest";
-import { inComponent, initApp, useFixedClock, type App } from "./app.setup.js";
+import { batches, inComponent, initApp, useFixedClock, type App } from "./app.setup.js";
 import { api, internal } from "../example/convex/_generated/api.js";
 import {
   enforceConvexDocumentLimits,
@@ -122,13 +122,7 @@ describe("isolation", () => {
     );
     for (const d of dead)
       expect(d.error).toMatch(/rollup deltas are \d+ bytes, over the \d+-byte budget of one batch/);
-    expect(
-      await inComponent(
-        t,
-        "analytics",
-        async (ctx) => (await ctx.db.query("pendingBatches").collect()).length,
-      ),
-    ).toBe(0);
+    expect((await batches(t)).queued.length).toBe(0);
 
     await compactEverything(t);
     await check();

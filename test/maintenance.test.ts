@@ -1,8 +1,9 @@
 // Maintenance (registerMaintenanceCrons): the host's crons.ts schedules the two
 // jobs; convex-test never runs crons, so their targets are called directly. The
 // kick restarts site loops whose batches stalled and compaction that never ran,
-// retention deletes old minute rollups, raw data and salts page by page, and a
-// poison batch is dead-lettered without holding up its site's other batches.
+// retention deletes old minute rollups, raw data and salts page by page (never a
+// batch its site's loop has not processed), and a poison batch is dead-lettered
+// without holding up its site's other batches.
 import { describe, expect, test, vi } from "vitest";
 import { makeFunctionReference, type GenericMutationCtx } from "convex/server";
 import { api, components } from "../example/convex/_generated/api.js";
@@ -12,13 +13,12 @@ import { STALLED_BATCH_MS } from "../src/component/maintenance.js";
 import { COMPACTION_LEASE_MS } from "../src/component/compaction.js";
 import { MAX_BATCH_DELTA_BYTES } from "../src/component/worker.js";
 import { encodeRows } from "../src/component/rowCodec.js";
-import { inComponent, initApp, useFixedClock } from "./app.setup.js";
+import { batches, inComponent, initApp, useFixedClock } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 type ComponentCtx = GenericMutationCtx<DataModel>;
 type Table =
-  | "pendingBatches"
-  | "rawBatches"
+  | "batches"
   | "rollupDeltas"
   | "rollupStaging"
   | "rollups"
@@ -33,8 +33,23 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 /** Received long enough ago that a kick takes the batch for stalled. */
 const STALLED = NOW - STALLED_BATCH_MS - MINUTE;
+/** Before every batch of these tests (see `at`). */
+const SITES_CREATED = NOW - 100 * DAY;
 
 useFixedClock(NOW);
+
+/**
+ * Runs `fn` with the clock at `time`, then back at NOW. A batch is received when it is
+ * created, and creation times only grow, so past-dated documents are written oldest first.
+ */
+async function at<T>(time: number, fn: () => Promise<T>): Promise<T> {
+  vi.setSystemTime(time);
+  try {
+    return await fn();
+  } finally {
+    vi.setSystemTime(NOW);
+  }
+}
 
 /** Runs `fn` inside the analytics component, where its tables live (convex-test's t.run sees only the app's). */
 function inAnalytics<T>(t: App, fn: (ctx: ComponentCtx) => Promise<T>): Promise<T> {
@@ -45,13 +60,12 @@ const docs = <N extends Table>(t: App, table: N) =>
   inAnalytics(t, async (ctx) => await ctx.db.query(table).collect());
 const count = async (t: App, table: Table) => (await docs(t, table)).length;
 
+const createSite = (t: App, slug: string, settings?: { rawRetentionDays?: number }) =>
+  at(SITES_CREATED, () => t.mutation(api.analytics.createSite, { slug, name: slug, settings }));
+
 async function setup(settings?: { rawRetentionDays?: number }, slug = "default") {
   const t = initApp();
-  const { siteId, writeKey } = await t.mutation(api.analytics.createSite, {
-    slug,
-    name: "Default",
-    settings,
-  });
+  const { siteId, writeKey } = await createSite(t, slug, settings);
   return { t, siteId: siteId as Id<"sites">, writeKey };
 }
 
@@ -71,8 +85,15 @@ function queue(
   events: AnalyticsEvent[],
   receivedAt = STALLED,
 ) {
+  return at(receivedAt, () =>
+    inAnalytics(t, async (ctx) => ctx.db.insert("batches", { siteId, batchId, events })),
+  );
+}
+
+/** The site's loop as if it had processed every batch created before `before` (they are raw events). */
+function processedBefore(t: App, siteId: Id<"sites">, before: number) {
   return inAnalytics(t, async (ctx) =>
-    ctx.db.insert("pendingBatches", { siteId, batchId, receivedAt, events, attempts: 0 }),
+    ctx.db.insert("siteCursors", { siteId, creationTime: before, ids: [], retry: [] }),
   );
 }
 
@@ -110,14 +131,8 @@ describe("the host's crons", () => {
 describe("kick", () => {
   test("kick restarts the loop of each site whose batches stalled, leaves fresh batches to their loop, and every stalled batch is counted", async () => {
     const { t, siteId } = await setup();
-    const { siteId: other } = await t.mutation(api.analytics.createSite, {
-      slug: "other",
-      name: "Other",
-    });
-    const { siteId: fresh } = await t.mutation(api.analytics.createSite, {
-      slug: "fresh",
-      name: "Fresh",
-    });
+    const { siteId: other } = await createSite(t, "other");
+    const { siteId: fresh } = await createSite(t, "fresh");
     for (const v of ["a", "b", "c"])
       await queue(t, siteId, `batch-${v}`, [pageview(`${v}1`, v), pageview(`${v}2`, v, "/next")]);
     await queue(t, other as Id<"sites">, "other-1", [pageview("o1", "o")]);
@@ -132,8 +147,8 @@ describe("kick", () => {
 
     expect(await kick(t)).toEqual({ sites: 2, compaction: false });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect((await docs(t, "pendingBatches")).map((b) => b.batchId)).toEqual(["fresh-1"]);
-    expect(await count(t, "rawBatches")).toBe(4);
+    expect((await batches(t)).queued.map((b) => b.batchId)).toEqual(["fresh-1"]);
+    expect((await batches(t)).processed.length).toBe(4);
     const o = await overview(t, siteId);
     expect([o.pageviews, o.sessions, o.visitors]).toEqual([6, 3, 3]);
     expect((await overview(t, other)).pageviews).toBe(1);
@@ -141,7 +156,7 @@ describe("kick", () => {
     vi.advanceTimersByTime(STALLED_BATCH_MS);
     expect(await kick(t)).toEqual({ sites: 1, compaction: false });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect(await count(t, "pendingBatches")).toBe(0);
+    expect((await batches(t)).queued.length).toBe(0);
     expect((await overview(t, fresh)).pageviews).toBe(1);
     expect(await kick(t)).toEqual({ sites: 0, compaction: false });
   });
@@ -183,10 +198,7 @@ describe("kick", () => {
 describe("retention", () => {
   test("applyRetention deletes minute rollups whose hour is past the realtime window, raw batches and sessions past each site's retention, and old salts, page by page", async () => {
     const { t, siteId: short } = await setup({ rawRetentionDays: 30 });
-    const { siteId: long } = await t.mutation(api.analytics.createSite, {
-      slug: "long",
-      name: "Default retention",
-    });
+    const { siteId: long } = await createSite(t, "long");
     const OLD = 250;
     const delta = (siteId: string, interval: "minute" | "hour", bucketStart: number) => ({
       siteId: siteId as Id<"sites">,
@@ -196,12 +208,12 @@ describe("retention", () => {
       rows: encodeRows([]),
       rowCount: 0,
     });
-    const raw = (siteId: string, batchId: string, receivedAt: number) => ({
-      siteId: siteId as Id<"sites">,
-      batchId,
-      receivedAt,
-      events: [],
-    });
+    const raw = (siteId: string, batchId: string, receivedAt: number) =>
+      at(receivedAt, () =>
+        inAnalytics(t, (ctx) =>
+          ctx.db.insert("batches", { siteId: siteId as Id<"sites">, batchId, events: [] }),
+        ),
+      );
     const session = (siteId: string, visitorId: string, lastSeenAt: number) => ({
       siteId: siteId as Id<"sites">,
       visitorId,
@@ -215,6 +227,14 @@ describe("retention", () => {
       exitAt: lastSeenAt,
       attribution: {},
     });
+    // Oldest first (see `at`): before anything written at NOW, and all of them processed by their site's loop.
+    for (let i = 0; i < 5; i++) await raw(long, `expired-${i}`, NOW - 91 * DAY);
+    for (let i = 0; i < 5; i++) await raw(long, `kept-${i}`, NOW - 40 * DAY);
+    for (let i = OLD - 1; i >= 0; i--)
+      await raw(short, `old-${i}`, NOW - 30 * DAY - (i + 1) * MINUTE);
+    for (let i = 0; i < 3; i++) await raw(short, `new-${i}`, NOW - 29 * DAY);
+    await processedBefore(t, short, NOW - DAY);
+    await processedBefore(t, long as Id<"sites">, NOW - DAY);
     // A minute document holds one hour's minutes: it goes once its whole hour is over 2 hours old.
     const oldestKept = NOW - 3 * HOUR;
     await inAnalytics(t, async (ctx) => {
@@ -233,20 +253,6 @@ describe("retention", () => {
     });
     await inAnalytics(t, async (ctx) => {
       for (let i = 0; i < OLD; i++)
-        await ctx.db.insert(
-          "rawBatches",
-          raw(short, `old-${i}`, NOW - 30 * DAY - (i + 1) * MINUTE),
-        );
-      for (let i = 0; i < 3; i++)
-        await ctx.db.insert("rawBatches", raw(short, `new-${i}`, NOW - 29 * DAY));
-      for (let i = 0; i < 5; i++)
-        await ctx.db.insert("rawBatches", raw(long, `kept-${i}`, NOW - 40 * DAY));
-      for (let i = 0; i < 5; i++)
-        await ctx.db.insert("rawBatches", raw(long, `expired-${i}`, NOW - 91 * DAY));
-      return null;
-    });
-    await inAnalytics(t, async (ctx) => {
-      for (let i = 0; i < OLD; i++)
         await ctx.db.insert("sessions", session(short, `old-${i}`, NOW - 31 * DAY));
       for (let i = 0; i < 3; i++)
         await ctx.db.insert("sessions", session(short, `new-${i}`, NOW - DAY));
@@ -259,7 +265,7 @@ describe("retention", () => {
     await t.finishAllScheduledFunctions(vi.runAllTimers);
 
     const deltas = await docs(t, "rollupDeltas");
-    const raws = await docs(t, "rawBatches");
+    const raws = await docs(t, "batches");
     const sessions = await docs(t, "sessions");
     expect({
       minutes: deltas
@@ -292,38 +298,60 @@ describe("retention", () => {
   test("raw retention reaches every site, past the first page of sites", async () => {
     const { t } = await setup();
     const SITES = 205;
-    const last = await inAnalytics(t, async (ctx) => {
-      let id: Id<"sites"> | null = null;
-      for (let i = 0; i < SITES; i++) {
-        id = await ctx.db.insert("sites", {
-          slug: `s${i}`,
-          name: `Site ${i}`,
-          timezone: "UTC",
-          allowedOrigins: [],
-          enabled: true,
-          writeKeyHash: `hash-${i}`,
-          settings: { rawRetentionDays: 1 },
-        });
-      }
-      await ctx.db.insert("rawBatches", {
-        siteId: id!,
-        batchId: "expired",
-        receivedAt: NOW - 2 * DAY,
-        events: [],
-      });
-      await ctx.db.insert("rawBatches", {
-        siteId: id!,
-        batchId: "kept",
-        receivedAt: NOW - DAY / 2,
-        events: [],
-      });
-      return id!;
-    });
+    const last = await at(SITES_CREATED, () =>
+      inAnalytics(t, async (ctx) => {
+        let id: Id<"sites"> | null = null;
+        for (let i = 0; i < SITES; i++) {
+          id = await ctx.db.insert("sites", {
+            slug: `s${i}`,
+            name: `Site ${i}`,
+            timezone: "UTC",
+            allowedOrigins: [],
+            enabled: true,
+            writeKeyHash: `hash-${i}`,
+            settings: { rawRetentionDays: 1 },
+          });
+        }
+        return id!;
+      }),
+    );
+    for (const [batchId, receivedAt] of [
+      ["expired", NOW - 2 * DAY],
+      ["kept", NOW - DAY / 2],
+    ] as const)
+      await at(receivedAt, () =>
+        inAnalytics(t, (ctx) => ctx.db.insert("batches", { siteId: last, batchId, events: [] })),
+      );
+    await processedBefore(t, last, NOW);
     await t.mutation(components.analytics.maintenance.applyRetention, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect((await docs(t, "rawBatches")).map((r) => [r.siteId, r.batchId])).toEqual([
-      [last, "kept"],
-    ]);
+    expect((await docs(t, "batches")).map((r) => [r.siteId, r.batchId])).toEqual([[last, "kept"]]);
+  });
+
+  test("retention never deletes a batch its site's loop has not processed, however old: the loop counts it once it runs", async () => {
+    const { t, siteId } = await setup({ rawRetentionDays: 8 });
+    await queue(t, siteId, "counted", [pageview("c1", "c")], NOW - 20 * DAY);
+    // The loop died after the first batch: the other two wait past its cursor, one for a retry.
+    await queue(t, siteId, "retrying", [pageview("r1", "r")], NOW - 15 * DAY);
+    await queue(t, siteId, "queued", [pageview("q1", "q")], NOW - 10 * DAY);
+    const retrying = (await batches(t)).queued.find((b) => b.batchId === "retrying")!;
+    await inAnalytics(t, (ctx) =>
+      ctx.db.insert("siteCursors", {
+        siteId,
+        creationTime: retrying._creationTime,
+        ids: [retrying._id],
+        retry: [{ id: retrying._id, creationTime: retrying._creationTime }],
+      }),
+    );
+    await t.mutation(components.analytics.maintenance.applyRetention, {});
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect((await docs(t, "batches")).map((b) => b.batchId)).toEqual(["retrying", "queued"]);
+
+    expect(await kick(t)).toEqual({ sites: 1, compaction: false });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect((await batches(t)).queued).toEqual([]);
+    // The first batch was marked processed without running, so only the other two count.
+    expect((await overview(t, siteId)).pageviews).toBe(2);
   });
 });
 
@@ -342,17 +370,17 @@ describe("dead letters", () => {
     expect(await kick(t)).toEqual({ sites: 1, compaction: false });
     vi.advanceTimersByTime(1);
     await t.finishInProgressScheduledFunctions();
-    const afterFirstRun = (await docs(t, "pendingBatches")).map((b) => [
+    const afterFirstRun = (await batches(t)).queued.map((b) => [
       b.batchId,
       b.attempts,
       typeof b.lastError,
     ]);
     expect(afterFirstRun).toEqual([["poison", 1, "string"]]);
-    const error = (await docs(t, "pendingBatches"))[0]!.lastError!;
+    const error = (await batches(t)).queued[0]!.lastError!;
     expect((await overview(t, siteId)).pageviews).toBe(3);
 
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect(await count(t, "pendingBatches")).toBe(0);
+    expect((await batches(t)).queued.length).toBe(0);
     expect(await t.query(api.analytics.listDeadLetters, { siteId })).toEqual([
       {
         _id: expect.any(String),
@@ -364,9 +392,10 @@ describe("dead letters", () => {
         error,
       },
     ]);
-    expect((await docs(t, "rawBatches")).map((b) => b.batchId).sort()).toEqual([
-      "good-1",
-      "good-2",
+    // The dead letter moved out of the raw events; nothing else was rewritten.
+    expect((await docs(t, "batches")).map((b) => [b.batchId, b.attempts])).toEqual([
+      ["good-1", undefined],
+      ["good-2", undefined],
     ]);
     const o = await overview(t, siteId);
     expect([o.pageviews, o.sessions, o.visitors]).toEqual([3, 2, 2]);
@@ -396,7 +425,8 @@ describe("dead letters", () => {
     expect(more).toEqual([]);
     expect([letter!.batchId, letter!.attempts]).toEqual(["huge", 0]);
     expect(letter!.error).toMatch(new RegExp(`over the ${MAX_BATCH_DELTA_BYTES}-byte budget`));
-    expect((await docs(t, "pendingBatches")).length).toBe(0);
+    expect((await batches(t)).queued.length).toBe(0);
+    expect((await docs(t, "batches")).map((b) => b.batchId)).toEqual(["small"]);
     expect((await overview(t, siteId)).pageviews).toBe(1);
   });
 });

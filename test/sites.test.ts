@@ -2,7 +2,7 @@
 // SHA-256 hash, no read returns the hash, keys are unique, rotation is immediate,
 // and bad site settings are refused with a clear message.
 import { describe, expect, test, vi } from "vitest";
-import { everyDocument, inComponent, initApp, useFixedClock, type App } from "./app.setup.js";
+import { batches, everyDocument, initApp, useFixedClock, type App } from "./app.setup.js";
 import { api, internal } from "../example/convex/_generated/api.js";
 import { sha256Hex } from "../src/shared.js";
 
@@ -38,7 +38,7 @@ describe("write keys", () => {
       siteId: b.siteId,
     });
 
-    // Fill the tables: pending and raw batches, sessions, canonical rollups, the totals BTree.
+    // Fill the tables: queued and processed batches, sessions, canonical rollups, the totals BTree.
     expect((await ingest(t, b.writeKey, "old-key")).status).toBe(401);
     expect((await ingest(t, rotated, "b1")).status).toBe(202);
     expect(
@@ -73,8 +73,8 @@ describe("write keys", () => {
     const docs = await everyDocument(t);
     const count = (key: string) => docs.get(key)?.length ?? 0;
     expect(count("analytics:sites")).toBe(2);
-    expect(count("analytics:rawBatches")).toBe(2);
-    expect(count("analytics:pendingBatches")).toBe(1);
+    expect(count("analytics:batches")).toBe(3);
+    expect((await batches(t)).queued.map((b) => b.batchId)).toEqual(["b2"]);
     expect(count("analytics:rollups")).toBeGreaterThan(0);
     expect(count("analytics/hourlyTotals:btreeNode")).toBeGreaterThan(0);
 
@@ -145,11 +145,7 @@ describe("write keys", () => {
     expect(new Set(sites.map((s) => s.writeKey)).size).toBe(20);
     for (const [i, { siteId, writeKey }] of sites.entries()) {
       expect((await ingest(t, writeKey, `b${i}`, 1)).status).toBe(202);
-      const pending = await inComponent(
-        t,
-        "analytics",
-        async (ctx) => await ctx.db.query("pendingBatches").collect(),
-      );
+      const pending = (await batches(t)).queued;
       expect(pending.filter((b) => b.batchId === `b${i}`).map((b) => b.siteId)).toEqual([siteId]);
     }
   });

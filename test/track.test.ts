@@ -36,7 +36,7 @@ async function rows(t: App, siteId: string, dimension: "event" | "prop") {
   return rows.map((r) => [r.key, r.events, r.visitors]);
 }
 
-function pendingCount(t: App) {
+function batchCount(t: App) {
   const runner = t as unknown as {
     runInComponent: (
       path: string,
@@ -45,7 +45,7 @@ function pendingCount(t: App) {
   };
   return runner.runInComponent(
     "analytics",
-    async (ctx) => (await ctx.db.query("pendingBatches").collect()).length,
+    async (ctx) => (await ctx.db.query("batches").collect()).length,
   );
 }
 
@@ -82,7 +82,7 @@ test("an event tracked in a host mutation that then throws is not recorded, like
   ).rejects.toThrow("payment declined");
 
   expect(await t.run(async (ctx) => (await ctx.db.query("users").collect()).length)).toBe(0);
-  expect(await pendingCount(t)).toBe(0);
+  expect(await batchCount(t)).toBe(0);
   await t.finishAllScheduledFunctions(vi.runAllTimers);
   expect((await t.query(api.analytics.getOverview, range(siteId))).events).toBe(0);
   expect(await rows(t, siteId, "event")).toEqual([]);
@@ -183,5 +183,5 @@ test("track refuses an unknown site and an event with neither a userId nor a vis
     },
   ]);
   expect(await t.run(async (ctx) => (await ctx.db.query("users").collect()).length)).toBe(1);
-  expect(await pendingCount(t)).toBe(0);
+  expect(await batchCount(t)).toBe(0);
 });

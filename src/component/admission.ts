@@ -73,6 +73,13 @@ export const ingestRequest = mutation({
     const perSite = site.settings.siteBatchesPerMinute ?? DEFAULT_SITE_BATCHES_PER_MINUTE;
     const perClient = site.settings.clientBatchesPerMinute ?? DEFAULT_CLIENT_BATCHES_PER_MINUTE;
     // The client's limit applies to bots too, so a crawler cannot inflate the bot counter for free.
+    // Two buckets cost two writes a request (one for bots and refused clients): the rate limiter
+    // writes the bucket, or shard, that a `limit` consumes from, and nothing it offers writes less
+    // and keeps both limits exact. `check` consumes nothing; taking a site's tokens in blocks
+    // (`count`) over-charges light clients or, sampled, lets the site past its limit; reserving
+    // still writes per call; asynchronous updates write a queued update per call and apply it
+    // later, so a burst gets past the limit. Charging the site's bucket from the worker, once per
+    // run, would make ingest read what the worker writes.
     const limits = [
       ["client", `${site._id}|${day}|${clientKey}`, perClient, 1],
       // The rate-limiter needs at least one whole token per shard: small site limits get fewer shards.

@@ -1,5 +1,5 @@
 // The append-only front door. Ingest reads only its site, its own (siteId,
-// batchId) dedup key and its site's loop flag, and writes one pending batch, so
+// batchId) dedup key and its site's loop flag, and writes one batch, so
 // any number of browsers can post at once without optimistic-concurrency
 // retries (invariants I2, I9; read and write sets in README.md).
 import { v } from "convex/values";
@@ -17,9 +17,10 @@ import {
 import { MAX_EVENTS_PER_BATCH, enrichedFields, normalizeEvent } from "./events.js";
 
 /**
- * The worker reads only batches received at least this long before it started.
- * A mutation runs for at most a second, so no ingest still in flight can insert
- * into that range: the worker's read set and the ingests' writes never meet.
+ * The worker reads only batches created at least this long before it started.
+ * A mutation runs for at most a second, and its inserts are created no earlier
+ * than its start, so no ingest still in flight can insert into that range: the
+ * worker's read set and the ingests' writes never meet.
  */
 export const SETTLE_MS = 2_000;
 /**
@@ -28,17 +29,17 @@ export const SETTLE_MS = 2_000;
  * low at steady load; it is also the delay before events show in reports.
  */
 export const LOOP_INTERVAL_MS = 5_000;
-/** A pending batch document stays far below Convex's 1 MiB; events past this are refused one by one. */
-export const MAX_PENDING_BATCH_BYTES = 256 * 1024;
+/** A batch document stays far below Convex's 1 MiB; events past this are refused one by one. */
+export const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_BATCH_ID_LENGTH = 128;
 
-/** A batch id already seen for this site: queued, processed, or dead-lettered. */
+/** A batch id already seen for this site: queued or processed (one table), or dead-lettered. */
 async function isDuplicate(
   ctx: MutationCtx,
   siteId: Id<"sites">,
   batchId: string,
 ): Promise<boolean> {
-  for (const table of ["pendingBatches", "rawBatches", "deadLetters"] as const) {
+  for (const table of ["batches", "deadLetters"] as const) {
     const hit = await ctx.db
       .query(table)
       .withIndex("by_batch", (q) => q.eq("siteId", siteId).eq("batchId", batchId))
@@ -81,10 +82,10 @@ export async function queueBatch(
   let bytes = 0;
   for (const { index, event } of candidates) {
     const size = getConvexSize(event);
-    if (bytes + size > MAX_PENDING_BATCH_BYTES) {
+    if (bytes + size > MAX_BATCH_BYTES) {
       rejected.push({
         index,
-        reason: `the batch is over ${MAX_PENDING_BATCH_BYTES} bytes; send this event in another batch`,
+        reason: `the batch is over ${MAX_BATCH_BYTES} bytes; send this event in another batch`,
       });
       continue;
     }
@@ -93,13 +94,8 @@ export async function queueBatch(
   }
   rejected.sort((a, b) => a.index - b.index);
   if (events.length === 0) return { accepted: 0, duplicate: false, rejected };
-  await ctx.db.insert("pendingBatches", {
-    siteId: site._id,
-    batchId,
-    receivedAt: Date.now(),
-    events,
-    attempts: 0,
-  });
+  // The batch's one write: its creation time is when it was received, and the worker never rewrites it.
+  await ctx.db.insert("batches", { siteId: site._id, batchId, events });
   await wakeLoop(ctx, site._id);
   return { accepted: events.length, duplicate: false, rejected };
 }

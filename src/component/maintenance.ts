@@ -5,18 +5,20 @@ import { v } from "convex/values";
 import { internalMutation, mutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import { COMPACTION_LEASE_MS } from "./compaction.js";
+import { SiteCursor, hasWaitingBatch } from "./cursor.js";
 import { pruneSalts } from "./salts.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS } from "./time.js";
 
 const PAGE = 200;
 export const DEFAULT_RAW_RETENTION_DAYS = 90;
-/** A pending batch this old means its site's loop died (a scheduled run that failed); kick restarts it. */
+/** A batch this old after its site's cursor means the loop died (a scheduled run that failed); kick restarts it. */
 export const STALLED_BATCH_MS = 2 * 60_000;
 
 /**
- * Restarts the loop of every site with a batch pending for over STALLED_BATCH_MS
- * (a second loop for a site is harmless: both drain and go idle), and starts
- * compaction when a closed hour waits and no live run holds the lock.
+ * Restarts the loop of every site with a batch past its cursor (queued or
+ * waiting for a retry) for over STALLED_BATCH_MS (a second loop for a site is
+ * harmless: both drain and go idle), and starts compaction when a closed hour
+ * waits and no live run holds the lock.
  */
 export const kick = mutation({
   args: {},
@@ -33,13 +35,7 @@ async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Pro
   const page = await ctx.db.query("sites").paginate({ cursor, numItems: PAGE });
   let restarted = 0;
   for (const site of page.page) {
-    const stalled = await ctx.db
-      .query("pendingBatches")
-      .withIndex("by_site_received", (q) =>
-        q.eq("siteId", site._id).lt("receivedAt", now - STALLED_BATCH_MS),
-      )
-      .first();
-    if (!stalled) continue;
+    if (!(await hasWaitingBatch(ctx, site._id, now - STALLED_BATCH_MS))) continue;
     await ctx.scheduler.runAfter(0, internal.worker.drainSite, { siteId: site._id });
     restarted++;
   }
@@ -125,11 +121,13 @@ export const pruneRaw = internalMutation({
   args: { siteId: v.id("sites"), before: v.number() },
   returns: v.null(),
   handler: async (ctx, { siteId, before }) => {
+    // Never past the cursor: a batch the loop has not counted yet is not raw events to expire.
+    const end = Math.min(before, (await SiteCursor.load(ctx, siteId)).processedBefore);
     const old = await ctx.db
-      .query("rawBatches")
-      .withIndex("by_site_received", (q) => q.eq("siteId", siteId).lt("receivedAt", before))
+      .query("batches")
+      .withIndex("by_site", (q) => q.eq("siteId", siteId).lt("_creationTime", end))
       .take(PAGE);
-    for (const doc of old) await ctx.db.delete("rawBatches", doc._id);
+    for (const doc of old) await ctx.db.delete("batches", doc._id);
     const sessions = await ctx.db
       .query("sessions")
       .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before))

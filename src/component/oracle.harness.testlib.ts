@@ -28,6 +28,8 @@ import { initConvexTest } from "./test.setup.js";
 import { DAY, HOUR, alignRange, hourPhase } from "./time.js";
 import type { Id } from "./_generated/dataModel.js";
 import { SETTLE_MS } from "./ingest.js";
+import { hasWaitingBatch } from "./cursor.js";
+import { batchesByState } from "./batches.testlib.js";
 import { drainSiteHandler } from "./worker.js";
 
 export type T = ReturnType<typeof initConvexTest>;
@@ -59,10 +61,14 @@ export async function ingest(t: T, siteId: string, batch: Batch) {
   });
 }
 
-/** Moves the clock past the settle window, so the worker sees every batch received so far. */
+/**
+ * Moves the clock past the settle window, so the worker sees every batch received so far.
+ * Creation times only grow while this harness moves the clock back and forth, so the window
+ * is counted from the latest creation time.
+ */
 export async function settle(t: T): Promise<void> {
   const latest = await t.run(async (ctx) =>
-    Math.max(0, ...(await ctx.db.query("pendingBatches").collect()).map((b) => b.receivedAt)),
+    Math.max(0, ...(await ctx.db.query("batches").collect()).map((b) => b._creationTime)),
   );
   vi.setSystemTime(Math.max(Date.now(), latest + SETTLE_MS + 1));
 }
@@ -79,8 +85,9 @@ export async function crashWorker(t: T, siteId: string): Promise<void> {
 
 export async function drainAll(t: T, siteId: string): Promise<void> {
   await settle(t);
-  while (await t.run(async (ctx) => (await ctx.db.query("pendingBatches").first()) !== null)) {
-    await t.mutation(internal.worker.drainSite, { siteId: siteId as Id<"sites"> });
+  const id = siteId as Id<"sites">;
+  while (await t.run(async (ctx) => await hasWaitingBatch(ctx, id, Infinity))) {
+    await t.mutation(internal.worker.drainSite, { siteId: id });
   }
 }
 
@@ -90,17 +97,15 @@ export async function compactAll(t: T): Promise<void> {
   while ((await t.mutation(internal.compaction.compactStep, {})).work !== null);
 }
 
-/** The events the workers have processed, in processing order (raw batches are written in that order). */
+/** The events the workers have processed, in processing order (the loop takes batches in creation order). */
 export async function processedEvents(t: T): Promise<AnalyticsEvent[]> {
-  return await t.run(async (ctx) =>
-    (await ctx.db.query("rawBatches").collect()).flatMap((b) => b.events),
-  );
+  return await t.run(async (ctx) => (await batchesByState(ctx)).processed.flatMap((b) => b.events));
 }
 
 export async function tableCounts(t: T) {
   return await t.run(async (ctx) => ({
-    pendingBatches: (await ctx.db.query("pendingBatches").collect()).length,
-    rawBatches: (await ctx.db.query("rawBatches").collect()).length,
+    queued: (await batchesByState(ctx)).queued.length,
+    batches: (await ctx.db.query("batches").collect()).length,
     sessions: (await ctx.db.query("sessions").collect()).length,
     rollupDeltas: (await ctx.db.query("rollupDeltas").collect()).length,
     rollupStaging: (await ctx.db.query("rollupStaging").collect()).length,
@@ -240,16 +245,16 @@ export async function runScenario(scenario: Scenario): Promise<void> {
   await crashWorker(t, siteId);
   await drainAll(t, siteId);
 
-  // Exactly once: one raw batch per distinct batchId, nothing left queued, the raw events are what was sent.
+  // Exactly once: one batch per distinct batchId, nothing left queued, the raw events are what was sent.
   const counts = await tableCounts(t);
-  expect(counts.pendingBatches).toBe(0);
-  expect(counts.rawBatches).toBe(new Set(sent.map((b) => b.batchId)).size);
+  expect(counts.queued).toBe(0);
+  expect(counts.batches).toBe(new Set(sent.map((b) => b.batchId)).size);
   const processed = await processedEvents(t);
   expect(processed.length).toBe(sent.reduce((n, b) => n + b.events.length, 0));
 
-  // The site's loop takes the settled batches in the order they were received; this harness
-  // sets receivedAt per batch, so that can differ from the order they were sent. The oracle
-  // replays what was processed, in processing order: exactly the sent events, each once.
+  // The site's loop takes the settled batches in the order they were received (created); the
+  // events' times follow the batches' own clock, not that order. The oracle replays what was
+  // processed, in processing order: exactly the sent events, each once.
   expect(processed.map((e) => e.id).sort()).toEqual(
     sent.flatMap((b) => b.events.map((e) => e.id)).sort(),
   );

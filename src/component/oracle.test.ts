@@ -23,6 +23,7 @@ import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { HOUR, bucketStart, nextBucket } from "./time.js";
 import type { Id } from "./_generated/dataModel.js";
 import { drainSiteHandler } from "./worker.js";
+import { batchesByState } from "./batches.testlib.js";
 
 /** ORACLE_RUNS explores further (e.g. ORACLE_RUNS=50 npx vitest run src/component/oracle.test.ts); ORACLE_SEED picks the seed. */
 const RUNS = Number(process.env.ORACLE_RUNS ?? 6);
@@ -34,7 +35,7 @@ afterEach(() => vi.useRealTimers());
 // ---------------------------------------------------------------- tests
 
 describe("oracle", () => {
-  test("a worker run that throws inside t.run is rolled back completely: no raw batch, session, delta or schedule survives", async () => {
+  test("a worker run that throws inside t.run is rolled back completely: no move of its cursor, no session, delta or schedule survives", async () => {
     vi.setSystemTime(Date.parse("2026-10-20T12:00:00Z"));
     const t = initConvexTest();
     const siteId = await createSite(t);
@@ -63,8 +64,8 @@ describe("oracle", () => {
     await ingest(t, siteId, batch(2));
     const snapshot = () =>
       t.run(async (ctx) => ({
-        pending: (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId),
-        raw: (await ctx.db.query("rawBatches").collect()).length,
+        pending: (await batchesByState(ctx)).queued.map((b) => b.batchId),
+        raw: (await batchesByState(ctx)).processed.length,
         sessions: (await ctx.db.query("sessions").collect()).length,
         deltas: (await ctx.db.query("rollupDeltas").collect()).length,
         scheduled: (await ctx.db.system.query("_scheduled_functions").collect()).length,
@@ -78,8 +79,8 @@ describe("oracle", () => {
       t.run(async (ctx) => {
         await drainSiteHandler(ctx as unknown as MutationCtx, { siteId: siteId as Id<"sites"> });
         inside = {
-          pending: (await ctx.db.query("pendingBatches").collect()).map((b) => b.batchId),
-          raw: (await ctx.db.query("rawBatches").collect()).length,
+          pending: (await batchesByState(ctx)).queued.map((b) => b.batchId),
+          raw: (await batchesByState(ctx)).processed.length,
           sessions: (await ctx.db.query("sessions").collect()).length,
           deltas: (await ctx.db.query("rollupDeltas").collect()).length,
           scheduled: (await ctx.db.system.query("_scheduled_functions").collect()).length,

@@ -13,20 +13,26 @@ export default defineSchema({
     .index("by_slug", ["slug"])
     .index("by_writeKeyHash", ["writeKeyHash"]),
 
-  // The ingest queue. Written by ingest (one insert per batch); read and deleted
-  // by the site's worker loop, which only reads batches received more than
-  // SETTLE_MS before it started, a range no running ingest can still write into.
-  // Ingest reads only its own (siteId, batchId) key here, for dedup.
-  pendingBatches: defineTable({
+  // The ingest queue and the raw record in one table: ingest inserts one document
+  // per batch, and nothing rewrites it (a batch whose processing throws gets its
+  // attempt count patched; a dead-lettered one moves to deadLetters). The site's
+  // worker loop reads the batches after its cursor (siteCursors) created at least
+  // SETTLE_MS before it started, a range no running ingest can still insert into;
+  // everything before the cursor is raw events, deleted by the retention cron.
+  // Ingest reads only its own (siteId, batchId) key here, for dedup. Ordered by
+  // creation time, which Convex keeps increasing however the wall clock moves.
+  batches: defineTable({
     siteId: v.id("sites"),
     batchId: v.string(),
-    receivedAt: v.number(),
     events: v.array(vEvent),
-    attempts: v.number(),
+    /** Absent until a run's processing of the batch throws. */
+    attempts: v.optional(v.number()),
     lastError: v.optional(v.string()),
   })
     .index("by_batch", ["siteId", "batchId"])
-    .index("by_site_received", ["siteId", "receivedAt"]),
+    // The worker's queue order: a site's batches by creation time, which by_batch does not give.
+    // eslint-disable-next-line @convex-dev/no-duplicate-indexes
+    .index("by_site", ["siteId"]),
 
   // One per site with a worker loop: whether a drain is scheduled. Ingest reads
   // it and schedules the loop only when it is idle; the loop writes it only when
@@ -36,21 +42,24 @@ export default defineSchema({
     scheduled: v.boolean(),
   }).index("by_site", ["siteId"]),
 
-  // Raw events, one document per processed batch (packing keeps writes per event
-  // low). Written by the worker; read by ingest for dedup of its own batchId only,
-  // by raw listings, and deleted by the retention cron.
-  rawBatches: defineTable({
+  // How far a site's worker loop has got through `batches` (cursor.ts): every
+  // batch created before `creationTime` is processed, and so are `ids`, those
+  // created exactly at it; `retry` holds batches past it whose processing threw
+  // fewer than MAX_ATTEMPTS times. A document of its own, not a field of
+  // siteLoops, because the loop writes it every run and ingest must read nothing
+  // the worker writes. Written by the loop (once per run); read by the loop, the
+  // kick cron (stalled loops) and retention (never past the cursor).
+  siteCursors: defineTable({
     siteId: v.id("sites"),
-    batchId: v.string(),
-    receivedAt: v.number(),
-    events: v.array(vEvent),
-  })
-    .index("by_batch", ["siteId", "batchId"])
-    .index("by_site_received", ["siteId", "receivedAt"]),
+    creationTime: v.number(),
+    ids: v.array(v.id("batches")),
+    retry: v.array(v.object({ id: v.id("batches"), creationTime: v.number() })),
+  }).index("by_site", ["siteId"]),
 
   // Batches the worker gave up on (it threw MAX_ATTEMPTS times, or its rollup
-  // deltas are over the per-batch byte budget), with the reason. Written by the
-  // worker; read by admins (listDeadLetters) and by ingest for dedup.
+  // deltas are over the per-batch byte budget), with the reason, moved out of
+  // `batches` so that they are not raw events. Written by the worker; read by
+  // admins (listDeadLetters) and by ingest for dedup.
   deadLetters: defineTable({
     siteId: v.id("sites"),
     batchId: v.string(),
@@ -60,7 +69,7 @@ export default defineSchema({
   }).index("by_batch", ["siteId", "batchId"]),
 
   // One row per session. Written and read only by the site's worker loop, so
-  // never contended.
+  // never contended. `attribution` holds only the values that are not "(none)".
   sessions: defineTable({
     siteId: v.id("sites"),
     visitorId: v.string(),

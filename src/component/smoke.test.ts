@@ -162,3 +162,49 @@ describe("minute rollups", () => {
     expect((await t.query(api.reports.getOverview, day)).pageviews).toBe(2);
   });
 });
+
+describe("sessions", () => {
+  test("a session continued by a later worker run keeps its attribution, and its document stores only the values that are not (none)", async () => {
+    vi.setSystemTime(new Date("2026-03-10T12:00:00Z"));
+    const t = initConvexTest();
+    const { siteId } = await t.mutation(api.sites.createSite, { slug: "ss", name: "SS" });
+    const pageview = (id: string, path: string, referrer?: string) => ({
+      id,
+      type: "pageview",
+      occurredAt: Date.now() - 1_000,
+      url: `https://ex.com${path}`,
+      visitorId: "v1",
+      ...(referrer ? { referrer } : {}),
+    });
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "landing",
+      events: [pageview("e1", "/", "https://www.google.com/")],
+    });
+    await runWorkers(t);
+    const [stored] = await t.run(async (ctx) => await ctx.db.query("sessions").collect());
+    expect(stored!.attribution).toEqual({ referrer: "google.com", channel: "Organic Search" });
+
+    vi.advanceTimersByTime(60_000);
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "next",
+      events: [pageview("e2", "/pricing", "https://ex.com/")],
+    });
+    await runWorkers(t);
+    const range = { siteId, from: Date.now() - 3_600_000, to: Date.now() + 3_600_000 };
+    const overview = await t.query(api.reports.getOverview, range);
+    expect([overview.sessions, overview.pageviews, overview.bounceRate]).toEqual([1, 2, 0]);
+    for (const [dimension, key] of [
+      ["referrer", "google.com"],
+      ["utmSource", "(none)"],
+      ["exitPage", "/pricing"],
+    ] as const) {
+      const { rows } = await t.query(api.reports.getBreakdown, { ...range, dimension, limit: 10 });
+      expect(
+        rows.map((r) => r.key),
+        dimension,
+      ).toEqual([key]);
+    }
+  });
+});

@@ -1,10 +1,11 @@
 // The aggregation worker: one loop per site, so one site's volume or input can
 // never hold up another's (invariant I8), and a visitor's batches are processed in
-// arrival order. Each run drains the site's settled pending batches (bounded in
-// batches, events and bytes), writes raw events and sessions, accumulates rollup
-// deltas in memory and appends them as new documents (deltas.ts), and removes
-// the batches, all in one transaction: a crash anywhere commits nothing, so
-// every event is counted exactly once however often a run is retried.
+// arrival order. Each run takes the site's settled batches after its cursor
+// (bounded in batches, events and bytes), writes sessions, accumulates rollup
+// deltas in memory and appends them as new documents (deltas.ts), and moves the
+// cursor past the batches (cursor.ts), all in one transaction: a crash anywhere
+// commits nothing, so every event is counted exactly once however often a run is
+// retried. The batches stay where ingest wrote them, as the raw events.
 import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
@@ -17,10 +18,12 @@ import {
   startSession,
   type SessionState,
 } from "./sessions.js";
+import { SiteCursor } from "./cursor.js";
 import { Deltas, appendDeltas } from "./deltas.js";
 import type { Attribution } from "./events.js";
 import { LOOP_INTERVAL_MS, SETTLE_MS } from "./ingest.js";
 import { MINUTE_RETENTION_MS } from "./time.js";
+import { NONE_KEY, SESSION_DIMENSIONS } from "../shared.js";
 
 /** Bounds on one run, far inside Convex's transaction limits. */
 export const MAX_BATCHES_PER_RUN = 100;
@@ -77,16 +80,26 @@ class SessionStore {
 
   async write(): Promise<void> {
     for (const ref of this.dirty) {
-      const fields = { ...ref.state, attribution: ref.state.attribution as Record<string, string> };
+      const fields = { ...ref.state, attribution: storedAttribution(ref.state.attribution) };
       if (ref.id) await this.ctx.db.patch("sessions", ref.id, fields);
       else await this.ctx.db.insert("sessions", { siteId: ref.siteId, ...fields });
     }
   }
 }
 
+/**
+ * A session is written about once per event at low traffic, and most of its
+ * attribution is "(none)" (no UTM tags, often no referrer): only the other
+ * values are stored, and reading fills the rest back in.
+ */
+function storedAttribution(attribution: Attribution): Record<string, string> {
+  return Object.fromEntries(Object.entries(attribution).filter(([, value]) => value !== NONE_KEY));
+}
+
 function toState(doc: Doc<"sessions">): SessionState {
   const { _id, _creationTime, siteId: _s, attribution, ...state } = doc;
-  return { ...state, attribution: attribution as Attribution };
+  const full = Object.fromEntries(SESSION_DIMENSIONS.map((d) => [d, attribution[d] ?? NONE_KEY]));
+  return { ...state, attribution: full as Attribution };
 }
 
 type AppliedBatch = { deltas: Deltas; draft: Map<SessionRef, SessionState> };
@@ -97,7 +110,7 @@ type AppliedBatch = { deltas: Deltas; draft: Map<SessionRef, SessionState> };
  * budget, leaves no trace.
  */
 async function applyBatch(
-  batch: Doc<"pendingBatches">,
+  batch: Doc<"batches">,
   site: Doc<"sites">,
   sessions: SessionStore,
   minuteCutoff: number,
@@ -130,9 +143,10 @@ async function applyBatch(
   return { deltas, draft };
 }
 
+/** Moves a batch out of the raw events: a dead letter is kept for admins and for dedup, never counted. */
 async function deadLetter(
   ctx: MutationCtx,
-  batch: Doc<"pendingBatches">,
+  batch: Doc<"batches">,
   attempts: number,
   error: string,
 ): Promise<void> {
@@ -143,8 +157,10 @@ async function deadLetter(
     attempts,
     error,
   });
-  await ctx.db.delete("pendingBatches", batch._id);
+  await ctx.db.delete("batches", batch._id);
 }
+
+type Taken = { batch: Doc<"batches">; retried: boolean };
 
 export async function drainSiteHandler(
   ctx: MutationCtx,
@@ -153,41 +169,66 @@ export async function drainSiteHandler(
   const site = await ctx.db.get("sites", siteId);
   const now = Date.now();
   const minuteCutoff = now - MINUTE_RETENTION_MS;
+  const cursor = await SiteCursor.load(ctx, siteId);
   const sessions = new SessionStore(ctx, siteId);
   const runDeltas = new Deltas(minuteCutoff);
   let runDeltaBytes = 0;
   let events = 0;
-  // Only batches that have settled: no ingest still running can insert among them.
-  // Taken one at a time so the run stops as soon as it has read its fill of bytes.
-  const batches: Doc<"pendingBatches">[] = [];
+  // Batches to retry first, then only batches that have settled: no ingest still
+  // running can insert among them. Taken one at a time so the run stops as soon as
+  // it has read its fill of bytes; the first is always taken, so the loop moves on.
+  const taken: Taken[] = [];
   let full = false;
-  const settled = ctx.db
-    .query("pendingBatches")
-    .withIndex("by_site_received", (q) => q.eq("siteId", siteId).lt("receivedAt", now - SETTLE_MS));
-  for await (const batch of settled) {
+  const take = async (batch: Doc<"batches">, retried: boolean): Promise<boolean> => {
     const { bytesRead } = await ctx.meta.getTransactionMetrics();
     if (
-      batches.length >= MAX_BATCHES_PER_RUN ||
-      (batches.length > 0 && events + batch.events.length > MAX_EVENTS_PER_RUN) ||
-      bytesRead.used > RUN_BYTES_BEFORE_BATCH
-    ) {
+      taken.length > 0 &&
+      (taken.length >= MAX_BATCHES_PER_RUN ||
+        events + batch.events.length > MAX_EVENTS_PER_RUN ||
+        bytesRead.used > RUN_BYTES_BEFORE_BATCH)
+    )
+      return false;
+    taken.push({ batch, retried });
+    events += batch.events.length;
+    return true;
+  };
+  for (const { id } of [...cursor.retry]) {
+    const batch = await ctx.db.get("batches", id);
+    if (!batch) {
+      cursor.retried(id); // deleted by retention: nothing left to count
+      continue;
+    }
+    if (await take(batch, true)) continue;
+    full = true;
+    break;
+  }
+  if (!full)
+    for await (const batch of cursor.after(ctx, now - SETTLE_MS)) {
+      if (await take(batch, false)) continue;
       full = true;
       break;
     }
-    batches.push(batch);
-    events += batch.events.length;
-  }
 
-  for (const batch of batches) {
+  for (const { batch, retried } of taken) {
+    const done = () => (retried ? cursor.retried(batch._id) : cursor.pass(batch));
     let applied: AppliedBatch;
     try {
       if (!site) throw new Error(`Site ${siteId} no longer exists`);
       applied = await applyBatch(batch, site, sessions, minuteCutoff);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const attempts = batch.attempts + 1;
-      if (attempts >= MAX_ATTEMPTS) await deadLetter(ctx, batch, attempts, message);
-      else await ctx.db.patch("pendingBatches", batch._id, { attempts, lastError: message });
+      const attempts = (batch.attempts ?? 0) + 1;
+      if (attempts >= MAX_ATTEMPTS) {
+        await deadLetter(ctx, batch, attempts, message);
+        done();
+        continue;
+      }
+      // Its neighbours go on; the batch waits past the cursor for the next run.
+      if (!retried && !cursor.passForRetry(batch)) {
+        full = true;
+        break;
+      }
+      await ctx.db.patch("batches", batch._id, { attempts, lastError: message });
       continue;
     }
     const bytes = applied.deltas.byteLength();
@@ -195,9 +236,10 @@ export async function drainSiteHandler(
       await deadLetter(
         ctx,
         batch,
-        batch.attempts,
+        batch.attempts ?? 0,
         `its rollup deltas are ${bytes} bytes, over the ${MAX_BATCH_DELTA_BYTES}-byte budget of one batch`,
       );
+      done();
       continue;
     }
     const { bytesWritten } = await ctx.meta.getTransactionMetrics();
@@ -209,39 +251,37 @@ export async function drainSiteHandler(
     runDeltaBytes += bytes;
     runDeltas.merge(applied.deltas);
     sessions.commit(applied.draft);
-    await ctx.db.insert("rawBatches", {
-      siteId,
-      batchId: batch.batchId,
-      receivedAt: batch.receivedAt,
-      events: batch.events,
-    });
-    await ctx.db.delete("pendingBatches", batch._id);
+    done();
   }
 
   await sessions.write();
   for (const { interval, bucketStart, rows } of runDeltas.buckets.values()) {
     await appendDeltas(ctx, siteId, interval, bucketStart, rows.toDeltaRows());
   }
-  await scheduleNext(ctx, siteId, full ? 0 : batches.length > 0 ? LOOP_INTERVAL_MS : null);
+  await cursor.save(ctx);
+  const busy = taken.length > 0 || cursor.retry.length > 0;
+  await scheduleNext(ctx, siteId, full ? 0 : busy ? LOOP_INTERVAL_MS : null, now);
   return null;
 }
 
 /**
  * Keeps the loop going, or hands it off to idle. Only the hand-off reads the
- * whole pending range, which concurrent ingests write: if one commits during
- * it, this run retries and sees the batch; if this run commits first, that
- * ingest retries, sees the loop idle and schedules it. Either way no batch is
- * left without a loop, and under load the hand-off never happens.
+ * range ingest inserts into (batches not settled yet): if an ingest commits
+ * during it, this run retries and sees the batch; if this run commits first,
+ * that ingest retries, sees the loop idle and schedules it. Either way no batch
+ * is left without a loop, and under load the hand-off never happens.
  */
 async function scheduleNext(
   ctx: MutationCtx,
   siteId: Id<"sites">,
   delay: number | null,
+  now: number,
 ): Promise<void> {
   if (delay === null) {
+    // This run took nothing settled, so whatever is after the cursor is newer than that.
     const waiting = await ctx.db
-      .query("pendingBatches")
-      .withIndex("by_site_received", (q) => q.eq("siteId", siteId))
+      .query("batches")
+      .withIndex("by_site", (q) => q.eq("siteId", siteId).gte("_creationTime", now - SETTLE_MS))
       .first();
     if (!waiting) {
       const loop = await ctx.db

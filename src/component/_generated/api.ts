@@ -14,6 +14,7 @@ import type * as bots from "../bots.js";
 import type * as canonical from "../canonical.js";
 import type * as channels from "../channels.js";
 import type * as compaction from "../compaction.js";
+import type * as cursor from "../cursor.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
@@ -45,6 +46,7 @@ const fullApi: ApiFromModules<{
   canonical: typeof canonical;
   channels: typeof channels;
   compaction: typeof compaction;
+  cursor: typeof cursor;
   deltas: typeof deltas;
   events: typeof events;
   ingest: typeof ingest;
