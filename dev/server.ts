@@ -339,6 +339,11 @@ export async function startServer(
     );
     server.listen(options.port, options.host, () => resolve());
   });
+  // The engine runs functions on this event loop, so a long worker or compaction
+  // step can hold it for seconds. With Node's default 5 s keep-alive, an idle
+  // socket's timer then fires just as a client reuses the socket, and the
+  // request dies with ECONNRESET (seen when seeding on a loaded machine).
+  server.keepAliveTimeout = 120_000;
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   return { server, url: `http://${options.host}:${port}` };
