@@ -113,7 +113,12 @@ describe("encodeRows and decodeRows", () => {
 
   test("sketchByteLength is the sketch's share of rowByteLength", () => {
     fc.assert(
-      fc.property(arbRow, (row) => {
+      fc.property(arbRow, (generated) => {
+        // Persistent visitors that are not the same set as either visitors below
+        // (the same set would be written as one tag byte).
+        const lasting = { sparse: [MAX] };
+        fc.pre(!("sparse" in generated.visitors && generated.visitors.sparse[0] === MAX));
+        const row = { ...generated, persistent: lasting };
         const withoutVisitors =
           rowByteLength({ ...row, visitors: { sparse: [] } }) - sketchByteLength({ sparse: [] });
         expect(rowByteLength(row)).toBe(withoutVisitors + sketchByteLength(row.visitors));
@@ -164,6 +169,11 @@ describe("encodeRows and decodeRows", () => {
     expect(Number.parseInt(hex.slice(2, 10).match(/../g)!.reverse().join(""), 16)).toBe(
       crc32(new Uint8Array(encodeRows([row])), 5),
     );
+    // Every visitor persistent: the second set is one tag byte, "the same as visitors".
+    const allPersistent = { ...row, persistent: { sparse: [5, 300] } };
+    expect(toHex(encodeRows([allPersistent])).slice(10)).toBe(`${hex.slice(10, -4)}03`);
+    expect(canonical(decodeRows(encodeRows([allPersistent])))).toEqual(canonical([allPersistent]));
+    expect(rowByteLength(allPersistent)).toBe(rowByteLength(row) - 1);
   });
 
   test("counters are written as textbook zigzag varints across the whole safe range", () => {

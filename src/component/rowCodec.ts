@@ -16,7 +16,8 @@
 //     varint  key length in UTF-8 bytes, then the UTF-8 bytes
 //     zigzag  events, pageviews, entries, bounces, durationMs (in that order)
 //     visitors, then persistent visitors (rows.ts), each a sketch:
-//     u8      sketch tag: 0 sparse, 1 dense
+//     u8      sketch tag: 0 sparse, 1 dense; for persistent visitors also 3:
+//             the same set as visitors (every id persistent), nothing follows
 //     sparse: varint count, then the first hash and each later hash minus the
 //             one before it (>= 1, the set is sorted and unique), as varints
 //     dense:  the 2^14 registers packed 6 bits each, four registers in three
@@ -67,6 +68,20 @@ import { EMPTY_SKETCH, type Sketch } from "./sketch.js";
 
 const isEmpty = (s: Sketch) => "sparse" in s && s.sparse.length === 0;
 
+/** Whether two sketches hold the same set (a site whose ids are all persistent has persistent === visitors). */
+function sameSketch(a: Sketch, b: Sketch): boolean {
+  if (a === b) return true;
+  if ("sparse" in a) {
+    if (!("sparse" in b) || a.sparse.length !== b.sparse.length) return false;
+    return a.sparse.every((h, i) => h === b.sparse[i]);
+  }
+  if ("sparse" in b || a.dense.byteLength !== b.dense.byteLength) return false;
+  const x = new U8(a.dense);
+  const y = new U8(b.dense);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 // The checksum is part of the format: callers and tests take it from here, with the rest.
 export { crc32 };
 
@@ -77,6 +92,7 @@ export const ENCODING_HEADER_BYTES = 9;
 const TAG_SPARSE = 0;
 const TAG_DENSE = 1;
 const TAG_COUNT = 2;
+const TAG_SAME = 3;
 /** Registers in a dense sketch (2^14, as sketch.ts) and the largest value one holds (53 - 14 + 1). */
 const REGISTERS = 1 << 14;
 const MAX_REGISTER = 40;
@@ -164,10 +180,11 @@ export function sketchByteLength(s: Sketch): number {
  * Throws on a row encodeRows would reject.
  */
 export function rowByteLength(row: DeltaRow): number {
+  const persistent = row.persistent ?? EMPTY_SKETCH;
   return (
     headByteLength(row) +
     sketchByteLength(row.visitors) +
-    sketchByteLength(row.persistent ?? EMPTY_SKETCH)
+    (sameSketch(persistent, row.visitors) ? 1 : sketchByteLength(persistent))
   );
 }
 
@@ -306,7 +323,10 @@ function unpackRegisters(b: Uint8Array, p: number, r: Uint8Array): number {
 export function encodeRows(rows: readonly DeltaRow[]): ArrayBuffer {
   return encode(rows, (w, row) => {
     writeSketch(w, row.visitors);
-    writeSketch(w, row.persistent ?? EMPTY_SKETCH);
+    const persistent = row.persistent ?? EMPTY_SKETCH;
+    if (!sameSketch(persistent, row.visitors)) return writeSketch(w, persistent);
+    w.ensure(1);
+    w.bytes[w.pos++] = TAG_SAME;
   });
 }
 
@@ -366,7 +386,8 @@ function encode<R extends RowHead>(
 export function decodeRows(buffer: ArrayBuffer): DeltaRow[] {
   return decode(buffer, "decodeRows", (r, row) => {
     const visitors = readSketch(r);
-    const persistent = readSketch(r);
+    const persistent =
+      r.bytes[r.pos] === TAG_SAME && r.left > 0 ? (r.pos++, visitors) : readSketch(r);
     // Absent when empty, as rows.ts builds rows.
     return { ...row, visitors, ...(isEmpty(persistent) ? {} : { persistent }) };
   });
