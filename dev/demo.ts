@@ -245,6 +245,8 @@ let stopping = false;
 main().catch((e: unknown) => {
   // Stopping mid-seed makes the seeder's requests fail; the shutdown in progress decides the exit.
   if (stopping) return;
-  console.error(`\n${(e as Error).message}`);
+  const { message, cause } = e as Error;
+  // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ECONNRESET, ...) is its cause.
+  console.error(`\n${message}${cause instanceof Error ? ` (${cause.message})` : ""}`);
   process.exit(1);
 });

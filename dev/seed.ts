@@ -481,7 +481,7 @@ async function post(
   country?: string,
 ): Promise<void> {
   const first = sessions[0]!;
-  const res = await fetch(ingestUrl, {
+  const request = {
     method: "POST",
     headers: {
       "Content-Type": "text/plain",
@@ -496,11 +496,29 @@ async function post(
       sentAt,
       events: sessions.flatMap((s) => s.events),
     }),
-  });
+  };
+  const res = await fetchRetrying(ingestUrl, request);
   if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { accepted: number; rejected: unknown[] };
   if (body.rejected.length > 0)
     throw new Error(`ingest rejected seeded events: ${JSON.stringify(body.rejected)}`);
+}
+
+/**
+ * fetch, tried again (up to 3 times) when the connection fails rather than the
+ * route: the engine serves the seeder from its own event loop, so after a long
+ * compaction the server's keep-alive timer and the client's reuse of the same
+ * idle socket fall due together, and the server may close it first
+ * (ECONNRESET). Resending is safe: ingest deduplicates by batchId.
+ */
+async function fetchRetrying(url: string, init: RequestInit, tries = 3): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (attempt >= tries || !(e instanceof TypeError)) throw e;
+    }
+  }
 }
 
 /** Ingest's limits are 100 events and 64 KiB a batch; history batches stay under both. */
