@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import "./registerGlob.mjs";
+import "./registerHooks.mjs";
 import { realNow } from "./clock.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
 
   log("");
   log(
-    `Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.store === "indexed" ? "convex-test with the indexed store" : "stock convex-test"}). Not a Convex deployment: see dev/README.md.`,
+    `Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.store === "indexed" ? `convex-test with the indexed store${engine.directSyscalls ? " and direct syscalls" : ""}` : "stock convex-test"}). Not a Convex deployment: see dev/README.md.`,
   );
   log(
     `ANALYTICS_DEV_OPEN=1 is set in this process: the analytics facades skip their sign-in check.`,
