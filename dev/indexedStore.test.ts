@@ -6,7 +6,9 @@
 // ranges), schema errors, and the committed documents in their stored order.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { compareValues, type Value } from "convex/values";
 import { runSequence, sequences } from "./engineDifferential.testlib.js";
+import { compareKey } from "./indexedStore.js";
 
 const freeze = (at: number) => void vi.setSystemTime(at);
 
@@ -33,5 +35,23 @@ describe("the indexed store", () => {
     );
     // The comparison is only worth something if the store answered most ranges itself.
     expect(indexedQueries).toBeGreaterThan(1_000);
+  });
+
+  test("orders index keys as compareValues does: strings of any UTF-16 code units, numbers with zeros and NaN, and mixed types", () => {
+    const key: fc.Arbitrary<Value | undefined> = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 6 }),
+      fc.string({
+        unit: fc.constantFrom("a", "b", "\uD83D", "\uDE00", "\uE000", "\uFFFF", "é"),
+        maxLength: 4,
+      }),
+      fc.double(),
+      fc.constantFrom<Value | undefined>(0, -0, Number.NaN, 1n, true, null, undefined),
+    );
+    fc.assert(
+      fc.property(key, key, (a, b) => {
+        expect(Math.sign(compareKey(a, b))).toBe(Math.sign(compareValues(a, b)));
+      }),
+      { numRuns: 20_000, seed: 20261202 },
+    );
   });
 });
