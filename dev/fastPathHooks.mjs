@@ -1,4 +1,4 @@
-// Node module hooks (registered by dev/registerHooks.mjs) that take two costs
+// Node module hooks (registered by dev/registerHooks.mjs) that take three costs
 // out of convex-test's function boundary in the local engine, without changing
 // a value that any function sees or returns (dev/README.md, "What runs, and how
 // faithfully"):
@@ -18,6 +18,10 @@
 //   `_id` and `_creationTime` from the value) is to an object the caller made for
 //   the call and drops. Every other syscall, and every unmarked instance (the
 //   stock side of the differential tests), takes the text path unchanged.
+// - sizes: convex-test measures every document it reads or writes for the
+//   transaction metrics (getConvexSize walks the whole value). It stores each
+//   write as a new object and never changes a stored one, so each stored
+//   version is measured once (a WeakMap), with the same result.
 //
 // The patches are exact text replacements in convex 1.48.0 and convex-test
 // 0.0.60. If a replaced text is not found exactly as often as expected, loading
@@ -99,7 +103,11 @@ function __directOf(impl, op) {
 `;
 }
 
-/** convex-test's two syscall handlers take and give values when they are called with one. */
+/**
+ * convex-test's two syscall handlers take and give values when they are called
+ * with one; and the size of each stored document, which it measures on every
+ * read for the transaction metrics, is measured once per stored version.
+ */
 function patchConvexTest(file, source) {
   const version = JSON.parse(
     readFileSync(new URL("../package.json", pathToFileURL(file)), "utf8"),
@@ -130,12 +138,41 @@ function patchConvexTest(file, source) {
     );
     source = source.slice(0, from) + body + source.slice(to);
   };
+  // Sizes: convex-test stores every write as a new object and never changes a stored document in
+  // place, so a document's size is a function of the object; other values are measured as before.
+  source = replaceExactly(
+    file,
+    source,
+    'import { CommitTsPlaceholder, compareValues, convexToJson, getConvexSize, getDocumentSize, jsonToConvex, } from "convex/values";',
+    'import { CommitTsPlaceholder, compareValues, convexToJson, getConvexSize as __getConvexSize, getDocumentSize as __getDocumentSize, jsonToConvex, } from "convex/values";',
+  );
   handler("function syscallImpl() {", "class AuthFake {", 4);
   handler("function asyncSyscallImpl() {", "function jsSyscallImpl() {", 28);
   // Handlers made by the patched functions say so, so the engine marks only those (dev/directSyscalls.ts).
   return `${source}
 function __reply(value, reply) {
     return value ? reply : JSON.stringify(reply);
+}
+const __sizes = new WeakMap();
+function __isDocument(value) {
+    return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof ArrayBuffer);
+}
+function __sizeOf(doc) {
+    let size = __sizes.get(doc);
+    if (size === undefined) {
+        size = __getConvexSize(doc);
+        __sizes.set(doc, size);
+    }
+    return size;
+}
+function getConvexSize(value) {
+    return __isDocument(value) ? __sizeOf(value) : __getConvexSize(value);
+}
+function getDocumentSize(value, options) {
+    // With both system fields present, the document size is the value's size.
+    return __isDocument(value) && value._id !== undefined && value._creationTime !== undefined
+        ? __sizeOf(value)
+        : __getDocumentSize(value, options);
 }
 const __TAKES_VALUES = Symbol.for(${JSON.stringify(`${DIRECT_KEY}/takes-values`)});
 const __syscallImpl = syscallImpl;
