@@ -111,6 +111,8 @@ for (let run = 1; run <= runs; run++) {
     console.log(
       `run ${run}: ready ${(wallMs / 1000).toFixed(1)} s after \`npm run demo\` (the demo says ${reported} s), load ${load}; ${seeded}; dashboard: ${overview.pageviews} pageviews, ${overview.visitors} visitors, ${overview.sessions} sessions`,
     );
+    const startup = /^Start-up: .*$/m.exec(demo.output());
+    if (startup) console.log(`  ${startup[0]}`);
     if (problems.length) {
       console.log(`  NOT READY: ${problems.join("; ")}`);
       process.exitCode = 1;
