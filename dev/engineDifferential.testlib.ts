@@ -287,6 +287,28 @@ function build(db: GenericDatabaseWriter<GenericDataModel>, q: QuerySpec) {
   return query;
 }
 
+/**
+ * Writes over every part of a value a function handed to the database or got
+ * from it: bytes filled, arrays and objects grown. Stock convex-test copies
+ * both ways, so none of it may show in what is stored or read later.
+ */
+function scribble(value: unknown): void {
+  if (value instanceof ArrayBuffer) new Uint8Array(value).fill(0xab);
+  else if (Array.isArray(value)) {
+    value.forEach(scribble);
+    value.push(999);
+  } else if (isPlain(value)) {
+    Object.values(value).forEach(scribble);
+    value.scribbled = true;
+  }
+}
+/** A copy of a result for the record, then the result scribbled over. */
+function keep(value: unknown): unknown {
+  const copy = structuredClone(value);
+  scribble(value);
+  return copy;
+}
+
 async function runOps(ctx: any, ops: Op[], state: State, out: unknown[]): Promise<void> {
   let paginated = false;
   for (const o of ops) {
@@ -295,16 +317,19 @@ async function runOps(ctx: any, ops: Op[], state: State, out: unknown[]): Promis
       switch (o.op) {
         case "insert":
           state.ids.push(await ctx.db.insert(o.table, o.doc));
+          scribble(o.doc);
           out.push(["insert", state.ids.at(-1)]);
           break;
         case "patch":
           if (tableOfId(id(o.ref)) !== "items") break;
           await ctx.db.patch(id(o.ref), o.fields);
+          scribble(o.fields);
           out.push(["patch"]);
           break;
         case "replace":
           if (tableOfId(id(o.ref)) !== "items") break;
           await ctx.db.replace(id(o.ref), o.doc);
+          scribble(o.doc);
           out.push(["replace"]);
           break;
         case "delete":
@@ -312,17 +337,19 @@ async function runOps(ctx: any, ops: Op[], state: State, out: unknown[]): Promis
           out.push(["delete"]);
           break;
         case "get":
-          out.push(["get", await ctx.db.get(id(o.ref))]);
+          out.push(["get", keep(await ctx.db.get(id(o.ref)))]);
           break;
         case "query": {
           const query = build(ctx.db, o.q);
           out.push([
             "query",
-            o.q.take === null
-              ? await query.collect()
-              : o.q.take === 1
-                ? await query.first()
-                : await query.take(o.q.take),
+            keep(
+              o.q.take === null
+                ? await query.collect()
+                : o.q.take === 1
+                  ? await query.first()
+                  : await query.take(o.q.take),
+            ),
           ]);
           break;
         }
@@ -335,7 +362,7 @@ async function runOps(ctx: any, ops: Op[], state: State, out: unknown[]): Promis
               : (state.cursors[o.cursorRef % Math.max(1, state.cursors.length)] ?? null);
           const page = await build(ctx.db, o.q).paginate({ numItems: o.numItems, cursor });
           state.cursors.push(page.continueCursor);
-          out.push(["paginate", page]);
+          out.push(["paginate", keep(page)]);
           break;
         }
         case "nested": {

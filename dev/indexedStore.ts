@@ -304,10 +304,15 @@ class SortedIndex {
       return lo;
     };
     const from = first((e) => where(e.key) >= 0);
-    const to = Math.max(
-      from,
-      first((e) => where(e.key) > 0),
-    );
+    // Most ranges hold a document or two: step over a few before searching for the end.
+    let to = from;
+    while (to < this.entries.length && where(this.entries[to]!.key) === 0) {
+      if (to - from === 8) {
+        to = first((e) => where(e.key) > 0);
+        break;
+      }
+      to++;
+    }
     const docs: Doc[] = new Array<Doc>(to - from);
     for (let i = from; i < to; i++) docs[i - from] = this.entries[i]!.doc;
     return {
