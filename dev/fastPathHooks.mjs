@@ -1,4 +1,4 @@
-// Node module hooks (registered by dev/registerHooks.mjs) that take three costs
+// Node module hooks (registered by dev/registerHooks.mjs) that take four costs
 // out of convex-test's function boundary in the local engine, without changing
 // a value that any function sees or returns (dev/README.md, "What runs, and how
 // faithfully"):
@@ -18,6 +18,15 @@
 //   `_id` and `_creationTime` from the value) is to an object the caller made for
 //   the call and drops. Every other syscall, and every unmarked instance (the
 //   stock side of the differential tests), takes the text path unchanged.
+// - values: even crossing as values, every document was still converted to
+//   JSON (convexToJson: sorted keys, base64 for bytes) and back (jsonToConvex)
+//   once per read and once per write. On the value path a document or written
+//   value made only of plain parts (null, booleans, numbers, strings, int64
+//   bigints, bytes, arrays, plain objects with ordinary field names) is copied
+//   instead, into exactly what that round trip gives (keys in sorted order,
+//   undefined fields dropped, bytes in a new buffer), and sealed in an envelope
+//   that jsonToConvex opens. Any other value takes the conversion as before,
+//   with its errors.
 // - sizes: convex-test measures every document it reads or writes for the
 //   transaction metrics (getConvexSize walks the whole value). It stores each
 //   write as a new object and never changes a stored one, so each stored
@@ -73,6 +82,168 @@ import { nativeBase64 as __nativeBase64 } from ${JSON.stringify(NATIVE_BASE64)};
 `;
 }
 
+/** convex/values' value.js: the plain-value copy, its envelope, and jsonToConvex opening it. */
+function patchValue(file, source) {
+  expectExactly(file, source, "export function jsonToConvex(value) {");
+  expectExactly(file, source, "export function patchValueToJson(value) {");
+  expectExactly(file, source, 'const MIN_INT64 = BigInt("-9223372036854775808");');
+  expectExactly(file, source, 'import { isSimpleObject } from "../common/index.js";');
+  return `${source}
+const __ENVELOPE = Symbol.for(${JSON.stringify(`${DIRECT_KEY}/value`)});
+/** Thrown by the copy at a part it does not copy exactly: the caller converts as before. */
+const __NOT_PLAIN = Symbol("not plain");
+/** Field names that validateObjectField surely accepts (a stricter rule: any other goes to it). */
+function __plainFieldName(k) {
+  if (k.length === 0 || k.length > 64 || k.charCodeAt(0) === 36 || k === "__proto__") return false;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 32 || c >= 127) return false;
+  }
+  return true;
+}
+const __byKey = (a, b) => (a === b ? 0 : a < b ? -1 : 1);
+/** An object's keys in convexToJson's order (most are in it already). */
+function __sortedKeys(value) {
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return keys.sort(__byKey);
+  return keys;
+}
+/** jsonToConvex(convexToJson(value)), made by copying; throws __NOT_PLAIN at any other part. */
+function __copy(value) {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "number":
+      return value;
+    case "bigint":
+      if (value < MIN_INT64 || MAX_INT64 < value) throw __NOT_PLAIN;
+      return value;
+    case "object":
+      break;
+    default:
+      throw __NOT_PLAIN;
+  }
+  if (value === null) return null;
+  if (value instanceof ArrayBuffer) return value.slice(0);
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = __copy(value[i]);
+    return out;
+  }
+  if (!isSimpleObject(value)) throw __NOT_PLAIN;
+  const out = {};
+  for (const k of __sortedKeys(value)) {
+    const v = value[k];
+    if (v === undefined) continue;
+    if (!__plainFieldName(k)) throw __NOT_PLAIN;
+    out[k] = __copy(v);
+  }
+  return out;
+}
+/** A value for the value path: the copy, sealed, or convexToJson's JSON (which convex-test reads as ever). */
+export function __valueForSyscall(value) {
+  try {
+    return { [__ENVELOPE]: __copy(value) };
+  } catch (e) {
+    if (e !== __NOT_PLAIN) throw e;
+    return convexToJson(value);
+  }
+}
+/**
+ * A patch or replacement for the value path. convex-test reads it field by field, so the object
+ * stays, its keys sorted as convexToJson writes them; each field is its JSON when that is the
+ * value itself, else its copy, sealed; a patch's undefined fields are { $undefined: null }.
+ */
+function __fieldsForSyscall(value, patch) {
+  if (value === null || typeof value !== "object" || !isSimpleObject(value)) throw __NOT_PLAIN;
+  const out = {};
+  for (const k of __sortedKeys(value)) {
+    const v = value[k];
+    if (v === undefined && !patch) continue;
+    if (!__plainFieldName(k)) throw __NOT_PLAIN;
+    if (v === undefined) out[k] = { $undefined: null };
+    else if (typeof v === "string" || typeof v === "boolean" || v === null) out[k] = v;
+    else if (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0)) out[k] = v;
+    // convex-test compares these two with the document's and prints them as they are given.
+    else if (k === "_id" || k === "_creationTime") throw __NOT_PLAIN;
+    else out[k] = { [__ENVELOPE]: __copy(v) };
+  }
+  return out;
+}
+export function __patchForSyscall(value) {
+  try {
+    return __fieldsForSyscall(value, true);
+  } catch (e) {
+    if (e !== __NOT_PLAIN) throw e;
+    return patchValueToJson(value);
+  }
+}
+export function __replacementForSyscall(value) {
+  try {
+    return __fieldsForSyscall(value, false);
+  } catch (e) {
+    if (e !== __NOT_PLAIN) throw e;
+    return convexToJson(value);
+  }
+}
+const __jsonToConvex = jsonToConvex;
+jsonToConvex = function (value) {
+  return typeof value === "object" && value !== null && __ENVELOPE in value
+    ? value[__ENVELOPE]
+    : __jsonToConvex(value);
+};
+`;
+}
+
+/** convex/values' index.js: the value path's helper, for convex-test. */
+function patchValuesIndex(file, source) {
+  expectExactly(
+    file,
+    source,
+    'export { convexToJson, jsonToConvex, CommitTsPlaceholder } from "./value.js";',
+  );
+  return `${source}
+export { __valueForSyscall } from "./value.js";
+`;
+}
+
+/** convex/server's database_impl.js: written values take the value path when their syscall does. */
+function patchDatabase(file, source) {
+  let s = replaceExactly(
+    file,
+    source,
+    `import { commitTsPlaceholder, patchValueToJson } from "../../values/value.js";`,
+    `import { commitTsPlaceholder, patchValueToJson, __valueForSyscall, __patchForSyscall, __replacementForSyscall } from "../../values/value.js";
+import { __takesValues } from "./syscall.js";`,
+  );
+  s = replaceExactly(
+    file,
+    s,
+    `    table: tableName,
+    value: convexToJson(value)
+  });`,
+    `    table: tableName,
+    value: __takesValues("1.0/insert") ? __valueForSyscall(value) : convexToJson(value)
+  });`,
+  );
+  s = replaceExactly(
+    file,
+    s,
+    `    value: patchValueToJson(value),`,
+    `    value: __takesValues("1.0/shallowMerge") ? __patchForSyscall(value) : patchValueToJson(value),`,
+  );
+  return replaceExactly(
+    file,
+    s,
+    `  await performAsyncSyscall("1.0/replace", {
+    id: convexToJson(id),
+    value: convexToJson(value),`,
+    `  await performAsyncSyscall("1.0/replace", {
+    id: convexToJson(id),
+    value: __takesValues("1.0/replace") ? __replacementForSyscall(value) : convexToJson(value),`,
+  );
+}
+
 function patchSyscall(file, source) {
   let s = replaceExactly(
     file,
@@ -99,6 +270,10 @@ function __directOf(impl, op) {
   if (mark === undefined || !__DIRECT_OPS.has(op)) return null;
   mark.calls++;
   return impl;
+}
+/** Whether performAsyncSyscall will send this op's argument as a value (asked just before it does). */
+export function __takesValues(op) {
+  return typeof Convex !== "undefined" && Convex.asyncSyscall?.[__DIRECT] !== undefined && __DIRECT_OPS.has(op);
 }
 `;
 }
@@ -138,16 +313,29 @@ function patchConvexTest(file, source) {
     );
     source = source.slice(0, from) + body + source.slice(to);
   };
+  // Reads on the value path: the stored document's copy, sealed (or its JSON), for jsonToConvex.
+  source = replaceExactly(
+    file,
+    source,
+    "                return JSON.stringify(convexToJson(doc));",
+    "                return __value ? __valueForSyscall(doc) : JSON.stringify(convexToJson(doc));",
+  );
+  source = replaceExactly(
+    file,
+    source,
+    "                return JSON.stringify(convexToJson({ value, done }));",
+    "                return __value ? { value: value === null ? null : __valueForSyscall(value), done } : JSON.stringify(convexToJson({ value, done }));",
+  );
   // Sizes: convex-test stores every write as a new object and never changes a stored document in
   // place, so a document's size is a function of the object; other values are measured as before.
   source = replaceExactly(
     file,
     source,
     'import { CommitTsPlaceholder, compareValues, convexToJson, getConvexSize, getDocumentSize, jsonToConvex, } from "convex/values";',
-    'import { CommitTsPlaceholder, compareValues, convexToJson, getConvexSize as __getConvexSize, getDocumentSize as __getDocumentSize, jsonToConvex, } from "convex/values";',
+    'import { CommitTsPlaceholder, compareValues, convexToJson, getConvexSize as __getConvexSize, getDocumentSize as __getDocumentSize, jsonToConvex, __valueForSyscall, } from "convex/values";',
   );
   handler("function syscallImpl() {", "class AuthFake {", 4);
-  handler("function asyncSyscallImpl() {", "function jsSyscallImpl() {", 28);
+  handler("function asyncSyscallImpl() {", "function jsSyscallImpl() {", 26);
   // Handlers made by the patched functions say so, so the engine marks only those (dev/directSyscalls.ts).
   return `${source}
 function __reply(value, reply) {
@@ -184,6 +372,9 @@ asyncSyscallImpl = () => Object.assign(__asyncSyscallImpl(), { [__TAKES_VALUES]:
 
 const PATCHES = [
   ["/node_modules/convex/dist/esm/values/base64.js", patchBase64],
+  ["/node_modules/convex/dist/esm/values/value.js", patchValue],
+  ["/node_modules/convex/dist/esm/values/index.js", patchValuesIndex],
+  ["/node_modules/convex/dist/esm/server/impl/database_impl.js", patchDatabase],
   ["/node_modules/convex/dist/esm/server/impl/syscall.js", patchSyscall],
   ["/node_modules/convex-test/dist/index.js", patchConvexTest],
 ];
