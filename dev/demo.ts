@@ -199,16 +199,20 @@ async function main(): Promise<void> {
     let lastTickDay = Math.floor(Date.now() / 86_400_000);
     const totals = await seedHistory({
       baseUrl: url,
+      // Handed to the app's router as the server hands it requests (same route, headers and request
+      // metadata), without a socket and its keep-alive race in between.
+      send: (path, init, client) => engine.fetch(path, init, client),
       writeKey: engine.writeKey,
       days,
       perDay: int("seed-per-day", flags["seed-per-day"]),
       random,
       advanceClock: (at) => engine.clock.advance(at),
-      // The worker runs after every batch. Crons that fell due run once per simulated day, as a cron that
-      // missed runs runs once on Convex: it moves when rollups are compacted, not what they count.
+      // The worker's loop runs on its own timer (every 5 s); a run in progress finishes before the next
+      // batch. Crons that fell due run once per simulated day, as a cron that missed runs runs once on
+      // Convex: it moves when rollups are compacted, not what they count.
       afterBatch: async () => {
         const day = Math.floor(Date.now() / 86_400_000);
-        if (day === lastTickDay) return void (await engine.settle());
+        if (day === lastTickDay) return void (await engine.finishRunning());
         lastTickDay = day;
         await engine.tick();
       },

@@ -374,6 +374,11 @@ export class Engine {
     return false;
   }
 
+  /** Waits for the scheduled functions already running (not for those whose timer has yet to fire). */
+  async finishRunning(): Promise<void> {
+    await this.t.finishInProgressScheduledFunctions();
+  }
+
   /** Counts the committed documents of a component's table. */
   count(componentPath: string, table: string): number {
     return Object.keys(this.global.components[componentPath]!.db._documents).filter(

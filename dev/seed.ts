@@ -456,14 +456,31 @@ export function totalsOf(sessions: SeedSession[]): SeedTotals {
   };
 }
 
+/**
+ * How a batch reaches the app's ingest route: a request (path, method, headers,
+ * body) and the client it comes from (its address and user agent, which the
+ * engine gives the route as Convex's request metadata).
+ */
+export type Send = (
+  path: string,
+  init: { method: string; headers: Record<string, string>; body: string },
+  client: { ip: string; userAgent: string },
+) => Promise<Response>;
+
+/** Over HTTP to the engine's server, as a browser sends it (the headers carry the client). */
+export const overHttp =
+  (baseUrl: string): Send =>
+  (path, init) =>
+    fetchRetrying(`${baseUrl}${path}`, init);
+
 /** Posts one session as one batch, with the browser-like headers an edge would see (UA, client IP, country). */
 export async function send(
-  ingestUrl: string,
+  to: Send,
   writeKey: string,
   session: SeedSession,
   origin: string,
 ): Promise<void> {
-  await post(ingestUrl, writeKey, [session], session.sendAt, origin, session.visitor.country.code);
+  await post(to, writeKey, [session], session.sendAt, origin, session.visitor.country.code);
 }
 
 /**
@@ -473,7 +490,7 @@ export async function send(
  * behind no CDN.
  */
 async function post(
-  ingestUrl: string,
+  to: Send,
   writeKey: string,
   sessions: SeedSession[],
   sentAt: number,
@@ -497,7 +514,10 @@ async function post(
       events: sessions.flatMap((s) => s.events),
     }),
   };
-  const res = await fetchRetrying(ingestUrl, request);
+  const res = await to("/analytics/ingest", request, {
+    ip: first.visitor.ip,
+    userAgent: first.visitor.device.ua,
+  });
   if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { accepted: number; rejected: unknown[] };
   if (body.rejected.length > 0)
@@ -567,6 +587,8 @@ export function batchHistory(
 
 export type SeedOptions = {
   baseUrl: string;
+  /** How history batches reach the ingest route (default: over HTTP to baseUrl). */
+  send?: Send;
   writeKey: string;
   days: number;
   perDay: number;
@@ -588,12 +610,12 @@ export async function seedHistory(options: SeedOptions): Promise<SeedTotals> {
   const rand = prng(options.random);
   const model = new TrafficModel(rand, options.baseUrl);
   const sessions = history(model, rand, realNow(), options.days, options.perDay);
-  const ingest = `${options.baseUrl}/analytics/ingest`;
+  const to = options.send ?? overHttp(options.baseUrl);
   const batches = batchHistory(sessions);
   let done = 0;
   for (const batch of batches) {
     options.advanceClock(batch.sentAt);
-    await post(ingest, options.writeKey, batch.sessions, batch.sentAt, options.baseUrl);
+    await post(to, options.writeKey, batch.sessions, batch.sentAt, options.baseUrl);
     await options.afterBatch();
     for (let i = 0; i < batch.sessions.length; i++)
       options.onProgress?.(++done, sessions.length, batch.sentAt);
@@ -629,7 +651,7 @@ export function trickle(options: {
     if (++live.next === live.session.events.length) active.splice(i, 1);
     try {
       await send(
-        `${options.baseUrl}/analytics/ingest`,
+        overHttp(options.baseUrl),
         options.writeKey,
         { ...live.session, events: [event], sendAt: Date.now() },
         options.baseUrl,
