@@ -260,69 +260,86 @@ class SortedIndex {
    * (stock then scans the table, as it always does).
    */
   slice(range: RangeExpr[]): Range | null {
-    let k = 0;
-    const eqs: (Value | undefined)[] = [];
-    while (k < range.length && range[k]!.type === "Eq" && range[k]!.fieldPath === this.fields[k])
-      eqs.push(boundValue(range[k++]!.value));
-    let lower: { v: Value | undefined; strict: boolean } | null = null;
-    let upper: { v: Value | undefined; strict: boolean } | null = null;
-    for (const r of range.slice(k)) {
-      if (r.fieldPath !== this.fields[k]) return null;
-      if ((r.type === "Gt" || r.type === "Gte") && !lower)
-        lower = { v: boundValue(r.value), strict: r.type === "Gt" };
-      else if ((r.type === "Lt" || r.type === "Lte") && !upper)
-        upper = { v: boundValue(r.value), strict: r.type === "Lt" };
-      else return null;
-    }
-    // -1: before the range, 0: in it, 1: after it. Monotone along the index order.
-    const where = (key: (Value | undefined)[]): number => {
-      for (let i = 0; i < eqs.length; i++) {
-        const c = compareKey(key[i], eqs[i]);
-        if (c !== 0) return c < 0 ? -1 : 1;
-      }
-      if (lower || upper) {
-        const v = key[k];
-        if (lower) {
-          const c = compareKey(v, lower.v);
-          if (c < 0 || (c === 0 && lower.strict)) return -1;
-        }
-        if (upper) {
-          const c = compareKey(v, upper.v);
-          if (c > 0 || (c === 0 && upper.strict)) return 1;
-        }
-      }
-      return 0;
-    };
-    const first = (pred: (entry: Entry) => boolean): number => {
-      let lo = 0;
-      let hi = this.entries.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (pred(this.entries[mid]!)) hi = mid;
-        else lo = mid + 1;
-      }
-      return lo;
-    };
-    const from = first((e) => where(e.key) >= 0);
+    const cut = RangeCut.of(range, this.fields);
+    if (!cut) return null;
+    const from = this.first(cut, 0);
     // Most ranges hold a document or two: step over a few before searching for the end.
     let to = from;
-    while (to < this.entries.length && where(this.entries[to]!.key) === 0) {
+    while (to < this.entries.length && cut.where(this.entries[to]!.key) === 0) {
       if (to - from === 8) {
-        to = first((e) => where(e.key) > 0);
+        to = this.first(cut, 1);
         break;
       }
       to++;
     }
     const docs: Doc[] = new Array<Doc>(to - from);
     for (let i = from; i < to; i++) docs[i - from] = this.entries[i]!.doc;
-    return {
-      docs,
-      // Only when sure: a key with a placeholder is left to stock, which resolves it first.
-      excludes: (doc) => {
-        const key = this.entry(doc).key;
-        return !key.some(holdsPlaceholder) && where(key) !== 0;
-      },
-    };
+    return { docs, excludes: (doc) => cut.surelyExcludes(this.entry(doc).key) };
+  }
+
+  /** The first position whose key is at or after the range (`past` 0), or after it (`past` 1). */
+  private first(cut: RangeCut, past: 0 | 1): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cut.where(this.entries[mid]!.key) >= past) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}
+
+/** An index range in the shape the store answers: equalities on a prefix of the fields, then bounds on the next. */
+class RangeCut {
+  private constructor(
+    private readonly eqs: (Value | undefined)[],
+    private readonly k: number,
+    private readonly lower: { v: Value | undefined; strict: boolean } | null,
+    private readonly upper: { v: Value | undefined; strict: boolean } | null,
+  ) {}
+
+  /** Null when the range is not that shape (stock then scans the table, as it always does). */
+  static of(range: RangeExpr[], fields: string[]): RangeCut | null {
+    let k = 0;
+    const eqs: (Value | undefined)[] = [];
+    while (k < range.length && range[k]!.type === "Eq" && range[k]!.fieldPath === fields[k])
+      eqs.push(boundValue(range[k++]!.value));
+    let lower: { v: Value | undefined; strict: boolean } | null = null;
+    let upper: { v: Value | undefined; strict: boolean } | null = null;
+    for (let i = k; i < range.length; i++) {
+      const r = range[i]!;
+      if (r.fieldPath !== fields[k]) return null;
+      if ((r.type === "Gt" || r.type === "Gte") && !lower)
+        lower = { v: boundValue(r.value), strict: r.type === "Gt" };
+      else if ((r.type === "Lt" || r.type === "Lte") && !upper)
+        upper = { v: boundValue(r.value), strict: r.type === "Lt" };
+      else return null;
+    }
+    return new RangeCut(eqs, k, lower, upper);
+  }
+
+  /** -1: before the range, 0: in it, 1: after it. Monotone along the index order. */
+  where(key: (Value | undefined)[]): number {
+    for (let i = 0; i < this.eqs.length; i++) {
+      const c = compareKey(key[i], this.eqs[i]);
+      if (c !== 0) return c < 0 ? -1 : 1;
+    }
+    const v = key[this.k];
+    if (this.lower) {
+      const c = compareKey(v, this.lower.v);
+      if (c < 0 || (c === 0 && this.lower.strict)) return -1;
+    }
+    if (this.upper) {
+      const c = compareKey(v, this.upper.v);
+      if (c > 0 || (c === 0 && this.upper.strict)) return 1;
+    }
+    return 0;
+  }
+
+  /** Only when sure: a key with a placeholder is left to stock, which resolves it first. */
+  surelyExcludes(key: (Value | undefined)[]): boolean {
+    return !key.some(holdsPlaceholder) && this.where(key) !== 0;
   }
 }
 
