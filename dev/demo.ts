@@ -9,12 +9,15 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import "./registerGlob.mjs";
+import "./registerHooks.mjs";
 import { realNow } from "./clock.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-const started = realNow();
+/** Seconds since this process started (node and tsx included), for the start-up line. */
+const sinceStart = () => performance.now() / 1000;
+/** Where the start-up time went, printed before "ready". */
+const phases: string[] = [`node and tsx ${sinceStart().toFixed(1)} s`];
 const { values: flags } = parseArgs({
   options: {
     port: { type: "string", default: "3210" },
@@ -82,8 +85,8 @@ function newest(paths: string[]): number {
 /** Stands for the write key in the page built for the engine; the engine fills it in when it serves index.html. */
 const KEY_MARK = "__ENGINE_WRITE_KEY__";
 
-/** Builds the example page for the engine unless a build for it is newer than its sources. */
-async function buildPage(outDir: string): Promise<void> {
+/** Builds the example page for the engine unless a build for it is newer than its sources; true if it built. */
+async function buildPage(outDir: string): Promise<boolean> {
   const index = join(outDir, "index.html");
   const sources = newest([
     join(ROOT, "example", "src"),
@@ -96,7 +99,7 @@ async function buildPage(outDir: string): Promise<void> {
     join(ROOT, "src", "shared.ts"),
   ]);
   const forEngine = existsSync(index) && readFileSync(index, "utf8").includes(KEY_MARK);
-  if (forEngine && statSync(index).mtimeMs >= sources) return;
+  if (forEngine && statSync(index).mtimeMs >= sources) return false;
   log("Building the example page (vite)...");
   // Set here, these win over a .env.local written by `npx convex dev`: the page must talk to this engine.
   Object.assign(process.env, {
@@ -106,6 +109,7 @@ async function buildPage(outDir: string): Promise<void> {
   });
   const { build } = await import("vite");
   await build({ configFile: join(ROOT, "example", "vite.config.ts"), logLevel: "warn" });
+  return true;
 }
 
 function progressBar(done: number, total: number, at: number): void {
@@ -116,12 +120,39 @@ function progressBar(done: number, total: number, at: number): void {
   else if (done === total || done % Math.max(1, Math.ceil(total / 10)) === 0) log(line);
 }
 
+/**
+ * CPU seconds of the main thread alone (Linux: /proc), or null. On a busy machine
+ * the wall time grows with the wait for a core; this is the part it cannot shrink
+ * below, the rest (GC helpers, the page build) running on other cores.
+ */
+function mainThreadCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): utime and stime are the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
   // The example's facades require a signed-in user; the demo has no auth provider.
   process.env.ANALYTICS_DEV_OPEN = "1";
   const outDir = join(ROOT, "example", "dist");
-  if (!flags["no-build"]) await buildPage(outDir);
+  // The page builds while the engine starts and seeds: vite's bundler works on its own threads,
+  // so on a machine with two cores it costs the start little.
+  const building = flags["no-build"]
+    ? Promise.resolve()
+    : (async () => {
+        const t = sinceStart();
+        if (await buildPage(outDir))
+          phases.push(`page build ${(sinceStart() - t).toFixed(1)} s alongside`);
+      })();
+  // Until it is awaited below, a failed build must not be an unhandled rejection.
+  building.catch(() => {});
 
+  const engineAt = sinceStart();
   const { Engine } = await import("./engine.js");
   const { startServer } = await import("./server.js");
   const { historyStart, seedHistory, trickle } = await import("./seed.js");
@@ -178,21 +209,26 @@ async function main(): Promise<void> {
       "Seeding on stock convex-test, whose every query scans the whole database: expect about two minutes (the default --store indexed gives the same results faster).",
     );
   }
+  phases.push(`engine ${(sinceStart() - engineAt).toFixed(1)} s`);
   if (replay) {
     const t0 = realNow();
     let lastTickDay = Math.floor(Date.now() / 86_400_000);
     const totals = await seedHistory({
       baseUrl: url,
+      // Handed to the app's router as the server hands it requests (same route, headers and request
+      // metadata), without a socket and its keep-alive race in between.
+      send: (path, init, client) => engine.fetch(path, init, client),
       writeKey: engine.writeKey,
       days,
       perDay: int("seed-per-day", flags["seed-per-day"]),
       random,
       advanceClock: (at) => engine.clock.advance(at),
-      // The worker runs after every batch. Crons that fell due run once per simulated day, as a cron that
-      // missed runs runs once on Convex: it moves when rollups are compacted, not what they count.
+      // The worker's loop runs on its own timer (every 5 s); a run in progress finishes before the next
+      // batch. Crons that fell due run once per simulated day, as a cron that missed runs runs once on
+      // Convex: it moves when rollups are compacted, not what they count.
       afterBatch: async () => {
         const day = Math.floor(Date.now() / 86_400_000);
-        if (day === lastTickDay) return void (await engine.settle());
+        if (day === lastTickDay) return void (await engine.finishRunning());
         lastTickDay = day;
         await engine.tick();
       },
@@ -204,7 +240,9 @@ async function main(): Promise<void> {
     log(
       `Seeded ${totals.sessions} sessions, ${totals.pageviews} pageviews and ${totals.customEvents} custom events from ${totals.visitors} visitors over ${days} days, in ${((realNow() - t0) / 1000).toFixed(1)} s.`,
     );
+    phases.push(`history ${((realNow() - t0) / 1000).toFixed(1)} s`);
   }
+  await building;
   engine.startCrons();
   for (const f of engine.cronLoadErrors)
     log(
@@ -221,7 +259,7 @@ async function main(): Promise<void> {
 
   log("");
   log(
-    `Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.store === "indexed" ? "convex-test with the indexed store" : "stock convex-test"}). Not a Convex deployment: see dev/README.md.`,
+    `Local engine for example/convex (in memory${flags.data ? `, saved to ${flags.data} on exit` : ""}; ${engine.store === "indexed" ? `convex-test with the indexed store${engine.directSyscalls ? " and direct syscalls" : ""}` : "stock convex-test"}). Not a Convex deployment: see dev/README.md.`,
   );
   log(
     `ANALYTICS_DEV_OPEN=1 is set in this process: the analytics facades skip their sign-in check.`,
@@ -236,7 +274,12 @@ async function main(): Promise<void> {
   log(
     `  Crons:         ${engine.cronJobs.length ? engine.cronJobs.map((j) => j.id).join(", ") : "none"}`,
   );
-  log(`ready in ${((realNow() - started) / 1000).toFixed(1)}s: ${url}  (Ctrl-C to stop)`);
+  const { user, system } = process.cpuUsage();
+  const main = mainThreadCpuSeconds();
+  log(
+    `Start-up: ${phases.join(", ")}; ${((user + system) / 1e6).toFixed(1)} s of CPU${main === null ? "" : `, ${main.toFixed(1)} s of it on the main thread`}.`,
+  );
+  log(`ready in ${sinceStart().toFixed(1)}s: ${url}  (Ctrl-C to stop)`);
 }
 
 /** Set once a signal asks to stop: the shutdown then owns the exit (and the save). */
@@ -245,6 +288,8 @@ let stopping = false;
 main().catch((e: unknown) => {
   // Stopping mid-seed makes the seeder's requests fail; the shutdown in progress decides the exit.
   if (stopping) return;
-  console.error(`\n${(e as Error).message}`);
+  const { message, cause } = e as Error;
+  // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ECONNRESET, ...) is its cause.
+  console.error(`\n${message}${cause instanceof Error ? ` (${cause.message})` : ""}`);
   process.exit(1);
 });

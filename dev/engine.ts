@@ -15,6 +15,7 @@ import type { JSONValue, Value } from "convex/values";
 import { components, internal } from "../example/convex/_generated/api.js";
 import { Clock, realNow } from "./clock.js";
 import { jobsOf, nextRun, type CronJob } from "./crons.js";
+import { useDirectSyscalls, type DirectSyscallStats } from "./directSyscalls.js";
 import { installIndexedStore } from "./indexedStore.js";
 import type { Doc } from "../src/component/_generated/dataModel.js";
 import { SiteCursor } from "../src/component/cursor.js";
@@ -55,7 +56,8 @@ export type EngineOptions = {
   /**
    * "indexed" (default): convex-test with dev/indexedStore.ts installed on every
    * component's database (same results and transaction metrics, indexed lookups
-   * instead of whole-database scans). "stock": convex-test as it ships.
+   * instead of whole-database scans), and its database syscalls crossing as
+   * values (dev/directSyscalls.ts). "stock": convex-test as it ships.
    */
   store?: StoreKind;
   /** Load state from this file on start (if it exists) and save it on stop. */
@@ -84,6 +86,8 @@ export class Engine {
   /** The demo site, provisioned by the app's own setup:provision on first start. */
   siteId = "";
   store: StoreKind = "indexed";
+  /** Set when database syscalls cross as values (the indexed store, with dev/registerHooks.mjs loaded). */
+  directSyscalls: DirectSyscallStats | null = null;
   writeKey = "";
   private listeners = new Set<(version: number) => void>();
   private version = 0;
@@ -147,8 +151,10 @@ export class Engine {
       }
     }
     // After a restore: the store builds its maps from the restored documents (and would rebuild them after another).
-    if (engine.store === "indexed")
+    if (engine.store === "indexed") {
       for (const { db } of Object.values(global.components)) installIndexedStore(db);
+      engine.directSyscalls = useDirectSyscalls(global);
+    }
     onTopLevelCommit(global, () => engine.invalidate());
     if (restored) engine.rearmScheduledFunctions();
     await engine.provisionSite();
@@ -369,6 +375,11 @@ export class Engine {
       ]);
     }
     return false;
+  }
+
+  /** Waits for the scheduled functions already running (not for those whose timer has yet to fire). */
+  async finishRunning(): Promise<void> {
+    await this.t.finishInProgressScheduledFunctions();
   }
 
   /** Counts the committed documents of a component's table. */

@@ -1,4 +1,4 @@
-// Node module hooks (registered by dev/registerGlob.mjs) that give Node what Vite
+// Node module hooks (registered by dev/registerHooks.mjs) that give Node what Vite
 // gives vitest: `import.meta.glob("<pattern>")`, expanded to the same object of
 // lazy imports keyed by path relative to the importing file. With it the engine
 // registers the component through src/test.ts's register(t), exactly like the

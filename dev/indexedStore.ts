@@ -10,8 +10,10 @@
 //   insertion order of `_documents`), so table scans and search touch one table;
 // - each index used by a query gets a sorted array of the table's committed
 //   documents, in the index's own order (its fields, then _creationTime, _id),
-//   kept sorted as top-level transactions commit. An index range is cut out of
-//   it by binary search.
+//   kept sorted as top-level transactions commit, each with its key (the index's
+//   field values) read once. An index range is cut out of it by binary search;
+//   of the documents with pending writes, those surely outside the range are
+//   left out (stock would drop them).
 // - documents are checked against the schema by a boolean copy of convex-test's
 //   validator first (stock's throws and catches an Error for every union member
 //   that does not match: a quarter of the demo's CPU). Only a document it
@@ -46,6 +48,7 @@ type Query = { source: { type: string } };
 
 /** The parts of convex-test 0.0.60's DatabaseFake this store hooks; checked on install. */
 type Hooked = {
+  _addWrite(id: string, value: Doc | null): void;
   commit(commitTs?: bigint | null): void;
   _iterateDocs(table: string, callback: (doc: Doc) => void): void;
   _resolveQuerySource(query: Query): unknown;
@@ -65,7 +68,7 @@ type Fake = Hooked & {
   } | null;
   get(table: string, id: string): Doc | null;
 };
-const HOOKED = ["commit", "_iterateDocs", "_resolveQuerySource", "_validate"] as const;
+const HOOKED = ["_addWrite", "commit", "_iterateDocs", "_resolveQuerySource", "_validate"] as const;
 
 /** The table of a convex-test id ("10000sites" -> "sites"), as convex-test reads it; null if it is not one. */
 export function tableOfId(id: string): string | null {
@@ -149,48 +152,106 @@ function accepts(validator: ExportedValidator, value: unknown): boolean {
   }
 }
 
+/**
+ * compareValues, with its sign (all that sorting and range checks use), taking
+ * two shortcuts where it is plain to see that they agree: strings whose code
+ * units before the first difference are all below the surrogates (their UTF-16
+ * order is their UTF-8 order, which compareValues uses), and finite non-zero
+ * numbers. Anything else (zeros, NaN, surrogates, other types) goes to it.
+ */
+export function compareKey(a: Value | undefined, b: Value | undefined): number {
+  if (typeof a === "string" && typeof b === "string") {
+    if (a === b) return 0;
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const x = a.charCodeAt(i);
+      const y = b.charCodeAt(i);
+      if (x >= 0xd800 || y >= 0xd800) return compareValues(a, b);
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return a.length < b.length ? -1 : 1;
+  }
+  if (typeof a === "number" && typeof b === "number" && a !== 0 && b !== 0 && a === a && b === b)
+    return a < b ? -1 : a > b ? 1 : 0;
+  return compareValues(a, b);
+}
+
+/** Whether a value holds a commit-timestamp placeholder anywhere (only documents with pending writes can). */
+function holdsPlaceholder(value: unknown): boolean {
+  if (value instanceof CommitTsPlaceholder) return true;
+  if (Array.isArray(value)) return value.some(holdsPlaceholder);
+  return isPlainObject(value) && Object.values(value as object).some(holdsPlaceholder);
+}
+
+/** A document with its index key: the values of the index's fields, in order. */
+type Entry = { doc: Doc; key: (Value | undefined)[] };
+
+/** The documents of an index range, and a check for documents not in the index (pending writes). */
+type Range = { docs: Doc[]; excludes(doc: Doc): boolean };
+
 /** One index of one table: its sort fields and the table's committed documents in that order. */
 class SortedIndex {
-  readonly docs: Doc[];
+  private readonly entries: Entry[];
   private readonly paths: string[][];
   constructor(
     readonly fields: string[],
     docs: Iterable<Doc>,
   ) {
     this.paths = fields.map((f) => f.split("."));
-    this.docs = [...docs].sort((a, b) => this.compare(a, b));
+    this.entries = [...docs].map((doc) => this.entry(doc)).sort((a, b) => this.compare(a, b));
   }
 
-  compare(a: Doc, b: Doc): number {
-    for (const parts of this.paths) {
-      const c = compareValues(valueAt(a, parts), valueAt(b, parts));
+  private entry(doc: Doc): Entry {
+    return { doc, key: this.paths.map((parts) => valueAt(doc, parts)) };
+  }
+
+  private compare(a: Entry, b: Entry): number {
+    for (let i = 0; i < a.key.length; i++) {
+      const c = compareKey(a.key[i], b.key[i]);
       if (c !== 0) return c;
     }
     return 0;
   }
 
-  /** The first position whose document is not before `doc`. */
-  private lowerBound(doc: Doc): number {
+  /** The first position whose document is not before `entry`. */
+  private lowerBound(entry: Entry): number {
     let lo = 0;
-    let hi = this.docs.length;
+    let hi = this.entries.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.compare(this.docs[mid]!, doc) < 0) lo = mid + 1;
+      if (this.compare(this.entries[mid]!, entry) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   insert(doc: Doc): void {
-    this.docs.splice(this.lowerBound(doc), 0, doc);
+    const entry = this.entry(doc);
+    this.entries.splice(this.lowerBound(entry), 0, entry);
   }
 
   remove(doc: Doc): void {
-    const at = this.lowerBound(doc);
+    this.entries.splice(this.positionOf(this.entry(doc)), 1);
+  }
+
+  /** A new version of a document: in place when its key is unchanged (a patch of other fields), without moving the rest. */
+  replace(old: Doc, now: Doc): void {
+    const before = this.entry(old);
+    const after = this.entry(now);
+    const at = this.positionOf(before);
+    if (this.compare(before, after) === 0) this.entries[at] = after;
+    else {
+      this.entries.splice(at, 1);
+      this.entries.splice(this.lowerBound(after), 0, after);
+    }
+  }
+
+  private positionOf(entry: Entry): number {
+    const at = this.lowerBound(entry);
     // The sort key ends with _id, so the document sits exactly there.
-    if (this.docs[at]?._id !== doc._id)
-      throw new Error(`indexed store out of sync: ${String(doc._id)} is not in its index`);
-    this.docs.splice(at, 1);
+    if (this.entries[at]?.doc._id !== entry.doc._id)
+      throw new Error(`indexed store out of sync: ${String(entry.doc._id)} is not in its index`);
+    return at;
   }
 
   /**
@@ -198,53 +259,87 @@ class SortedIndex {
    * by binary search. Null when the range is not the shape this understands
    * (stock then scans the table, as it always does).
    */
-  slice(range: RangeExpr[]): Doc[] | null {
+  slice(range: RangeExpr[]): Range | null {
+    const cut = RangeCut.of(range, this.fields);
+    if (!cut) return null;
+    const from = this.first(cut, 0);
+    // Most ranges hold a document or two: step over a few before searching for the end.
+    let to = from;
+    while (to < this.entries.length && cut.where(this.entries[to]!.key) === 0) {
+      if (to - from === 8) {
+        to = this.first(cut, 1);
+        break;
+      }
+      to++;
+    }
+    const docs: Doc[] = new Array<Doc>(to - from);
+    for (let i = from; i < to; i++) docs[i - from] = this.entries[i]!.doc;
+    return { docs, excludes: (doc) => cut.surelyExcludes(this.entry(doc).key) };
+  }
+
+  /** The first position whose key is at or after the range (`past` 0), or after it (`past` 1). */
+  private first(cut: RangeCut, past: 0 | 1): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cut.where(this.entries[mid]!.key) >= past) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}
+
+/** An index range in the shape the store answers: equalities on a prefix of the fields, then bounds on the next. */
+class RangeCut {
+  private constructor(
+    private readonly eqs: (Value | undefined)[],
+    private readonly k: number,
+    private readonly lower: { v: Value | undefined; strict: boolean } | null,
+    private readonly upper: { v: Value | undefined; strict: boolean } | null,
+  ) {}
+
+  /** Null when the range is not that shape (stock then scans the table, as it always does). */
+  static of(range: RangeExpr[], fields: string[]): RangeCut | null {
     let k = 0;
     const eqs: (Value | undefined)[] = [];
-    while (k < range.length && range[k]!.type === "Eq" && range[k]!.fieldPath === this.fields[k])
+    while (k < range.length && range[k]!.type === "Eq" && range[k]!.fieldPath === fields[k])
       eqs.push(boundValue(range[k++]!.value));
     let lower: { v: Value | undefined; strict: boolean } | null = null;
     let upper: { v: Value | undefined; strict: boolean } | null = null;
-    for (const r of range.slice(k)) {
-      if (r.fieldPath !== this.fields[k]) return null;
+    for (let i = k; i < range.length; i++) {
+      const r = range[i]!;
+      if (r.fieldPath !== fields[k]) return null;
       if ((r.type === "Gt" || r.type === "Gte") && !lower)
         lower = { v: boundValue(r.value), strict: r.type === "Gt" };
       else if ((r.type === "Lt" || r.type === "Lte") && !upper)
         upper = { v: boundValue(r.value), strict: r.type === "Lt" };
       else return null;
     }
-    // -1: before the range, 0: in it, 1: after it. Monotone along the index order.
-    const where = (doc: Doc): number => {
-      for (let i = 0; i < eqs.length; i++) {
-        const c = compareValues(valueAt(doc, this.paths[i]!), eqs[i]);
-        if (c !== 0) return c < 0 ? -1 : 1;
-      }
-      if (lower || upper) {
-        const v = valueAt(doc, this.paths[k]!);
-        if (lower) {
-          const c = compareValues(v, lower.v);
-          if (c < 0 || (c === 0 && lower.strict)) return -1;
-        }
-        if (upper) {
-          const c = compareValues(v, upper.v);
-          if (c > 0 || (c === 0 && upper.strict)) return 1;
-        }
-      }
-      return 0;
-    };
-    const first = (pred: (doc: Doc) => boolean): number => {
-      let lo = 0;
-      let hi = this.docs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (pred(this.docs[mid]!)) hi = mid;
-        else lo = mid + 1;
-      }
-      return lo;
-    };
-    const from = first((d) => where(d) >= 0);
-    const to = first((d) => where(d) > 0);
-    return this.docs.slice(from, Math.max(from, to));
+    return new RangeCut(eqs, k, lower, upper);
+  }
+
+  /** -1: before the range, 0: in it, 1: after it. Monotone along the index order. */
+  where(key: (Value | undefined)[]): number {
+    for (let i = 0; i < this.eqs.length; i++) {
+      const c = compareKey(key[i], this.eqs[i]);
+      if (c !== 0) return c < 0 ? -1 : 1;
+    }
+    const v = key[this.k];
+    if (this.lower) {
+      const c = compareKey(v, this.lower.v);
+      if (c < 0 || (c === 0 && this.lower.strict)) return -1;
+    }
+    if (this.upper) {
+      const c = compareKey(v, this.upper.v);
+      if (c > 0 || (c === 0 && this.upper.strict)) return 1;
+    }
+    return 0;
+  }
+
+  /** Only when sure: a key with a placeholder is left to stock, which resolves it first. */
+  surelyExcludes(key: (Value | undefined)[]): boolean {
+    return !key.some(holdsPlaceholder) && this.where(key) !== 0;
   }
 }
 
@@ -270,7 +365,12 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
         `convex-test's database has no ${method}(): the indexed store supports convex-test 0.0.60`,
       );
   }
-  const { commit, _resolveQuerySource: resolve, _validate: validate } = stock ?? fake;
+  const {
+    _addWrite: addWrite,
+    commit,
+    _resolveQuerySource: resolve,
+    _validate: validate,
+  } = stock ?? fake;
   if (typeof fake._documents !== "object" || !Array.isArray(fake._writes))
     throw new Error(
       "convex-test's database has an unexpected shape: the indexed store supports convex-test 0.0.60",
@@ -316,10 +416,27 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
     }
     return index;
   };
+  // Each level of pending writes (an object of `_writes`, one per open transaction) with its ids
+  // by table, in the order stock adds them: noted as `_addWrite` makes them, the one way stock
+  // writes a level (including a nested level's commit into its parent).
+  const levelIds = new WeakMap<object, Map<string, Set<string>>>();
+  fake._addWrite = function (id: string, value: Doc | null) {
+    addWrite.call(fake, id, value);
+    const level = fake._writes[fake._writes.length - 1]!;
+    let byTable = levelIds.get(level);
+    if (!byTable) levelIds.set(level, (byTable = new Map()));
+    const table = tableOfId(id)!;
+    let ids = byTable.get(table);
+    if (!ids) byTable.set(table, (ids = new Set()));
+    ids.add(id);
+  };
   // Ids of `table` with a pending write at any nesting level, in the order stock adds them.
   const pendingIds = (table: string, into: Set<string>): Set<string> => {
-    for (const level of fake._writes)
-      for (const id of Object.keys(level)) if (tableOfId(id) === table) into.add(id);
+    for (const level of fake._writes) {
+      const ids = levelIds.get(level);
+      if (ids) for (const id of ids.get(table) ?? []) into.add(id);
+      else for (const id of Object.keys(level)) if (tableOfId(id) === table) into.add(id);
+    }
     return into;
   };
 
@@ -337,8 +454,9 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
       if (now === null) idsOf(table).delete(id);
       else idsOf(table).add(id);
       for (const index of indexes.get(table)?.values() ?? []) {
-        if (old) index.remove(old);
-        if (now) index.insert(now);
+        if (old && now) index.replace(old, now);
+        else if (old) index.remove(old);
+        else if (now) index.insert(now);
       }
     }
   };
@@ -375,10 +493,12 @@ export function installIndexedStore(db: object, stock?: Hooked): IndexedStoreSta
     }
     stats.indexedQueries++;
     const pending = pendingIds(table, new Set());
-    for (const doc of candidates) if (!pending.has(doc._id as string)) callback(doc);
+    for (const doc of candidates.docs) if (!pending.has(doc._id as string)) callback(doc);
+    // Documents with pending writes at their latest version, less those surely outside the range
+    // (stock would drop them: it checks every candidate against the range).
     for (const id of pending) {
       const doc = fake.get(table, id);
-      if (doc !== null) callback(doc);
+      if (doc !== null && !candidates.excludes(doc)) callback(doc);
     }
   };
 
@@ -423,6 +543,7 @@ export async function indexEveryDatabase(
   const proto = Object.getPrototypeOf(components[""]!.db) as Hooked & { [EVERY]?: true };
   if (proto[EVERY]) return;
   const stock: Hooked = {
+    _addWrite: proto._addWrite,
     commit: proto.commit,
     _iterateDocs: proto._iterateDocs,
     _resolveQuerySource: proto._resolveQuerySource,

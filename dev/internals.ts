@@ -29,6 +29,9 @@ export type ConvexGlobal = {
   transactionManager: TransactionManager;
   /** Scheduled functions whose timer has fired and that have not finished. */
   scheduler: { _inFlight: Set<Promise<unknown>> };
+  /** The instance's syscall handlers (what `Convex.syscall` and `Convex.asyncSyscall` give inside it). */
+  syscall: (op: string, args: string) => string;
+  asyncSyscall: (op: string, args: string) => Promise<string>;
 };
 
 type RunsInContext = { run<T>(handler: (ctx: unknown) => Promise<T>): Promise<T> };
@@ -80,6 +83,8 @@ export async function captureConvexGlobal(t: RunsInContext): Promise<ConvexGloba
     throw new Error("convex-test's transaction manager has an unexpected shape");
   if (!(captured.scheduler?._inFlight instanceof Set))
     throw new Error("convex-test's scheduler has an unexpected shape");
+  if (typeof captured.syscall !== "function" || typeof captured.asyncSyscall !== "function")
+    throw new Error("convex-test's syscall handlers have an unexpected shape");
   return captured;
 }
 

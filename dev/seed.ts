@@ -456,14 +456,31 @@ export function totalsOf(sessions: SeedSession[]): SeedTotals {
   };
 }
 
+/**
+ * How a batch reaches the app's ingest route: a request (path, method, headers,
+ * body) and the client it comes from (its address and user agent, which the
+ * engine gives the route as Convex's request metadata).
+ */
+export type Send = (
+  path: string,
+  init: { method: string; headers: Record<string, string>; body: string },
+  client: { ip: string; userAgent: string },
+) => Promise<Response>;
+
+/** Over HTTP to the engine's server, as a browser sends it (the headers carry the client). */
+export const overHttp =
+  (baseUrl: string): Send =>
+  (path, init) =>
+    fetchRetrying(`${baseUrl}${path}`, init);
+
 /** Posts one session as one batch, with the browser-like headers an edge would see (UA, client IP, country). */
 export async function send(
-  ingestUrl: string,
+  to: Send,
   writeKey: string,
   session: SeedSession,
   origin: string,
 ): Promise<void> {
-  await post(ingestUrl, writeKey, [session], session.sendAt, origin, session.visitor.country.code);
+  await post(to, writeKey, [session], session.sendAt, origin, session.visitor.country.code);
 }
 
 /**
@@ -473,7 +490,7 @@ export async function send(
  * behind no CDN.
  */
 async function post(
-  ingestUrl: string,
+  to: Send,
   writeKey: string,
   sessions: SeedSession[],
   sentAt: number,
@@ -481,7 +498,7 @@ async function post(
   country?: string,
 ): Promise<void> {
   const first = sessions[0]!;
-  const res = await fetch(ingestUrl, {
+  const request = {
     method: "POST",
     headers: {
       "Content-Type": "text/plain",
@@ -496,11 +513,32 @@ async function post(
       sentAt,
       events: sessions.flatMap((s) => s.events),
     }),
+  };
+  const res = await to("/analytics/ingest", request, {
+    ip: first.visitor.ip,
+    userAgent: first.visitor.device.ua,
   });
   if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { accepted: number; rejected: unknown[] };
   if (body.rejected.length > 0)
     throw new Error(`ingest rejected seeded events: ${JSON.stringify(body.rejected)}`);
+}
+
+/**
+ * fetch, tried again (up to 3 times) when the connection fails rather than the
+ * route: the engine serves the seeder from its own event loop, so after a long
+ * compaction the server's keep-alive timer and the client's reuse of the same
+ * idle socket fall due together, and the server may close it first
+ * (ECONNRESET). Resending is safe: ingest deduplicates by batchId.
+ */
+async function fetchRetrying(url: string, init: RequestInit, tries = 3): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (attempt >= tries || !(e instanceof TypeError)) throw e;
+    }
+  }
 }
 
 /** Ingest's limits are 100 events and 64 KiB a batch; history batches stay under both. */
@@ -549,6 +587,8 @@ export function batchHistory(
 
 export type SeedOptions = {
   baseUrl: string;
+  /** How history batches reach the ingest route (default: over HTTP to baseUrl). */
+  send?: Send;
   writeKey: string;
   days: number;
   perDay: number;
@@ -570,12 +610,12 @@ export async function seedHistory(options: SeedOptions): Promise<SeedTotals> {
   const rand = prng(options.random);
   const model = new TrafficModel(rand, options.baseUrl);
   const sessions = history(model, rand, realNow(), options.days, options.perDay);
-  const ingest = `${options.baseUrl}/analytics/ingest`;
+  const to = options.send ?? overHttp(options.baseUrl);
   const batches = batchHistory(sessions);
   let done = 0;
   for (const batch of batches) {
     options.advanceClock(batch.sentAt);
-    await post(ingest, options.writeKey, batch.sessions, batch.sentAt, options.baseUrl);
+    await post(to, options.writeKey, batch.sessions, batch.sentAt, options.baseUrl);
     await options.afterBatch();
     for (let i = 0; i < batch.sessions.length; i++)
       options.onProgress?.(++done, sessions.length, batch.sentAt);
@@ -611,7 +651,7 @@ export function trickle(options: {
     if (++live.next === live.session.events.length) active.splice(i, 1);
     try {
       await send(
-        `${options.baseUrl}/analytics/ingest`,
+        overHttp(options.baseUrl),
         options.writeKey,
         { ...live.session, events: [event], sendAt: Date.now() },
         options.baseUrl,

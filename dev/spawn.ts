@@ -19,7 +19,8 @@ export type RunningEngine = {
 export async function startEngine(args: string[], timeoutMs = 90_000): Promise<RunningEngine> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "dev/demo.ts", "--port", "0", ...args],
+    // The young generation's size as `npm run demo` sets it (package.json).
+    ["--max-semi-space-size=64", "--import", "tsx", "dev/demo.ts", "--port", "0", ...args],
     {
       cwd: ROOT,
       env: { ...process.env, TSX_TSCONFIG_PATH: "dev/tsconfig.json", FORCE_COLOR: "0" },
