@@ -22,6 +22,7 @@ import {
 } from "./rowCodec.js";
 import { paginateRows, rowBytes, type Row } from "./rows.js";
 import { estimate } from "./sketch.js";
+import { lastStartAtOrBefore } from "./time.js";
 
 export type CanonicalInterval = Doc<"rollups">["interval"];
 export type Bucket = {
@@ -245,15 +246,7 @@ export class SketchPages {
   ) {}
 
   private pageOf(bucket: number, rank: number): number {
-    const starts = this.buckets[bucket]!.sketchPageStarts;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= rank) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lastStartAtOrBefore(this.buckets[bucket]!.sketchPageStarts, rank);
   }
 
   bucket(index: number): StoredBucket {

@@ -46,6 +46,7 @@ import {
   bucketStart,
   dayStart,
   hourPhase,
+  lastStartAtOrBefore,
   nextBucket,
   pickGranularity,
   planRange,
@@ -346,16 +347,7 @@ export async function getTimeseriesHandler(
         planRange(Math.max(start, from), Math.min(starts[i + 1] ?? to, to), tz),
       );
   // The last point whose start is at or before a bucket's start.
-  const pointOf = (at: number) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
+  const pointOf = (at: number) => lastStartAtOrBefore(starts, at);
   const totals = starts.map(() => ({ counters: emptyRow(TOTAL_KEY) as Counters, visitors: 0 }));
   if (minutes) {
     const rows = starts.map(() => emptyRow(TOTAL_KEY));

@@ -103,6 +103,18 @@ export function hourPhase(timeZone: string): number {
   return phase;
 }
 
+/** The index of the last of ascending `starts` at or before `at` (0 if none is). */
+export function lastStartAtOrBefore(starts: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 export function minuteStart(ms: number): number {
   return Math.floor(ms / MINUTE) * MINUTE;
 }
