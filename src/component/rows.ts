@@ -14,7 +14,7 @@ export type Counters = Record<(typeof COUNTERS)[number], number>;
  * outlive a local day (sent by the client or the host; absent when none).
  * Cookieless ids are salted per local day (admission.ts), so over several days
  * they add up, and only persistent ids need a sketch union across days
- * (reports.ts).
+ * (rangeRows.ts).
  */
 export type Row = Counters & { key: string; visitors: Sketch; persistent?: Sketch };
 export type DeltaRow = Row & { dimension: Dimension };

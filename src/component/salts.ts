@@ -5,7 +5,7 @@
 // A cookieless id is salted with the salt of the local date (in the site's
 // zone) its event occurred on, so it never outlives that local day: over several
 // days, cookieless visitors add up, and reports need no sketch union across days
-// for them (rows.ts, reports.ts). An event too old for its date's salt gets a
+// for them (rows.ts, rangeRows.ts). An event too old for its date's salt gets a
 // late id ("l_", today's salt), which counts as a persistent id: still exact,
 // only without that saving.
 import type { MutationCtx } from "./_generated/server.js";

@@ -20,6 +20,7 @@ import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
 import type * as maintenance from "../maintenance.js";
 import type * as origins from "../origins.js";
+import type * as rangeRows from "../rangeRows.js";
 import type * as reports from "../reports.js";
 import type * as rowCodec from "../rowCodec.js";
 import type * as rows from "../rows.js";
@@ -52,6 +53,7 @@ const fullApi: ApiFromModules<{
   ingest: typeof ingest;
   maintenance: typeof maintenance;
   origins: typeof origins;
+  rangeRows: typeof rangeRows;
   reports: typeof reports;
   rowCodec: typeof rowCodec;
   rows: typeof rows;
