@@ -92,7 +92,7 @@ async function check(url, output) {
     to: now + 3_600_000,
   });
   const problems = [];
-  if (status.pendingBatches !== 0) problems.push(`${status.pendingBatches} batches still pending`);
+  if (status.queuedBatches !== 0) problems.push(`${status.queuedBatches} batches still queued`);
   if (overview.pageviews !== pageviews)
     problems.push(`overview has ${overview.pageviews} pageviews, ${pageviews} were seeded`);
   if (overview.events !== pageviews + custom)
