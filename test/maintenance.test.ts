@@ -328,6 +328,23 @@ describe("retention", () => {
     expect((await docs(t, "batches")).map((r) => [r.siteId, r.batchId])).toEqual([[last, "kept"]]);
   });
 
+  test("raw retention of large batches stays within Convex's read limit: each step stops at its byte budget and the next takes the rest", async () => {
+    const { t, siteId } = await setup({ rawRetentionDays: 8 });
+    // 210 batches of about 100 KiB (a full 64 KiB request, normalised): a page of 200 would read over 16 MiB.
+    const BATCHES = 210;
+    const events = (b: number) =>
+      Array.from({ length: 100 }, (_, i) =>
+        pageview(`e${b}-${i}`, `v${i}`, `/${"p".repeat(1_000)}`),
+      );
+    for (let b = 0; b < BATCHES; b++)
+      await queue(t, siteId, `big-${b}`, events(b), NOW - 9 * DAY + b * MINUTE);
+    await queue(t, siteId, "kept", [pageview("k", "v")], NOW - 7 * DAY);
+    await processedBefore(t, siteId, NOW);
+    await t.mutation(components.analytics.maintenance.applyRetention, {});
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect((await docs(t, "batches")).map((r) => r.batchId)).toEqual(["kept"]);
+  });
+
   test("retention never deletes a batch its site's loop has not processed, however old: the loop counts it once it runs", async () => {
     const { t, siteId } = await setup({ rawRetentionDays: 8 });
     await queue(t, siteId, "counted", [pageview("c1", "c")], NOW - 20 * DAY);

@@ -7,12 +7,16 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { api } from "./_generated/api.js";
 import { writeCanonicalRows } from "./canonical.js";
+import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { RowMap, compareRows, rankRows, type Row } from "./rows.js";
 import { hashVisitor, sketchOf, estimate } from "./sketch.js";
 import { initConvexTest } from "./test.setup.js";
 import { DAY } from "./time.js";
 
 const FIRST_DAY = Date.UTC(2026, 2, 2);
+
+// The pages written here are bounded by construction; the check says so on every write.
+enforceConvexDocumentLimits();
 
 /** Sizes of a row's cookieless (daily) and persistent visitor sets. */
 type Sizes = { daily: fc.Arbitrary<number>; persistent: fc.Arbitrary<number> };

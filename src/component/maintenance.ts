@@ -117,23 +117,55 @@ export const pruneMinutes = internalMutation({
   },
 });
 
+/**
+ * Bytes a pruning step may have read before it stops and schedules the next:
+ * a raw batch holds up to a 64 KiB request's events, so PAGE of them could pass
+ * Convex's 16 MiB read limit and stall retention for that site for good.
+ */
+const PRUNE_READ_BYTES = 2 * 1024 * 1024;
+
+/** Documents of `docs` until PAGE of them or PRUNE_READ_BYTES read in this transaction (at least one). */
+async function takePrunable<T>(ctx: MutationCtx, docs: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const doc of docs) {
+    out.push(doc);
+    if (out.length >= PAGE) break;
+    const { bytesRead } = await ctx.meta.getTransactionMetrics();
+    if (bytesRead.used > PRUNE_READ_BYTES) break;
+  }
+  return out;
+}
+
 export const pruneRaw = internalMutation({
   args: { siteId: v.id("sites"), before: v.number() },
   returns: v.null(),
   handler: async (ctx, { siteId, before }) => {
     // Never past the cursor: a batch the loop has not counted yet is not raw events to expire.
     const end = Math.min(before, (await SiteCursor.load(ctx, siteId)).processedBefore);
-    const old = await ctx.db
+    const old = await takePrunable(
+      ctx,
+      ctx.db
+        .query("batches")
+        .withIndex("by_site", (q) => q.eq("siteId", siteId).lt("_creationTime", end)),
+    );
+    for (const doc of old) await ctx.db.delete("batches", doc._id);
+    const sessions = await takePrunable(
+      ctx,
+      ctx.db
+        .query("sessions")
+        .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before)),
+    );
+    for (const doc of sessions) await ctx.db.delete("sessions", doc._id);
+    // A step that stopped early (a full page or its byte budget) leaves more: the next one takes it.
+    const more = await ctx.db
       .query("batches")
       .withIndex("by_site", (q) => q.eq("siteId", siteId).lt("_creationTime", end))
-      .take(PAGE);
-    for (const doc of old) await ctx.db.delete("batches", doc._id);
-    const sessions = await ctx.db
+      .first();
+    const moreSessions = await ctx.db
       .query("sessions")
       .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before))
-      .take(PAGE);
-    for (const doc of sessions) await ctx.db.delete("sessions", doc._id);
-    if (old.length === PAGE || sessions.length === PAGE) {
+      .first();
+    if (more || moreSessions) {
       await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, { siteId, before });
     }
     return null;
