@@ -1,10 +1,33 @@
 // THE ONE STORAGE-SPECIFIC STEP of the scale bench: building the stored state of
 // the days before the real day. Everything else in bench/ knows no table.
-//   HISTORY=reduced (default until the storage lands): real days through the real path at a reduced rate.
-//   HISTORY=clone: cloneRealDayHistory below, for the lead to implement against the new storage.
+//   HISTORY=clone (default): cloneRealDayHistory below.
+//   HISTORY=reduced: real days through the real path at a reduced rate (the stand-in used before the clone).
 import type { App, Components, Recorder } from "./harness.js";
 import { runDay, type Clock, type Site } from "./driver.js";
-import { DAY, HOUR, type DayTotals } from "./traffic.js";
+import { inComponent } from "./storage.js";
+import { DAY, HOUR, SITE_TIMEZONE, type DayTotals } from "./traffic.js";
+import { DIMENSIONS, type Dimension } from "../../src/shared.js";
+import type { MutationCtx } from "../../src/component/_generated/server.js";
+import type { Id } from "../../src/component/_generated/dataModel.js";
+import { readCanonicalRows, writeCanonicalRows } from "../../src/component/canonical.js";
+import {
+  CANONICAL_MAX_BYTES,
+  DEFAULT_CARDINALITY_CAP,
+  foldIntoCanonical,
+} from "../../src/component/compaction.js";
+import { readUncompacted } from "../../src/component/rangeRows.js";
+import {
+  RowMap,
+  TOTAL_KEY,
+  capRows,
+  isZero,
+  rankRows,
+  type Counters,
+  type Row,
+} from "../../src/component/rows.js";
+import { estimate, hashVisitor, type Sketch } from "../../src/component/sketch.js";
+import { dayStart, monthStart, nextBucket } from "../../src/component/time.js";
+import { writeHourTotals } from "../../src/component/totals.js";
 
 /** What the history step gets: the running app and where the days are. */
 export type BenchContext = {
@@ -80,37 +103,168 @@ export function reducedRateHistory(rates: {
 }
 
 /**
- * TO IMPLEMENT with the new storage (see the HistoryBuilder contract above): after the real day,
- * for d = 1..plan.days, write into the component's tables (inComponent(ctx.t, "analytics", ...),
- * table names from ctx.components) a copy of every document the real day left in the day-scoped
- * tables (raw events, sessions, delta/rollup documents of that day's buckets), with
- *   - every bucket start / timestamp moved d days back, re-bucketed in the site's timezone,
- *   - every visitor hash re-salted per d (e.g. h -> hash(h, d)), as day d's cookieless ids would differ,
- *   - ids, dedup keys and batch ids made unique per d,
- * in pages small enough for Convex's limits; skip what is not day-scoped (sites, salts, rate limits,
- * aggregate trees: let compaction rebuild what it owns). Then return: the harness advances the clock
- * with the crons on schedule, so the real compaction folds the days into months before the reports.
+ * The clone (HISTORY=clone). After the real day, its complete rows are read once
+ * per dimension: its canonical day pages plus whatever compaction has not folded
+ * yet (staging and hour deltas), merged and capped as compaction caps them. Then
+ * for each history day d, in the component's own code (canonical.ts, rows.ts,
+ * totals.ts, compaction.ts's foldIntoCanonical), in one transaction per (day,
+ * dimension) or (month, dimension):
+ *   - the day's pages: the real day's rows with every visitor sketch re-salted
+ *     (each 53-bit hash h becomes hashVisitor(`${h}/${d}`), as a visitor id under
+ *     another day's salt would hash; a dense sketch's registers are rotated by a
+ *     per-day offset, which is the same distribution), ranked and paged by
+ *     writeCanonicalRows, at the local day's start (re-bucketed in the site's zone,
+ *     so days across a DST change start at their own local midnight);
+ *   - the hourly-totals BTree: the real day's hour totals at the same local hours
+ *     (a 23-hour day drops the real day's last hour, a 25-hour day has none in its
+ *     extra hour);
+ *   - the month pages: every cloned day of a month merged, then folded into the
+ *     month by foldIntoCanonical, the function compaction folds with.
+ * Not cloned, for memory (a day is ~330k raw events): raw batches, sessions and
+ * hour pages of the history days. No report here reads them: every range is whole
+ * local days ending at the real day's end, so past days are read from day and
+ * month pages. Storage printed below counts the real day's; multiply those tables by
+ * the retention in days for a steady-state estimate.
+ * Where this differs from 364 real days: compaction folds each hour into the month
+ * uncapped, the clone folds capped days (a key outside a day's 2,000 reaches the
+ * month in that day's "(other)"); the month page is at its caps either way.
  */
 export function cloneRealDayHistory(): HistoryBuilder {
   return {
-    name: "the real day's stored documents cloned into the other days (shifted buckets, re-salted visitor hashes)",
+    name: "the real day's stored rows cloned into the other days (shifted buckets, re-salted visitor hashes)",
     method: [
-      'History: the real day\'s stored documents cloned into each of the ${"days"} days before it, buckets shifted and visitor',
-      "hashes re-salted (what the real path stores for a statistically identical day with other cookieless ids); the real",
-      "compaction then folds them on the running clock, crons on schedule.",
+      "History: the real day's complete rows (canonical + not yet compacted) cloned into each day before it as day pages",
+      "and hourly totals, buckets at each day's local midnight and visitor hashes re-salted (what the real path stores for",
+      "a statistically identical day with other cookieless ids); months folded from the cloned days by compaction's own",
+      "fold. Raw events, sessions and hour pages of history days are not cloned (memory; no report here reads them).",
     ],
-    after: () =>
-      Promise.reject(
-        new Error(
-          "cloneRealDayHistory is not implemented yet: it needs the new storage layout (bench/scale/history.ts)",
-        ),
-      ),
+    after: async (ctx, plan) => {
+      const { t, site } = ctx;
+      const siteId = site.siteId as Id<"sites">;
+      const realStart = plan.realDayStart;
+      const realEnd = nextBucket("day", realStart, SITE_TIMEZONE);
+      const dayRows = new Map<Dimension, Row[]>();
+      for (const dimension of DIMENSIONS) {
+        const rows = await inComponent(t, COMPONENT, async (raw) => {
+          const c = raw as unknown as MutationCtx;
+          const bucket = { siteId, interval: "day" as const, bucketStart: realStart, dimension };
+          const { rows: stored } = await readCanonicalRows(c, bucket);
+          const late = await readUncompacted(c, siteId, realStart, realEnd, dimension);
+          return new RowMap()
+            .addAll(stored)
+            .addAll(late.map((l) => l.row))
+            .values();
+        });
+        dayRows.set(dimension, capped(rows));
+      }
+      const hourTotals = await inComponent(t, COMPONENT, async (raw) => {
+        const c = raw as unknown as MutationCtx;
+        const out: Counters[] = [];
+        for (let hour = realStart; hour < realEnd; hour += HOUR) {
+          const bucket = {
+            siteId,
+            interval: "hour" as const,
+            bucketStart: hour,
+            dimension: "total" as const,
+          };
+          const { rows } = await readCanonicalRows(c, bucket);
+          const late = await readUncompacted(c, siteId, hour, hour + HOUR, "total");
+          out.push(
+            new RowMap()
+              .addAll(rows)
+              .addAll(late.map((l) => l.row))
+              .get(TOTAL_KEY),
+          );
+        }
+        return out;
+      });
+
+      // Days newest first, grouped by month so each month is folded once.
+      const months = new Map<number, { day: number; d: number }[]>();
+      for (let d = 1; d <= plan.days; d++) {
+        const day = dayStart(realStart - d * DAY + 12 * HOUR, SITE_TIMEZONE);
+        const month = monthStart(day, SITE_TIMEZONE);
+        months.set(month, [...(months.get(month) ?? []), { day, d }]);
+      }
+      for (const [month, days] of months) {
+        const monthRows = new Map<Dimension, RowMap>();
+        for (const { day, d } of days) {
+          for (const [dimension, rows] of dayRows) {
+            const cloned = rows.map((r) => resaltRow(r, d));
+            (
+              monthRows.get(dimension) ?? monthRows.set(dimension, new RowMap()).get(dimension)!
+            ).addAll(cloned);
+            await inComponent(t, COMPONENT, (raw) =>
+              writeCanonicalRows(
+                raw as unknown as MutationCtx,
+                { siteId, interval: "day", bucketStart: day, dimension },
+                rankRows(cloned),
+                [],
+              ),
+            );
+          }
+          const end = nextBucket("day", day, SITE_TIMEZONE);
+          await inComponent(t, COMPONENT, async (raw) => {
+            for (const [i, totals] of hourTotals.entries()) {
+              if (day + i * HOUR >= end) break;
+              await writeHourTotals(raw as unknown as MutationCtx, siteId, day + i * HOUR, totals);
+            }
+          });
+        }
+        for (const [dimension, rows] of monthRows) {
+          await inComponent(t, COMPONENT, async (raw) => {
+            await foldIntoCanonical(
+              raw as unknown as MutationCtx,
+              siteId,
+              "month",
+              month,
+              dimension,
+              rows.values(),
+              DEFAULT_CARDINALITY_CAP,
+            );
+          });
+        }
+      }
+    },
   };
 }
 
-/** The builder the bench uses: HISTORY=clone or HISTORY=reduced (default). */
+const COMPONENT = "analytics";
+
+/** As compaction caps one bucket's rows. */
+const capped = (rows: Row[]) =>
+  capRows(
+    rows.filter((r) => !isZero(r)),
+    DEFAULT_CARDINALITY_CAP,
+    estimate,
+    CANONICAL_MAX_BYTES,
+  );
+
+/** The same visitors under day d's salt: new hashes for a sparse set, rotated registers for a dense one. */
+function resalt(s: Sketch, d: number): Sketch {
+  if ("sparse" in s) {
+    const hashes = [...new Set(s.sparse.map((h) => hashVisitor(`${h}/${d}`)))];
+    return { sparse: hashes.sort((a, b) => a - b) };
+  }
+  const registers = new Uint8Array(s.dense);
+  const rotated = new Uint8Array(registers.length);
+  const offset = (d * 7919) % registers.length;
+  for (let i = 0; i < registers.length; i++)
+    rotated[(i + offset) % registers.length] = registers[i]!;
+  return { dense: rotated.buffer };
+}
+
+function resaltRow(row: Row, d: number): Row {
+  return {
+    ...row,
+    visitors: resalt(row.visitors, d),
+    ...(row.persistent ? { persistent: resalt(row.persistent, d) } : {}),
+  };
+}
+
+/** The builder the bench uses: HISTORY=clone (default) or HISTORY=reduced. */
 export function historyFromEnv(env: Record<string, string | undefined>): HistoryBuilder {
-  if (env.HISTORY === "clone") return cloneRealDayHistory();
+  if (env.HISTORY !== "reduced") return cloneRealDayHistory();
   return reducedRateHistory({
     recentDays: 29,
     recent: Number(env.HISTORY_RECENT_RATE ?? "0.005"),

@@ -35,20 +35,31 @@ export async function scanStorage(t: App, components: Components): Promise<Table
         largest: 0,
       };
       let cursor: string | null = null;
+      // Pages of up to 2,000 documents, fewer where that would read past Convex's 16 MiB
+      // (rollup pages are up to 256 KiB each): a page over the limit is retried at half the size.
+      let numItems = 2_000;
       for (;;) {
-        const page: { isDone: boolean; continueCursor: string; sizes: number[] } =
-          await inComponent(t, path, async (ctx) => {
+        const read = () =>
+          inComponent(t, path, async (ctx) => {
             const q =
               table === "_scheduled_functions"
                 ? ctx.db.system.query("_scheduled_functions")
                 : ctx.db.query(table);
-            const r = await q.paginate({ cursor, numItems: 2_000 });
+            const r = await q.paginate({ cursor, numItems });
             return {
               isDone: r.isDone,
               continueCursor: r.continueCursor,
               sizes: r.page.map((d) => getConvexSize(d)),
             };
           });
+        let page: { isDone: boolean; continueCursor: string; sizes: number[] };
+        try {
+          page = await read();
+        } catch (e) {
+          if (numItems === 1 || !/Read too much data/.test(String(e))) throw e;
+          numItems = Math.ceil(numItems / 2);
+          continue;
+        }
         for (const s of page.sizes) {
           stats.documents++;
           stats.bytes += s;

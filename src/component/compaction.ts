@@ -110,7 +110,7 @@ async function explode(
 }
 
 /** Merges `delta` into the canonical pages of one (bucket, dimension); returns the merged rows. */
-async function foldIntoCanonical(
+export async function foldIntoCanonical(
   ctx: MutationCtx,
   siteId: Id<"sites">,
   interval: CanonicalInterval,

@@ -34,7 +34,7 @@ function canonicalRuns(pieces: Piece[]) {
  * folded yet: its staging documents, and the delta documents (which hold every
  * dimension). Each row is in exactly one of these or in canonical rows.
  */
-async function readUncompacted(
+export async function readUncompacted(
   ctx: QueryCtx,
   siteId: Id<"sites">,
   from: number,
