@@ -25,7 +25,7 @@ import {
   type Counters,
   type Row,
 } from "../../src/component/rows.js";
-import { estimate, hashVisitor, type Sketch } from "../../src/component/sketch.js";
+import { estimate, type Sketch } from "../../src/component/sketch.js";
 import { dayStart, monthStart, nextBucket } from "../../src/component/time.js";
 import { writeHourTotals } from "../../src/component/totals.js";
 
@@ -54,6 +54,8 @@ export type HistoryPlan = {
  * real day has run (clock at its end, its scheduled functions settled). After
  * `after` returns, the harness advances the clock (crons on schedule) and runs
  * the reports, so a clone may leave folding to the real compaction.
+ *
+ * The clock starts `days` before the real day only for a builder with `before`.
  *
  * Contract for a clone (`after`): for each history day d (1..days before the real
  * day), write exactly the documents the real path would have stored for a
@@ -110,9 +112,7 @@ export function reducedRateHistory(rates: {
  * totals.ts, compaction.ts's foldIntoCanonical), in one transaction per (day,
  * dimension) or (month, dimension):
  *   - the day's pages: the real day's rows with every visitor sketch re-salted
- *     (each 53-bit hash h becomes hashVisitor(`${h}/${d}`), as a visitor id under
- *     another day's salt would hash; a dense sketch's registers are rotated by a
- *     per-day offset, which is the same distribution), ranked and paged by
+ *     (resalt below), ranked and paged by
  *     writeCanonicalRows, at the local day's start (re-bucketed in the site's zone,
  *     so days across a DST change start at their own local midnight);
  *   - the hourly-totals BTree: the real day's hour totals at the same local hours
@@ -240,18 +240,33 @@ const capped = (rows: Row[]) =>
     CANONICAL_MAX_BYTES,
   );
 
-/** The same visitors under day d's salt: new hashes for a sparse set, rotated registers for a dense one. */
+/**
+ * The same visitors under day d's salt: each 53-bit hash of a sparse set mixed
+ * with d (cyrb53's finaliser over the hash's two halves, as hashing another id
+ * would give), and a dense sketch's registers rotated by a per-day offset (the
+ * same distribution of register values under another assignment of visitors).
+ */
 function resalt(s: Sketch, d: number): Sketch {
   if ("sparse" in s) {
-    const hashes = [...new Set(s.sparse.map((h) => hashVisitor(`${h}/${d}`)))];
+    const hashes = [...new Set(s.sparse.map((h) => remix(h, d)))];
     return { sparse: hashes.sort((a, b) => a - b) };
   }
   const registers = new Uint8Array(s.dense);
   const rotated = new Uint8Array(registers.length);
   const offset = (d * 7919) % registers.length;
-  for (let i = 0; i < registers.length; i++)
-    rotated[(i + offset) % registers.length] = registers[i]!;
+  rotated.set(registers.subarray(registers.length - offset), 0);
+  rotated.set(registers.subarray(0, registers.length - offset), offset);
   return { dense: rotated.buffer };
+}
+
+function remix(hash: number, d: number): number {
+  let h1 = Math.imul((hash >>> 0) ^ d, 2654435761);
+  let h2 = Math.imul(Math.floor(hash / 4294967296) ^ Math.imul(d, 0x85ebca77), 1597334677);
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 function resaltRow(row: Row, d: number): Row {
