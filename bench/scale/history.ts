@@ -25,7 +25,7 @@ import {
   type Counters,
   type Row,
 } from "../../src/component/rows.js";
-import { estimate, type Sketch } from "../../src/component/sketch.js";
+import { estimate, mix53, type Sketch } from "../../src/component/sketch.js";
 import { dayStart, monthStart, nextBucket } from "../../src/component/time.js";
 import { writeHourTotals } from "../../src/component/totals.js";
 
@@ -260,13 +260,9 @@ function resalt(s: Sketch, d: number): Sketch {
 }
 
 function remix(hash: number, d: number): number {
-  let h1 = Math.imul((hash >>> 0) ^ d, 2654435761);
-  let h2 = Math.imul(Math.floor(hash / 4294967296) ^ Math.imul(d, 0x85ebca77), 1597334677);
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  const lo = Math.imul((hash >>> 0) ^ d, 2654435761);
+  const hi = Math.imul(Math.floor(hash / 4294967296) ^ Math.imul(d, 0x85ebca77), 1597334677);
+  return mix53(lo, hi);
 }
 
 function resaltRow(row: Row, d: number): Row {

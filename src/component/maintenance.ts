@@ -142,30 +142,19 @@ export const pruneRaw = internalMutation({
   handler: async (ctx, { siteId, before }) => {
     // Never past the cursor: a batch the loop has not counted yet is not raw events to expire.
     const end = Math.min(before, (await SiteCursor.load(ctx, siteId)).processedBefore);
-    const old = await takePrunable(
-      ctx,
+    const batches = () =>
       ctx.db
         .query("batches")
-        .withIndex("by_site", (q) => q.eq("siteId", siteId).lt("_creationTime", end)),
-    );
-    for (const doc of old) await ctx.db.delete("batches", doc._id);
-    const sessions = await takePrunable(
-      ctx,
+        .withIndex("by_site", (q) => q.eq("siteId", siteId).lt("_creationTime", end));
+    const sessions = () =>
       ctx.db
         .query("sessions")
-        .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before)),
-    );
-    for (const doc of sessions) await ctx.db.delete("sessions", doc._id);
+        .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before));
+    for (const doc of await takePrunable(ctx, batches())) await ctx.db.delete("batches", doc._id);
+    for (const doc of await takePrunable(ctx, sessions())) await ctx.db.delete("sessions", doc._id);
     // A step that stopped early (a full page or its byte budget) leaves more: the next one takes it.
-    const more = await ctx.db
-      .query("batches")
-      .withIndex("by_site", (q) => q.eq("siteId", siteId).lt("_creationTime", end))
-      .first();
-    const moreSessions = await ctx.db
-      .query("sessions")
-      .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before))
-      .first();
-    if (more || moreSessions) {
+    const more = (await batches().first()) ?? (await sessions().first());
+    if (more) {
       await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, { siteId, before });
     }
     return null;

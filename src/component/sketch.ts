@@ -29,6 +29,11 @@ export function hashVisitor(id: string): number {
     h1 = Math.imul(h1 ^ ch, 2654435761);
     h2 = Math.imul(h2 ^ ch, 1597334677);
   }
+  return mix53(h1, h2);
+}
+
+/** cyrb53's finaliser: two 32-bit lanes to one well-mixed 53-bit hash. */
+export function mix53(h1: number, h2: number): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
