@@ -6,7 +6,9 @@
 //     [--no-live] [--data file.json] [--no-build] [--store indexed|stock] [--test-hooks]
 // (`npm run demo -- --help` lists them.)
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import "./registerHooks.mjs";
@@ -101,14 +103,37 @@ async function buildPage(outDir: string): Promise<boolean> {
   const forEngine = existsSync(index) && readFileSync(index, "utf8").includes(KEY_MARK);
   if (forEngine && statSync(index).mtimeMs >= sources) return false;
   log("Building the example page (vite)...");
-  // Set here, these win over a .env.local written by `npx convex dev`: the page must talk to this engine.
-  Object.assign(process.env, {
-    VITE_CONVEX_URL: "",
-    VITE_CONVEX_SITE_URL: "",
-    VITE_ANALYTICS_KEY: KEY_MARK,
+  // In a process of its own: vite's JavaScript (loading it, the bundler's plugins) then runs on
+  // the other core instead of taking turns with the seed on this process's main thread.
+  const vite = join(
+    dirname(createRequire(import.meta.url).resolve("vite/package.json")),
+    "bin",
+    "vite.js",
+  );
+  const args = [
+    vite,
+    "build",
+    "--config",
+    join(ROOT, "example", "vite.config.ts"),
+    "--logLevel",
+    "warn",
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    // Set here, these win over a .env.local written by `npx convex dev`: the page must talk to this engine.
+    env: {
+      ...process.env,
+      VITE_CONVEX_URL: "",
+      VITE_CONVEX_SITE_URL: "",
+      VITE_ANALYTICS_KEY: KEY_MARK,
+    },
+    stdio: ["ignore", "inherit", "inherit"],
   });
-  const { build } = await import("vite");
-  await build({ configFile: join(ROOT, "example", "vite.config.ts"), logLevel: "warn" });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", resolve);
+  });
+  if (code !== 0) throw new Error(`the page build (vite build) exited with ${code}`);
   return true;
 }
 

@@ -9,10 +9,11 @@
 //   for a small site, all its closed hours of one local day, so the day's and
 //   month's pages are rewritten once, not once an hour) are split by dimension,
 //   each dimension folded at once while the step has room and staged otherwise;
-// - fold: up to FOLD_READ_BYTES of one (site, hour, dimension)'s staging is
-//   merged into the canonical pages of that hour, day and month, capped at the
-//   site's cardinality cap and CANONICAL_MAX_BYTES (then the hour's other
-//   staged dimensions, while there is room).
+// - fold: up to FOLD_READ_BYTES of one (site, dimension)'s staging, from one
+//   hour to the end of its local day, is merged into the canonical pages of
+//   those hours (while the step has room) and of their day and month, capped
+//   at the site's cardinality cap and CANONICAL_MAX_BYTES (then the first
+//   hour's other staged dimensions, while there is room).
 // A step that fails (say, a bug meeting strange data) is skipped for the rest
 // of the run, so one site's data can never stop another site's compaction.
 import { v } from "convex/values";
@@ -237,20 +238,36 @@ async function foldRows(
   const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
   const hour = await foldIntoCanonical(ctx, siteId, "hour", bucketStart, dimension, rows, cap);
   if (dimension === "total") await writeHourTotals(ctx, siteId, bucketStart, hour.get(TOTAL_KEY));
-  const day = dayStart(bucketStart, site.timezone);
-  await foldIntoCanonical(ctx, siteId, "day", day, dimension, rows, cap);
-  await foldIntoCanonical(
-    ctx,
-    siteId,
-    "month",
-    monthStart(day, site.timezone),
-    dimension,
-    rows,
-    cap,
-  );
+  await foldDayAndMonth(ctx, site, siteId, dayStart(bucketStart, site.timezone), dimension, rows);
 }
 
-/** Folds up to FOLD_READ_BYTES of one (site, hour, dimension)'s staging. */
+/** Merges rows of one local day (of one or more of its hours) into the day's and month's canonical pages. */
+async function foldDayAndMonth(
+  ctx: MutationCtx,
+  site: Doc<"sites">,
+  siteId: Id<"sites">,
+  day: number,
+  dimension: Dimension,
+  rows: Row[],
+): Promise<void> {
+  const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
+  await foldIntoCanonical(ctx, siteId, "day", day, dimension, rows, cap);
+  const month = monthStart(day, site.timezone);
+  await foldIntoCanonical(ctx, siteId, "month", month, dimension, rows, cap);
+}
+
+/**
+ * Folds up to FOLD_READ_BYTES of one (site, dimension)'s staging, from one hour
+ * on to the end of its local day: each hour's rows into its hour pages (the
+ * first always, later ones while the step has room), and the day's and month's
+ * pages rewritten once for all of them. Folding an hour at a time instead
+ * rewrote the day and month pages once per staged (hour, dimension): for a
+ * small site whose day's deltas are staged (once the total dimension's hour
+ * totals have used the step's room), 24 times a day per dimension, growing
+ * month pages included; that was most of a day's compaction. The bound is the
+ * hour-at-a-time step's: what is read here counts towards roomToFold, so after
+ * the hours there is room for the day's and month's page sets.
+ */
 async function fold(
   ctx: MutationCtx,
   site: Doc<"sites"> | null,
@@ -258,19 +275,53 @@ async function fold(
   bucketStart: number,
   dimension: Dimension,
 ): Promise<number> {
+  const day = site ? dayStart(bucketStart, site.timezone) : bucketStart;
+  const end = site ? nextBucket("day", day, site.timezone) : bucketStart + 1;
   const docs = await takeBytes(
     ctx.db
       .query("rollupStaging")
       .withIndex("by_dimension", (q) =>
-        q.eq("siteId", siteId).eq("dimension", dimension).eq("bucketStart", bucketStart),
+        q
+          .eq("siteId", siteId)
+          .eq("dimension", dimension)
+          .gte("bucketStart", bucketStart)
+          .lt("bucketStart", end),
       ),
     FOLD_READ_BYTES,
   );
-  const rows = new RowMap();
-  for (const doc of docs) rows.addAll(decodeRows(doc.rows));
-  for (const doc of docs) await ctx.db.delete("rollupStaging", doc._id);
-  await foldRows(ctx, site, siteId, bucketStart, dimension, rows.values());
-  return docs.length;
+  // In index order, so by hour.
+  const byHour = new Map<number, typeof docs>();
+  for (const doc of docs) {
+    const hour = byHour.get(doc.bucketStart);
+    if (hour) hour.push(doc);
+    else byHour.set(doc.bucketStart, [doc]);
+  }
+  let moved = 0;
+  const dayRows = new RowMap();
+  for (const [hour, hourDocs] of byHour) {
+    // Hours left here stay staged for a later step.
+    if (moved > 0 && !(await roomToFold(ctx))) break;
+    const rows = new RowMap();
+    for (const doc of hourDocs) rows.addAll(decodeRows(doc.rows));
+    for (const doc of hourDocs) await ctx.db.delete("rollupStaging", doc._id);
+    moved += hourDocs.length;
+    // A deleted site's rows have nowhere to go.
+    if (!site) continue;
+    const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
+    const merged = await foldIntoCanonical(
+      ctx,
+      siteId,
+      "hour",
+      hour,
+      dimension,
+      rows.values(),
+      cap,
+    );
+    if (dimension === "total") await writeHourTotals(ctx, siteId, hour, merged.get(TOTAL_KEY));
+    dayRows.addAll(rows.values());
+  }
+  if (site) await foldDayAndMonth(ctx, site, siteId, day, dimension, dayRows.values());
+  return moved;
 }
 
 /**
