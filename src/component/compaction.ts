@@ -39,10 +39,10 @@ export const DEFAULT_CARDINALITY_CAP = 2_000;
 /** The canonical rows of one (bucket, dimension) never take more than this; the tail folds into "(other)". */
 export const CANONICAL_MAX_BYTES = 768 * 1024;
 /** Staging documents are at most this size. */
-const MAX_PAGE_BYTES = 256 * 1024;
+export const MAX_PAGE_BYTES = 256 * 1024;
 /** Delta bytes one explode step reads, and staging bytes one fold step reads. */
 const EXPLODE_READ_BYTES = 1024 * 1024;
-const FOLD_READ_BYTES = 512 * 1024;
+export const FOLD_READ_BYTES = 512 * 1024;
 const MAX_STEPS_PER_RUN = 200;
 /** A run that has not shown a sign of life for this long is presumed dead, and its lock can be taken. */
 export const COMPACTION_LEASE_MS = 10 * 60_000;

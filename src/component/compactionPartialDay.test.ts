@@ -6,6 +6,7 @@ import { expect, test } from "vitest";
 import type { Id } from "./_generated/dataModel.js";
 import { internal, api } from "./_generated/api.js";
 import { readCanonicalRows, type CanonicalInterval } from "./canonical.js";
+import { FOLD_READ_BYTES, MAX_PAGE_BYTES } from "./compaction.js";
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { chunkRows } from "./deltas.js";
 import { encodeRows } from "./rowCodec.js";
@@ -19,10 +20,6 @@ enforceConvexDocumentLimits();
 
 const TZ = "Europe/Berlin";
 const KiB = 1024;
-/** Staging documents are at most this size (compaction.ts MAX_PAGE_BYTES). */
-const STAGING_PAGE_BYTES = 256 * KiB;
-/** One fold step reads up to this much staging (compaction.ts FOLD_READ_BYTES). */
-const FOLD_READ_BYTES = 512 * KiB;
 
 const visitorSketch = (prefix: string, n: number) =>
   sketchOf(Array.from({ length: n }, (_, i) => hashVisitor(`${prefix}-${i}`)));
@@ -73,7 +70,7 @@ test("a fold step out of room part-way through a day leaves the later hours stag
   await t.run(async (ctx) => {
     for (const [bucketStart, rows] of staged) {
       const deltaRows = rows.map((r) => ({ dimension: "page" as const, ...r }));
-      for (const chunk of chunkRows(deltaRows, STAGING_PAGE_BYTES)) {
+      for (const chunk of chunkRows(deltaRows, MAX_PAGE_BYTES)) {
         const encoded = encodeRows(chunk);
         stagedBytes += encoded.byteLength;
         await ctx.db.insert("rollupStaging", {
