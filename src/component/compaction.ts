@@ -133,6 +133,19 @@ export async function foldIntoCanonical(
   return merged;
 }
 
+/** Merges rows into one hour's canonical pages, and the hour's totals into the BTree. */
+async function foldHour(
+  ctx: MutationCtx,
+  siteId: Id<"sites">,
+  hour: number,
+  dimension: Dimension,
+  rows: Row[],
+  cap: number,
+): Promise<void> {
+  const merged = await foldIntoCanonical(ctx, siteId, "hour", hour, dimension, rows, cap);
+  if (dimension === "total") await writeHourTotals(ctx, siteId, hour, merged.get(TOTAL_KEY));
+}
+
 /** Delta bytes under which a step takes a site's other closed hours of the same local day too. */
 const SMALL_DAY_BYTES = 64 * 1024;
 
@@ -187,8 +200,7 @@ async function explodeDay(
     }
     const dayRows = new RowMap();
     for (const { hour, rows } of hours) {
-      const merged = await foldIntoCanonical(ctx, siteId, "hour", hour, dimension, rows, cap);
-      if (dimension === "total") await writeHourTotals(ctx, siteId, hour, merged.get(TOTAL_KEY));
+      await foldHour(ctx, siteId, hour, dimension, rows, cap);
       dayRows.addAll(rows);
     }
     await foldIntoCanonical(ctx, siteId, "day", day, dimension, dayRows.values(), cap);
@@ -236,8 +248,7 @@ async function foldRows(
   // A deleted site's rows have nowhere to go.
   if (!site) return;
   const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
-  const hour = await foldIntoCanonical(ctx, siteId, "hour", bucketStart, dimension, rows, cap);
-  if (dimension === "total") await writeHourTotals(ctx, siteId, bucketStart, hour.get(TOTAL_KEY));
+  await foldHour(ctx, siteId, bucketStart, dimension, rows, cap);
   await foldDayAndMonth(ctx, site, siteId, dayStart(bucketStart, site.timezone), dimension, rows);
 }
 
@@ -308,16 +319,7 @@ async function fold(
     // A deleted site's rows have nowhere to go.
     if (!site) continue;
     const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
-    const merged = await foldIntoCanonical(
-      ctx,
-      siteId,
-      "hour",
-      hour,
-      dimension,
-      rows.values(),
-      cap,
-    );
-    if (dimension === "total") await writeHourTotals(ctx, siteId, hour, merged.get(TOTAL_KEY));
+    await foldHour(ctx, siteId, hour, dimension, rows.values(), cap);
     dayRows.addAll(rows.values());
   }
   if (site) await foldDayAndMonth(ctx, site, siteId, day, dimension, dayRows.values());
