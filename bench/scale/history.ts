@@ -149,7 +149,12 @@ export function cloneRealDayHistory(): HistoryBuilder {
           const c = raw as unknown as MutationCtx;
           const bucket = { siteId, interval: "day" as const, bucketStart: realStart, dimension };
           const { rows: stored } = await readCanonicalRows(c, bucket);
-          const late = await readUncompacted(c, siteId, realStart, realEnd, dimension);
+          const late = await readUncompacted(
+            c,
+            siteId,
+            [{ interval: "day", bucketStart: realStart, bucketEnd: realEnd }],
+            dimension,
+          );
           return new RowMap()
             .addAll(stored)
             .addAll(late.map((l) => l.row))
@@ -168,7 +173,12 @@ export function cloneRealDayHistory(): HistoryBuilder {
             dimension: "total" as const,
           };
           const { rows } = await readCanonicalRows(c, bucket);
-          const late = await readUncompacted(c, siteId, hour, hour + HOUR, "total");
+          const late = await readUncompacted(
+            c,
+            siteId,
+            [{ interval: "hour", bucketStart: hour, bucketEnd: hour + HOUR }],
+            "total",
+          );
           out.push(
             new RowMap()
               .addAll(rows)

@@ -33,7 +33,7 @@ export type Bucket = {
 };
 
 /** Counter pages are at most this large (a bucket's rows are capped at 2,000 keys of at most 300 characters). */
-const COUNTER_PAGE_BYTES = 256 * 1024;
+export const COUNTER_PAGE_BYTES = 256 * 1024;
 /** Sketch pages are at most this large: small enough that a report reading one key's row reads little else. */
 export const SKETCH_PAGE_BYTES = 64 * 1024;
 /**

@@ -7,13 +7,15 @@
 // place to the next, so a report always sees every row exactly once:
 // - explode: up to EXPLODE_READ_BYTES of one (site, hour)'s delta documents (or,
 //   for a small site, all its closed hours of one local day, so the day's and
-//   month's pages are rewritten once, not once an hour) are split by dimension,
-//   each dimension folded at once while the step has room and staged otherwise;
+//   month's pages are rewritten once, not once an hour) are split by dimension;
 // - fold: up to FOLD_READ_BYTES of one (site, dimension)'s staging, from one
-//   hour to the end of its local day, is merged into the canonical pages of
-//   those hours (while the step has room) and of their day and month, capped
-//   at the site's cardinality cap and CANONICAL_MAX_BYTES (then the first
-//   hour's other staged dimensions, while there is room).
+//   hour to the end of its local day.
+// Either folds its rows into canonical pages one level at a time (the hours',
+// then the day's, then the month's; foldLevels), capped at the site's
+// cardinality cap and CANONICAL_MAX_BYTES, while the step's byte budget
+// (STEP_BYTES) holds another page set, and stages the rest marked with the
+// levels that already hold it. A fold step then takes the same hour's other
+// staged dimensions while there is room.
 // A step that fails (say, a bug meeting strange data) is skipped for the rest
 // of the run, so one site's data can never stop another site's compaction.
 import { v } from "convex/values";
@@ -27,7 +29,12 @@ import {
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
-import { readCanonicalRows, writeCanonicalRows, type CanonicalInterval } from "./canonical.js";
+import {
+  COUNTER_PAGE_BYTES,
+  readCanonicalRows,
+  writeCanonicalRows,
+  type CanonicalInterval,
+} from "./canonical.js";
 import { chunkRows } from "./deltas.js";
 import { decodeRows, encodeRows } from "./rowCodec.js";
 import { DimensionRows, RowMap, TOTAL_KEY, capRows, isZero, rankRows, type Row } from "./rows.js";
@@ -66,22 +73,82 @@ async function takeBytes<T extends { rows: ArrayBuffer }>(
   return out;
 }
 
+/** What one compaction step may read and write: a quarter of Convex's 16 MiB limits. */
+const STEP_BYTES = 4 * 1024 * 1024;
 /**
- * A step folds another dimension only while it has read and written less than
- * this: one more fold (three page sets of CANONICAL_MAX_BYTES and its rows)
- * then still leaves it under a quarter of Convex's 16 MiB.
+ * What folding rows into one canonical page set can cost: its pages are read
+ * (CANONICAL_MAX_BYTES of full rows, and their counter rows, a counter page at
+ * realistic key lengths), and each page that changes is read again by its
+ * replace or delete (Convex counts those reads) and written.
  */
-const FOLD_MORE_BELOW_BYTES = 1024 * 1024;
+const PAGE_SET_BYTES = 2 * (CANONICAL_MAX_BYTES + COUNTER_PAGE_BYTES);
 
-async function roomToFold(ctx: MutationCtx): Promise<boolean> {
+/** Whether the step can still fold one more page set and then spend `finish` bytes. */
+async function roomFor(ctx: MutationCtx, finish: number): Promise<boolean> {
   const { bytesRead, bytesWritten } = await ctx.meta.getTransactionMetrics();
-  return Math.max(bytesRead.used, bytesWritten.used) < FOLD_MORE_BELOW_BYTES;
+  return Math.max(bytesRead.used, bytesWritten.used) + PAGE_SET_BYTES + finish <= STEP_BYTES;
+}
+
+/**
+ * Asked before each page set a step folds: yes to the first when `force` is
+ * set (so every step moves something), then while there is room for the page
+ * set and `finish` bytes more (re-reading the staging taken, or staging the rest).
+ */
+function pageSetBudget(ctx: MutationCtx, finish: number, force: boolean) {
+  let forced = force;
+  return async () => {
+    if (!forced) return roomFor(ctx, finish);
+    forced = false;
+    return true;
+  };
+}
+
+/** Which canonical levels hold a set of rows: none yet, its hour's, also its day's, or all three. */
+type Folded = Doc<"rollupStaging">["folded"] | "month";
+type HourRows = { hour: number; rows: Row[]; folded: Folded };
+
+/**
+ * Folds one (site, dimension)'s rows of hours of one local day as far as the
+ * step has room, one page set at a time: each hour's rows into its hour pages
+ * (and the BTree), then all the rows that reached their hours into the day's
+ * pages, then those into the month's. So the day's and month's pages are
+ * rewritten once for all the hours, and a step never rewrites more page sets
+ * than its budget holds. Advances each entry's `folded`.
+ */
+async function foldLevels(
+  ctx: MutationCtx,
+  site: Doc<"sites">,
+  dimension: Dimension,
+  day: number,
+  hours: HourRows[],
+  mayFold: () => Promise<boolean>,
+): Promise<void> {
+  const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
+  for (const h of hours) {
+    if (h.folded !== undefined) continue;
+    if (!(await mayFold())) return;
+    const merged = await foldIntoCanonical(ctx, site._id, "hour", h.hour, dimension, h.rows, cap);
+    if (dimension === "total") await writeHourTotals(ctx, site._id, h.hour, merged.get(TOTAL_KEY));
+    h.folded = "hour";
+  }
+  const levels = [
+    { from: "hour", to: "day", bucketStart: day },
+    { from: "day", to: "month", bucketStart: monthStart(day, site.timezone) },
+  ] as const;
+  for (const { from, to, bucketStart } of levels) {
+    const ready = hours.filter((h) => h.folded === from);
+    if (ready.length === 0) continue;
+    if (!(await mayFold())) return;
+    const rows = ready.flatMap((h) => h.rows);
+    await foldIntoCanonical(ctx, site._id, to, bucketStart, dimension, rows, cap);
+    for (const h of ready) h.folded = to;
+  }
 }
 
 /**
  * Takes up to EXPLODE_READ_BYTES of one closed hour's deltas: folds each
- * dimension straight into canonical rows while the step has room (a small
- * site's hour is one step), and stages the rest by dimension for later steps.
+ * dimension into canonical rows as far as the step has room (a small site's
+ * hour is one step), and stages the rest by dimension, with how far it got.
  */
 async function explode(
   ctx: MutationCtx,
@@ -100,15 +167,21 @@ async function explode(
   const rows = new DimensionRows();
   for (const doc of docs) rows.addDeltaRows(decodeRows(doc.rows));
   for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
+  // A deleted site's rows have nowhere to go.
+  if (!site) return docs.length;
+  // What is not folded is staged: about as many bytes as were read.
+  const mayFold = pageSetBudget(ctx, bytesOf(docs), false);
+  const day = dayStart(bucketStart, site.timezone);
   for (const [dimension, map] of rows.byDimension) {
-    if (await roomToFold(ctx)) {
-      await foldRows(ctx, site, siteId, bucketStart, dimension, map.values());
-      continue;
-    }
-    await stage(ctx, siteId, bucketStart, dimension, map.values());
+    const hour: HourRows = { hour: bucketStart, rows: map.values(), folded: undefined };
+    await foldLevels(ctx, site, dimension, day, [hour], mayFold);
+    await stage(ctx, siteId, hour, dimension);
   }
   return docs.length;
 }
+
+const bytesOf = (docs: { rows: ArrayBuffer }[]) =>
+  docs.reduce((sum, d) => sum + d.rows.byteLength, 0);
 
 /** Merges `delta` into the canonical pages of one (bucket, dimension); returns the merged rows. */
 export async function foldIntoCanonical(
@@ -131,19 +204,6 @@ export async function foldIntoCanonical(
   );
   await writeCanonicalRows(ctx, bucket, rankRows(rows), docs);
   return merged;
-}
-
-/** Merges rows into one hour's canonical pages, and the hour's totals into the BTree. */
-async function foldHour(
-  ctx: MutationCtx,
-  siteId: Id<"sites">,
-  hour: number,
-  dimension: Dimension,
-  rows: Row[],
-  cap: number,
-): Promise<void> {
-  const merged = await foldIntoCanonical(ctx, siteId, "hour", hour, dimension, rows, cap);
-  if (dimension === "total") await writeHourTotals(ctx, siteId, hour, merged.get(TOTAL_KEY));
 }
 
 /** Delta bytes under which a step takes a site's other closed hours of the same local day too. */
@@ -178,7 +238,7 @@ async function explodeDay(
       ),
     SMALL_DAY_BYTES,
   );
-  const bytes = docs.reduce((sum, d) => sum + d.rows.byteLength, 0);
+  const bytes = bytesOf(docs);
   if (new Set(docs.map((d) => d.bucketStart)).size < 2 || bytes > SMALL_DAY_BYTES) return null;
   const byHour = new Map<number, DimensionRows>();
   for (const doc of docs) {
@@ -187,97 +247,45 @@ async function explodeDay(
     rows.addDeltaRows(decodeRows(doc.rows));
   }
   for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
-  const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
+  const mayFold = pageSetBudget(ctx, bytes, false);
   for (const dimension of DIMENSIONS) {
-    const hours = [...byHour].flatMap(([hour, rows]) => {
+    const hours = [...byHour].flatMap(([hour, rows]): HourRows[] => {
       const map = rows.byDimension.get(dimension);
-      return map ? [{ hour, rows: map.values() }] : [];
+      return map ? [{ hour, rows: map.values(), folded: undefined }] : [];
     });
-    if (hours.length === 0) continue;
-    if (!(await roomToFold(ctx))) {
-      for (const { hour, rows } of hours) await stage(ctx, siteId, hour, dimension, rows);
-      continue;
-    }
-    const dayRows = new RowMap();
-    for (const { hour, rows } of hours) {
-      await foldHour(ctx, siteId, hour, dimension, rows, cap);
-      dayRows.addAll(rows);
-    }
-    await foldIntoCanonical(ctx, siteId, "day", day, dimension, dayRows.values(), cap);
-    await foldIntoCanonical(
-      ctx,
-      siteId,
-      "month",
-      monthStart(day, tz),
-      dimension,
-      dayRows.values(),
-      cap,
-    );
+    await foldLevels(ctx, site, dimension, day, hours, mayFold);
+    for (const hour of hours) await stage(ctx, siteId, hour, dimension);
   }
   return docs.length;
 }
 
+/** Stages what of one hour's rows has not reached every level, saying which levels hold it. */
 async function stage(
   ctx: MutationCtx,
   siteId: Id<"sites">,
-  bucketStart: number,
+  { hour, rows, folded }: HourRows,
   dimension: Dimension,
-  rows: Row[],
 ): Promise<void> {
+  if (folded === "month") return;
   const dimRows = rows.map((r) => ({ dimension, ...r }));
   for (const chunk of chunkRows(dimRows, MAX_PAGE_BYTES)) {
     await ctx.db.insert("rollupStaging", {
       siteId,
-      bucketStart,
+      bucketStart: hour,
       dimension,
       rows: encodeRows(chunk),
       rowCount: chunk.length,
+      ...(folded ? { folded } : {}),
     });
   }
 }
 
-/** Merges rows of one (hour, dimension) into the canonical hour, day and month, and the BTree for totals. */
-async function foldRows(
-  ctx: MutationCtx,
-  site: Doc<"sites"> | null,
-  siteId: Id<"sites">,
-  bucketStart: number,
-  dimension: Dimension,
-  rows: Row[],
-): Promise<void> {
-  // A deleted site's rows have nowhere to go.
-  if (!site) return;
-  const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
-  await foldHour(ctx, siteId, bucketStart, dimension, rows, cap);
-  await foldDayAndMonth(ctx, site, siteId, dayStart(bucketStart, site.timezone), dimension, rows);
-}
-
-/** Merges rows of one local day (of one or more of its hours) into the day's and month's canonical pages. */
-async function foldDayAndMonth(
-  ctx: MutationCtx,
-  site: Doc<"sites">,
-  siteId: Id<"sites">,
-  day: number,
-  dimension: Dimension,
-  rows: Row[],
-): Promise<void> {
-  const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
-  await foldIntoCanonical(ctx, siteId, "day", day, dimension, rows, cap);
-  const month = monthStart(day, site.timezone);
-  await foldIntoCanonical(ctx, siteId, "month", month, dimension, rows, cap);
-}
-
 /**
- * Folds up to FOLD_READ_BYTES of one (site, dimension)'s staging, from one hour
- * on to the end of its local day: each hour's rows into its hour pages (the
- * first always, later ones while the step has room), and the day's and month's
- * pages rewritten once for all of them. Folding an hour at a time instead
- * rewrote the day and month pages once per staged (hour, dimension): for a
- * small site whose day's deltas are staged (once the total dimension's hour
- * totals have used the step's room), 24 times a day per dimension, growing
- * month pages included; that was most of a day's compaction. The bound is the
- * hour-at-a-time step's: what is read here counts towards roomToFold, so after
- * the hours there is room for the day's and month's page sets.
+ * Takes up to FOLD_READ_BYTES of one (site, dimension)'s staging, from one hour
+ * on to the end of its local day, and folds it as far as the step has room
+ * (foldLevels): the first page set always, when `force` is set. Documents that
+ * reached the month are deleted, the others that moved are marked with how far
+ * they got. Returns how many documents moved.
  */
 async function fold(
   ctx: MutationCtx,
@@ -285,6 +293,7 @@ async function fold(
   siteId: Id<"sites">,
   bucketStart: number,
   dimension: Dimension,
+  force: boolean,
 ): Promise<number> {
   const day = site ? dayStart(bucketStart, site.timezone) : bucketStart;
   const end = site ? nextBucket("day", day, site.timezone) : bucketStart + 1;
@@ -300,29 +309,39 @@ async function fold(
       ),
     FOLD_READ_BYTES,
   );
-  // In index order, so by hour.
-  const byHour = new Map<number, typeof docs>();
-  for (const doc of docs) {
-    const hour = byHour.get(doc.bucketStart);
-    if (hour) hour.push(doc);
-    else byHour.set(doc.bucketStart, [doc]);
-  }
-  let moved = 0;
-  const dayRows = new RowMap();
-  for (const [hour, hourDocs] of byHour) {
-    // Hours left here stay staged for a later step.
-    if (moved > 0 && !(await roomToFold(ctx))) break;
-    const rows = new RowMap();
-    for (const doc of hourDocs) rows.addAll(decodeRows(doc.rows));
-    for (const doc of hourDocs) await ctx.db.delete("rollupStaging", doc._id);
-    moved += hourDocs.length;
+  if (!site) {
     // A deleted site's rows have nowhere to go.
-    if (!site) continue;
-    const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
-    await foldHour(ctx, siteId, hour, dimension, rows.values(), cap);
-    dayRows.addAll(rows.values());
+    for (const doc of docs) await ctx.db.delete("rollupStaging", doc._id);
+    return docs.length;
   }
-  if (site) await foldDayAndMonth(ctx, site, siteId, day, dimension, dayRows.values());
+  // In index order, so by hour; an hour's documents can be at different levels.
+  const sets = new Map<string, HourRows & { docs: typeof docs }>();
+  for (const doc of docs) {
+    const id = `${doc.bucketStart}|${doc.folded}`;
+    const set = sets.get(id);
+    if (set) set.docs.push(doc);
+    else sets.set(id, { hour: doc.bucketStart, rows: [], folded: doc.folded, docs: [doc] });
+  }
+  for (const set of sets.values()) set.rows = set.docs.flatMap((d) => decodeRows(d.rows));
+  const before = [...sets.values()].map((set) => set.folded);
+  // The documents that move are read again by their patch or delete.
+  await foldLevels(
+    ctx,
+    site,
+    dimension,
+    day,
+    [...sets.values()],
+    pageSetBudget(ctx, bytesOf(docs), force),
+  );
+  let moved = 0;
+  for (const [i, { folded, docs: setDocs }] of [...sets.values()].entries()) {
+    if (folded === before[i]) continue;
+    moved += setDocs.length;
+    for (const doc of setDocs) {
+      if (folded === "month") await ctx.db.delete("rollupStaging", doc._id);
+      else await ctx.db.patch("rollupStaging", doc._id, { folded });
+    }
+  }
   return moved;
 }
 
@@ -378,17 +397,18 @@ export async function compactStepHandler(
       (await explode(ctx, site, work.siteId, work.bucketStart));
     return { work: workKey(work), moved };
   }
-  let moved = await fold(ctx, site, work.siteId, work.bucketStart, work.dimension);
-  // The same hour's other staged dimensions, while the step has room.
+  let moved = await fold(ctx, site, work.siteId, work.bucketStart, work.dimension, true);
+  // The same hour's other staged dimensions, while the step has room to read their
+  // staging, fold a page set and read the staging again.
   for (const dimension of DIMENSIONS) {
-    if (dimension === work.dimension || !(await roomToFold(ctx))) continue;
+    if (dimension === work.dimension || !(await roomFor(ctx, 2 * FOLD_READ_BYTES))) continue;
     const staged = await ctx.db
       .query("rollupStaging")
       .withIndex("by_dimension", (q) =>
         q.eq("siteId", work.siteId).eq("dimension", dimension).eq("bucketStart", work.bucketStart),
       )
       .first();
-    if (staged) moved += await fold(ctx, site, work.siteId, work.bucketStart, dimension);
+    if (staged) moved += await fold(ctx, site, work.siteId, work.bucketStart, dimension, false);
   }
   return { work: workKey(work), moved };
 }

@@ -3,19 +3,24 @@
 // plus the hours not compacted yet, and each group's visitors, merging sketches
 // only where they must be (within one local day, or persistent ids).
 import type { QueryCtx } from "./_generated/server.js";
-import type { Doc, Id } from "./_generated/dataModel.js";
+import type { Id } from "./_generated/dataModel.js";
 import type { Dimension } from "../shared.js";
 import { readCounters, SketchPages, type CanonicalInterval, type CounterHit } from "./canonical.js";
 import { readDeltaDocs } from "./deltas.js";
 import { decodeRows } from "./rowCodec.js";
 import { COUNTERS, type Counters, type Row } from "./rows.js";
 import { EMPTY_SKETCH, SPARSE_LIMIT, estimate, mergeSketches, type Sketch } from "./sketch.js";
-import { dayStart, type Piece } from "./time.js";
+import { dayStart, lastStartAtOrBefore, type Piece } from "./time.js";
 
 /** More staging documents than this in one report's range means compaction is stalled. */
 const MAX_STAGING_DOCS_PER_READ = 1_000;
 
-export type Located = { bucketStart: number; row: Row };
+export type Located = {
+  bucketStart: number;
+  row: Row;
+  /** The row is in the hourly-totals BTree already (a staged row its hour's pages hold). */
+  inHourTotals?: true;
+};
 
 /** The pieces as runs of adjacent same-interval canonical buckets: one index range each. */
 function canonicalRuns(pieces: Piece[]) {
@@ -29,18 +34,32 @@ function canonicalRuns(pieces: Piece[]) {
   }
   return runs;
 }
+
+/** How far down the levels a staged document's rows are folded, and how deep a piece's level is. */
+const DEPTH = { none: 0, hour: 1, day: 2, month: 3 } as const;
+
 /**
- * The rows of `dimension` for the hours in [from, to) that compaction has not
- * folded yet: its staging documents, and the delta documents (which hold every
- * dimension). Each row is in exactly one of these or in canonical rows.
+ * The rows of `dimension` for the hours of `pieces` (canonical pieces covering
+ * a range, in order) that their pieces' canonical rows do not hold yet: the
+ * delta documents (which hold every dimension), and the staging documents not
+ * yet folded into their piece's level (a staged hour its hour pages hold
+ * counts under a day or month piece, not under an hour piece). Each row is in
+ * exactly one of these or in its piece's canonical rows.
  */
 export async function readUncompacted(
   ctx: QueryCtx,
   siteId: Id<"sites">,
-  from: number,
-  to: number,
+  pieces: Piece[],
   dimension: Dimension,
 ): Promise<Located[]> {
+  const canonical = pieces.filter(
+    (p): p is Piece & { interval: CanonicalInterval } => p.interval !== "minute",
+  );
+  if (canonical.length === 0) return [];
+  const from = canonical[0]!.bucketStart;
+  const to = canonical[canonical.length - 1]!.bucketEnd;
+  const starts = canonical.map((p) => p.bucketStart);
+  const depthAt = (at: number) => DEPTH[canonical[lastStartAtOrBefore(starts, at)]!.interval];
   const out: Located[] = [];
   const staging = await ctx.db
     .query("rollupStaging")
@@ -57,14 +76,17 @@ export async function readUncompacted(
       "Too many uncompacted rollup rows: compaction is not running (is registerMaintenanceCrons set up?)",
     );
   }
-  const deltas: Pick<Doc<"rollupDeltas">, "bucketStart" | "rows">[] = await readDeltaDocs(
-    ctx,
-    siteId,
-    "hour",
-    from,
-    to,
-  );
-  for (const doc of [...staging, ...deltas]) {
+  for (const doc of staging) {
+    const folded = DEPTH[doc.folded ?? "none"];
+    if (folded >= depthAt(doc.bucketStart)) continue;
+    for (const { dimension: _, ...row } of decodeRows(doc.rows))
+      out.push({
+        bucketStart: doc.bucketStart,
+        row,
+        ...(folded > 0 ? { inHourTotals: true } : {}),
+      });
+  }
+  for (const doc of await readDeltaDocs(ctx, siteId, "hour", from, to)) {
     for (const { dimension: d, ...row } of decodeRows(doc.rows))
       if (d === dimension) out.push({ bucketStart: doc.bucketStart, row });
   }
@@ -109,13 +131,11 @@ export function visitorsAtMost(g: Group): number {
   return bound;
 }
 
-/** Every group of `dimension` over `pieces` and the uncompacted hours of [from, to), grouped by `groupOf`. */
+/** Every group of `dimension` over `pieces` and their uncompacted hours, grouped by `groupOf`. */
 export async function readGroups(
   ctx: QueryCtx,
   siteId: Id<"sites">,
   pieces: Piece[],
-  from: number,
-  to: number,
   dimension: Dimension,
   groupOf: (bucketStart: number) => number = () => 0,
 ) {
@@ -133,9 +153,10 @@ export async function readGroups(
     g.hits.push(hit);
     for (const c of COUNTERS) g.counters[c] += hit.row[c];
   }
-  for (const { bucketStart: at, row } of await readUncompacted(ctx, siteId, from, to, dimension)) {
+  for (const located of await readUncompacted(ctx, siteId, pieces, dimension)) {
+    const { bucketStart: at, row } = located;
     const g = groupFor(row.key, at);
-    g.uncompacted.push({ bucketStart: at, row });
+    g.uncompacted.push(located);
     for (const c of COUNTERS) g.counters[c] += row[c];
   }
   return { groups, sketches: new SketchPages(ctx, siteId, dimension, buckets) };

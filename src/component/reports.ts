@@ -62,11 +62,12 @@ async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR) {
 export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promise<Overview> {
   const { site, from, to } = await loadRange(ctx, args);
   const pieces = planRange(from, to, site.timezone);
-  const { groups, sketches } = await readGroups(ctx, site._id, pieces, from, to, "total");
+  const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total");
   const total = groups.values().next().value;
   // Counters: exact BTree range sums of the folded hours, plus what is not folded yet.
   const counters: Counters = await sumHourTotals(ctx, site._id, from, to);
-  for (const { row } of total?.uncompacted ?? []) for (const c of COUNTERS) counters[c] += row[c];
+  for (const { row, inHourTotals } of total?.uncompacted ?? [])
+    if (!inHourTotals) for (const c of COUNTERS) counters[c] += row[c];
   // Visitors: a sketch union over the coarsest buckets that make up the range.
   const [visitors = 0] = total ? await visitorsOf([total], sketches, site.timezone) : [];
   return {
@@ -141,15 +142,7 @@ export async function getTimeseriesHandler(
     for (const [i, row] of rows.entries())
       totals[i] = { counters: row, visitors: estimate(row.visitors) };
   } else {
-    const { groups, sketches } = await readGroups(
-      ctx,
-      site._id,
-      pieces,
-      from,
-      to,
-      "total",
-      pointOf,
-    );
+    const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total", pointOf);
     const points = [...groups.values()];
     const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
@@ -185,8 +178,6 @@ export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): P
     ctx,
     site._id,
     planRange(from, to, site.timezone),
-    from,
-    to,
     args.dimension,
   );
   // Threshold selection: rank every key on exact counters and an upper bound of

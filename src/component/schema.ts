@@ -107,13 +107,19 @@ export default defineSchema({
 
   // Compaction's intermediate step: the deltas of one (site, hour) split by
   // dimension, so each fold into canonical rows reads and writes one dimension's
-  // rows only. Written and deleted only by compaction; read by reports.
+  // rows only. `folded` says which canonical levels already hold the rows (the
+  // hour's pages and the BTree, then also the day's): a fold step writes one
+  // level's pages at a time while it has room, so a big site's hour, day and
+  // month page sets are never all rewritten in one transaction. Reports count a
+  // document only for the levels that do not hold it yet. Written and deleted
+  // only by compaction; read by reports.
   rollupStaging: defineTable({
     siteId: v.id("sites"),
     bucketStart: v.number(),
     dimension: vDimension,
     rows: v.bytes(),
     rowCount: v.number(),
+    folded: v.optional(v.union(v.literal("hour"), v.literal("day"))),
   })
     .index("by_dimension", ["siteId", "dimension", "bucketStart"])
     .index("by_age", ["bucketStart"]),
