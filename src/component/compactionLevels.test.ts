@@ -9,12 +9,8 @@ import type { Id } from "./_generated/dataModel.js";
 import { api, internal } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
 import { readCanonicalRows, type CanonicalInterval } from "./canonical.js";
-import {
-  FOLD_READ_BYTES,
-  MAX_PAGE_BYTES,
-  compactStepHandler,
-  foldIntoCanonical,
-} from "./compaction.js";
+import { compactStepHandler } from "./compaction.js";
+import { FOLD_READ_BYTES, MAX_PAGE_BYTES, foldIntoCanonical } from "./folding.js";
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { chunkRows } from "./deltas.js";
 import { readUncompacted } from "./rangeRows.js";

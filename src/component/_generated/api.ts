@@ -17,6 +17,7 @@ import type * as compaction from "../compaction.js";
 import type * as cursor from "../cursor.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
+import type * as folding from "../folding.js";
 import type * as ingest from "../ingest.js";
 import type * as maintenance from "../maintenance.js";
 import type * as origins from "../origins.js";
@@ -50,6 +51,7 @@ const fullApi: ApiFromModules<{
   cursor: typeof cursor;
   deltas: typeof deltas;
   events: typeof events;
+  folding: typeof folding;
   ingest: typeof ingest;
   maintenance: typeof maintenance;
   origins: typeof origins;
