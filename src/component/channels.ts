@@ -137,6 +137,9 @@ const SUPPLEMENT: Record<
       "mastodon",
       "x",
       "steam",
+      // The package's "Meta" is a Ukrainian search engine; as a utm_source it is Meta's ads.
+      "meta",
+      "meta ads",
     ],
   },
   search: {
@@ -233,7 +236,6 @@ export const CLICK_ID_PARAMS: Record<string, ClickIdKind> = {
   gclid: "google",
   gbraid: "google",
   wbraid: "google",
-  dclid: "google",
   msclkid: "microsoft",
   // Meta also adds fbclid to some organic outbound links; like PostHog we count it as paid.
   fbclid: "meta",
@@ -267,7 +269,7 @@ const CLICK_ID_PLATFORMS: Record<ClickIdKind, { tokens: string[]; category: Sour
   },
   microsoft: { tokens: ["bing", "msn", "microsoft"], category: "search" },
   meta: {
-    tokens: ["facebook", "fb", "instagram", "ig", "messenger", "threads", "whatsapp"],
+    tokens: ["meta", "facebook", "fb", "instagram", "ig", "messenger", "threads", "whatsapp"],
     category: "social",
   },
   tiktok: { tokens: ["tiktok"], category: "social" },
