@@ -4,6 +4,7 @@
 // counts with its own platform's source, "fb-ads"-style sources are paid), and AI
 // assistants as their own channel.
 import { execFileSync } from "node:child_process";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { CHANNELS, CLICK_ID_KINDS, NONE_KEY, type Channel, type ClickIdKind } from "../shared.js";
 import { CLICK_ID_PARAMS, channelOf, clickIdOf, sourceCategory } from "./channels.js";
@@ -245,6 +246,42 @@ describe("channelOf follows GA4's default channel group and Plausible's refineme
   test("a source named like an Object.prototype key is an unknown source, not a crash", () => {
     for (const s of ["constructor", "__proto__", "toString", "hasOwnProperty"])
       expect(channelOf(NONE_KEY, NONE_KEY, s)).toBe("Referral");
+  });
+});
+
+describe("channelOf on any input", () => {
+  const value = fc.oneof(
+    fc.constant(NONE_KEY),
+    fc.string(),
+    fc.constantFrom("google.com", "fb-ads", "cpc", "shopping", "cross-network", "__proto__"),
+  );
+  test("returns one of CHANNELS and never throws", () => {
+    fc.assert(
+      fc.property(
+        value,
+        value,
+        value,
+        value,
+        fc.option(fc.constantFrom(...CLICK_ID_KINDS), { nil: undefined }),
+        (referrer, medium, source, campaign, clickId) => {
+          const channel = channelOf(referrer, medium, source, { utmCampaign: campaign, clickId });
+          expect(CHANNELS).toContain(channel);
+        },
+      ),
+    );
+  });
+
+  test("ignores the case of every input", () => {
+    fc.assert(
+      fc.property(value, value, value, value, (referrer, medium, source, campaign) => {
+        const upper = (s: string) => (s === NONE_KEY ? s : s.toUpperCase());
+        expect(
+          channelOf(upper(referrer), upper(medium), upper(source), {
+            utmCampaign: upper(campaign),
+          }),
+        ).toBe(channelOf(referrer, medium, source, { utmCampaign: campaign }));
+      }),
+    );
   });
 });
 
