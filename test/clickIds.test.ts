@@ -91,4 +91,32 @@ describe("a click id on the landing URL", () => {
     ]);
     expect(await channels(t, siteId)).toEqual([["Organic Search", 1]]);
   });
+
+  test("sent by the client as an unknown platform rejects that event only, with a reason", async () => {
+    const t = initApp();
+    const { writeKey } = await t.mutation(components.analytics.sites.createSite, {
+      slug: "shop",
+      name: "Shop",
+      allowedOrigins: [],
+    });
+    const res = await t.fetch("/analytics/ingest", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Origin: ORIGIN },
+      body: JSON.stringify({
+        key: writeKey,
+        batchId: "b1",
+        sentAt: NOW,
+        events: [
+          { ...pageview("e1", `${ORIGIN}/`, "v1"), clickId: "bogus" },
+          { ...pageview("e2", `${ORIGIN}/`, "v2"), clickId: "google" },
+        ],
+      }),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      accepted: 1,
+      duplicate: false,
+      rejected: [{ index: 0, reason: expect.stringMatching(/^clickId must be one of google/) }],
+    });
+  });
 });
