@@ -45,6 +45,54 @@ export const SESSION_DIMENSIONS = [
 ] as const satisfies readonly Dimension[];
 export type SessionDimension = (typeof SESSION_DIMENSIONS)[number];
 
+/**
+ * The channels a session is grouped into (the `channel` dimension's keys): GA4's
+ * default channel group, plus "AI Assistants" (ChatGPT, Perplexity, Claude...) as
+ * Plausible and PostHog now report them. src/component/channels.ts has the rules.
+ */
+export const CHANNELS = [
+  "Direct",
+  "Cross-network",
+  "Paid Shopping",
+  "Paid Search",
+  "Paid Social",
+  "Paid Video",
+  "Display",
+  "Paid Other",
+  "AI Assistants",
+  "Organic Shopping",
+  "Organic Social",
+  "Organic Video",
+  "Organic Search",
+  "Referral",
+  "Email",
+  "Affiliates",
+  "Audio",
+  "SMS",
+  "Mobile Push Notifications",
+  "Unassigned",
+] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/**
+ * Which ad platform's click id (gclid, msclkid, fbclid...) the landing URL carried.
+ * Only the platform is kept, never the id: it identifies one ad click, so it is personal data.
+ */
+export const CLICK_ID_KINDS = [
+  "google",
+  "microsoft",
+  "meta",
+  "tiktok",
+  "linkedin",
+  "x",
+  "pinterest",
+  "snapchat",
+  "reddit",
+  "yandex",
+] as const;
+export type ClickIdKind = (typeof CLICK_ID_KINDS)[number];
+export const vClickIdKind = v.union(...CLICK_ID_KINDS.map((k) => v.literal(k)));
+
 export const INTERVALS = ["minute", "hour", "day", "month"] as const;
 export type Interval = (typeof INTERVALS)[number];
 export const vInterval = v.union(...INTERVALS.map((i) => v.literal(i)));
@@ -84,6 +132,8 @@ export const vEvent = v.object({
   device: v.optional(v.string()),
   browser: v.optional(v.string()),
   os: v.optional(v.string()),
+  /** The ad platform whose click id was on the landing URL, read before query strings are stripped. */
+  clickId: v.optional(vClickIdKind),
 });
 export type AnalyticsEvent = Infer<typeof vEvent>;
 

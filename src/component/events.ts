@@ -1,9 +1,15 @@
 // Event normalisation (the ingest contract's per-event rules, README.md "The ingest route") and the
 // dimension values an event contributes. Pure functions: the ingest route, the
 // server-side Analytics class, ingestBatch and the worker all use these.
-import { NONE_KEY, type AnalyticsEvent, type SessionDimension } from "../shared.js";
+import {
+  CLICK_ID_KINDS,
+  NONE_KEY,
+  type AnalyticsEvent,
+  type ClickIdKind,
+  type SessionDimension,
+} from "../shared.js";
 import { DAY, MINUTE } from "./time.js";
-import { channelOf } from "./channels.js";
+import { CLICK_ID_PARAMS, channelOf, clickIdOf } from "./channels.js";
 
 export const MAX_EVENTS_PER_BATCH = 100;
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -44,6 +50,41 @@ function optionalString(
   if (typeof value !== "string") throw new Error(`${field} must be a string`);
   // Cut, then repair: a cut through a surrogate pair leaves a lone half.
   return wellFormed(value.slice(0, max));
+}
+
+/**
+ * The click id's platform: read from the landing URL here, before anything strips its
+ * query, or kept from an event that was normalised once already (and may have lost it).
+ */
+function clickId(raw: Record<string, Json>, url: URL): ClickIdKind | undefined {
+  const fromUrl = clickIdOf(url.searchParams);
+  if (fromUrl) return fromUrl;
+  const given = raw.clickId;
+  if (given === undefined || given === null) return undefined;
+  if (!CLICK_ID_KINDS.includes(given as ClickIdKind))
+    throw new Error(`clickId must be one of ${CLICK_ID_KINDS.join(", ")}`);
+  return given as ClickIdKind;
+}
+
+/**
+ * The URL without its click id parameters: their values identify one ad click, so
+ * they are not stored. Cut from the text rather than re-serialised, so the rest of the
+ * URL stays byte for byte as sent (and never grows past its length limit).
+ */
+function withoutClickIds(url: string): string {
+  const hash = url.indexOf("#");
+  const query = url.indexOf("?");
+  if (query < 0 || (hash >= 0 && query > hash)) return url;
+  const end = hash < 0 ? url.length : hash;
+  const parts = url.slice(query + 1, end).split("&");
+  const isClickId = (part: string) => {
+    const name = [...new URLSearchParams(part).keys()][0];
+    return name !== undefined && Object.hasOwn(CLICK_ID_PARAMS, name.toLowerCase());
+  };
+  const kept = parts.filter((part) => !isClickId(part));
+  if (kept.length === parts.length) return url;
+  const search = kept.length > 0 ? `?${kept.join("&")}` : "";
+  return url.slice(0, query) + search + url.slice(end);
 }
 
 function props(raw: Json, field: string): AnalyticsEvent["props"] {
@@ -121,7 +162,7 @@ export function normalizeEvent(
       occurredAt: Math.round(
         Math.min(Math.max(occurredAt, receivedAt - MAX_PAST_MS), receivedAt + MAX_FUTURE_MS),
       ),
-      url,
+      url: withoutClickIds(url),
       visitorId,
     };
     const optional = {
@@ -133,6 +174,7 @@ export function normalizeEvent(
       props: props(raw.props, "props"),
       userId,
       traits: props(raw.traits, "traits"),
+      clickId: clickId(raw, parsed),
       ...server,
     };
     for (const [k, value] of Object.entries(optional)) {
@@ -209,7 +251,10 @@ export function attributionOf(event: AnalyticsEvent): Attribution {
       : (page?.searchParams.get("ref")?.slice(0, 200) ?? NONE_KEY);
   return {
     referrer,
-    channel: channelOf(referrer, utm("medium"), utmSource),
+    channel: channelOf(referrer, utm("medium"), utmSource, {
+      utmCampaign: utm("campaign"),
+      clickId: event.clickId ?? (page ? clickIdOf(page.searchParams) : undefined),
+    }),
     utmSource,
     utmMedium: utm("medium"),
     utmCampaign: utm("campaign"),

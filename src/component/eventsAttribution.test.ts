@@ -207,18 +207,27 @@ describe("channels and attribution", () => {
     [
       "https://ex.com/?utm_source=newsletter",
       undefined,
-      "Unassigned",
+      // Plausible's rule: "newsletter" in the source or medium is email.
+      "Email",
       NONE_KEY,
       "newsletter",
       NONE_KEY,
     ],
     ["https://ex.com/?utm_medium=weird", undefined, "Unassigned", NONE_KEY, NONE_KEY, "weird"],
     // Plausible's ?ref= counts as a source when there is no utm_source.
-    ["https://ex.com/?ref=producthunt", undefined, "Unassigned", NONE_KEY, "producthunt", NONE_KEY],
+    [
+      "https://ex.com/?ref=producthunt",
+      undefined,
+      "Organic Social",
+      NONE_KEY,
+      "producthunt",
+      NONE_KEY,
+    ],
     [
       "https://ex.com/?ref=producthunt&utm_source=ph",
       undefined,
-      "Unassigned",
+      // An unknown source that matches no rule is a referral, as in Plausible.
+      "Referral",
       NONE_KEY,
       "ph",
       NONE_KEY,
@@ -226,7 +235,7 @@ describe("channels and attribution", () => {
     [
       "https://ex.com/?utm_source=%20spaced%20&utm_medium=",
       undefined,
-      "Unassigned",
+      "Referral",
       NONE_KEY,
       "spaced",
       NONE_KEY,
@@ -293,7 +302,8 @@ describe("channels follow GA4's default channel grouping", () => {
     [NONE_KEY, "web-push", NONE_KEY, "Mobile Push Notifications"],
     ["mail.google.com", NONE_KEY, NONE_KEY, "Email"],
     ["example.org", NONE_KEY, NONE_KEY, "Referral"],
-    [NONE_KEY, NONE_KEY, "newsletter", "Unassigned"],
+    [NONE_KEY, NONE_KEY, "newsletter", "Email"],
+    [NONE_KEY, "weird", NONE_KEY, "Unassigned"],
   ])("referrer %s, medium %s, source %s is %s", (referrer, medium, source, channel) => {
     expect(channelOf(referrer, medium, source)).toBe(channel);
   });

@@ -293,3 +293,52 @@ describe("prop keys", () => {
     expect(ok(once)).toEqual(once);
   });
 });
+
+describe("normalizeEvent reads the click id's platform and drops the id", () => {
+  test("a gclid on the landing URL becomes clickId google, and leaves the stored URL", () => {
+    const e = ok({ ...base, url: "https://ex.com/a?utm_source=google&gclid=Cj0KCQ-secret#top" });
+    expect(e.clickId).toBe("google");
+    expect(e.url).toBe("https://ex.com/a?utm_source=google#top");
+  });
+
+  test("a URL whose only query is a click id is stored with no query at all", () => {
+    const e = ok({ ...base, url: "https://ex.com/landing?fbclid=IwAR-secret&MSCLKID=x" });
+    expect([e.clickId, e.url]).toEqual(["meta", "https://ex.com/landing"]);
+  });
+
+  test("a URL without click ids is stored exactly as sent", () => {
+    const url = "https://ex.com/a?q=%7Ex&utm_source=n";
+    expect(ok({ ...base, url }).url).toBe(url);
+  });
+
+  test("an event normalised once keeps its clickId though its URL no longer has the id", () => {
+    const once = ok({ ...base, url: "https://ex.com/a?ttclid=abc" });
+    const twice = ok(once);
+    expect(twice).toEqual(once);
+    expect(twice.clickId).toBe("tiktok");
+  });
+
+  test.each([["bogus"], [42], [{ kind: "google" }]])(
+    "a clickId that is not a known platform (%j) is rejected with a reason",
+    (clickId) => {
+      const r = normalizeEvent({ ...base, clickId }, NOW);
+      expect(r).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/^clickId must be one of google/),
+      });
+    },
+  );
+});
+
+describe("click ids are cut from the URL's text", () => {
+  test.each([
+    ["https://ex.com/a?gclid=1", "https://ex.com/a"],
+    ["https://ex.com/a?x=1&gclid=1&y=%20", "https://ex.com/a?x=1&y=%20"],
+    ["https://ex.com/a?gclid=1&gclid=2#h?gclid=3", "https://ex.com/a#h?gclid=3"],
+    ["https://ex.com/#/route?gclid=1", "https://ex.com/#/route?gclid=1"],
+    ["https://ex.com/ä b?gclid=1&q=ü", "https://ex.com/ä b?q=ü"],
+    ["https://ex.com/a?GcLiD", "https://ex.com/a"],
+  ])("%s is stored as %s", (url, stored) => {
+    expect(ok({ ...base, url }).url).toBe(stored);
+  });
+});

@@ -43,10 +43,10 @@ describe("continues, startSession and extendSession", () => {
       exitAt: T0,
       hostname: "ex.com",
     });
-    // GA4 takes the source from utm_source when there is one: "news" with no medium matches no channel.
+    // The source is utm_source when there is one: "news" with no medium is a referral, not search.
     expect([s.attribution.referrer, s.attribution.channel, s.attribution.utmSource]).toEqual([
       "google.com",
-      "Unassigned",
+      "Referral",
       "news",
     ]);
     expect(startSession(ev(T0, "/x", "track")).pageviews).toBe(0);
