@@ -10,12 +10,10 @@ import { api, internal } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
 import { readCanonicalRows, type CanonicalInterval } from "./canonical.js";
 import { compactStepHandler } from "./compaction.js";
-import { FOLD_READ_BYTES, MAX_PAGE_BYTES, foldIntoCanonical } from "./folding.js";
+import { FOLD_READ_BYTES, foldIntoCanonical, stage } from "./folding.js";
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
-import { chunkRows } from "./deltas.js";
 import { readUncompacted } from "./rangeRows.js";
 import { getOverviewHandler, getTimeseriesHandler } from "./reports.js";
-import { encodeRows } from "./rowCodec.js";
 import { COUNTERS, RowMap, TOTAL_KEY, rowBytes, type Row } from "./rows.js";
 import { canonicalSketch, row } from "./rows.testlib.js";
 import { estimate, hashVisitor, sketchOf } from "./sketch.js";
@@ -66,31 +64,21 @@ const shape = (rows: Row[]) =>
   );
 const sum = (...rowSets: Row[][]) => new RowMap().addAll(rowSets.flat()).values();
 
+/** Stages one hour's rows as an explode step out of room would, folded into nothing yet. */
 async function stageRows(ctx: MutationCtx, siteId: Id<"sites">, hour: number, rows: Row[]) {
   const dimension = rows[0]!.key === TOTAL_KEY ? ("total" as const) : ("page" as const);
-  for (const chunk of chunkRows(
-    rows.map((r) => ({ dimension, ...r })),
-    MAX_PAGE_BYTES,
-  )) {
-    await ctx.db.insert("rollupStaging", {
-      siteId,
-      bucketStart: hour,
-      dimension,
-      rows: encodeRows(chunk),
-      rowCount: chunk.length,
-    });
-  }
+  await stage(ctx, siteId, { hour, rows, folded: undefined }, dimension);
+}
+
+async function siteInBerlin(slug: string) {
+  const t = initConvexTest();
+  const { siteId } = await t.mutation(api.sites.createSite, { slug, name: slug, timezone: TZ });
+  const day = dayStart(Date.parse("2026-03-10T12:00:00Z"), TZ);
+  return { t, siteId: siteId as Id<"sites">, day };
 }
 
 test("a big site's staged day is folded one level per step when its page sets do not fit one step: every step stays within 4 MiB, and every level counts every row exactly once after every step", async () => {
-  const t = initConvexTest();
-  const { siteId: created } = await t.mutation(api.sites.createSite, {
-    slug: "big",
-    name: "Big",
-    timezone: TZ,
-  });
-  const siteId = created as Id<"sites">;
-  const day = dayStart(Date.parse("2026-03-10T12:00:00Z"), TZ);
+  const { t, siteId, day } = await siteInBerlin("big");
   const month = monthStart(day, TZ);
   const hours = [day + 9 * HOUR, day + 10 * HOUR, day + 11 * HOUR];
 
@@ -183,14 +171,7 @@ test("a big site's staged day is folded one level per step when its page sets do
 });
 
 test("a staged hour already folded into its hour pages and the hourly totals counts once in the overview and timeseries, whether the range reads it as an hour or as part of a day", async () => {
-  const t = initConvexTest();
-  const { siteId: created } = await t.mutation(api.sites.createSite, {
-    slug: "s",
-    name: "S",
-    timezone: TZ,
-  });
-  const siteId = created as Id<"sites">;
-  const day = dayStart(Date.parse("2026-03-10T12:00:00Z"), TZ);
+  const { t, siteId, day } = await siteInBerlin("s");
   const hour = day + 9 * HOUR;
   const total = row(TOTAL_KEY, {
     events: 9,

@@ -84,7 +84,7 @@ function pageSetBudget(ctx: MutationCtx, finish: number, force: boolean) {
 
 /** Which canonical levels hold a set of rows: none yet, its hour's, also its day's, or all three. */
 type Folded = Doc<"rollupStaging">["folded"] | "month";
-type HourRows = { hour: number; rows: Row[]; folded: Folded };
+export type HourRows = { hour: number; rows: Row[]; folded: Folded };
 
 /**
  * Folds one (site, dimension)'s rows of hours of one local day as far as the
@@ -239,7 +239,7 @@ export async function explodeDay(
 }
 
 /** Stages what of one hour's rows has not reached every level, saying which levels hold it. */
-async function stage(
+export async function stage(
   ctx: MutationCtx,
   siteId: Id<"sites">,
   { hour, rows, folded }: HourRows,
