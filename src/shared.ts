@@ -1,6 +1,7 @@
 // Validators and types shared by the component, the host-facing client and React.
 // Pure maths (time buckets, range plans, sketches, event normalisation) lives in
 // src/component/*.ts beside the code that owns it; this file is only the vocabulary.
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import { v, type Infer, type ObjectType } from "convex/values";
 
 /** Every breakdown dimension a rollup row can be keyed by (src/component/README.md). */
@@ -214,6 +215,54 @@ export const vDeadLetter = v.object({
   error: v.string(),
 });
 export type DeadLetter = Infer<typeof vDeadLetter>;
+
+/**
+ * A session's stored fields (the `sessions` table adds its site). `attribution`
+ * holds only the session dimensions whose value is not "(none)".
+ */
+export const sessionFields = {
+  visitorId: v.string(),
+  startedAt: v.number(),
+  lastSeenAt: v.number(),
+  /** Pageviews and track events; a session of exactly one is a bounce. */
+  events: v.number(),
+  pageviews: v.number(),
+  entryPage: v.string(),
+  hostname: v.string(),
+  exitPage: v.string(),
+  exitAt: v.number(),
+  attribution: v.record(v.string(), v.string()),
+};
+
+/**
+ * Raw listings (listings.ts). Every filter is optional; they combine with AND.
+ * `pathPrefix` matches the event's path (the URL without host, query or hash).
+ */
+export const vListEventsArgs = {
+  siteId: v.string(),
+  paginationOpts: paginationOptsValidator,
+  eventName: v.optional(v.string()),
+  visitorId: v.optional(v.string()),
+  userId: v.optional(v.string()),
+  pathPrefix: v.optional(v.string()),
+};
+export type ListEventsArgs = ObjectType<typeof vListEventsArgs>;
+/** A stored event as ingest kept it, and when its batch was received (epoch ms). */
+export const vListedEvent = v.object({ ...vEvent.fields, receivedAt: v.number() });
+export type ListedEvent = Infer<typeof vListedEvent>;
+export const vEventPage = paginationResultValidator(vListedEvent);
+
+/** `pathPrefix` matches the session's entry page. */
+export const vListSessionsArgs = {
+  siteId: v.string(),
+  paginationOpts: paginationOptsValidator,
+  visitorId: v.optional(v.string()),
+  pathPrefix: v.optional(v.string()),
+};
+export type ListSessionsArgs = ObjectType<typeof vListSessionsArgs>;
+export const vListedSession = v.object({ _id: v.string(), ...sessionFields });
+export type ListedSession = Infer<typeof vListedSession>;
+export const vSessionPage = paginationResultValidator(vListedSession);
 
 /** Hex SHA-256: write keys are stored and looked up only as this hash; visitor ids and rate-limit keys are made with it. */
 export async function sha256Hex(key: string): Promise<string> {

@@ -43,12 +43,10 @@ const requireAdmin: AuthCallback = async (ctx) => {
   if (!isAdmin(identity?.email)) throw new Error("Only analytics admins may do this");
 };
 
-export const { getOverview, getTimeseries, getBreakdown, getRealtime } = exposeAnalyticsApi(
-  components.analytics,
-  {
+export const { getOverview, getTimeseries, getBreakdown, getRealtime, listEvents, listSessions } =
+  exposeAnalyticsApi(components.analytics, {
     auth: requireSiteReader,
-  },
-);
+  });
 
 export const {
   createSite,

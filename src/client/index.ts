@@ -20,6 +20,9 @@ import {
   vCreateSiteArgs,
   vDeadLetter,
   vDeadLettersArgs,
+  vEventPage,
+  vListEventsArgs,
+  vListSessionsArgs,
   vOverview,
   vRange,
   vRealtime,
@@ -27,6 +30,7 @@ import {
   vRotatedKey,
   vSite,
   vSiteIdArgs,
+  vSessionPage,
   vSlugArgs,
   vTimeseries,
   vTimeseriesArgs,
@@ -45,6 +49,8 @@ export type AnalyticsOperation =
   | "getTimeseries"
   | "getBreakdown"
   | "getRealtime"
+  | "listEvents"
+  | "listSessions"
   | "createSite"
   | "getSite"
   | "getSiteBySlug"
@@ -123,6 +129,49 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getRealtime", siteId: args.siteId });
         return await ctx.runQuery(component.reports.getRealtime, args);
+      },
+    }),
+    /**
+     * The site's stored events, newest received first: each as ingest stored it
+     * (the cookieless visitor id is the salted hash, never an IP) plus
+     * `receivedAt`. Events not yet counted by the worker are included.
+     * Filters (`eventName`, `visitorId`, `userId`, `pathPrefix`) combine with
+     * AND; each is a bounded scan, so a rarely matching filter can return a
+     * short or empty page that is not done: keep loading. A page reads at most
+     * 2 MiB and 1,000 batches and returns at most 500 rows.
+     *
+     * Works with `usePaginatedQuery`; for a live list whose pages never shift,
+     * use convex-helpers' `usePaginatedQuery` (convex-helpers/react/cache),
+     * which pins each page's end with `endCursor`.
+     *
+     * @example
+     * ```ts
+     * const { results, loadMore } = usePaginatedQuery(
+     *   api.analytics.listEvents,
+     *   { siteId, eventName: "signup" },
+     *   { initialNumItems: 50 },
+     * );
+     * ```
+     */
+    listEvents: queryGeneric({
+      args: vListEventsArgs,
+      returns: vEventPage,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listEvents", siteId: args.siteId });
+        return await ctx.runQuery(component.listings.listEvents, args);
+      },
+    }),
+    /**
+     * The site's sessions, newest started first. `visitorId` is served by an
+     * index; `pathPrefix` (matched against the entry page) by a bounded scan
+     * of at most 1,000 sessions a page. Paginated like {@link listEvents}.
+     */
+    listSessions: queryGeneric({
+      args: vListSessionsArgs,
+      returns: vSessionPage,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listSessions", siteId: args.siteId });
+        return await ctx.runQuery(component.listings.listSessions, args);
       },
     }),
   };

@@ -3,7 +3,7 @@
 // conflict.
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { siteFields, vDimension, vEvent } from "../shared.js";
+import { sessionFields, siteFields, vDimension, vEvent } from "../shared.js";
 
 export default defineSchema({
   // Written by the admin API (createSite, updateSite, rotateWriteKey).
@@ -68,23 +68,15 @@ export default defineSchema({
     error: v.string(),
   }).index("by_batch", ["siteId", "batchId"]),
 
-  // One row per session. Written and read only by the site's worker loop, so
-  // never contended. `attribution` holds only the values that are not "(none)".
-  sessions: defineTable({
-    siteId: v.id("sites"),
-    visitorId: v.string(),
-    startedAt: v.number(),
-    lastSeenAt: v.number(),
-    events: v.number(),
-    pageviews: v.number(),
-    entryPage: v.string(),
-    hostname: v.string(),
-    exitPage: v.string(),
-    exitAt: v.number(),
-    attribution: v.record(v.string(), v.string()),
-  })
+  // One row per session. Written only by the site's worker loop, so never
+  // contended; read by it, by retention and by listSessions (a query). `attribution` holds only the values that are not "(none)".
+  sessions: defineTable({ siteId: v.id("sites"), ...sessionFields })
     .index("by_visitor", ["siteId", "visitorId", "lastSeenAt"])
-    .index("by_site_lastSeen", ["siteId", "lastSeenAt"]),
+    .index("by_site_lastSeen", ["siteId", "lastSeenAt"])
+    // listSessions, newest first: startedAt never moves once a session exists
+    // (an earlier event joins without moving the start), so pages stay put.
+    .index("by_site_started", ["siteId", "startedAt"])
+    .index("by_visitor_started", ["siteId", "visitorId", "startedAt"]),
 
   // Rollup deltas not yet compacted, binary-encoded rows (rowCodec.ts) of every
   // dimension for one (site, interval, bucket). Level 0 is one worker run's

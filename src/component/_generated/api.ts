@@ -18,6 +18,7 @@ import type * as cursor from "../cursor.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
+import type * as listings from "../listings.js";
 import type * as maintenance from "../maintenance.js";
 import type * as origins from "../origins.js";
 import type * as rangeRows from "../rangeRows.js";
@@ -51,6 +52,7 @@ const fullApi: ApiFromModules<{
   deltas: typeof deltas;
   events: typeof events;
   ingest: typeof ingest;
+  listings: typeof listings;
   maintenance: typeof maintenance;
   origins: typeof origins;
   rangeRows: typeof rangeRows;

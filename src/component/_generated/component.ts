@@ -83,6 +83,91 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    listings: {
+      listEvents: FunctionReference<
+        "query",
+        "internal",
+        {
+          eventName?: string;
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+          pathPrefix?: string;
+          siteId: string;
+          userId?: string;
+          visitorId?: string;
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            browser?: string;
+            country?: string;
+            device?: string;
+            id: string;
+            name?: string;
+            occurredAt: number;
+            os?: string;
+            props?: Record<string, string | number | boolean>;
+            receivedAt: number;
+            referrer?: string;
+            screen?: string;
+            title?: string;
+            traits?: Record<string, string | number | boolean>;
+            type: "pageview" | "track" | "identify";
+            tz?: string;
+            url: string;
+            userId?: string;
+            visitorId: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+      listSessions: FunctionReference<
+        "query",
+        "internal",
+        {
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+          pathPrefix?: string;
+          siteId: string;
+          visitorId?: string;
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            _id: string;
+            attribution: Record<string, string>;
+            entryPage: string;
+            events: number;
+            exitAt: number;
+            exitPage: string;
+            hostname: string;
+            lastSeenAt: number;
+            pageviews: number;
+            startedAt: number;
+            visitorId: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+    };
     maintenance: {
       applyRetention: FunctionReference<"mutation", "internal", {}, null, Name>;
       kick: FunctionReference<
