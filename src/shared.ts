@@ -264,6 +264,66 @@ export const vListedSession = v.object({ _id: v.string(), ...sessionFields });
 export type ListedSession = Infer<typeof vListedSession>;
 export const vSessionPage = paginationResultValidator(vListedSession);
 
+/**
+ * Read API keys (`rk_…`) for the stats HTTP API: one site each, stored only as
+ * a SHA-256 hash; the key itself is returned once, by createReadKey.
+ */
+export const vCreateReadKeyArgs = { siteId: v.string(), name: v.string() };
+export const vCreatedReadKey = v.object({ keyId: v.string(), readKey: v.string() });
+export const vReadKeyIdArgs = { siteId: v.string(), keyId: v.string() };
+/** A read key as admins see it: its name and first characters, never the key or its hash. */
+export const vReadKeyInfo = v.object({
+  _id: v.string(),
+  _creationTime: v.number(),
+  siteId: v.string(),
+  name: v.string(),
+  /** The key's first characters ("rk_" and 4 more), to tell keys apart. */
+  prefix: v.string(),
+});
+export type ReadKeyInfo = Infer<typeof vReadKeyInfo>;
+
+/** The reports the stats HTTP API serves, each with its facade's arguments. */
+export const vStatsRequest = v.union(
+  v.object({ report: v.literal("overview"), args: v.object(vRange) }),
+  v.object({ report: v.literal("timeseries"), args: v.object(vTimeseriesArgs) }),
+  v.object({ report: v.literal("breakdown"), args: v.object(vBreakdownArgs) }),
+  v.object({ report: v.literal("realtime"), args: v.object(vRealtimeArgs) }),
+);
+export type StatsRequest = Infer<typeof vStatsRequest>;
+export const vStatsOutcome = v.union(
+  v.object({ status: v.literal("unknown_key") }),
+  v.object({ status: v.literal("wrong_site") }),
+  v.object({ status: v.literal("rate_limited"), retryAfterMs: v.number() }),
+  v.object({ status: v.literal("invalid_parameter"), message: v.string() }),
+  v.object({ status: v.literal("unavailable"), message: v.string() }),
+  v.object({
+    status: v.literal("ok"),
+    body: v.union(vOverview, vTimeseries, vBreakdown, vRealtime),
+  }),
+);
+export type StatsOutcome = Infer<typeof vStatsOutcome>;
+
+/** `GET {prefix}/health`: the pipeline's backlog, with no per-site data and no secrets. */
+export const vHealth = v.object({
+  /** "ok", or "behind" when a threshold is passed (the route then answers 503). */
+  status: v.union(v.literal("ok"), v.literal("behind")),
+  /** Batches received but not yet counted by the worker (capped: see `partial`). */
+  pendingBatches: v.number(),
+  /** How long the oldest of them has waited, 0 when none. */
+  oldestPendingAgeMs: v.number(),
+  /** Batches the worker gave up on (capped: see `partial`). */
+  deadLetters: v.number(),
+  /** Rollup documents compaction should already have folded: hours closed over an hour ago, and staging. */
+  uncompactedShards: v.number(),
+  /** When compaction last wrote a canonical page or held its lock, or null if never. */
+  lastCompactionAt: v.union(v.number(), v.null()),
+  /** Whether the counts stopped at their caps or the read budget, so they are lower bounds. */
+  partial: v.boolean(),
+  /** Why the status is "behind", one sentence each. */
+  reasons: v.array(v.string()),
+});
+export type Health = Infer<typeof vHealth>;
+
 /** Hex SHA-256: write keys are stored and looked up only as this hash; visitor ids and rate-limit keys are made with it. */
 export async function sha256Hex(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));

@@ -65,6 +65,9 @@ function argsFor(siteId: string): Record<string, Record<string, unknown>> {
     rotateWriteKey: { siteId },
     listDeadLetters: { siteId },
     getBotCounts: { siteId, days: 7 },
+    createReadKey: { siteId, name: "status page" },
+    listReadKeys: { siteId },
+    revokeReadKey: { siteId, keyId: "no-such-key" },
   };
 }
 

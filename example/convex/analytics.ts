@@ -57,6 +57,9 @@ export const {
   rotateWriteKey,
   listDeadLetters,
   getBotCounts,
+  createReadKey,
+  listReadKeys,
+  revokeReadKey,
 } = exposeAdminApi(components.analytics, { auth: requireAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.

@@ -16,7 +16,9 @@ import {
   vBotCountsArgs,
   vBreakdown,
   vBreakdownArgs,
+  vCreatedReadKey,
   vCreatedSite,
+  vCreateReadKeyArgs,
   vCreateSiteArgs,
   vDeadLetter,
   vDeadLettersArgs,
@@ -27,6 +29,8 @@ import {
   vRange,
   vRealtime,
   vRealtimeArgs,
+  vReadKeyIdArgs,
+  vReadKeyInfo,
   vRotatedKey,
   vSite,
   vSiteIdArgs,
@@ -58,7 +62,10 @@ export type AnalyticsOperation =
   | "updateSite"
   | "rotateWriteKey"
   | "listDeadLetters"
-  | "getBotCounts";
+  | "getBotCounts"
+  | "createReadKey"
+  | "listReadKeys"
+  | "revokeReadKey";
 
 /**
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
@@ -256,6 +263,36 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "listDeadLetters", siteId: args.siteId });
         return await ctx.runQuery(component.sites.listDeadLetters, args);
+      },
+    }),
+    /**
+     * Creates a read key (`rk_…`) for the stats HTTP API of one site. The key is
+     * returned only here; the component keeps its SHA-256 hash. At most 50 per site.
+     */
+    createReadKey: mutationGeneric({
+      args: vCreateReadKeyArgs,
+      returns: vCreatedReadKey,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "createReadKey", siteId: args.siteId });
+        return await ctx.runMutation(component.readKeys.createReadKey, args);
+      },
+    }),
+    /** The site's read keys: id, name, creation time and first characters, never the key or its hash. */
+    listReadKeys: queryGeneric({
+      args: vSiteIdArgs,
+      returns: v.array(vReadKeyInfo),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listReadKeys", siteId: args.siteId });
+        return await ctx.runQuery(component.readKeys.listReadKeys, args);
+      },
+    }),
+    /** Revokes one of the site's read keys (its next request gets 401); false if the site has no such key. */
+    revokeReadKey: mutationGeneric({
+      args: vReadKeyIdArgs,
+      returns: v.boolean(),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "revokeReadKey", siteId: args.siteId });
+        return await ctx.runMutation(component.readKeys.revokeReadKey, args);
       },
     }),
   };

@@ -145,6 +145,18 @@ export default defineSchema({
   // of a UTC day and pruned by retention; read by ingest.
   salts: defineTable({ day: v.string(), salt: v.string() }).index("by_day", ["day"]),
 
+  // Read API keys for the stats HTTP API, one site each, kept only as the
+  // key's SHA-256 hash. Written by the admin API (create, revoke); read by the
+  // stats route (one point read by hash) and the admin API.
+  readKeys: defineTable({
+    siteId: v.id("sites"),
+    name: v.string(),
+    prefix: v.string(),
+    keyHash: v.string(),
+  })
+    .index("by_keyHash", ["keyHash"])
+    .index("by_site", ["siteId"]),
+
   // Bots dropped at ingest, counted per site per UTC day in a few shards so
   // concurrent requests rarely conflict. Written by ingest; read by admins.
   botCounts: defineTable({

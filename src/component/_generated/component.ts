@@ -59,6 +59,29 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    health: {
+      getHealth: FunctionReference<
+        "query",
+        "internal",
+        {
+          maxCompactionLagMs?: number;
+          maxDeadLetters?: number;
+          maxPendingAgeMs?: number;
+          now: number;
+        },
+        {
+          deadLetters: number;
+          lastCompactionAt: number | null;
+          oldestPendingAgeMs: number;
+          partial: boolean;
+          pendingBatches: number;
+          reasons: Array<string>;
+          status: "ok" | "behind";
+          uncompactedShards: number;
+        },
+        Name
+      >;
+    };
     ingest: {
       ingestBatch: FunctionReference<
         "mutation",
@@ -175,6 +198,35 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "internal",
         {},
         { compaction: boolean; sites: number },
+        Name
+      >;
+    };
+    readKeys: {
+      createReadKey: FunctionReference<
+        "mutation",
+        "internal",
+        { name: string; siteId: string },
+        { keyId: string; readKey: string },
+        Name
+      >;
+      listReadKeys: FunctionReference<
+        "query",
+        "internal",
+        { siteId: string },
+        Array<{
+          _creationTime: number;
+          _id: string;
+          name: string;
+          prefix: string;
+          siteId: string;
+        }>,
+        Name
+      >;
+      revokeReadKey: FunctionReference<
+        "mutation",
+        "internal",
+        { keyId: string; siteId: string },
+        boolean,
         Name
       >;
     };
@@ -412,6 +464,101 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           slug: string;
           timezone: string;
         },
+        Name
+      >;
+    };
+    statsApi: {
+      serveStats: FunctionReference<
+        "action",
+        "internal",
+        {
+          readKey: string;
+          request:
+            | {
+                args: { from: number; siteId: string; to: number };
+                report: "overview";
+              }
+            | {
+                args: {
+                  from: number;
+                  granularity?: "minute" | "hour" | "day" | "week" | "month";
+                  siteId: string;
+                  to: number;
+                };
+                report: "timeseries";
+              }
+            | {
+                args: {
+                  dimension:
+                    | "total"
+                    | "page"
+                    | "entryPage"
+                    | "exitPage"
+                    | "hostname"
+                    | "referrer"
+                    | "channel"
+                    | "utmSource"
+                    | "utmMedium"
+                    | "utmCampaign"
+                    | "utmContent"
+                    | "utmTerm"
+                    | "country"
+                    | "device"
+                    | "browser"
+                    | "os"
+                    | "screen"
+                    | "event"
+                    | "prop";
+                  from: number;
+                  limit?: number;
+                  siteId: string;
+                  to: number;
+                };
+                report: "breakdown";
+              }
+            | { args: { now: number; siteId: string }; report: "realtime" };
+        },
+        | { status: "unknown_key" }
+        | { status: "wrong_site" }
+        | { retryAfterMs: number; status: "rate_limited" }
+        | { message: string; status: "invalid_parameter" }
+        | { message: string; status: "unavailable" }
+        | {
+            body:
+              | {
+                  avgSessionDurationMs: number | null;
+                  bounceRate: number | null;
+                  events: number;
+                  pageviews: number;
+                  sessions: number;
+                  viewsPerSession: number | null;
+                  visitors: number;
+                }
+              | {
+                  granularity: "minute" | "hour" | "day" | "week" | "month";
+                  points: Array<{
+                    avgSessionDurationMs: number | null;
+                    bounceRate: number | null;
+                    bucketStart: number;
+                    events: number;
+                    pageviews: number;
+                    sessions: number;
+                    visitors: number;
+                  }>;
+                }
+              | {
+                  rows: Array<{
+                    bounceRate: number | null;
+                    entries: number;
+                    events: number;
+                    key: string;
+                    pageviews: number;
+                    visitors: number;
+                  }>;
+                }
+              | { events: number; pageviews: number; visitors: number };
+            status: "ok";
+          },
         Name
       >;
     };
