@@ -43,10 +43,18 @@ const requireAdmin: AuthCallback = async (ctx) => {
   if (!isAdmin(identity?.email)) throw new Error("Only analytics admins may do this");
 };
 
-export const { getOverview, getTimeseries, getBreakdown, getRealtime, listEvents, listSessions } =
-  exposeAnalyticsApi(components.analytics, {
-    auth: requireSiteReader,
-  });
+export const {
+  getOverview,
+  getTimeseries,
+  getBreakdown,
+  getRealtime,
+  listEvents,
+  listSessions,
+  startExport,
+  getExport,
+} = exposeAnalyticsApi(components.analytics, {
+  auth: requireSiteReader,
+});
 
 export const {
   createSite,

@@ -23,6 +23,8 @@ import {
   vDeadLetter,
   vDeadLettersArgs,
   vEventPage,
+  vExportIdArgs,
+  vExportProgress,
   vListEventsArgs,
   vListSessionsArgs,
   vOverview,
@@ -35,6 +37,7 @@ import {
   vSite,
   vSiteIdArgs,
   vSessionPage,
+  vStartExportArgs,
   vSlugArgs,
   vTimeseries,
   vTimeseriesArgs,
@@ -55,6 +58,8 @@ export type AnalyticsOperation =
   | "getRealtime"
   | "listEvents"
   | "listSessions"
+  | "startExport"
+  | "getExport"
   | "createSite"
   | "getSite"
   | "getSiteBySlug"
@@ -179,6 +184,36 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "listSessions", siteId: args.siteId });
         return await ctx.runQuery(component.listings.listSessions, args);
+      },
+    }),
+    /**
+     * Starts a CSV export (RFC 4180, UTF-8, a header row) into Convex file
+     * storage: `kind` "events" (by occurredAt in [from, to)), "sessions" (by
+     * startedAt) or "report" (with `report`: a breakdown or a timeseries). It
+     * runs in the background in bounded steps; watch it with {@link getExport}.
+     * The file is deleted `expiresInMs` after it is done (default 24 hours).
+     *
+     * @example
+     * ```ts
+     * const { exportId } = await startExport({ siteId, kind: "events", from, to });
+     * // later, reactively: useQuery(api.analytics.getExport, { siteId, exportId })?.url
+     * ```
+     */
+    startExport: mutationGeneric({
+      args: vStartExportArgs,
+      returns: v.object({ exportId: v.string() }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "startExport", siteId: args.siteId });
+        return await ctx.runMutation(component.exports.startExport, args);
+      },
+    }),
+    /** An export's progress: `rowsWritten`, `done`, `error`, and the download `url` once done. */
+    getExport: queryGeneric({
+      args: vExportIdArgs,
+      returns: vExportProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getExport", siteId: args.siteId });
+        return await ctx.runQuery(component.exports.getExport, args);
       },
     }),
   };

@@ -3,7 +3,15 @@
 // conflict.
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { sessionFields, siteFields, vDimension, vEvent } from "../shared.js";
+import {
+  sessionFields,
+  siteFields,
+  vDimension,
+  vEvent,
+  vExportKind,
+  vExportReport,
+  vExportStatus,
+} from "../shared.js";
 
 export default defineSchema({
   // Written by the admin API (createSite, updateSite, rotateWriteKey).
@@ -156,6 +164,32 @@ export default defineSchema({
   })
     .index("by_keyHash", ["keyHash"])
     .index("by_site", ["siteId"]),
+
+  // CSV export jobs (exports.ts). Written by startExport and by the job's own
+  // steps (one scheduled action chain per export, so never contended), by the
+  // kick cron (resuming a step that died) and by expiry; read by getExport.
+  // `chunks` are the CSV parts written so far, in order; `fileId` the whole file.
+  exports: defineTable({
+    siteId: v.id("sites"),
+    kind: vExportKind,
+    from: v.number(),
+    to: v.number(),
+    report: v.optional(vExportReport),
+    expiresInMs: v.number(),
+    status: vExportStatus,
+    /** Where the next step starts (null: the beginning); "done" once every row is written. */
+    cursor: v.union(v.string(), v.null()),
+    chunks: v.array(v.id("_storage")),
+    rowsWritten: v.number(),
+    bytesWritten: v.number(),
+    /** A step running past this has died: the kick cron starts it again. */
+    leaseUntil: v.number(),
+    /** Steps started again after dying or throwing; past MAX_EXPORT_ATTEMPTS the export fails. */
+    attempts: v.number(),
+    error: v.optional(v.string()),
+    fileId: v.optional(v.id("_storage")),
+    expiresAt: v.optional(v.number()),
+  }).index("by_status_lease", ["status", "leaseUntil"]),
 
   // Bots dropped at ingest, counted per site per UTC day in a few shards so
   // concurrent requests rarely conflict. Written by ingest; read by admins.

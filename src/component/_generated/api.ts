@@ -17,6 +17,7 @@ import type * as compaction from "../compaction.js";
 import type * as cursor from "../cursor.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
+import type * as exports from "../exports.js";
 import type * as health from "../health.js";
 import type * as ingest from "../ingest.js";
 import type * as listings from "../listings.js";
@@ -54,6 +55,7 @@ const fullApi: ApiFromModules<{
   cursor: typeof cursor;
   deltas: typeof deltas;
   events: typeof events;
+  exports: typeof exports;
   health: typeof health;
   ingest: typeof ingest;
   listings: typeof listings;

@@ -59,6 +59,70 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    exports: {
+      getExport: FunctionReference<
+        "query",
+        "internal",
+        { exportId: string; siteId: string },
+        {
+          done: boolean;
+          error: string | null;
+          expiresAt: number | null;
+          exportId: string;
+          from: number;
+          kind: "events" | "sessions" | "report";
+          rowsWritten: number;
+          siteId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed" | "expired";
+          to: number;
+          url: string | null;
+        },
+        Name
+      >;
+      startExport: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          expiresInMs?: number;
+          from: number;
+          kind: "events" | "sessions" | "report";
+          report?:
+            | {
+                dimension:
+                  | "total"
+                  | "page"
+                  | "entryPage"
+                  | "exitPage"
+                  | "hostname"
+                  | "referrer"
+                  | "channel"
+                  | "utmSource"
+                  | "utmMedium"
+                  | "utmCampaign"
+                  | "utmContent"
+                  | "utmTerm"
+                  | "country"
+                  | "device"
+                  | "browser"
+                  | "os"
+                  | "screen"
+                  | "event"
+                  | "prop";
+                limit?: number;
+                type: "breakdown";
+              }
+            | {
+                granularity?: "minute" | "hour" | "day" | "week" | "month";
+                type: "timeseries";
+              };
+          siteId: string;
+          to: number;
+        },
+        { exportId: string },
+        Name
+      >;
+    };
     health: {
       getHealth: FunctionReference<
         "query",
