@@ -300,6 +300,31 @@ describe("GET /api/v1/*: 400, 401, 403, 429", () => {
   });
 });
 
+describe("GET /api/v1/*: 503", () => {
+  test("a report the deployment cannot compute is a 503 with Retry-After, not a 500 or a 400", async () => {
+    const { t, siteId, readKey } = await setup();
+    // Over a thousand uncompacted staging documents in range: reports refuse to read on.
+    await inAnalytics(t, async (ctx) => {
+      const site = ctx.db.normalizeId("sites", siteId)!;
+      for (let i = 0; i <= 1_000; i++)
+        await ctx.db.insert("rollupStaging", {
+          siteId: site,
+          bucketStart: NOW - 2 * HOUR,
+          dimension: "total",
+          rows: new ArrayBuffer(0),
+          rowCount: 0,
+        });
+    });
+    const response = await get(
+      t,
+      `/api/v1/overview?${qs({ site: siteId, from: NOW - DAY, to: NOW })}`,
+      bearer(readKey),
+    );
+    await expectError(response, 503, "unavailable");
+    expect(response.headers.get("Retry-After")).toBe("5");
+  });
+});
+
 describe("read keys", () => {
   test("are stored only as a SHA-256 hash, listed without it, shown once, and revoked only by their own site", async () => {
     const { t, siteId, otherSiteId, readKey, keyId } = await setup();
