@@ -190,6 +190,54 @@ describe("sessions and reports", () => {
     );
   });
 
+  test("a timeseries exports one row per point, bucket starts in ISO 8601", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "b",
+      events: [
+        {
+          id: "e",
+          type: "pageview",
+          occurredAt: NOW - 60_000,
+          url: "https://ex.com/",
+          visitorId: "v",
+        },
+      ],
+    });
+    await runWorkers(t);
+    const range = { from: NOW - 6 * HOUR, to: NOW + HOUR };
+    const { exportId } = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "report",
+      report: { type: "timeseries", granularity: "hour" },
+      ...range,
+    });
+    await runExport(t, siteId, exportId);
+    const [header, ...rows] = parseCsv(await fileText(t, siteId, exportId));
+    expect(header[0]).toBe("bucketStart");
+    const series = await t.query(api.reports.getTimeseries, {
+      siteId,
+      ...range,
+      granularity: "hour",
+    });
+    expect(rows).toEqual(
+      series.points.map((p) =>
+        [
+          new Date(p.bucketStart).toISOString(),
+          p.visitors,
+          p.pageviews,
+          p.sessions,
+          p.events,
+          p.bounceRate ?? "",
+          p.avgSessionDurationMs ?? "",
+        ].map(String),
+      ),
+    );
+    expect(rows.reduce((sum, r) => sum + Number(r[2]), 0)).toBe(1);
+  });
+
   test("bad arguments are refused with a reason, and another site's export is unknown", async () => {
     const t = initConvexTest();
     const siteId = await newSite(t);
