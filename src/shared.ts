@@ -1,6 +1,7 @@
 // Validators and types shared by the component, the host-facing client and React.
 // Pure maths (time buckets, range plans, sketches, event normalisation) lives in
 // src/component/*.ts beside the code that owns it; this file is only the vocabulary.
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import { v, type Infer, type ObjectType } from "convex/values";
 
 /** Every breakdown dimension a rollup row can be keyed by (src/component/README.md). */
@@ -264,6 +265,177 @@ export const vDeadLetter = v.object({
   error: v.string(),
 });
 export type DeadLetter = Infer<typeof vDeadLetter>;
+
+/**
+ * A session's stored fields (the `sessions` table adds its site). `attribution`
+ * holds only the session dimensions whose value is not "(none)".
+ */
+export const sessionFields = {
+  visitorId: v.string(),
+  startedAt: v.number(),
+  lastSeenAt: v.number(),
+  /** Pageviews and track events; a session of exactly one is a bounce. */
+  events: v.number(),
+  pageviews: v.number(),
+  entryPage: v.string(),
+  hostname: v.string(),
+  exitPage: v.string(),
+  exitAt: v.number(),
+  attribution: v.record(v.string(), v.string()),
+};
+
+/**
+ * Raw listings (listings.ts). Every filter is optional; they combine with AND.
+ * `pathPrefix` matches the event's path (the URL without host, query or hash).
+ */
+export const vListEventsArgs = {
+  siteId: v.string(),
+  paginationOpts: paginationOptsValidator,
+  eventName: v.optional(v.string()),
+  visitorId: v.optional(v.string()),
+  userId: v.optional(v.string()),
+  pathPrefix: v.optional(v.string()),
+};
+export type ListEventsArgs = ObjectType<typeof vListEventsArgs>;
+/** A stored event as ingest kept it, and when its batch was received (epoch ms). */
+export const vListedEvent = v.object({ ...vEvent.fields, receivedAt: v.number() });
+export type ListedEvent = Infer<typeof vListedEvent>;
+export const vEventPage = paginationResultValidator(vListedEvent);
+
+/** `pathPrefix` matches the session's entry page. */
+export const vListSessionsArgs = {
+  siteId: v.string(),
+  paginationOpts: paginationOptsValidator,
+  visitorId: v.optional(v.string()),
+  pathPrefix: v.optional(v.string()),
+};
+export type ListSessionsArgs = ObjectType<typeof vListSessionsArgs>;
+export const vListedSession = v.object({ _id: v.string(), ...sessionFields });
+export type ListedSession = Infer<typeof vListedSession>;
+export const vSessionPage = paginationResultValidator(vListedSession);
+
+/**
+ * Read API keys (`rk_…`) for the stats HTTP API: one site each, stored only as
+ * a SHA-256 hash; the key itself is returned once, by createReadKey.
+ */
+export const vCreateReadKeyArgs = { siteId: v.string(), name: v.string() };
+export const vCreatedReadKey = v.object({ keyId: v.string(), readKey: v.string() });
+export const vReadKeyIdArgs = { siteId: v.string(), keyId: v.string() };
+/** A read key as admins see it: its name and first characters, never the key or its hash. */
+export const vReadKeyInfo = v.object({
+  _id: v.string(),
+  _creationTime: v.number(),
+  siteId: v.string(),
+  name: v.string(),
+  /** The key's first characters ("rk_" and 4 more), to tell keys apart. */
+  prefix: v.string(),
+});
+export type ReadKeyInfo = Infer<typeof vReadKeyInfo>;
+
+/** The reports the stats HTTP API serves, each with its facade's arguments. */
+export const vStatsRequest = v.union(
+  v.object({ report: v.literal("overview"), args: v.object(vRange) }),
+  v.object({ report: v.literal("timeseries"), args: v.object(vTimeseriesArgs) }),
+  v.object({ report: v.literal("breakdown"), args: v.object(vBreakdownArgs) }),
+  v.object({ report: v.literal("realtime"), args: v.object(vRealtimeArgs) }),
+);
+export type StatsRequest = Infer<typeof vStatsRequest>;
+export const vStatsOutcome = v.union(
+  v.object({ status: v.literal("unknown_key") }),
+  v.object({ status: v.literal("wrong_site") }),
+  v.object({ status: v.literal("rate_limited"), retryAfterMs: v.number() }),
+  v.object({ status: v.literal("invalid_parameter"), message: v.string() }),
+  v.object({ status: v.literal("unavailable"), message: v.string() }),
+  v.object({
+    status: v.literal("ok"),
+    body: v.union(vOverview, vTimeseries, vBreakdown, vRealtime),
+  }),
+);
+export type StatsOutcome = Infer<typeof vStatsOutcome>;
+
+/** `GET {prefix}/health`: the pipeline's backlog, with no per-site data and no secrets. */
+export const vHealth = v.object({
+  /** "ok", or "behind" when a threshold is passed (the route then answers 503). */
+  status: v.union(v.literal("ok"), v.literal("behind")),
+  /** Batches received but not yet counted by the worker (capped: see `partial`). */
+  pendingBatches: v.number(),
+  /** How long the oldest of them has waited, 0 when none. */
+  oldestPendingAgeMs: v.number(),
+  /** Batches the worker gave up on (capped: see `partial`). */
+  deadLetters: v.number(),
+  /** Rollup documents compaction should already have folded: hours closed over an hour ago, and staging. */
+  uncompactedShards: v.number(),
+  /** When compaction last wrote a canonical page or held its lock, or null if never. */
+  lastCompactionAt: v.union(v.number(), v.null()),
+  /** Whether the counts stopped at their caps or the read budget, so they are lower bounds. */
+  partial: v.boolean(),
+  /** Why the status is "behind", one sentence each. */
+  reasons: v.array(v.string()),
+});
+export type Health = Infer<typeof vHealth>;
+
+/** What an export writes: raw events, sessions, or one report's rows. */
+export const vExportKind = v.union(v.literal("events"), v.literal("sessions"), v.literal("report"));
+export const vExportReport = v.union(
+  v.object({ type: v.literal("breakdown"), dimension: vDimension, limit: v.optional(v.number()) }),
+  v.object({ type: v.literal("timeseries"), granularity: v.optional(vGranularity) }),
+);
+export const vStartExportArgs = {
+  siteId: v.string(),
+  kind: vExportKind,
+  /** Events by occurredAt, sessions by startedAt, in [from, to); a report's range. Epoch ms. */
+  from: v.number(),
+  to: v.number(),
+  /** For kind "report": which report. */
+  report: v.optional(vExportReport),
+  /** How long the finished file is kept before it is deleted. Default 24 hours, at most 30 days. */
+  expiresInMs: v.optional(v.number()),
+};
+export type StartExportArgs = ObjectType<typeof vStartExportArgs>;
+export const vExportStatus = v.union(
+  v.literal("running"),
+  v.literal("done"),
+  v.literal("failed"),
+  v.literal("expired"),
+);
+export const vExportIdArgs = { siteId: v.string(), exportId: v.string() };
+export const vExportProgress = v.object({
+  exportId: v.string(),
+  siteId: v.string(),
+  kind: vExportKind,
+  from: v.number(),
+  to: v.number(),
+  status: vExportStatus,
+  /** CSV rows written so far, the header not included. */
+  rowsWritten: v.number(),
+  done: v.boolean(),
+  /** Why it failed, or null. */
+  error: v.union(v.string(), v.null()),
+  /** The CSV's download URL once done, until it expires. */
+  url: v.union(v.string(), v.null()),
+  /** When the file is deleted (set once done). */
+  expiresAt: v.union(v.number(), v.null()),
+  startedAt: v.number(),
+});
+export type ExportProgress = Infer<typeof vExportProgress>;
+
+export type CsvValue = string | number | boolean | null | undefined;
+
+/** One RFC 4180 field: quoted when it holds a comma, a double quote, CR or LF, with quotes doubled. */
+export function csvField(value: CsvValue): string {
+  if (value === null || value === undefined) return "";
+  const s = String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180 lines (CRLF-terminated), for the dashboard's downloads and the export job alike. */
+export function csvLines(rows: CsvValue[][]): string {
+  return rows.map((row) => row.map(csvField).join(",") + "\r\n").join("");
+}
+
+export function toCsv(header: string[], rows: CsvValue[][]): string {
+  return csvLines([header, ...rows]);
+}
 
 /** Hex SHA-256: write keys are stored and looked up only as this hash; visitor ids and rate-limit keys are made with it. */
 export async function sha256Hex(key: string): Promise<string> {

@@ -47,6 +47,9 @@ const READ_NAMES = Object.keys(exposeAnalyticsApi(components.analytics, noAuth))
 const ADMIN_NAMES = Object.keys(exposeAdminApi(components.analytics, noAuth)).sort();
 const MAINTENANCE_NAMES = Object.keys(exposeMaintenanceApi(components.analytics)).sort();
 
+/** The export setup() starts, so that getExport has one to show. */
+let existingExportId = "";
+
 /** Valid arguments for every exported function. A new export without an entry here fails the first test. */
 function argsFor(siteId: string): Record<string, Record<string, unknown>> {
   const range = { siteId, from: NOW - 2 * HOUR, to: NOW };
@@ -55,6 +58,10 @@ function argsFor(siteId: string): Record<string, Record<string, unknown>> {
     getTimeseries: range,
     getBreakdown: { ...range, dimension: "page" },
     getRealtime: { siteId, now: NOW },
+    listEvents: { siteId, paginationOpts: { numItems: 10, cursor: null } },
+    listSessions: { siteId, paginationOpts: { numItems: 10, cursor: null } },
+    startExport: { siteId, kind: "events", from: NOW - DAY, to: NOW },
+    getExport: { siteId, exportId: existingExportId },
     createSite: { slug: "new-site", name: "New site" },
     getSite: { siteId },
     getSiteBySlug: { slug: "default" },
@@ -63,6 +70,9 @@ function argsFor(siteId: string): Record<string, Record<string, unknown>> {
     rotateWriteKey: { siteId },
     listDeadLetters: { siteId },
     getBotCounts: { siteId, days: 7 },
+    createReadKey: { siteId, name: "status page" },
+    listReadKeys: { siteId },
+    revokeReadKey: { siteId, keyId: "no-such-key" },
   };
 }
 
@@ -87,6 +97,14 @@ const OWNER = "reader@example.com";
 async function setup() {
   const t = initApp();
   const site = await t.mutation(internal.setup.provision, { ownerEmail: OWNER });
+  // An export of the site, for getExport's arguments.
+  const started = await t.mutation(components.analytics.exports.startExport, {
+    siteId: site!.siteId,
+    kind: "sessions",
+    from: NOW - DAY,
+    to: NOW,
+  });
+  existingExportId = started.exportId;
   return { t, siteId: site!.siteId, writeKey: site!.writeKey };
 }
 
@@ -278,6 +296,10 @@ describe("report arguments", () => {
         "getTimeseries",
         "getBreakdown",
         "getRealtime",
+        "listEvents",
+        "listSessions",
+        "startExport",
+        "getExport",
         "updateSite",
         "rotateWriteKey",
         "listDeadLetters",

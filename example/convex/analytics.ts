@@ -43,12 +43,18 @@ const requireAdmin: AuthCallback = async (ctx) => {
   if (!isAdmin(identity?.email)) throw new Error("Only analytics admins may do this");
 };
 
-export const { getOverview, getTimeseries, getBreakdown, getRealtime } = exposeAnalyticsApi(
-  components.analytics,
-  {
-    auth: requireSiteReader,
-  },
-);
+export const {
+  getOverview,
+  getTimeseries,
+  getBreakdown,
+  getRealtime,
+  listEvents,
+  listSessions,
+  startExport,
+  getExport,
+} = exposeAnalyticsApi(components.analytics, {
+  auth: requireSiteReader,
+});
 
 export const {
   createSite,
@@ -59,6 +65,9 @@ export const {
   rotateWriteKey,
   listDeadLetters,
   getBotCounts,
+  createReadKey,
+  listReadKeys,
+  revokeReadKey,
 } = exposeAdminApi(components.analytics, { auth: requireAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.

@@ -8,6 +8,8 @@ import { corsRouter } from "convex-helpers/server/cors";
 import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, wellFormed } from "../component/events.js";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { TRACKER_ETAG, TRACKER_SCRIPT } from "./trackerScript.js";
+import { error, json } from "./responses.js";
+import { registerStatsRoutes, type StatsRouteOptions } from "./statsRoutes.js";
 
 /** Edge/CDN headers carrying the client's ISO country, tried in order. */
 export const DEFAULT_COUNTRY_HEADERS = [
@@ -19,38 +21,12 @@ export const DEFAULT_COUNTRY_HEADERS = [
   "fly-client-country",
 ];
 
-export type RouteOptions = {
+export type RouteOptions = StatsRouteOptions & {
   /** Where the routes live, e.g. "/analytics" gives POST /analytics/ingest. */
   pathPrefix?: string;
   /** Request headers carrying the client's country, tried in order. Default: Cloudflare, Vercel, CloudFront, App Engine, Fly. */
   countryHeaders?: string[];
 };
-
-type ErrorCode =
-  | "invalid_json"
-  | "invalid_shape"
-  | "unknown_key"
-  | "origin_not_allowed"
-  | "site_disabled"
-  | "too_large"
-  | "method_not_allowed"
-  | "rate_limited"
-  | "unavailable";
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "Content-Type": "application/json", ...headers },
-  });
-}
-function error(
-  status: number,
-  code: ErrorCode,
-  message: string,
-  headers?: Record<string, string>,
-): Response {
-  return json(status, { error: { code, message } }, headers);
-}
 
 export { originAllowed } from "../component/origins.js";
 
@@ -170,6 +146,9 @@ const methodNotAllowed = httpActionGeneric(async () =>
  * - `OPTIONS {pathPrefix}/ingest`: the CORS preflight
  * - `GET {pathPrefix}/script.js`: the tracker for a script tag, cached for a
  *   day with an ETag (see `convex-event-analytics/tracker` for the npm build)
+ * - `GET {pathPrefix}/api/v1/{overview|timeseries|breakdown|realtime}`: the
+ *   stats API, with a per-site read key (`Authorization: Bearer rk_...`)
+ * - `GET {pathPrefix}/health`: the pipeline's backlog for uptime monitors (200 or 503)
  *
  * @example
  * ```ts
@@ -206,4 +185,5 @@ export function registerRoutes(
     method: "POST",
     handler: ingestHandler(component, options.countryHeaders ?? DEFAULT_COUNTRY_HEADERS),
   });
+  registerStatsRoutes(http, component, prefix, options);
 }

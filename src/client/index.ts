@@ -16,17 +16,28 @@ import {
   vBotCountsArgs,
   vBreakdown,
   vBreakdownArgs,
+  vCreatedReadKey,
   vCreatedSite,
+  vCreateReadKeyArgs,
   vCreateSiteArgs,
   vDeadLetter,
   vDeadLettersArgs,
+  vEventPage,
+  vExportIdArgs,
+  vExportProgress,
+  vListEventsArgs,
+  vListSessionsArgs,
   vOverview,
   vRange,
   vRealtime,
   vRealtimeArgs,
+  vReadKeyIdArgs,
+  vReadKeyInfo,
   vRotatedKey,
   vSite,
   vSiteIdArgs,
+  vSessionPage,
+  vStartExportArgs,
   vSlugArgs,
   vTimeseries,
   vTimeseriesArgs,
@@ -45,6 +56,10 @@ export type AnalyticsOperation =
   | "getTimeseries"
   | "getBreakdown"
   | "getRealtime"
+  | "listEvents"
+  | "listSessions"
+  | "startExport"
+  | "getExport"
   | "createSite"
   | "getSite"
   | "getSiteBySlug"
@@ -52,7 +67,10 @@ export type AnalyticsOperation =
   | "updateSite"
   | "rotateWriteKey"
   | "listDeadLetters"
-  | "getBotCounts";
+  | "getBotCounts"
+  | "createReadKey"
+  | "listReadKeys"
+  | "revokeReadKey";
 
 /**
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
@@ -123,6 +141,79 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getRealtime", siteId: args.siteId });
         return await ctx.runQuery(component.reports.getRealtime, args);
+      },
+    }),
+    /**
+     * The site's stored events, newest received first: each as ingest stored it
+     * (the cookieless visitor id is the salted hash, never an IP) plus
+     * `receivedAt`. Events not yet counted by the worker are included.
+     * Filters (`eventName`, `visitorId`, `userId`, `pathPrefix`) combine with
+     * AND; each is a bounded scan, so a rarely matching filter can return a
+     * short or empty page that is not done: keep loading. A page reads at most
+     * 2 MiB and 1,000 batches and returns at most 500 rows.
+     *
+     * Works with `usePaginatedQuery`; for a live list whose pages never shift,
+     * use convex-helpers' `usePaginatedQuery` (convex-helpers/react/cache),
+     * which pins each page's end with `endCursor`.
+     *
+     * @example
+     * ```ts
+     * const { results, loadMore } = usePaginatedQuery(
+     *   api.analytics.listEvents,
+     *   { siteId, eventName: "signup" },
+     *   { initialNumItems: 50 },
+     * );
+     * ```
+     */
+    listEvents: queryGeneric({
+      args: vListEventsArgs,
+      returns: vEventPage,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listEvents", siteId: args.siteId });
+        return await ctx.runQuery(component.listings.listEvents, args);
+      },
+    }),
+    /**
+     * The site's sessions, newest started first. `visitorId` is served by an
+     * index; `pathPrefix` (matched against the entry page) by a bounded scan
+     * of at most 1,000 sessions a page. Paginated like {@link listEvents}.
+     */
+    listSessions: queryGeneric({
+      args: vListSessionsArgs,
+      returns: vSessionPage,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listSessions", siteId: args.siteId });
+        return await ctx.runQuery(component.listings.listSessions, args);
+      },
+    }),
+    /**
+     * Starts a CSV export (RFC 4180, UTF-8, a header row) into Convex file
+     * storage: `kind` "events" (by occurredAt in [from, to)), "sessions" (by
+     * startedAt) or "report" (with `report`: a breakdown or a timeseries). It
+     * runs in the background in bounded steps; watch it with {@link getExport}.
+     * The file is deleted `expiresInMs` after it is done (default 24 hours).
+     *
+     * @example
+     * ```ts
+     * const { exportId } = await startExport({ siteId, kind: "events", from, to });
+     * // later, reactively: useQuery(api.analytics.getExport, { siteId, exportId })?.url
+     * ```
+     */
+    startExport: mutationGeneric({
+      args: vStartExportArgs,
+      returns: v.object({ exportId: v.string() }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "startExport", siteId: args.siteId });
+        return await ctx.runMutation(component.exports.startExport, args);
+      },
+    }),
+    /** An export's progress: `rowsWritten`, `done`, `error`, and the download `url` once done. */
+    getExport: queryGeneric({
+      args: vExportIdArgs,
+      returns: vExportProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getExport", siteId: args.siteId });
+        return await ctx.runQuery(component.exports.getExport, args);
       },
     }),
   };
@@ -207,6 +298,36 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "listDeadLetters", siteId: args.siteId });
         return await ctx.runQuery(component.sites.listDeadLetters, args);
+      },
+    }),
+    /**
+     * Creates a read key (`rk_…`) for the stats HTTP API of one site. The key is
+     * returned only here; the component keeps its SHA-256 hash. At most 50 per site.
+     */
+    createReadKey: mutationGeneric({
+      args: vCreateReadKeyArgs,
+      returns: vCreatedReadKey,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "createReadKey", siteId: args.siteId });
+        return await ctx.runMutation(component.readKeys.createReadKey, args);
+      },
+    }),
+    /** The site's read keys: id, name, creation time and first characters, never the key or its hash. */
+    listReadKeys: queryGeneric({
+      args: vSiteIdArgs,
+      returns: v.array(vReadKeyInfo),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listReadKeys", siteId: args.siteId });
+        return await ctx.runQuery(component.readKeys.listReadKeys, args);
+      },
+    }),
+    /** Revokes one of the site's read keys (its next request gets 401); false if the site has no such key. */
+    revokeReadKey: mutationGeneric({
+      args: vReadKeyIdArgs,
+      returns: v.boolean(),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "revokeReadKey", siteId: args.siteId });
+        return await ctx.runMutation(component.readKeys.revokeReadKey, args);
       },
     }),
   };

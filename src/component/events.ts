@@ -19,7 +19,8 @@ export const MAX_PROP_VALUE_LENGTH = 2_000;
 export const MAX_STRING_LENGTH = 2_000;
 /** Convex's limit on a document field name; props keys become field names. */
 const MAX_FIELD_NAME_LENGTH = 1_024;
-const MAX_PAST_MS = 7 * DAY;
+/** How late an event may arrive: older `occurredAt` values are clamped to this. */
+export const MAX_PAST_MS = 7 * DAY;
 const MAX_FUTURE_MS = 5 * MINUTE;
 
 export type Normalized = { ok: true; event: AnalyticsEvent } | { ok: false; reason: string };

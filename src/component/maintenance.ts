@@ -6,6 +6,7 @@ import { internalMutation, mutation, type MutationCtx } from "./_generated/serve
 import { internal } from "./_generated/api.js";
 import { COMPACTION_LEASE_MS } from "./compaction.js";
 import { SiteCursor, hasWaitingBatch } from "./cursor.js";
+import { resumeStalledExports } from "./exports.js";
 import { pruneSalts } from "./salts.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS } from "./time.js";
 
@@ -25,6 +26,8 @@ export const kick = mutation({
   returns: v.object({ sites: v.number(), compaction: v.boolean() }),
   handler: async (ctx) => {
     const sites = await restartStalledLoops(ctx, null);
+    // Export steps that died are started again (or fail visibly once out of attempts).
+    await resumeStalledExports(ctx, Date.now());
     return { sites, compaction: await kickCompaction(ctx, Date.now()) };
   },
 });

@@ -3,7 +3,15 @@
 // conflict.
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { siteFields, vDimension, vEvent } from "../shared.js";
+import {
+  sessionFields,
+  siteFields,
+  vDimension,
+  vEvent,
+  vExportKind,
+  vExportReport,
+  vExportStatus,
+} from "../shared.js";
 
 export default defineSchema({
   // Written by the admin API (createSite, updateSite, rotateWriteKey).
@@ -68,23 +76,15 @@ export default defineSchema({
     error: v.string(),
   }).index("by_batch", ["siteId", "batchId"]),
 
-  // One row per session. Written and read only by the site's worker loop, so
-  // never contended. `attribution` holds only the values that are not "(none)".
-  sessions: defineTable({
-    siteId: v.id("sites"),
-    visitorId: v.string(),
-    startedAt: v.number(),
-    lastSeenAt: v.number(),
-    events: v.number(),
-    pageviews: v.number(),
-    entryPage: v.string(),
-    hostname: v.string(),
-    exitPage: v.string(),
-    exitAt: v.number(),
-    attribution: v.record(v.string(), v.string()),
-  })
+  // One row per session. Written only by the site's worker loop, so never
+  // contended; read by it, by retention and by listSessions (a query). `attribution` holds only the values that are not "(none)".
+  sessions: defineTable({ siteId: v.id("sites"), ...sessionFields })
     .index("by_visitor", ["siteId", "visitorId", "lastSeenAt"])
-    .index("by_site_lastSeen", ["siteId", "lastSeenAt"]),
+    .index("by_site_lastSeen", ["siteId", "lastSeenAt"])
+    // listSessions, newest first: startedAt never moves once a session exists
+    // (an earlier event joins without moving the start), so pages stay put.
+    .index("by_site_started", ["siteId", "startedAt"])
+    .index("by_visitor_started", ["siteId", "visitorId", "startedAt"]),
 
   // Rollup deltas not yet compacted, binary-encoded rows (rowCodec.ts) of every
   // dimension for one (site, interval, bucket). Level 0 is one worker run's
@@ -158,6 +158,44 @@ export default defineSchema({
   // visitor ids can never be recomputed). Written by ingest on the first request
   // of a UTC day and pruned by retention; read by ingest.
   salts: defineTable({ day: v.string(), salt: v.string() }).index("by_day", ["day"]),
+
+  // Read API keys for the stats HTTP API, one site each, kept only as the
+  // key's SHA-256 hash. Written by the admin API (create, revoke); read by the
+  // stats route (one point read by hash) and the admin API.
+  readKeys: defineTable({
+    siteId: v.id("sites"),
+    name: v.string(),
+    prefix: v.string(),
+    keyHash: v.string(),
+  })
+    .index("by_keyHash", ["keyHash"])
+    .index("by_site", ["siteId"]),
+
+  // CSV export jobs (exports.ts). Written by startExport and by the job's own
+  // steps (one scheduled action chain per export, so never contended), by the
+  // kick cron (resuming a step that died) and by expiry; read by getExport.
+  // `chunks` are the CSV parts written so far, in order; `fileId` the whole file.
+  exports: defineTable({
+    siteId: v.id("sites"),
+    kind: vExportKind,
+    from: v.number(),
+    to: v.number(),
+    report: v.optional(vExportReport),
+    expiresInMs: v.number(),
+    status: vExportStatus,
+    /** Where the next step starts (null: the beginning); "done" once every row is written. */
+    cursor: v.union(v.string(), v.null()),
+    chunks: v.array(v.id("_storage")),
+    rowsWritten: v.number(),
+    bytesWritten: v.number(),
+    /** A step running past this has died: the kick cron starts it again. */
+    leaseUntil: v.number(),
+    /** Steps started again after dying or throwing; past MAX_EXPORT_ATTEMPTS the export fails. */
+    attempts: v.number(),
+    error: v.optional(v.string()),
+    fileId: v.optional(v.id("_storage")),
+    expiresAt: v.optional(v.number()),
+  }).index("by_status_lease", ["status", "leaseUntil"]),
 
   // Bots dropped at ingest, counted per site per UTC day in a few shards so
   // concurrent requests rarely conflict. Written by ingest; read by admins.

@@ -1,20 +1,10 @@
 // CSV export (RFC 4180): CRLF line ends, a field quoted when it holds a comma,
 // a double quote, CR or LF, and quotes inside doubled. Values are the report's,
 // unformatted, so a spreadsheet sums the same numbers the API returned.
-import type { Breakdown, Granularity, Timeseries } from "../shared.js";
+import { toCsv, type Breakdown, type Granularity, type Timeseries } from "../shared.js";
+
+export { csvField, toCsv, type CsvValue } from "../shared.js";
 import { formatBucket } from "./format.js";
-
-export type CsvValue = string | number | boolean | null | undefined;
-
-export function csvField(value: CsvValue): string {
-  if (value === null || value === undefined) return "";
-  const s = String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function toCsv(header: string[], rows: CsvValue[][]): string {
-  return [header, ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
-}
 
 /** A breakdown's rows as the report returned them; `label` names the key column (e.g. "page"). */
 export function breakdownCsv(label: string, rows: Breakdown["rows"]): string {

@@ -59,6 +59,93 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    exports: {
+      getExport: FunctionReference<
+        "query",
+        "internal",
+        { exportId: string; siteId: string },
+        {
+          done: boolean;
+          error: string | null;
+          expiresAt: number | null;
+          exportId: string;
+          from: number;
+          kind: "events" | "sessions" | "report";
+          rowsWritten: number;
+          siteId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed" | "expired";
+          to: number;
+          url: string | null;
+        },
+        Name
+      >;
+      startExport: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          expiresInMs?: number;
+          from: number;
+          kind: "events" | "sessions" | "report";
+          report?:
+            | {
+                dimension:
+                  | "total"
+                  | "page"
+                  | "entryPage"
+                  | "exitPage"
+                  | "hostname"
+                  | "referrer"
+                  | "channel"
+                  | "utmSource"
+                  | "utmMedium"
+                  | "utmCampaign"
+                  | "utmContent"
+                  | "utmTerm"
+                  | "country"
+                  | "device"
+                  | "browser"
+                  | "os"
+                  | "screen"
+                  | "event"
+                  | "prop";
+                limit?: number;
+                type: "breakdown";
+              }
+            | {
+                granularity?: "minute" | "hour" | "day" | "week" | "month";
+                type: "timeseries";
+              };
+          siteId: string;
+          to: number;
+        },
+        { exportId: string },
+        Name
+      >;
+    };
+    health: {
+      getHealth: FunctionReference<
+        "query",
+        "internal",
+        {
+          maxCompactionLagMs?: number;
+          maxDeadLetters?: number;
+          maxPendingAgeMs?: number;
+          now: number;
+        },
+        {
+          deadLetters: number;
+          lastCompactionAt: number | null;
+          oldestPendingAgeMs: number;
+          partial: boolean;
+          pendingBatches: number;
+          reasons: Array<string>;
+          status: "ok" | "behind";
+          uncompactedShards: number;
+        },
+        Name
+      >;
+    };
     ingest: {
       ingestBatch: FunctionReference<
         "mutation",
@@ -83,6 +170,102 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    listings: {
+      listEvents: FunctionReference<
+        "query",
+        "internal",
+        {
+          eventName?: string;
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+          pathPrefix?: string;
+          siteId: string;
+          userId?: string;
+          visitorId?: string;
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            browser?: string;
+            clickId?:
+              | "google"
+              | "microsoft"
+              | "meta"
+              | "tiktok"
+              | "linkedin"
+              | "x"
+              | "pinterest"
+              | "snapchat"
+              | "reddit"
+              | "yandex";
+            country?: string;
+            device?: string;
+            id: string;
+            name?: string;
+            occurredAt: number;
+            os?: string;
+            props?: Record<string, string | number | boolean>;
+            receivedAt: number;
+            referrer?: string;
+            screen?: string;
+            title?: string;
+            traits?: Record<string, string | number | boolean>;
+            type: "pageview" | "track" | "identify";
+            tz?: string;
+            url: string;
+            userId?: string;
+            visitorId: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+      listSessions: FunctionReference<
+        "query",
+        "internal",
+        {
+          paginationOpts: {
+            cursor: string | null;
+            endCursor?: string | null;
+            id?: number;
+            maximumBytesRead?: number;
+            maximumRowsRead?: number;
+            numItems: number;
+          };
+          pathPrefix?: string;
+          siteId: string;
+          visitorId?: string;
+        },
+        {
+          continueCursor: string;
+          isDone: boolean;
+          page: Array<{
+            _id: string;
+            attribution: Record<string, string>;
+            entryPage: string;
+            events: number;
+            exitAt: number;
+            exitPage: string;
+            hostname: string;
+            lastSeenAt: number;
+            pageviews: number;
+            startedAt: number;
+            visitorId: string;
+          }>;
+          pageStatus?: "SplitRecommended" | "SplitRequired" | null;
+          splitCursor?: string | null;
+        },
+        Name
+      >;
+    };
     maintenance: {
       applyRetention: FunctionReference<"mutation", "internal", {}, null, Name>;
       kick: FunctionReference<
@@ -90,6 +273,35 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "internal",
         {},
         { compaction: boolean; sites: number },
+        Name
+      >;
+    };
+    readKeys: {
+      createReadKey: FunctionReference<
+        "mutation",
+        "internal",
+        { name: string; siteId: string },
+        { keyId: string; readKey: string },
+        Name
+      >;
+      listReadKeys: FunctionReference<
+        "query",
+        "internal",
+        { siteId: string },
+        Array<{
+          _creationTime: number;
+          _id: string;
+          name: string;
+          prefix: string;
+          siteId: string;
+        }>,
+        Name
+      >;
+      revokeReadKey: FunctionReference<
+        "mutation",
+        "internal",
+        { keyId: string; siteId: string },
+        boolean,
         Name
       >;
     };
@@ -327,6 +539,101 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           slug: string;
           timezone: string;
         },
+        Name
+      >;
+    };
+    statsApi: {
+      serveStats: FunctionReference<
+        "action",
+        "internal",
+        {
+          readKey: string;
+          request:
+            | {
+                args: { from: number; siteId: string; to: number };
+                report: "overview";
+              }
+            | {
+                args: {
+                  from: number;
+                  granularity?: "minute" | "hour" | "day" | "week" | "month";
+                  siteId: string;
+                  to: number;
+                };
+                report: "timeseries";
+              }
+            | {
+                args: {
+                  dimension:
+                    | "total"
+                    | "page"
+                    | "entryPage"
+                    | "exitPage"
+                    | "hostname"
+                    | "referrer"
+                    | "channel"
+                    | "utmSource"
+                    | "utmMedium"
+                    | "utmCampaign"
+                    | "utmContent"
+                    | "utmTerm"
+                    | "country"
+                    | "device"
+                    | "browser"
+                    | "os"
+                    | "screen"
+                    | "event"
+                    | "prop";
+                  from: number;
+                  limit?: number;
+                  siteId: string;
+                  to: number;
+                };
+                report: "breakdown";
+              }
+            | { args: { now: number; siteId: string }; report: "realtime" };
+        },
+        | { status: "unknown_key" }
+        | { status: "wrong_site" }
+        | { retryAfterMs: number; status: "rate_limited" }
+        | { message: string; status: "invalid_parameter" }
+        | { message: string; status: "unavailable" }
+        | {
+            body:
+              | {
+                  avgSessionDurationMs: number | null;
+                  bounceRate: number | null;
+                  events: number;
+                  pageviews: number;
+                  sessions: number;
+                  viewsPerSession: number | null;
+                  visitors: number;
+                }
+              | {
+                  granularity: "minute" | "hour" | "day" | "week" | "month";
+                  points: Array<{
+                    avgSessionDurationMs: number | null;
+                    bounceRate: number | null;
+                    bucketStart: number;
+                    events: number;
+                    pageviews: number;
+                    sessions: number;
+                    visitors: number;
+                  }>;
+                }
+              | {
+                  rows: Array<{
+                    bounceRate: number | null;
+                    entries: number;
+                    events: number;
+                    key: string;
+                    pageviews: number;
+                    visitors: number;
+                  }>;
+                }
+              | { events: number; pageviews: number; visitors: number };
+            status: "ok";
+          },
         Name
       >;
     };

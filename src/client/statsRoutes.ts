@@ -1,0 +1,210 @@
+// The stats HTTP API (GET {prefix}/api/v1/{overview|timeseries|breakdown|realtime})
+// and the health check (GET {prefix}/health). Parameters are parsed here, so a
+// malformed query string is a 400 without a component call; then ONE component
+// call: statsApi.serveStats (read key, site, rate limit, report) or
+// health.getHealth. No input produces a 500.
+import { httpActionGeneric, type HttpRouter } from "convex/server";
+import { corsRouter } from "convex-helpers/server/cors";
+import type { ComponentApi } from "../component/_generated/component.js";
+import {
+  DIMENSIONS,
+  GRANULARITIES,
+  type Dimension,
+  type Granularity,
+  type StatsRequest,
+} from "../shared.js";
+import { MAX_PAST_MS } from "../component/events.js";
+import { error, json } from "./responses.js";
+
+export type StatsRouteOptions = {
+  /**
+   * Origins that may call the stats API from a browser (CORS), e.g.
+   * `["https://status.example.com"]`, or `["*"]`. Default: none, for
+   * server-to-server use: a read key in a web page is readable by anyone.
+   */
+  statsApiAllowedOrigins?: string[];
+  /** Thresholds past which `GET {pathPrefix}/health` answers 503 (see the README). */
+  health?: { maxPendingAgeMs?: number; maxCompactionLagMs?: number; maxDeadLetters?: number };
+};
+
+export const STATS_REPORTS = ["overview", "timeseries", "breakdown", "realtime"] as const;
+type StatsReport = (typeof STATS_REPORTS)[number];
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const MAX_PARAM_LENGTH = 200;
+
+/** A timestamp parameter: epoch milliseconds, or an ISO 8601 date or date-time. */
+function parseTime(name: string, raw: string | null): number | string {
+  if (raw === null || raw === "") return `${name} is required (epoch milliseconds or ISO 8601)`;
+  const value = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(value)) return `${name} must be epoch milliseconds or an ISO 8601 date`;
+  return value;
+}
+
+type Parsed = { request: StatsRequest } | { problem: string };
+
+/** The facade's arguments from the query string, or what is wrong with it. */
+export function parseStatsQuery(report: StatsReport, params: URLSearchParams, now: number): Parsed {
+  for (const [name, value] of params)
+    if (value.length > MAX_PARAM_LENGTH)
+      return { problem: `${name.slice(0, 40)} is over ${MAX_PARAM_LENGTH} characters` };
+  const siteId = params.get("site");
+  if (!siteId) return { problem: "site is required (the site's id)" };
+  if (report === "realtime") {
+    const rawNow = params.get("now");
+    // Rounded to the minute, as the dashboard does, so the report's query cache is shared.
+    const at = rawNow === null ? Math.floor(now / MINUTE) * MINUTE : parseTime("now", rawNow);
+    if (typeof at === "string") return { problem: at };
+    return { request: { report, args: { siteId, now: at } } };
+  }
+  const from = parseTime("from", params.get("from"));
+  if (typeof from === "string") return { problem: from };
+  const to = parseTime("to", params.get("to"));
+  if (typeof to === "string") return { problem: to };
+  if (to <= from) return { problem: "to must be after from" };
+  const range = { siteId, from, to };
+  if (report === "overview") return { request: { report, args: range } };
+  if (report === "timeseries") {
+    const granularity = params.get("granularity");
+    if (granularity === null) return { request: { report, args: range } };
+    if (!(GRANULARITIES as readonly string[]).includes(granularity))
+      return { problem: `granularity must be one of ${GRANULARITIES.join(", ")}` };
+    return { request: { report, args: { ...range, granularity: granularity as Granularity } } };
+  }
+  const dimension = params.get("dimension");
+  if (dimension === null || !(DIMENSIONS as readonly string[]).includes(dimension))
+    return { problem: `dimension is required, one of ${DIMENSIONS.join(", ")}` };
+  const rawLimit = params.get("limit");
+  if (rawLimit === null)
+    return { request: { report, args: { ...range, dimension: dimension as Dimension } } };
+  if (!/^\d{1,4}$/.test(rawLimit)) return { problem: "limit must be an integer from 1 to 1000" };
+  return {
+    request: {
+      report,
+      args: { ...range, dimension: dimension as Dimension, limit: Number(rawLimit) },
+    },
+  };
+}
+
+/**
+ * How long a response may be cached. A range that ended over 7 days ago (plus
+ * an hour for alignment) can no longer change: events are accepted at most 7
+ * days late. One that has ended may still gain late events: 5 minutes. One
+ * that includes now, and realtime: revalidate every time.
+ */
+export function cacheControlFor(request: StatsRequest, now: number): string {
+  if (request.report === "realtime") return "no-store";
+  // Reports round `to` up to a (site-local) hour; an hour's margin covers any zone's phase.
+  const end = Math.ceil(request.args.to / HOUR) * HOUR + HOUR;
+  if (end + MAX_PAST_MS <= now) return "private, max-age=86400";
+  if (end <= now) return "private, max-age=300";
+  return "private, no-cache";
+}
+
+function statsHandler(component: ComponentApi, report: StatsReport) {
+  return httpActionGeneric(async (ctx, request) => {
+    const noStore = { "Cache-Control": "no-store", Vary: "Authorization" };
+    const authorization = request.headers.get("authorization");
+    if (!authorization)
+      return error(401, "missing_key", "Send a read key: Authorization: Bearer rk_...", {
+        ...noStore,
+        "WWW-Authenticate": "Bearer",
+      });
+    const match = /^Bearer\s+(rk_[A-Za-z0-9_-]{1,100})\s*$/i.exec(authorization);
+    if (!match)
+      return error(401, "unknown_key", "Unknown read key", {
+        ...noStore,
+        "WWW-Authenticate": 'Bearer error="invalid_token"',
+      });
+    const now = Date.now();
+    const parsed = parseStatsQuery(report, new URL(request.url).searchParams, now);
+    if ("problem" in parsed) return error(400, "invalid_parameter", parsed.problem, noStore);
+
+    let outcome;
+    try {
+      outcome = await ctx.runAction(component.statsApi.serveStats, {
+        readKey: match[1]!,
+        request: parsed.request,
+      });
+    } catch {
+      return error(503, "unavailable", "The stats API is unavailable, retry later", {
+        ...noStore,
+        "Retry-After": "5",
+      });
+    }
+    switch (outcome.status) {
+      case "unknown_key":
+        return error(401, "unknown_key", "Unknown read key", {
+          ...noStore,
+          "WWW-Authenticate": 'Bearer error="invalid_token"',
+        });
+      case "wrong_site":
+        return error(403, "wrong_site", "This read key belongs to another site", noStore);
+      case "rate_limited": {
+        const seconds = String(Math.ceil(outcome.retryAfterMs / 1000));
+        return error(429, "rate_limited", `Too many requests, retry after ${seconds} s`, {
+          ...noStore,
+          "Retry-After": seconds,
+        });
+      }
+      case "invalid_parameter":
+        return error(400, "invalid_parameter", outcome.message, noStore);
+      case "unavailable":
+        return error(503, "unavailable", outcome.message, { ...noStore, "Retry-After": "5" });
+      case "ok":
+        return json(200, outcome.body, {
+          "Cache-Control": cacheControlFor(parsed.request, now),
+          Vary: "Authorization",
+        });
+    }
+  });
+}
+
+function healthHandler(component: ComponentApi, thresholds: StatsRouteOptions["health"]) {
+  return httpActionGeneric(async (ctx) => {
+    const headers = { "Cache-Control": "no-store" };
+    try {
+      const health = await ctx.runQuery(component.health.getHealth, {
+        now: Date.now(),
+        ...thresholds,
+      });
+      return json(health.status === "ok" ? 200 : 503, health, headers);
+    } catch {
+      return error(503, "unavailable", "The health check could not read the pipeline", {
+        ...headers,
+        "Retry-After": "5",
+      });
+    }
+  });
+}
+
+/** Mounts the stats API and the health check under `prefix` (see registerRoutes). */
+export function registerStatsRoutes(
+  http: HttpRouter,
+  component: ComponentApi,
+  prefix: string,
+  options: StatsRouteOptions,
+): void {
+  http.route({
+    path: `${prefix}/health`,
+    method: "GET",
+    handler: healthHandler(component, options.health),
+  });
+  const origins = options.statsApiAllowedOrigins ?? [];
+  // Without allowed origins, no CORS headers at all: browsers then refuse cross-origin reads.
+  const router =
+    origins.length === 0
+      ? http
+      : corsRouter(http, {
+          allowedOrigins: origins,
+          allowedHeaders: ["Authorization"],
+          exposedHeaders: ["Retry-After"],
+        });
+  for (const report of STATS_REPORTS)
+    router.route({
+      path: `${prefix}/api/v1/${report}`,
+      method: "GET",
+      handler: statsHandler(component, report),
+    });
+}

@@ -1,0 +1,264 @@
+// CSV export jobs (exports.ts): the file parses back (with an independent
+// RFC 4180 parser) to exactly the stored events; a step that dies is resumed
+// by the kick cron; a job that cannot go on fails visibly; finished files
+// expire and are deleted. The 100,000-event proof is exports100k.test.ts.
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api, internal } from "./_generated/api.js";
+import type { Id } from "./_generated/dataModel.js";
+import { initConvexTest, runWorkers } from "./test.setup.js";
+import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
+import { EXPORT_LEASE_MS, MAX_EXPORT_ATTEMPTS, SESSION_COLUMNS } from "./exports.js";
+import {
+  expectedEventRows,
+  fileText,
+  HOUR,
+  newSite,
+  NOW,
+  parseCsv,
+  runExport,
+  storeEvents,
+  TRICKY,
+} from "./exports.testlib.js";
+
+enforceConvexDocumentLimits();
+beforeEach(() => vi.useFakeTimers({ now: NOW }));
+afterEach(() => vi.useRealTimers());
+
+describe("exporting events", () => {
+  test("only events that occurred in [from, to) are written", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await storeEvents(t, siteId, 1_000);
+    const range = { from: NOW - HOUR + 100, to: NOW - HOUR + 600 };
+    const { exportId } = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "events",
+      ...range,
+    });
+    await runExport(t, siteId, exportId);
+    const [, ...rows] = parseCsv(await fileText(t, siteId, exportId));
+    expect(rows).toEqual(await expectedEventRows(t, range.from, range.to));
+    expect(rows.length).toBe(500);
+  });
+});
+
+describe("interruptions", () => {
+  test("a step that dies is started again by the kick cron, and the file is still exact", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await storeEvents(t, siteId, 8_000);
+    const range = { from: NOW - 2 * HOUR, to: NOW + HOUR };
+    const { exportId } = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "events",
+      ...range,
+    });
+    const id = exportId as Id<"exports">;
+    await t.action(internal.exports.exportStep, { exportId: id });
+    // The next step is lost (its action died): nothing scheduled remains.
+    await t.run(async (ctx) => {
+      for (const f of await ctx.db.system.query("_scheduled_functions").collect())
+        if (f.state.kind === "pending") await ctx.scheduler.cancel(f._id);
+    });
+    const stuck = await t.query(api.exports.getExport, { siteId, exportId });
+    expect(stuck.status).toBe("running");
+    expect(stuck.rowsWritten).toBeGreaterThan(0);
+    vi.setSystemTime(NOW + EXPORT_LEASE_MS + 60_000);
+    expect((await t.run(async (ctx) => await ctx.db.get("exports", id)))!.attempts).toBe(0);
+    await t.mutation(api.maintenance.kick, {});
+    expect((await t.run(async (ctx) => await ctx.db.get("exports", id)))!.attempts).toBe(1);
+    await runExport(t, siteId, exportId);
+    const done = await t.query(api.exports.getExport, { siteId, exportId });
+    expect(done).toMatchObject({ status: "done", rowsWritten: 8_000 });
+    const [, ...rows] = parseCsv(await fileText(t, siteId, exportId));
+    expect(rows).toEqual(await expectedEventRows(t, range.from, range.to));
+  });
+
+  test("a job that cannot go on fails visibly with the reason after its attempts, and keeps no parts", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await storeEvents(t, siteId, 8_000);
+    const { exportId } = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "events",
+      from: NOW - 2 * HOUR,
+      to: NOW + HOUR,
+    });
+    const id = exportId as Id<"exports">;
+    await t.action(internal.exports.exportStep, { exportId: id });
+    // A part vanishes from file storage: the file can never be joined.
+    await t.run(async (ctx) => {
+      const job = (await ctx.db.get("exports", id))!;
+      await ctx.storage.delete(job.chunks[0]);
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const failed = await t.query(api.exports.getExport, { siteId, exportId });
+    expect(failed).toMatchObject({ status: "failed", done: false, url: null });
+    expect(failed.error).toMatch(
+      new RegExp(`after ${MAX_EXPORT_ATTEMPTS} attempts: A part of the export is missing`),
+    );
+    const job = await t.run(async (ctx) => await ctx.db.get("exports", id));
+    expect(job!.chunks).toEqual([]);
+  });
+});
+
+describe("expiry", () => {
+  test("a finished export's file is deleted when it expires, and getExport says so", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await storeEvents(t, siteId, 100);
+    const { exportId } = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "events",
+      from: NOW - 2 * HOUR,
+      to: NOW + HOUR,
+      expiresInMs: HOUR,
+    });
+    await runExport(t, siteId, exportId);
+    const done = await t.query(api.exports.getExport, { siteId, exportId });
+    expect(done.status).toBe("done");
+    expect(done.expiresAt).toBe(Date.now() + HOUR);
+    const fileId = (await t.run(
+      async (ctx) => await ctx.db.get("exports", exportId as Id<"exports">),
+    ))!.fileId!;
+    vi.setSystemTime(done.expiresAt! + 1);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const expired = await t.query(api.exports.getExport, { siteId, exportId });
+    expect(expired).toMatchObject({ status: "expired", url: null, done: false });
+    expect(await t.run(async (ctx) => (await ctx.storage.get(fileId)) === null)).toBe(true);
+  });
+});
+
+describe("sessions and reports", () => {
+  test("sessions export as their stored fields, oldest started first; a breakdown as the report's rows", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "b",
+      events: [1, 2, 3].map((i) => ({
+        id: `e${i}`,
+        type: "pageview",
+        occurredAt: NOW - i * 60_000,
+        url: `https://ex.com/${TRICKY[i]}`,
+        visitorId: `v${i}`,
+        referrer: "https://news.example/",
+      })),
+    });
+    await runWorkers(t);
+    const range = { from: NOW - HOUR, to: NOW + HOUR };
+    const sessions = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "sessions",
+      ...range,
+    });
+    const breakdown = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "report",
+      report: { type: "breakdown", dimension: "page" },
+      ...range,
+    });
+    await runExport(t, siteId, sessions.exportId);
+    await runExport(t, siteId, breakdown.exportId);
+    const [sessionHeader, ...sessionRows] = parseCsv(await fileText(t, siteId, sessions.exportId));
+    expect(sessionHeader).toEqual([...SESSION_COLUMNS]);
+    const stored = await t.run(async (ctx) => await ctx.db.query("sessions").collect());
+    stored.sort((a, b) => a.startedAt - b.startedAt);
+    expect(sessionRows).toEqual(
+      stored.map((s) =>
+        SESSION_COLUMNS.map((c) =>
+          c === "id" ? s._id : c === "attribution" ? JSON.stringify(s.attribution) : String(s[c]),
+        ),
+      ),
+    );
+    const [breakdownHeader, ...breakdownRows] = parseCsv(
+      await fileText(t, siteId, breakdown.exportId),
+    );
+    expect(breakdownHeader).toEqual([
+      "page",
+      "visitors",
+      "pageviews",
+      "events",
+      "entries",
+      "bounceRate",
+    ]);
+    const report = await t.query(api.reports.getBreakdown, { siteId, ...range, dimension: "page" });
+    expect(breakdownRows).toEqual(
+      report.rows.map((r) =>
+        [r.key, r.visitors, r.pageviews, r.events, r.entries, r.bounceRate ?? ""].map(String),
+      ),
+    );
+  });
+
+  test("a timeseries exports one row per point, bucket starts in ISO 8601", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "b",
+      events: [
+        {
+          id: "e",
+          type: "pageview",
+          occurredAt: NOW - 60_000,
+          url: "https://ex.com/",
+          visitorId: "v",
+        },
+      ],
+    });
+    await runWorkers(t);
+    const range = { from: NOW - 6 * HOUR, to: NOW + HOUR };
+    const { exportId } = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "report",
+      report: { type: "timeseries", granularity: "hour" },
+      ...range,
+    });
+    await runExport(t, siteId, exportId);
+    const [header, ...rows] = parseCsv(await fileText(t, siteId, exportId));
+    expect(header[0]).toBe("bucketStart");
+    const series = await t.query(api.reports.getTimeseries, {
+      siteId,
+      ...range,
+      granularity: "hour",
+    });
+    expect(rows).toEqual(
+      series.points.map((p) =>
+        [
+          new Date(p.bucketStart).toISOString(),
+          p.visitors,
+          p.pageviews,
+          p.sessions,
+          p.events,
+          p.bounceRate ?? "",
+          p.avgSessionDurationMs ?? "",
+        ].map(String),
+      ),
+    );
+    expect(rows.reduce((sum, r) => sum + Number(r[2]), 0)).toBe(1);
+  });
+
+  test("bad arguments are refused with a reason, and another site's export is unknown", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    const other = (await t.mutation(api.sites.createSite, { slug: "o", name: "O" })).siteId;
+    const range = { from: NOW - HOUR, to: NOW };
+    await expect(
+      t.mutation(api.exports.startExport, { siteId, kind: "events", from: NOW, to: NOW }),
+    ).rejects.toThrow(/to must be after from/);
+    await expect(
+      t.mutation(api.exports.startExport, { siteId, kind: "report", ...range }),
+    ).rejects.toThrow(/report is required/);
+    await expect(
+      t.mutation(api.exports.startExport, { siteId, kind: "events", ...range, expiresInMs: 1 }),
+    ).rejects.toThrow(/expiresInMs/);
+    const { exportId } = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "events",
+      ...range,
+    });
+    await expect(t.query(api.exports.getExport, { siteId: other, exportId })).rejects.toThrow(
+      /Unknown export/,
+    );
+  });
+});

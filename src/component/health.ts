@@ -1,0 +1,158 @@
+// GET {prefix}/health: is the pipeline keeping up? Global counts only (no site
+// ids, names or keys), for uptime monitors. Every read is bounded: at most
+// HEALTH_MAX_SITES sites, HEALTH_COUNT_CAP documents per count and
+// HEALTH_READ_BYTES in all; a count that stops early sets `partial`.
+import { getConvexSize, v, type Value } from "convex/values";
+import { query, type QueryCtx } from "./_generated/server.js";
+import { vHealth, type Health } from "../shared.js";
+import { SiteCursor } from "./cursor.js";
+import { STALLED_BATCH_MS } from "./maintenance.js";
+import { HOUR } from "./time.js";
+
+/** Sites whose queue is examined (listSites lists as many). */
+export const HEALTH_MAX_SITES = 500;
+/** Each count stops here: a count of 1,000 means 1,000 or more. */
+export const HEALTH_COUNT_CAP = 1_000;
+/** Bytes of documents one health check may read in all (batches can be about 100 KiB each). */
+export const HEALTH_READ_BYTES = 4 * 1024 * 1024;
+
+/** Past these the route answers 503 ("behind"). */
+export const DEFAULT_HEALTH_THRESHOLDS = {
+  /** The kick cron restarts a loop after 2 minutes; twice that means it is not keeping up. */
+  maxPendingAgeMs: 2 * STALLED_BATCH_MS,
+  /** Compaction starts once an hour has been closed for an hour; two more hours means it is not running. */
+  maxCompactionLagMs: 3 * HOUR,
+  /** Any dead letter is worth a look, but only a growing pile is an outage. */
+  maxDeadLetters: 100,
+};
+export type HealthThresholds = typeof DEFAULT_HEALTH_THRESHOLDS;
+
+export const vHealthArgs = {
+  now: v.number(),
+  maxPendingAgeMs: v.optional(v.number()),
+  maxCompactionLagMs: v.optional(v.number()),
+  maxDeadLetters: v.optional(v.number()),
+};
+
+class ReadBudget {
+  bytes = 0;
+  partial = false;
+  /** Counts `doc` against the budget; false once it is spent. */
+  take(doc: object): boolean {
+    this.bytes += getConvexSize(doc as Value);
+    if (this.bytes > HEALTH_READ_BYTES) this.partial = true;
+    return !this.partial;
+  }
+}
+
+async function pending(ctx: QueryCtx, now: number, budget: ReadBudget) {
+  let count = 0;
+  let oldest = Infinity;
+  const sites = await ctx.db.query("sites").take(HEALTH_MAX_SITES + 1);
+  if (sites.length > HEALTH_MAX_SITES) budget.partial = true;
+  for (const site of sites.slice(0, HEALTH_MAX_SITES)) {
+    if (count >= HEALTH_COUNT_CAP || budget.partial) break;
+    budget.take(site);
+    const cursor = await SiteCursor.load(ctx, site._id);
+    for (const retry of cursor.retry) oldest = Math.min(oldest, retry.creationTime);
+    count += cursor.retry.length;
+    for await (const batch of cursor.after(ctx, Number.POSITIVE_INFINITY)) {
+      oldest = Math.min(oldest, batch._creationTime);
+      count++;
+      if (!budget.take(batch)) break;
+      if (count >= HEALTH_COUNT_CAP) {
+        budget.partial = true;
+        break;
+      }
+    }
+  }
+  return { count, oldestAgeMs: oldest === Infinity ? 0 : Math.max(0, now - oldest) };
+}
+
+async function countUpTo(docs: AsyncIterable<object>, budget: ReadBudget): Promise<number> {
+  let count = 0;
+  for await (const doc of docs) {
+    if (budget.partial) break;
+    count++;
+    if (!budget.take(doc)) break;
+    if (count >= HEALTH_COUNT_CAP) {
+      budget.partial = true;
+      break;
+    }
+  }
+  return count;
+}
+
+export async function getHealthHandler(
+  ctx: QueryCtx,
+  args: { now: number } & Partial<HealthThresholds>,
+): Promise<Health> {
+  const { now } = args;
+  const thresholds = { ...DEFAULT_HEALTH_THRESHOLDS, ...definedOnly(args) };
+  const budget = new ReadBudget();
+  const queue = await pending(ctx, now, budget);
+  const deadLetters = await countUpTo(ctx.db.query("deadLetters"), budget);
+  // What compaction should have folded already: hours closed over an hour ago, and all staging.
+  const dueBefore = now - HOUR;
+  const oldestDue = await ctx.db
+    .query("rollupDeltas")
+    .withIndex("by_age", (q) => q.eq("interval", "hour").lt("bucketStart", dueBefore))
+    .first();
+  const oldestStaged = await ctx.db.query("rollupStaging").withIndex("by_age").first();
+  const uncompacted =
+    (await countUpTo(
+      ctx.db
+        .query("rollupDeltas")
+        .withIndex("by_age", (q) => q.eq("interval", "hour").lt("bucketStart", dueBefore)),
+      budget,
+    )) + (await countUpTo(ctx.db.query("rollupStaging").withIndex("by_age"), budget));
+  const lock = await ctx.db.query("compactionLock").first();
+  // Compaction inserts the canonical pages of each newly closed bucket, so the newest page's creation is its last output.
+  const newestPage = await ctx.db.query("rollups").order("desc").first();
+  const compactedAt = Math.max(
+    lock?.heartbeatAt ?? -Infinity,
+    newestPage?._creationTime ?? -Infinity,
+  );
+  const lastCompactionAt = compactedAt === -Infinity ? null : compactedAt;
+
+  const reasons: string[] = [];
+  if (queue.oldestAgeMs > thresholds.maxPendingAgeMs)
+    reasons.push(
+      `The oldest pending batch has waited ${Math.round(queue.oldestAgeMs / 1000)} s (threshold ${Math.round(thresholds.maxPendingAgeMs / 1000)} s): the worker is behind`,
+    );
+  // An hour is due an hour after it closes (bucketStart + 2 h); it is late past the threshold after that.
+  const oldestDueStart = Math.min(
+    oldestDue?.bucketStart ?? Infinity,
+    oldestStaged?.bucketStart ?? Infinity,
+  );
+  const compactionLagMs = oldestDueStart === Infinity ? 0 : now - (oldestDueStart + 2 * HOUR);
+  if (compactionLagMs > thresholds.maxCompactionLagMs)
+    reasons.push(
+      `An hour closed ${Math.round((now - oldestDueStart - HOUR) / 60_000)} min ago is not compacted yet: compaction is behind (are the maintenance crons registered?)`,
+    );
+  if (deadLetters > thresholds.maxDeadLetters)
+    reasons.push(`${deadLetters} dead-lettered batches (threshold ${thresholds.maxDeadLetters})`);
+  return {
+    status: reasons.length === 0 ? "ok" : "behind",
+    pendingBatches: queue.count,
+    oldestPendingAgeMs: queue.oldestAgeMs,
+    deadLetters,
+    uncompactedShards: uncompacted,
+    lastCompactionAt,
+    partial: budget.partial,
+    reasons,
+  };
+}
+
+function definedOnly(args: Partial<HealthThresholds>): Partial<HealthThresholds> {
+  return Object.fromEntries(
+    Object.entries({
+      maxPendingAgeMs: args.maxPendingAgeMs,
+      maxCompactionLagMs: args.maxCompactionLagMs,
+      maxDeadLetters: args.maxDeadLetters,
+    }).filter(([, value]) => value !== undefined),
+  );
+}
+
+/** The pipeline's backlog; `now` comes from the caller so the query reads no clock. */
+export const getHealth = query({ args: vHealthArgs, returns: vHealth, handler: getHealthHandler });
