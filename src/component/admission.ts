@@ -6,10 +6,17 @@
 // a function boundary, and the IP is only ever an input to a one-way hash.
 import { v } from "convex/values";
 import { RateLimiter } from "@convex-dev/rate-limiter";
-import { sha256Hex, vIngestResult, type AnalyticsEvent, type Rejection } from "../shared.js";
+import {
+  sha256Hex,
+  vForwardedAddresses,
+  vIngestResult,
+  type AnalyticsEvent,
+  type Rejection,
+} from "../shared.js";
 import { mutation } from "./_generated/server.js";
 import { components } from "./_generated/api.js";
 import { countBot } from "./bots.js";
+import { clientAddress } from "./clientAddress.js";
 import { normalizeEvent } from "./events.js";
 import { checkBatchShape, queueBatch } from "./ingest.js";
 import { originAllowed } from "./origins.js";
@@ -42,6 +49,8 @@ export const ingestRequest = mutation({
     writeKey: v.string(),
     origin: v.union(v.string(), v.null()),
     country: v.optional(v.string()),
+    /** The request's forwarding headers: believed only through the site's trustedProxy. */
+    forwarded: v.optional(vForwardedAddresses),
     batchId: v.string(),
     /** The batch's `events` array as JSON text, exactly as the client sent it. */
     eventsJson: v.string(),
@@ -61,15 +70,18 @@ export const ingestRequest = mutation({
       return { status: "origin_not_allowed" as const };
     if (!site.enabled) return { status: "site_disabled" as const };
 
-    const { ip, userAgent } = await ctx.meta.getRequestMetadata();
+    const metadata = await ctx.meta.getRequestMetadata();
+    const ip = clientAddress(metadata.ip, args.forwarded, site.settings.trustedProxy);
+    const userAgent = metadata.userAgent;
     const client = describeUserAgent(userAgent ?? "");
     const now = Date.now();
     const day = utcDay(now);
     const salt = await todaysSalt(ctx, day);
-    // Salted with today's salt: an unsalted hash of IP and user agent could be
-    // reversed by trying every IPv4 address. Buckets are keyed by day so that
+    // The address alone: a user agent (or a forwarding header nobody vouched for) is the
+    // client's to rotate. Salted with today's salt, since an unsalted hash of an address
+    // could be reversed by trying every IPv4 address. Buckets are keyed by day so that
     // pruneSalts can delete every older one.
-    const clientKey = (await sha256Hex(`${salt}|${ip ?? ""}|${userAgent ?? ""}`)).slice(0, 32);
+    const clientKey = (await sha256Hex(`${salt}|${ip ?? ""}`)).slice(0, 32);
     const perSite = site.settings.siteBatchesPerMinute ?? DEFAULT_SITE_BATCHES_PER_MINUTE;
     const perClient = site.settings.clientBatchesPerMinute ?? DEFAULT_CLIENT_BATCHES_PER_MINUTE;
     // The client's limit applies to bots too, so a crawler cannot inflate the bot counter for free.

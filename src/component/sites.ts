@@ -17,6 +17,7 @@ import {
   type Site,
 } from "../shared.js";
 import { assertTimezone } from "./time.js";
+import { assertTrustedProxy } from "./clientAddress.js";
 
 function toSite(doc: Doc<"sites">): Site {
   const { writeKeyHash: _hidden, ...site } = doc;
@@ -71,6 +72,7 @@ function validateSite(fields: {
     if (rate !== undefined && !(rate >= 1 && rate <= 1_000_000))
       throw new Error(`${name} must be between 1 and 1,000,000`);
   }
+  if (s.trustedProxy !== undefined) assertTrustedProxy(s.trustedProxy);
   // Raw batches are the dedup record, and batches up to 7 days old are accepted.
   if (
     s.rawRetentionDays !== undefined &&

@@ -13,6 +13,7 @@ import type * as binary from "../binary.js";
 import type * as bots from "../bots.js";
 import type * as canonical from "../canonical.js";
 import type * as channels from "../channels.js";
+import type * as clientAddress from "../clientAddress.js";
 import type * as compaction from "../compaction.js";
 import type * as cursor from "../cursor.js";
 import type * as deltas from "../deltas.js";
@@ -46,6 +47,7 @@ const fullApi: ApiFromModules<{
   bots: typeof bots;
   canonical: typeof canonical;
   channels: typeof channels;
+  clientAddress: typeof clientAddress;
   compaction: typeof compaction;
   cursor: typeof cursor;
   deltas: typeof deltas;

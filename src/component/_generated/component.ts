@@ -31,6 +31,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           batchId: string;
           country?: string;
           eventsJson: string;
+          forwarded?: Array<{
+            header:
+              | "x-forwarded-for"
+              | "cf-connecting-ip"
+              | "true-client-ip"
+              | "x-real-ip"
+              | "fly-client-ip";
+            value: string;
+          }>;
           origin: string | null;
           writeKey: string;
         },
@@ -195,6 +204,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone?: string;
@@ -219,6 +237,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
@@ -242,6 +269,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
@@ -280,6 +316,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
@@ -307,6 +352,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           siteId: string;
         },
@@ -323,6 +377,15 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
