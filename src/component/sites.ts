@@ -18,6 +18,7 @@ import {
 } from "../shared.js";
 import { assertTimezone } from "./time.js";
 import { assertTrustedProxy } from "./clientAddress.js";
+import { normalizeOrigins } from "./origins.js";
 
 function toSite(doc: Doc<"sites">): Site {
   const { writeKeyHash: _hidden, ...site } = doc;
@@ -46,13 +47,6 @@ function validateSite(fields: {
   }
   if (fields.name !== undefined && (fields.name.length === 0 || fields.name.length > 200))
     throw new Error("name must be 1-200 characters");
-  for (const origin of fields.allowedOrigins ?? []) {
-    if (!/^https?:\/\/[^/]+$/.test(origin) && !/^https?:\/\/\*\.[^/]+$/.test(origin)) {
-      throw new Error(
-        `Invalid origin "${origin}": use scheme://host[:port], e.g. https://example.com`,
-      );
-    }
-  }
   const s = fields.settings ?? {};
   if (
     s.sessionTimeoutMs !== undefined &&
@@ -88,6 +82,7 @@ export const createSite = mutation({
   returns: vCreatedSite,
   handler: async (ctx, args) => {
     validateSite(args);
+    const allowedOrigins = normalizeOrigins(args.allowedOrigins ?? []);
     const timezone = args.timezone ?? "UTC";
     assertTimezone(timezone);
     const existing = await ctx.db
@@ -100,7 +95,7 @@ export const createSite = mutation({
       slug: args.slug,
       name: args.name,
       timezone,
-      allowedOrigins: args.allowedOrigins ?? [],
+      allowedOrigins,
       enabled: true,
       writeKeyHash: await sha256Hex(writeKey),
       settings: args.settings ?? {},
@@ -158,7 +153,9 @@ export const updateSite = mutation({
     validateSite(fields);
     const patch: Partial<Doc<"sites">> = {};
     if (fields.name !== undefined) patch.name = fields.name;
-    if (fields.allowedOrigins !== undefined) patch.allowedOrigins = fields.allowedOrigins;
+    // Stored as browsers send them, so that ingest compares exactly (origins.ts).
+    if (fields.allowedOrigins !== undefined)
+      patch.allowedOrigins = normalizeOrigins(fields.allowedOrigins);
     if (fields.enabled !== undefined) patch.enabled = fields.enabled;
     if (fields.settings !== undefined) patch.settings = { ...site.settings, ...fields.settings };
     await ctx.db.patch("sites", site._id, patch);
