@@ -148,6 +148,12 @@ export const vSiteSettings = v.object({
   clientBatchesPerMinute: v.optional(v.number()),
   /** Believe this proxy's forwarding header for the client's address. Default: none is believed. */
   trustedProxy: v.optional(vTrustedProxy),
+  /**
+   * Query parameters kept in stored page URLs besides utm_*, ref and source (which are always
+   * kept); every other parameter is dropped at ingest, and so is a fragment that is not a hash
+   * route. Default: none.
+   */
+  keptQueryParams: v.optional(v.array(v.string())),
   /** Use a country the client sends in events; otherwise only edge headers and the browser timezone count. */
   trustClientCountry: v.optional(v.boolean()),
 });

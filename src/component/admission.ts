@@ -20,6 +20,7 @@ import { clientAddress } from "./clientAddress.js";
 import { normalizeEvent } from "./events.js";
 import { checkBatchShape, queueBatch } from "./ingest.js";
 import { originAllowed } from "./origins.js";
+import { stripPrivateUrlParts } from "./urlPrivacy.js";
 import { cookielessId, saltOf, todaysSalt } from "./salts.js";
 import { MINUTE, localDay, utcDay } from "./time.js";
 import { countryOfTimezone, describeUserAgent, isoCountry } from "./userAgent.js";
@@ -164,6 +165,7 @@ export const ingestRequest = mutation({
         continue;
       }
       if (clientId === null) result.event.visitorId = await cookielessFor(result.event.occurredAt);
+      stripPrivateUrlParts(result.event, site.settings.keptQueryParams);
       candidates.push({ index, event: result.event });
     }
     return {

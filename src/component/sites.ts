@@ -19,6 +19,7 @@ import {
 import { assertTimezone } from "./time.js";
 import { assertTrustedProxy } from "./clientAddress.js";
 import { normalizeOrigins } from "./origins.js";
+import { assertKeptQueryParams } from "./urlPrivacy.js";
 
 function toSite(doc: Doc<"sites">): Site {
   const { writeKeyHash: _hidden, ...site } = doc;
@@ -67,6 +68,7 @@ function validateSite(fields: {
       throw new Error(`${name} must be between 1 and 1,000,000`);
   }
   if (s.trustedProxy !== undefined) assertTrustedProxy(s.trustedProxy);
+  if (s.keptQueryParams !== undefined) assertKeptQueryParams(s.keptQueryParams);
   // Raw batches are the dedup record, and batches up to 7 days old are accepted.
   if (
     s.rawRetentionDays !== undefined &&

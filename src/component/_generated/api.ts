@@ -31,6 +31,7 @@ import type * as sites from "../sites.js";
 import type * as sketch from "../sketch.js";
 import type * as time from "../time.js";
 import type * as totals from "../totals.js";
+import type * as urlPrivacy from "../urlPrivacy.js";
 import type * as userAgent from "../userAgent.js";
 import type * as worker from "../worker.js";
 
@@ -65,6 +66,7 @@ const fullApi: ApiFromModules<{
   sketch: typeof sketch;
   time: typeof time;
   totals: typeof totals;
+  urlPrivacy: typeof urlPrivacy;
   userAgent: typeof userAgent;
   worker: typeof worker;
 }> = anyApi as any;

@@ -200,6 +200,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           settings?: {
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
@@ -233,6 +234,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           settings: {
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
@@ -265,6 +267,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           settings: {
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
@@ -312,6 +315,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           settings: {
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
@@ -348,6 +352,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           settings?: {
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
@@ -373,6 +378,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           settings: {
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
