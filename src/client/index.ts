@@ -58,6 +58,12 @@ export type AnalyticsOperation =
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
  * Throw to refuse. It runs before every facade call; the ctx is a query ctx for
  * reads and a mutation ctx for writes.
+ *
+ * Every operation on one site passes its `siteId` (`getSiteBySlug` and
+ * `createSite` pass the `slug`), so a host can authorise per site. `listSites`
+ * calls it once without a site (may this caller list sites at all?), then once
+ * per site as `{ operation: "getSite", siteId }`, and returns only the sites
+ * that check lets through: a caller lists exactly the sites it could read.
  */
 export type AuthCallback = (
   ctx: GenericQueryCtx<GenericDataModel>,
@@ -147,7 +153,7 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       args: vCreateSiteArgs,
       returns: vCreatedSite,
       handler: async (ctx, args) => {
-        await auth(ctx, { operation: "createSite" });
+        await auth(ctx, { operation: "createSite", slug: args.slug });
         return await ctx.runMutation(component.sites.createSite, args);
       },
     }),
@@ -173,7 +179,17 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       returns: v.array(vSite),
       handler: async (ctx) => {
         await auth(ctx, { operation: "listSites" });
-        return await ctx.runQuery(component.sites.listSites, {});
+        const sites = await ctx.runQuery(component.sites.listSites, {});
+        const visible = [];
+        for (const site of sites) {
+          try {
+            await auth(ctx, { operation: "getSite", siteId: site._id });
+            visible.push(site);
+          } catch {
+            // Refused for this site: it is left out, as getSite would refuse it.
+          }
+        }
+        return visible;
       },
     }),
     updateSite: mutationGeneric({
