@@ -139,6 +139,10 @@ export const vSiteSettings = v.object({
   cardinalityCap: v.optional(v.number()),
   /** Days raw batches are kept (at least 8: they are the dedup record). Rollups are kept forever. Default 90. */
   rawRetentionDays: v.optional(v.number()),
+  /** Days each day's bot count is kept. Default 30. */
+  botCountRetentionDays: v.optional(v.number()),
+  /** Days a dead-lettered batch is kept for admins to retry or discard. Default 30. */
+  deadLetterRetentionDays: v.optional(v.number()),
   /** Batches a minute the whole site may send before 429. Default 6,000. */
   siteBatchesPerMinute: v.optional(v.number()),
   /**
@@ -240,6 +244,12 @@ export const vRotatedKey = v.object({ writeKey: v.string() });
 export const vBotCountsArgs = { siteId: v.string(), days: v.number() };
 export const vBotCounts = v.array(v.object({ day: v.string(), bots: v.number() }));
 export const vDeadLettersArgs = { siteId: v.string(), limit: v.optional(v.number()) };
+export const vDeadLetterArgs = { siteId: v.string(), deadLetterId: v.string() };
+/** What retryDeadLetter or discardDeadLetter did: the batch's event count, or null if it was already gone. */
+export const vDeadLetterOutcome = v.union(
+  v.object({ batchId: v.string(), events: v.number() }),
+  v.null(),
+);
 
 /** `now`: epoch ms, rounded to the minute by the caller so the query's cache is shared. */
 export const vRealtimeArgs = { siteId: v.string(), now: v.number() };

@@ -6,7 +6,7 @@ import type { FunctionReference } from "convex/server";
 import { exposeAdminApi, exposeAnalyticsApi, exposeMaintenanceApi } from "../src/client/index.js";
 import * as analyticsModule from "../example/convex/analytics.js";
 import { api, components, internal } from "../example/convex/_generated/api.js";
-import { initApp } from "./app.setup.js";
+import { inComponent, initApp } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 /** The app accessor, with or without an identity. */
@@ -48,7 +48,7 @@ const ADMIN_NAMES = Object.keys(exposeAdminApi(components.analytics, noAuth)).so
 const MAINTENANCE_NAMES = Object.keys(exposeMaintenanceApi(components.analytics)).sort();
 
 /** Valid arguments for every exported function. A new export without an entry here fails the first test. */
-function argsFor(siteId: string): Record<string, Record<string, unknown>> {
+function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<string, unknown>> {
   const range = { siteId, from: NOW - 2 * HOUR, to: NOW };
   return {
     getOverview: range,
@@ -62,6 +62,8 @@ function argsFor(siteId: string): Record<string, Record<string, unknown>> {
     updateSite: { siteId, name: "Renamed" },
     rotateWriteKey: { siteId },
     listDeadLetters: { siteId },
+    retryDeadLetter: { siteId, deadLetterId },
+    discardDeadLetter: { siteId, deadLetterId },
     getBotCounts: { siteId, days: 7 },
   };
 }
@@ -87,7 +89,19 @@ const OWNER = "reader@example.com";
 async function setup() {
   const t = initApp();
   const site = await t.mutation(internal.setup.provision, { ownerEmail: OWNER });
-  return { t, siteId: site!.siteId, writeKey: site!.writeKey };
+  // One dead letter, for the dead-letter functions to act on.
+  const deadLetterId = await inComponent(t, "analytics", async (ctx) =>
+    String(
+      await ctx.db.insert("deadLetters", {
+        siteId: site!.siteId,
+        batchId: "poison",
+        events: [],
+        attempts: 3,
+        error: "boom",
+      }),
+    ),
+  );
+  return { t, siteId: site!.siteId, writeKey: site!.writeKey, deadLetterId };
 }
 
 const REFUSED =
@@ -112,8 +126,8 @@ describe("auth runs first, for every exported function", () => {
   });
 
   test("every exported function refuses a caller without identity, and none of the refused writes happened", async () => {
-    const { t, siteId, writeKey } = await setup();
-    const args = argsFor(siteId);
+    const { t, siteId, writeKey, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
     const refused: string[] = [];
     for (const name of exportedNames) {
       await expect(call(t, name, args[name]!), name).rejects.toThrow(REFUSED);
@@ -145,9 +159,9 @@ describe("auth runs first, for every exported function", () => {
   });
 
   test("a site's owner who is not an admin may call every read function of that site and manage it, but not create sites or look them up by slug", async () => {
-    const { t, siteId } = await setup();
+    const { t, siteId, deadLetterId } = await setup();
     const owner = t.withIdentity({ email: OWNER, emailVerified: true });
-    const args = argsFor(siteId);
+    const args = argsFor(siteId, deadLetterId);
     const outcomes: Record<string, string> = {};
     for (const name of exportedNames) {
       outcomes[name] = await call(owner, name, args[name]!).then(
@@ -209,8 +223,8 @@ describe("auth runs first, for every exported function", () => {
   });
 
   test("an admin's or an owner's email counts only when verified: with emailVerified false or missing, every function is refused", async () => {
-    const { t, siteId } = await setup();
-    const args = argsFor(siteId);
+    const { t, siteId, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
     for (const identity of [
       { email: ADMIN },
       { email: ADMIN, emailVerified: false },
@@ -227,8 +241,8 @@ describe("auth runs first, for every exported function", () => {
   });
 
   test("a signed-in user who owns no site, or another site, may call no read function of this one", async () => {
-    const { t, siteId } = await setup();
-    const args = argsFor(siteId);
+    const { t, siteId, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
     // Another site, owned by someone else: owning it opens nothing here.
     const other = await t.run(async (ctx) => {
       const { siteId: otherId } = await ctx.runMutation(components.analytics.sites.createSite, {
@@ -257,9 +271,9 @@ describe("auth runs first, for every exported function", () => {
   });
 
   test("an admin listed in ANALYTICS_ADMINS may call every function; an identity without an email may not", async () => {
-    const { t, siteId } = await setup();
+    const { t, siteId, deadLetterId } = await setup();
     const admin = t.withIdentity({ email: ADMIN, emailVerified: true });
-    const args = argsFor(siteId);
+    const args = argsFor(siteId, deadLetterId);
     for (const name of exportedNames) await call(admin, name, args[name]!);
     expect((await admin.query(api.analytics.getSite, { siteId }))?.name).toBe("Renamed");
     expect((await admin.query(api.analytics.listSites, {})).map((s) => s.slug).sort()).toEqual([
@@ -280,8 +294,8 @@ describe("auth runs first, for every exported function", () => {
   });
 
   test("ANALYTICS_DEV_OPEN=1 opens every function to an anonymous caller, and only the exact value 1 does", async () => {
-    const { t, siteId } = await setup();
-    const args = argsFor(siteId);
+    const { t, siteId, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
     vi.stubEnv("ANALYTICS_DEV_OPEN", "true");
     await expect(t.query(api.analytics.listSites, {})).rejects.toThrow(REFUSED);
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");

@@ -76,6 +76,8 @@ export const {
   updateSite,
   rotateWriteKey,
   listDeadLetters,
+  retryDeadLetter,
+  discardDeadLetter,
   getBotCounts,
 } = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 

@@ -20,6 +20,8 @@ import {
   vCreateSiteArgs,
   vDeadLetter,
   vDeadLettersArgs,
+  vDeadLetterArgs,
+  vDeadLetterOutcome,
   vOverview,
   vRange,
   vRealtime,
@@ -52,6 +54,8 @@ export type AnalyticsOperation =
   | "updateSite"
   | "rotateWriteKey"
   | "listDeadLetters"
+  | "retryDeadLetter"
+  | "discardDeadLetter"
   | "getBotCounts";
 
 /**
@@ -225,6 +229,27 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
         return await ctx.runQuery(component.sites.listDeadLetters, args);
       },
     }),
+    /**
+     * Queues a dead letter's events again under its batch id (after a fix); it is counted once.
+     * Returns `{ batchId, events }`, or null if it was already retried or discarded.
+     */
+    retryDeadLetter: mutationGeneric({
+      args: vDeadLetterArgs,
+      returns: vDeadLetterOutcome,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "retryDeadLetter", siteId: args.siteId });
+        return await ctx.runMutation(component.deadLetters.retryDeadLetter, args);
+      },
+    }),
+    /** Deletes a dead letter and its events. Returns `{ batchId, events }`, or null if already gone. */
+    discardDeadLetter: mutationGeneric({
+      args: vDeadLetterArgs,
+      returns: vDeadLetterOutcome,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "discardDeadLetter", siteId: args.siteId });
+        return await ctx.runMutation(component.deadLetters.discardDeadLetter, args);
+      },
+    }),
   };
 }
 
@@ -270,7 +295,7 @@ type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, n
  * worker loop of any site whose batches waited over 2 minutes (a failed run),
  * and starts compaction when an hour closed over an hour ago waits (a few reads
  * when there is nothing to do). Every hour, retention: minute rollups, raw
- * events and sessions past each site's retention, old salts and rate-limit
+ * events, sessions, bot counts and dead letters past each site's retention, old salts and rate-limit
  * buckets, a page at a time.
  *
  * @example

@@ -54,7 +54,7 @@ async function isDuplicate(
  * Schedules the site's worker loop unless it is already scheduled. Under load
  * the flag stays set, so this is a read that no running transaction writes.
  */
-async function wakeLoop(ctx: MutationCtx, siteId: Id<"sites">): Promise<void> {
+export async function wakeLoop(ctx: MutationCtx, siteId: Id<"sites">): Promise<void> {
   const loop = await ctx.db
     .query("siteLoops")
     .withIndex("by_site", (q) => q.eq("siteId", siteId))

@@ -69,6 +69,11 @@ function validateSite(fields: {
   }
   if (s.trustedProxy !== undefined) assertTrustedProxy(s.trustedProxy);
   if (s.keptQueryParams !== undefined) assertKeptQueryParams(s.keptQueryParams);
+  for (const name of ["botCountRetentionDays", "deadLetterRetentionDays"] as const) {
+    const days = s[name];
+    if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650))
+      throw new Error(`${name} must be a whole number of days between 1 and 3,650`);
+  }
   // Raw batches are the dedup record, and batches up to 7 days old are accepted.
   if (
     s.rawRetentionDays !== undefined &&

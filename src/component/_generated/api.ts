@@ -16,6 +16,7 @@ import type * as channels from "../channels.js";
 import type * as clientAddress from "../clientAddress.js";
 import type * as compaction from "../compaction.js";
 import type * as cursor from "../cursor.js";
+import type * as deadLetters from "../deadLetters.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
 import type * as ingest from "../ingest.js";
@@ -51,6 +52,7 @@ const fullApi: ApiFromModules<{
   clientAddress: typeof clientAddress;
   compaction: typeof compaction;
   cursor: typeof cursor;
+  deadLetters: typeof deadLetters;
   deltas: typeof deltas;
   events: typeof events;
   ingest: typeof ingest;

@@ -68,6 +68,22 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    deadLetters: {
+      discardDeadLetter: FunctionReference<
+        "mutation",
+        "internal",
+        { deadLetterId: string; siteId: string },
+        { batchId: string; events: number } | null,
+        Name
+      >;
+      retryDeadLetter: FunctionReference<
+        "mutation",
+        "internal",
+        { deadLetterId: string; siteId: string },
+        { batchId: string; events: number } | null,
+        Name
+      >;
+    };
     ingest: {
       ingestBatch: FunctionReference<
         "mutation",
@@ -198,8 +214,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           allowedOrigins?: Array<string>;
           name: string;
           settings?: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
             keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
@@ -232,8 +250,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
             keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
@@ -265,8 +285,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
             keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
@@ -313,8 +335,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
             keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
@@ -350,8 +374,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled?: boolean;
           name?: string;
           settings?: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
             keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
@@ -376,8 +402,10 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
             keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
