@@ -70,7 +70,12 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
     } catch {
       return error(400, "invalid_json", "The body is not valid JSON");
     }
-    const envelope = body as { key?: unknown; batchId?: unknown; events?: unknown };
+    const envelope = body as {
+      key?: unknown;
+      batchId?: unknown;
+      sentAt?: unknown;
+      events?: unknown;
+    };
     if (typeof body !== "object" || body === null || Array.isArray(body))
       return error(
         400,
@@ -104,6 +109,9 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
         ...(country ? { country: country.slice(0, 8) } : {}),
         ...(forwarded.length > 0 ? { forwarded } : {}),
         batchId: wellFormed(envelope.batchId),
+        ...(typeof envelope.sentAt === "number" && Number.isFinite(envelope.sentAt)
+          ? { sentAt: envelope.sentAt }
+          : {}),
         // As JSON text: raw client values (field names with "$" or non-ASCII
         // characters, lone surrogates) are not all valid Convex values, and the
         // component validates each event once, rejecting bad ones one by one.

@@ -28,6 +28,13 @@ import { countryOfTimezone, describeUserAgent, isoCountry } from "./userAgent.js
 export const DEFAULT_SITE_BATCHES_PER_MINUTE = 6_000;
 export const DEFAULT_CLIENT_BATCHES_PER_MINUTE = 120;
 const SITE_RATE_SHARDS = 8;
+/**
+ * How long a batch id is a duplicate for sure: raw batches, the dedup record, are kept at least
+ * 8 days (rawRetentionDays), a day more than this, for clocks that move.
+ */
+export const DEDUP_WINDOW_MS = 7 * 24 * 60 * MINUTE;
+const STALE_EVENT_REASON =
+  "the event occurred more than 7 days before its batch was sent: batches are deduplicated for 7 days, so it is refused rather than risk counting it twice";
 
 const rateLimiter = new RateLimiter(components.rateLimiter);
 
@@ -53,6 +60,8 @@ export const ingestRequest = mutation({
     /** The request's forwarding headers: believed only through the site's trustedProxy. */
     forwarded: v.optional(vForwardedAddresses),
     batchId: v.string(),
+    /** When the client says it sent the batch, by its own clock (the envelope's `sentAt`). */
+    sentAt: v.optional(v.number()),
     /** The batch's `events` array as JSON text, exactly as the client sent it. */
     eventsJson: v.string(),
   },
@@ -152,6 +161,13 @@ export const ingestRequest = mutation({
       const country = edgeCountry ?? claimed ?? countryOfTimezone(sent.tz);
       const clientId =
         typeof sent.visitorId === "string" && sent.visitorId ? sent.visitorId.slice(0, 128) : null;
+      // Measured on the client's own clock, so its skew does not matter: a batch resent after its
+      // raw batch was pruned (at least 8 days on) has only events older than this, and is refused.
+      const occurredAt = (sent as { occurredAt?: unknown }).occurredAt;
+      if (typeof occurredAt === "number" && occurredAt < (args.sentAt ?? now) - DEDUP_WINDOW_MS) {
+        rejected.push({ index, reason: STALE_EVENT_REASON });
+        continue;
+      }
       const result = normalizeEvent(raw, now, {
         // Without a client id, a stand-in until the event's (clamped) time is known.
         visitorId: clientId ?? "cookieless",

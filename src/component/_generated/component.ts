@@ -41,6 +41,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             value: string;
           }>;
           origin: string | null;
+          sentAt?: number;
           writeKey: string;
         },
         | { status: "unknown_key" }
