@@ -148,6 +148,41 @@ export const vIngestResult = v.object({
 });
 export type IngestResult = Infer<typeof vIngestResult>;
 
+/**
+ * Request headers a proxy in front of the deployment may put the client's
+ * address in. Only these are ever read, and only for a site whose
+ * `trustedProxy` names one (see TrustedProxy).
+ */
+export const FORWARDED_ADDRESS_HEADERS = [
+  "x-forwarded-for",
+  "cf-connecting-ip",
+  "true-client-ip",
+  "x-real-ip",
+  "fly-client-ip",
+] as const;
+export type ForwardedAddressHeader = (typeof FORWARDED_ADDRESS_HEADERS)[number];
+export const vForwardedAddressHeader = v.union(
+  ...FORWARDED_ADDRESS_HEADERS.map((h) => v.literal(h)),
+);
+/** The forwarding headers of one request that the ingest route found (FORWARDED_ADDRESS_HEADERS). */
+export const vForwardedAddresses = v.array(
+  v.object({ header: vForwardedAddressHeader, value: v.string() }),
+);
+export type ForwardedAddresses = Infer<typeof vForwardedAddresses>;
+
+/**
+ * A proxy the site's traffic reaches the deployment through (a CDN on a custom
+ * domain). Its header is believed only when the connecting address that Convex
+ * reports is one of `proxies`: anyone else can set the header to anything.
+ */
+export const vTrustedProxy = v.object({
+  /** The header that proxy puts the client's address in. */
+  header: vForwardedAddressHeader,
+  /** The proxy's own addresses: IPv4 or IPv6 addresses or CIDR ranges, e.g. "173.245.48.0/20". */
+  proxies: v.array(v.string()),
+});
+export type TrustedProxy = Infer<typeof vTrustedProxy>;
+
 export const vSiteSettings = v.object({
   /** Gap after which a visitor's next event starts a new session. Default 30 minutes. */
   sessionTimeoutMs: v.optional(v.number()),
@@ -155,10 +190,25 @@ export const vSiteSettings = v.object({
   cardinalityCap: v.optional(v.number()),
   /** Days raw batches are kept (at least 8: they are the dedup record). Rollups are kept forever. Default 90. */
   rawRetentionDays: v.optional(v.number()),
+  /** Days each day's bot count is kept. Default 30. */
+  botCountRetentionDays: v.optional(v.number()),
+  /** Days a dead-lettered batch is kept for admins to retry or discard. Default 30. */
+  deadLetterRetentionDays: v.optional(v.number()),
   /** Batches a minute the whole site may send before 429. Default 6,000. */
   siteBatchesPerMinute: v.optional(v.number()),
-  /** Batches a minute one client (IP + user agent) may send before 429. Default 120. */
+  /**
+   * Batches a minute one client address may send before 429, bots included. Keyed on the
+   * address Convex reports (or `trustedProxy`'s), never the user agent. Default 120.
+   */
   clientBatchesPerMinute: v.optional(v.number()),
+  /** Believe this proxy's forwarding header for the client's address. Default: none is believed. */
+  trustedProxy: v.optional(vTrustedProxy),
+  /**
+   * Query parameters kept in stored page URLs besides utm_*, ref and source (which are always
+   * kept); every other parameter is dropped at ingest, and so is a fragment that is not a hash
+   * route. Default: none.
+   */
+  keptQueryParams: v.optional(v.array(v.string())),
   /** Use a country the client sends in events; otherwise only edge headers and the browser timezone count. */
   trustClientCountry: v.optional(v.boolean()),
 });
@@ -245,6 +295,12 @@ export const vRotatedKey = v.object({ writeKey: v.string() });
 export const vBotCountsArgs = { siteId: v.string(), days: v.number() };
 export const vBotCounts = v.array(v.object({ day: v.string(), bots: v.number() }));
 export const vDeadLettersArgs = { siteId: v.string(), limit: v.optional(v.number()) };
+export const vDeadLetterArgs = { siteId: v.string(), deadLetterId: v.string() };
+/** What retryDeadLetter or discardDeadLetter did: the batch's event count, or null if it was already gone. */
+export const vDeadLetterOutcome = v.union(
+  v.object({ batchId: v.string(), events: v.number() }),
+  v.null(),
+);
 
 /** `now`: epoch ms, rounded to the minute by the caller so the query's cache is shared. */
 export const vRealtimeArgs = { siteId: v.string(), now: v.number() };

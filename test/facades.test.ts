@@ -6,7 +6,7 @@ import type { FunctionReference } from "convex/server";
 import { exposeAdminApi, exposeAnalyticsApi, exposeMaintenanceApi } from "../src/client/index.js";
 import * as analyticsModule from "../example/convex/analytics.js";
 import { api, components, internal } from "../example/convex/_generated/api.js";
-import { initApp } from "./app.setup.js";
+import { inComponent, initApp } from "./app.setup.js";
 
 type App = ReturnType<typeof initApp>;
 /** The app accessor, with or without an identity. */
@@ -51,7 +51,7 @@ const MAINTENANCE_NAMES = Object.keys(exposeMaintenanceApi(components.analytics)
 let existingExportId = "";
 
 /** Valid arguments for every exported function. A new export without an entry here fails the first test. */
-function argsFor(siteId: string): Record<string, Record<string, unknown>> {
+function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<string, unknown>> {
   const range = { siteId, from: NOW - 2 * HOUR, to: NOW };
   return {
     getOverview: range,
@@ -69,6 +69,8 @@ function argsFor(siteId: string): Record<string, Record<string, unknown>> {
     updateSite: { siteId, name: "Renamed" },
     rotateWriteKey: { siteId },
     listDeadLetters: { siteId },
+    retryDeadLetter: { siteId, deadLetterId },
+    discardDeadLetter: { siteId, deadLetterId },
     getBotCounts: { siteId, days: 7 },
     createReadKey: { siteId, name: "status page" },
     listReadKeys: { siteId },
@@ -105,7 +107,19 @@ async function setup() {
     to: NOW,
   });
   existingExportId = started.exportId;
-  return { t, siteId: site!.siteId, writeKey: site!.writeKey };
+  // One dead letter, for the dead-letter functions to act on.
+  const deadLetterId = await inComponent(t, "analytics", async (ctx) =>
+    String(
+      await ctx.db.insert("deadLetters", {
+        siteId: site!.siteId,
+        batchId: "poison",
+        events: [],
+        attempts: 3,
+        error: "boom",
+      }),
+    ),
+  );
+  return { t, siteId: site!.siteId, writeKey: site!.writeKey, deadLetterId };
 }
 
 const REFUSED =
@@ -130,8 +144,8 @@ describe("auth runs first, for every exported function", () => {
   });
 
   test("every exported function refuses a caller without identity, and none of the refused writes happened", async () => {
-    const { t, siteId, writeKey } = await setup();
-    const args = argsFor(siteId);
+    const { t, siteId, writeKey, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
     const refused: string[] = [];
     for (const name of exportedNames) {
       await expect(call(t, name, args[name]!), name).rejects.toThrow(REFUSED);
@@ -162,10 +176,10 @@ describe("auth runs first, for every exported function", () => {
     }
   });
 
-  test("a site's owner who is not an admin may call every read function of that site and no admin function", async () => {
-    const { t, siteId } = await setup();
-    const owner = t.withIdentity({ email: OWNER });
-    const args = argsFor(siteId);
+  test("a site's owner who is not an admin may call every read function of that site and manage it, but not create sites or look them up by slug", async () => {
+    const { t, siteId, deadLetterId } = await setup();
+    const owner = t.withIdentity({ email: OWNER, emailVerified: true });
+    const args = argsFor(siteId, deadLetterId);
     const outcomes: Record<string, string> = {};
     for (const name of exportedNames) {
       outcomes[name] = await call(owner, name, args[name]!).then(
@@ -174,14 +188,79 @@ describe("auth runs first, for every exported function", () => {
       );
     }
     expect(outcomes).toEqual({
-      ...Object.fromEntries(READ_NAMES.map((n) => [n, "ok"])),
-      ...Object.fromEntries(ADMIN_NAMES.map((n) => [n, "refused"])),
+      ...Object.fromEntries([...READ_NAMES, ...ADMIN_NAMES].map((n) => [n, "ok"])),
+      createSite: "refused",
+      getSiteBySlug: "refused",
     });
   });
 
-  test("a signed-in user who owns no site, or another site, may call no read function of this one", async () => {
+  test("listSites returns only the sites the caller owns: an admin sees all three, an owner of two sees two, a verified stranger none, and an anonymous caller is refused", async () => {
     const { t, siteId } = await setup();
-    const args = argsFor(siteId);
+    const more = await t.run(async (ctx) => {
+      const ids: string[] = [];
+      for (const slug of ["second", "third"]) {
+        const { siteId: id } = await ctx.runMutation(components.analytics.sites.createSite, {
+          slug,
+          name: slug,
+          timezone: "UTC",
+          allowedOrigins: [],
+        });
+        ids.push(id);
+      }
+      await ctx.db.insert("siteOwners", { email: OWNER, siteId: ids[0]! });
+      return ids;
+    });
+    const slugs = async (caller: Caller) =>
+      (await caller.query(api.analytics.listSites, {})).map((s) => s.slug).sort();
+    expect(await slugs(t.withIdentity({ email: ADMIN, emailVerified: true }))).toEqual([
+      "default",
+      "second",
+      "third",
+    ]);
+    const owner = t.withIdentity({ email: OWNER, emailVerified: true });
+    expect(await slugs(owner)).toEqual(["default", "second"]);
+    expect(
+      await slugs(t.withIdentity({ email: "stranger@example.com", emailVerified: true })),
+    ).toEqual([]);
+    await expect(t.query(api.analytics.listSites, {})).rejects.toThrow(REFUSED);
+    // Owning two sites manages those two only.
+    await owner.mutation(api.analytics.updateSite, { siteId, name: "Mine" });
+    await expect(
+      owner.mutation(api.analytics.rotateWriteKey, { siteId: more[1]! }),
+    ).rejects.toThrow("Only analytics admins may do this");
+    await expect(
+      owner.mutation(api.analytics.updateSite, { siteId: more[1]!, enabled: false }),
+    ).rejects.toThrow("Only analytics admins may do this");
+    expect(
+      (
+        await t.run(async (ctx) =>
+          ctx.runQuery(components.analytics.sites.getSite, { siteId: more[1]! }),
+        )
+      )?.enabled,
+    ).toBe(true);
+  });
+
+  test("an admin's or an owner's email counts only when verified: with emailVerified false or missing, every function is refused", async () => {
+    const { t, siteId, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
+    for (const identity of [
+      { email: ADMIN },
+      { email: ADMIN, emailVerified: false },
+      { email: OWNER },
+      { email: OWNER, emailVerified: false },
+    ]) {
+      const caller = t.withIdentity(identity);
+      for (const name of exportedNames)
+        await expect(
+          call(caller, name, args[name]!),
+          `${name} ${JSON.stringify(identity)}`,
+        ).rejects.toThrow(REFUSED);
+    }
+  });
+
+  test("a signed-in user who owns no site, or another site, may call no read function of this one", async () => {
+    const { t, siteId, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
     // Another site, owned by someone else: owning it opens nothing here.
     const other = await t.run(async (ctx) => {
       const { siteId: otherId } = await ctx.runMutation(components.analytics.sites.createSite, {
@@ -194,7 +273,7 @@ describe("auth runs first, for every exported function", () => {
       return otherId;
     });
     for (const email of ["stranger@example.com", "other@example.com"]) {
-      const user = t.withIdentity({ email });
+      const user = t.withIdentity({ email, emailVerified: true });
       for (const name of READ_NAMES) {
         await expect(call(user, name, args[name]!)).rejects.toThrow(
           "Only this site's owners may see its analytics",
@@ -204,15 +283,15 @@ describe("auth runs first, for every exported function", () => {
     // The other site's owner reads their own site.
     expect(
       await t
-        .withIdentity({ email: "other@example.com" })
+        .withIdentity({ email: "other@example.com", emailVerified: true })
         .query(api.analytics.getOverview, { siteId: other, from: NOW - HOUR, to: NOW }),
     ).toMatchObject({ pageviews: 0 });
   });
 
   test("an admin listed in ANALYTICS_ADMINS may call every function; an identity without an email may not", async () => {
-    const { t, siteId } = await setup();
-    const admin = t.withIdentity({ email: ADMIN });
-    const args = argsFor(siteId);
+    const { t, siteId, deadLetterId } = await setup();
+    const admin = t.withIdentity({ email: ADMIN, emailVerified: true });
+    const args = argsFor(siteId, deadLetterId);
     for (const name of exportedNames) await call(admin, name, args[name]!);
     expect((await admin.query(api.analytics.getSite, { siteId }))?.name).toBe("Renamed");
     expect((await admin.query(api.analytics.listSites, {})).map((s) => s.slug).sort()).toEqual([
@@ -224,15 +303,17 @@ describe("auth runs first, for every exported function", () => {
     await expect(anonymous.query(api.analytics.listSites, {})).rejects.toThrow(
       "Only analytics admins may do this",
     );
+    // No longer listed: a verified user owning no site, who lists none and may create none.
     vi.stubEnv("ANALYTICS_ADMINS", "");
-    await expect(admin.query(api.analytics.listSites, {})).rejects.toThrow(
-      "Only analytics admins may do this",
-    );
+    expect(await admin.query(api.analytics.listSites, {})).toEqual([]);
+    await expect(
+      admin.mutation(api.analytics.createSite, { slug: "later", name: "Later" }),
+    ).rejects.toThrow("Only analytics admins may do this");
   });
 
   test("ANALYTICS_DEV_OPEN=1 opens every function to an anonymous caller, and only the exact value 1 does", async () => {
-    const { t, siteId } = await setup();
-    const args = argsFor(siteId);
+    const { t, siteId, deadLetterId } = await setup();
+    const args = argsFor(siteId, deadLetterId);
     vi.stubEnv("ANALYTICS_DEV_OPEN", "true");
     await expect(t.query(api.analytics.listSites, {})).rejects.toThrow(REFUSED);
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
@@ -248,7 +329,7 @@ describe("report arguments", () => {
 
   test("an inverted or empty range is refused with a message naming both ends", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: OWNER });
+    const reader = t.withIdentity({ email: OWNER, emailVerified: true });
     for (const name of reports) {
       await expect(
         call(reader, name, reportArgs(name, siteId, NOW, NOW - DAY)),
@@ -262,7 +343,7 @@ describe("report arguments", () => {
 
   test("a range of 400 days is answered and one hour more is refused as over 400 days", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: OWNER });
+    const reader = t.withIdentity({ email: OWNER, emailVerified: true });
     for (const name of reports) {
       await call(reader, name, reportArgs(name, siteId, NOW - 400 * DAY, NOW));
       await expect(
@@ -274,7 +355,7 @@ describe("report arguments", () => {
 
   test("non-finite range ends are refused", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: OWNER });
+    const reader = t.withIdentity({ email: OWNER, emailVerified: true });
     await expect(
       reader.query(api.analytics.getOverview, { siteId, from: Number.NEGATIVE_INFINITY, to: NOW }),
     ).rejects.toThrow("from and to must be finite epoch milliseconds");
@@ -285,7 +366,7 @@ describe("report arguments", () => {
 
   test("an unknown site id is refused by every report and admin call that takes one, naming the id", async () => {
     const { t, siteId } = await setup();
-    const admin = t.withIdentity({ email: ADMIN });
+    const admin = t.withIdentity({ email: ADMIN, emailVerified: true });
     // A well-formed id of another table, and a string that is no id at all.
     const users = await t.run(
       async (ctx) => await ctx.db.insert("users", { email: "u@example.com", plan: "free" }),
@@ -316,7 +397,7 @@ describe("report arguments", () => {
 
   test("a breakdown limit must be an integer from 1 to 1,000", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: OWNER });
+    const reader = t.withIdentity({ email: OWNER, emailVerified: true });
     const range = { siteId, from: NOW - DAY, to: NOW, dimension: "page" as const };
     for (const limit of [0, -1, 1.5, 1_001, Number.NaN, Number.POSITIVE_INFINITY]) {
       await expect(
@@ -332,7 +413,7 @@ describe("report arguments", () => {
 
   test("minute granularity is refused for a range starting more than 2 hours ago", async () => {
     const { t, siteId } = await setup();
-    const reader = t.withIdentity({ email: OWNER });
+    const reader = t.withIdentity({ email: OWNER, emailVerified: true });
     await expect(
       reader.query(api.analytics.getTimeseries, {
         siteId,

@@ -595,7 +595,8 @@ describe("fuzz", () => {
           id: fc.string({ minLength: 1, maxLength: 20 }),
           type: fc.constantFrom("pageview", "track", "identify"),
           name: fc.string({ minLength: 1, maxLength: 20 }),
-          occurredAt: fc.integer({ min: NOW - 30 * 24 * HOUR, max: NOW + 24 * HOUR }),
+          // Up to 8 days back: past 7 (before the batch's sentAt) an event is refused as stale.
+          occurredAt: fc.integer({ min: NOW - 8 * 24 * HOUR, max: NOW + 24 * HOUR }),
           url: fc.oneof(
             fc.webUrl({ withQueryParameters: true, withFragments: true }),
             fc.constantFrom("https://s.io/a?utm_source=x&utm_medium=cpc", "http://localhost:3000/"),

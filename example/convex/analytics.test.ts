@@ -47,7 +47,7 @@ test("a batch posted to the ingest route shows up in the owner's overview", asyn
   // Ingest schedules the worker that counts the batch: run it.
   await t.finishAllScheduledFunctions(vi.runAllTimers);
 
-  const owner = t.withIdentity({ email: "owner@example.com" });
+  const owner = t.withIdentity({ email: "owner@example.com", emailVerified: true });
   const overview = await owner.query(api.analytics.getOverview, {
     siteId: site!.siteId,
     from: now - 60 * 60 * 1000,

@@ -4,13 +4,18 @@ import {
   exposeMaintenanceApi,
   type AuthCallback,
 } from "convex-event-analytics";
+import type { UserIdentity } from "convex/server";
 import { components } from "./_generated/api.js";
 
 // Who may read dashboards and administer sites. Here: admins are listed by email
 // in the ANALYTICS_ADMINS environment variable; any other signed-in user reads
-// only the sites they own (the siteOwners table, written by setup:provision).
+// and manages only the sites they own (the siteOwners table, written by
+// setup:provision). An email counts only once the identity provider has verified
+// it: anyone can sign up claiming an admin's address.
 // ANALYTICS_DEV_OPEN=1 opens everything, for local development only.
 const devOpen = () => process.env.ANALYTICS_DEV_OPEN === "1";
+const verifiedEmail = (identity: UserIdentity | null) =>
+  identity?.emailVerified === true ? identity.email : undefined;
 const isAdmin = (email: string | undefined) =>
   !!email &&
   (process.env.ANALYTICS_ADMINS ?? "")
@@ -18,29 +23,42 @@ const isAdmin = (email: string | undefined) =>
     .map((s) => s.trim())
     .includes(email);
 
+/** Whether `email` owns `siteId`, from the app's own table (a user owns a handful of sites). */
+async function ownsSite(
+  ctx: Parameters<AuthCallback>[0],
+  email: string | undefined,
+  siteId: string | undefined,
+) {
+  if (!email || !siteId) return false;
+  const owned = await ctx.db
+    .query("siteOwners")
+    .withIndex("by_email", (q) => q.eq("email", email))
+    .collect();
+  return owned.some((o) => o.siteId === siteId);
+}
+
 // Reads: the site's owner, or an admin. `siteId` is the site the call is about.
 const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
   if (devOpen()) return;
   const identity = await ctx.auth.getUserIdentity();
   if (!identity) throw new Error("Sign in to see analytics");
-  const email = identity.email;
-  if (isAdmin(email)) return;
-  // The sites this user owns (a handful), from the app's own table.
-  const owned = email
-    ? await ctx.db
-        .query("siteOwners")
-        .withIndex("by_email", (q) => q.eq("email", email))
-        .collect()
-    : [];
-  if (!siteId || !owned.some((o) => o.siteId === siteId))
-    throw new Error("Only this site's owners may see its analytics");
+  const email = verifiedEmail(identity);
+  if (isAdmin(email) || (await ownsSite(ctx, email, siteId))) return;
+  throw new Error("Only this site's owners may see its analytics");
 };
 
-// Sites, write keys, dead letters: admins only.
-const requireAdmin: AuthCallback = async (ctx) => {
+// Administration: admins do everything. An owner manages their own site (settings,
+// write key, dead letters, bot counts) and lists only their sites; creating sites
+// and looking them up by slug are for admins.
+const requireSiteAdmin: AuthCallback = async (ctx, { operation, siteId }) => {
   if (devOpen()) return;
-  const identity = await ctx.auth.getUserIdentity();
-  if (!isAdmin(identity?.email)) throw new Error("Only analytics admins may do this");
+  const email = verifiedEmail(await ctx.auth.getUserIdentity());
+  if (isAdmin(email)) return;
+  // listSites without a site: any verified user may ask; each site is then checked as getSite.
+  if (operation === "listSites" && !siteId && email) return;
+  const ownerMay = operation !== "createSite" && operation !== "getSiteBySlug";
+  if (ownerMay && (await ownsSite(ctx, email, siteId))) return;
+  throw new Error("Only analytics admins may do this");
 };
 
 export const {
@@ -64,11 +82,13 @@ export const {
   updateSite,
   rotateWriteKey,
   listDeadLetters,
+  retryDeadLetter,
+  discardDeadLetter,
   getBotCounts,
   createReadKey,
   listReadKeys,
   revokeReadKey,
-} = exposeAdminApi(components.analytics, { auth: requireAdmin });
+} = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.
 export const { kick, applyRetention } = exposeMaintenanceApi(components.analytics);

@@ -7,6 +7,7 @@ import { httpActionGeneric, type HttpRouter } from "convex/server";
 import { corsRouter } from "convex-helpers/server/cors";
 import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, wellFormed } from "../component/events.js";
 import type { ComponentApi } from "../component/_generated/component.js";
+import { FORWARDED_ADDRESS_HEADERS } from "../shared.js";
 import { TRACKER_ETAG, TRACKER_SCRIPT } from "./trackerScript.js";
 import { error, json } from "./responses.js";
 import { registerStatsRoutes, type StatsRouteOptions } from "./statsRoutes.js";
@@ -45,7 +46,12 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
     } catch {
       return error(400, "invalid_json", "The body is not valid JSON");
     }
-    const envelope = body as { key?: unknown; batchId?: unknown; events?: unknown };
+    const envelope = body as {
+      key?: unknown;
+      batchId?: unknown;
+      sentAt?: unknown;
+      events?: unknown;
+    };
     if (typeof body !== "object" || body === null || Array.isArray(body))
       return error(
         400,
@@ -66,13 +72,22 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
       return error(413, "too_large", `A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
 
     const country = countryHeaders.map((name) => request.headers.get(name)).find((value) => value);
+    // Handed over for a site that names a trusted proxy; ignored (and never stored) otherwise.
+    const forwarded = FORWARDED_ADDRESS_HEADERS.flatMap((header) => {
+      const value = request.headers.get(header);
+      return value ? [{ header, value: value.slice(0, 1_000) }] : [];
+    });
     let outcome;
     try {
       outcome = await ctx.runMutation(component.admission.ingestRequest, {
         writeKey: wellFormed(envelope.key),
         origin: request.headers.get("origin"),
         ...(country ? { country: country.slice(0, 8) } : {}),
+        ...(forwarded.length > 0 ? { forwarded } : {}),
         batchId: wellFormed(envelope.batchId),
+        ...(typeof envelope.sentAt === "number" && Number.isFinite(envelope.sentAt)
+          ? { sentAt: envelope.sentAt }
+          : {}),
         // As JSON text: raw client values (field names with "$" or non-ASCII
         // characters, lone surrogates) are not all valid Convex values, and the
         // component validates each event once, rejecting bad ones one by one.

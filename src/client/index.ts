@@ -27,6 +27,8 @@ import {
   vExportProgress,
   vListEventsArgs,
   vListSessionsArgs,
+  vDeadLetterArgs,
+  vDeadLetterOutcome,
   vOverview,
   vRange,
   vRealtime,
@@ -67,6 +69,8 @@ export type AnalyticsOperation =
   | "updateSite"
   | "rotateWriteKey"
   | "listDeadLetters"
+  | "retryDeadLetter"
+  | "discardDeadLetter"
   | "getBotCounts"
   | "createReadKey"
   | "listReadKeys"
@@ -76,6 +80,12 @@ export type AnalyticsOperation =
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
  * Throw to refuse. It runs before every facade call; the ctx is a query ctx for
  * reads and a mutation ctx for writes.
+ *
+ * Every operation on one site passes its `siteId` (`getSiteBySlug` and
+ * `createSite` pass the `slug`), so a host can authorise per site. `listSites`
+ * calls it once without a site (may this caller list sites at all?), then once
+ * per site as `{ operation: "getSite", siteId }`, and returns only the sites
+ * that check lets through: a caller lists exactly the sites it could read.
  */
 export type AuthCallback = (
   ctx: GenericQueryCtx<GenericDataModel>,
@@ -238,7 +248,7 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       args: vCreateSiteArgs,
       returns: vCreatedSite,
       handler: async (ctx, args) => {
-        await auth(ctx, { operation: "createSite" });
+        await auth(ctx, { operation: "createSite", slug: args.slug });
         return await ctx.runMutation(component.sites.createSite, args);
       },
     }),
@@ -264,7 +274,17 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       returns: v.array(vSite),
       handler: async (ctx) => {
         await auth(ctx, { operation: "listSites" });
-        return await ctx.runQuery(component.sites.listSites, {});
+        const sites = await ctx.runQuery(component.sites.listSites, {});
+        const visible = [];
+        for (const site of sites) {
+          try {
+            await auth(ctx, { operation: "getSite", siteId: site._id });
+            visible.push(site);
+          } catch {
+            // Refused for this site: it is left out, as getSite would refuse it.
+          }
+        }
+        return visible;
       },
     }),
     updateSite: mutationGeneric({
@@ -330,6 +350,27 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
         return await ctx.runMutation(component.readKeys.revokeReadKey, args);
       },
     }),
+    /**
+     * Queues a dead letter's events again under its batch id (after a fix); it is counted once.
+     * Returns `{ batchId, events }`, or null if it was already retried or discarded.
+     */
+    retryDeadLetter: mutationGeneric({
+      args: vDeadLetterArgs,
+      returns: vDeadLetterOutcome,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "retryDeadLetter", siteId: args.siteId });
+        return await ctx.runMutation(component.deadLetters.retryDeadLetter, args);
+      },
+    }),
+    /** Deletes a dead letter and its events. Returns `{ batchId, events }`, or null if already gone. */
+    discardDeadLetter: mutationGeneric({
+      args: vDeadLetterArgs,
+      returns: vDeadLetterOutcome,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "discardDeadLetter", siteId: args.siteId });
+        return await ctx.runMutation(component.deadLetters.discardDeadLetter, args);
+      },
+    }),
   };
 }
 
@@ -375,7 +416,7 @@ type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, n
  * worker loop of any site whose batches waited over 2 minutes (a failed run),
  * and starts compaction when an hour closed over an hour ago waits (a few reads
  * when there is nothing to do). Every hour, retention: minute rollups, raw
- * events and sessions past each site's retention, old salts and rate-limit
+ * events, sessions, bot counts and dead letters past each site's retention, old salts and rate-limit
  * buckets, a page at a time.
  *
  * @example

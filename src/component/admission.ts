@@ -6,13 +6,21 @@
 // a function boundary, and the IP is only ever an input to a one-way hash.
 import { v } from "convex/values";
 import { RateLimiter } from "@convex-dev/rate-limiter";
-import { sha256Hex, vIngestResult, type AnalyticsEvent, type Rejection } from "../shared.js";
+import {
+  sha256Hex,
+  vForwardedAddresses,
+  vIngestResult,
+  type AnalyticsEvent,
+  type Rejection,
+} from "../shared.js";
 import { mutation } from "./_generated/server.js";
 import { components } from "./_generated/api.js";
 import { countBot } from "./bots.js";
+import { clientAddress } from "./clientAddress.js";
 import { normalizeEvent } from "./events.js";
 import { checkBatchShape, queueBatch } from "./ingest.js";
 import { originAllowed } from "./origins.js";
+import { stripPrivateUrlParts } from "./urlPrivacy.js";
 import { cookielessId, saltOf, todaysSalt } from "./salts.js";
 import { MINUTE, localDay, utcDay } from "./time.js";
 import { countryOfTimezone, describeUserAgent, isoCountry } from "./userAgent.js";
@@ -20,6 +28,13 @@ import { countryOfTimezone, describeUserAgent, isoCountry } from "./userAgent.js
 export const DEFAULT_SITE_BATCHES_PER_MINUTE = 6_000;
 export const DEFAULT_CLIENT_BATCHES_PER_MINUTE = 120;
 const SITE_RATE_SHARDS = 8;
+/**
+ * How long a batch id is a duplicate for sure: raw batches, the dedup record, are kept at least
+ * 8 days (rawRetentionDays), a day more than this, for clocks that move.
+ */
+export const DEDUP_WINDOW_MS = 7 * 24 * 60 * MINUTE;
+const STALE_EVENT_REASON =
+  "the event occurred more than 7 days before its batch was sent: batches are deduplicated for 7 days, so it is refused rather than risk counting it twice";
 
 const rateLimiter = new RateLimiter(components.rateLimiter);
 
@@ -42,7 +57,11 @@ export const ingestRequest = mutation({
     writeKey: v.string(),
     origin: v.union(v.string(), v.null()),
     country: v.optional(v.string()),
+    /** The request's forwarding headers: believed only through the site's trustedProxy. */
+    forwarded: v.optional(vForwardedAddresses),
     batchId: v.string(),
+    /** When the client says it sent the batch, by its own clock (the envelope's `sentAt`). */
+    sentAt: v.optional(v.number()),
     /** The batch's `events` array as JSON text, exactly as the client sent it. */
     eventsJson: v.string(),
   },
@@ -61,15 +80,18 @@ export const ingestRequest = mutation({
       return { status: "origin_not_allowed" as const };
     if (!site.enabled) return { status: "site_disabled" as const };
 
-    const { ip, userAgent } = await ctx.meta.getRequestMetadata();
+    const metadata = await ctx.meta.getRequestMetadata();
+    const ip = clientAddress(metadata.ip, args.forwarded, site.settings.trustedProxy);
+    const userAgent = metadata.userAgent;
     const client = describeUserAgent(userAgent ?? "");
     const now = Date.now();
     const day = utcDay(now);
     const salt = await todaysSalt(ctx, day);
-    // Salted with today's salt: an unsalted hash of IP and user agent could be
-    // reversed by trying every IPv4 address. Buckets are keyed by day so that
+    // The address alone: a user agent (or a forwarding header nobody vouched for) is the
+    // client's to rotate. Salted with today's salt, since an unsalted hash of an address
+    // could be reversed by trying every IPv4 address. Buckets are keyed by day so that
     // pruneSalts can delete every older one.
-    const clientKey = (await sha256Hex(`${salt}|${ip ?? ""}|${userAgent ?? ""}`)).slice(0, 32);
+    const clientKey = (await sha256Hex(`${salt}|${ip ?? ""}`)).slice(0, 32);
     const perSite = site.settings.siteBatchesPerMinute ?? DEFAULT_SITE_BATCHES_PER_MINUTE;
     const perClient = site.settings.clientBatchesPerMinute ?? DEFAULT_CLIENT_BATCHES_PER_MINUTE;
     // The client's limit applies to bots too, so a crawler cannot inflate the bot counter for free.
@@ -139,6 +161,13 @@ export const ingestRequest = mutation({
       const country = edgeCountry ?? claimed ?? countryOfTimezone(sent.tz);
       const clientId =
         typeof sent.visitorId === "string" && sent.visitorId ? sent.visitorId.slice(0, 128) : null;
+      // Measured on the client's own clock, so its skew does not matter: a batch resent after its
+      // raw batch was pruned (at least 8 days on) has only events older than this, and is refused.
+      const occurredAt = (sent as { occurredAt?: unknown }).occurredAt;
+      if (typeof occurredAt === "number" && occurredAt < (args.sentAt ?? now) - DEDUP_WINDOW_MS) {
+        rejected.push({ index, reason: STALE_EVENT_REASON });
+        continue;
+      }
       const result = normalizeEvent(raw, now, {
         // Without a client id, a stand-in until the event's (clamped) time is known.
         visitorId: clientId ?? "cookieless",
@@ -152,6 +181,7 @@ export const ingestRequest = mutation({
         continue;
       }
       if (clientId === null) result.event.visitorId = await cookielessFor(result.event.occurredAt);
+      stripPrivateUrlParts(result.event, site.settings.keptQueryParams);
       candidates.push({ index, event: result.event });
     }
     return {

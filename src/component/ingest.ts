@@ -15,6 +15,7 @@ import {
   type Rejection,
 } from "../shared.js";
 import { MAX_EVENTS_PER_BATCH, enrichedFields, normalizeEvent } from "./events.js";
+import { stripPrivateUrlParts } from "./urlPrivacy.js";
 
 /**
  * The worker reads only batches created at least this long before it started.
@@ -53,7 +54,7 @@ async function isDuplicate(
  * Schedules the site's worker loop unless it is already scheduled. Under load
  * the flag stays set, so this is a read that no running transaction writes.
  */
-async function wakeLoop(ctx: MutationCtx, siteId: Id<"sites">): Promise<void> {
+export async function wakeLoop(ctx: MutationCtx, siteId: Id<"sites">): Promise<void> {
   const loop = await ctx.db
     .query("siteLoops")
     .withIndex("by_site", (q) => q.eq("siteId", siteId))
@@ -129,8 +130,10 @@ export async function ingestTrustedHandler(
   const rejected: Rejection[] = [];
   raw.forEach((event, index) => {
     const result = normalizeEvent(event, receivedAt, enrichedFields(event));
-    if (result.ok) candidates.push({ index, event: result.event });
-    else rejected.push({ index, reason: result.reason });
+    if (result.ok) {
+      stripPrivateUrlParts(result.event, site.settings.keptQueryParams);
+      candidates.push({ index, event: result.event });
+    } else rejected.push({ index, reason: result.reason });
   });
   return await queueBatch(ctx, site, batchId, candidates, rejected);
 }

@@ -8,10 +8,12 @@ import { COMPACTION_LEASE_MS } from "./compaction.js";
 import { SiteCursor, hasWaitingBatch } from "./cursor.js";
 import { resumeStalledExports } from "./exports.js";
 import { pruneSalts } from "./salts.js";
-import { DAY, HOUR, MINUTE_RETENTION_MS } from "./time.js";
+import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
 
 const PAGE = 200;
 export const DEFAULT_RAW_RETENTION_DAYS = 90;
+export const DEFAULT_BOT_COUNT_RETENTION_DAYS = 30;
+export const DEFAULT_DEAD_LETTER_RETENTION_DAYS = 30;
 /** A batch this old after its site's cursor means the loop died (a scheduled run that failed); kick restarts it. */
 export const STALLED_BATCH_MS = 2 * 60_000;
 
@@ -71,7 +73,10 @@ async function kickCompaction(ctx: MutationCtx, now: number): Promise<boolean> {
   return true;
 }
 
-/** Deletes minute rollups past realtime's window, raw batches and sessions past each site's retention, and old salts. */
+/**
+ * Deletes minute rollups past realtime's window; raw batches, sessions, bot counts and dead
+ * letters past each site's retention; and old salts.
+ */
 export const applyRetention = mutation({
   args: {},
   returns: v.null(),
@@ -90,10 +95,17 @@ export const pruneSites = internalMutation({
   handler: async (ctx, { cursor }) => {
     const page = await ctx.db.query("sites").paginate({ cursor: cursor ?? null, numItems: PAGE });
     for (const site of page.page) {
-      const days = site.settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;
+      const { settings } = site;
+      const days = settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;
       await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, {
         siteId: site._id,
         before: Date.now() - days * DAY,
+        botCountsBefore: utcDay(
+          Date.now() - (settings.botCountRetentionDays ?? DEFAULT_BOT_COUNT_RETENTION_DAYS) * DAY,
+        ),
+        deadLettersBefore:
+          Date.now() -
+          (settings.deadLetterRetentionDays ?? DEFAULT_DEAD_LETTER_RETENTION_DAYS) * DAY,
       });
     }
     if (!page.isDone)
@@ -140,9 +152,16 @@ async function takePrunable<T>(ctx: MutationCtx, docs: AsyncIterable<T>): Promis
 }
 
 export const pruneRaw = internalMutation({
-  args: { siteId: v.id("sites"), before: v.number() },
+  args: {
+    siteId: v.id("sites"),
+    before: v.number(),
+    /** Bot counts of UTC days before this one go. */
+    botCountsBefore: v.optional(v.string()),
+    /** Dead letters created before this go. */
+    deadLettersBefore: v.optional(v.number()),
+  },
   returns: v.null(),
-  handler: async (ctx, { siteId, before }) => {
+  handler: async (ctx, { siteId, before, botCountsBefore, deadLettersBefore }) => {
     // Never past the cursor: a batch the loop has not counted yet is not raw events to expire.
     const end = Math.min(before, (await SiteCursor.load(ctx, siteId)).processedBefore);
     const batches = () =>
@@ -153,12 +172,35 @@ export const pruneRaw = internalMutation({
       ctx.db
         .query("sessions")
         .withIndex("by_site_lastSeen", (q) => q.eq("siteId", siteId).lt("lastSeenAt", before));
+    const botCounts = () =>
+      ctx.db
+        .query("botCounts")
+        .withIndex("by_site_day", (q) => q.eq("siteId", siteId).lt("day", botCountsBefore ?? ""));
+    const deadLetters = () =>
+      ctx.db
+        .query("deadLetters")
+        .withIndex("by_site", (q) =>
+          q.eq("siteId", siteId).lt("_creationTime", deadLettersBefore ?? 0),
+        );
     for (const doc of await takePrunable(ctx, batches())) await ctx.db.delete("batches", doc._id);
     for (const doc of await takePrunable(ctx, sessions())) await ctx.db.delete("sessions", doc._id);
+    for (const doc of await takePrunable(ctx, botCounts()))
+      await ctx.db.delete("botCounts", doc._id);
+    for (const doc of await takePrunable(ctx, deadLetters()))
+      await ctx.db.delete("deadLetters", doc._id);
     // A step that stopped early (a full page or its byte budget) leaves more: the next one takes it.
-    const more = (await batches().first()) ?? (await sessions().first());
+    const more =
+      (await batches().first()) ??
+      (await sessions().first()) ??
+      (await botCounts().first()) ??
+      (await deadLetters().first());
     if (more) {
-      await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, { siteId, before });
+      await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, {
+        siteId,
+        before,
+        ...(botCountsBefore !== undefined ? { botCountsBefore } : {}),
+        ...(deadLettersBefore !== undefined ? { deadLettersBefore } : {}),
+      });
     }
     return null;
   },

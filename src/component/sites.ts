@@ -17,6 +17,9 @@ import {
   type Site,
 } from "../shared.js";
 import { assertTimezone } from "./time.js";
+import { assertTrustedProxy } from "./clientAddress.js";
+import { normalizeOrigins } from "./origins.js";
+import { assertKeptQueryParams } from "./urlPrivacy.js";
 
 function toSite(doc: Doc<"sites">): Site {
   const { writeKeyHash: _hidden, ...site } = doc;
@@ -45,13 +48,6 @@ function validateSite(fields: {
   }
   if (fields.name !== undefined && (fields.name.length === 0 || fields.name.length > 200))
     throw new Error("name must be 1-200 characters");
-  for (const origin of fields.allowedOrigins ?? []) {
-    if (!/^https?:\/\/[^/]+$/.test(origin) && !/^https?:\/\/\*\.[^/]+$/.test(origin)) {
-      throw new Error(
-        `Invalid origin "${origin}": use scheme://host[:port], e.g. https://example.com`,
-      );
-    }
-  }
   const s = fields.settings ?? {};
   if (
     s.sessionTimeoutMs !== undefined &&
@@ -71,6 +67,13 @@ function validateSite(fields: {
     if (rate !== undefined && !(rate >= 1 && rate <= 1_000_000))
       throw new Error(`${name} must be between 1 and 1,000,000`);
   }
+  if (s.trustedProxy !== undefined) assertTrustedProxy(s.trustedProxy);
+  if (s.keptQueryParams !== undefined) assertKeptQueryParams(s.keptQueryParams);
+  for (const name of ["botCountRetentionDays", "deadLetterRetentionDays"] as const) {
+    const days = s[name];
+    if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650))
+      throw new Error(`${name} must be a whole number of days between 1 and 3,650`);
+  }
   // Raw batches are the dedup record, and batches up to 7 days old are accepted.
   if (
     s.rawRetentionDays !== undefined &&
@@ -86,6 +89,7 @@ export const createSite = mutation({
   returns: vCreatedSite,
   handler: async (ctx, args) => {
     validateSite(args);
+    const allowedOrigins = normalizeOrigins(args.allowedOrigins ?? []);
     const timezone = args.timezone ?? "UTC";
     assertTimezone(timezone);
     const existing = await ctx.db
@@ -98,7 +102,7 @@ export const createSite = mutation({
       slug: args.slug,
       name: args.name,
       timezone,
-      allowedOrigins: args.allowedOrigins ?? [],
+      allowedOrigins,
       enabled: true,
       writeKeyHash: await sha256Hex(writeKey),
       settings: args.settings ?? {},
@@ -156,7 +160,9 @@ export const updateSite = mutation({
     validateSite(fields);
     const patch: Partial<Doc<"sites">> = {};
     if (fields.name !== undefined) patch.name = fields.name;
-    if (fields.allowedOrigins !== undefined) patch.allowedOrigins = fields.allowedOrigins;
+    // Stored as browsers send them, so that ingest compares exactly (origins.ts).
+    if (fields.allowedOrigins !== undefined)
+      patch.allowedOrigins = normalizeOrigins(fields.allowedOrigins);
     if (fields.enabled !== undefined) patch.enabled = fields.enabled;
     if (fields.settings !== undefined) patch.settings = { ...site.settings, ...fields.settings };
     await ctx.db.patch("sites", site._id, patch);

@@ -13,8 +13,10 @@ import type * as binary from "../binary.js";
 import type * as bots from "../bots.js";
 import type * as canonical from "../canonical.js";
 import type * as channels from "../channels.js";
+import type * as clientAddress from "../clientAddress.js";
 import type * as compaction from "../compaction.js";
 import type * as cursor from "../cursor.js";
+import type * as deadLetters from "../deadLetters.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
 import type * as exports from "../exports.js";
@@ -36,6 +38,7 @@ import type * as sketch from "../sketch.js";
 import type * as statsApi from "../statsApi.js";
 import type * as time from "../time.js";
 import type * as totals from "../totals.js";
+import type * as urlPrivacy from "../urlPrivacy.js";
 import type * as userAgent from "../userAgent.js";
 import type * as worker from "../worker.js";
 
@@ -52,8 +55,10 @@ const fullApi: ApiFromModules<{
   bots: typeof bots;
   canonical: typeof canonical;
   channels: typeof channels;
+  clientAddress: typeof clientAddress;
   compaction: typeof compaction;
   cursor: typeof cursor;
+  deadLetters: typeof deadLetters;
   deltas: typeof deltas;
   events: typeof events;
   exports: typeof exports;
@@ -75,6 +80,7 @@ const fullApi: ApiFromModules<{
   statsApi: typeof statsApi;
   time: typeof time;
   totals: typeof totals;
+  urlPrivacy: typeof urlPrivacy;
   userAgent: typeof userAgent;
   worker: typeof worker;
 }> = anyApi as any;

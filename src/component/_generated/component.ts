@@ -31,7 +31,17 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           batchId: string;
           country?: string;
           eventsJson: string;
+          forwarded?: Array<{
+            header:
+              | "x-forwarded-for"
+              | "cf-connecting-ip"
+              | "true-client-ip"
+              | "x-real-ip"
+              | "fly-client-ip";
+            value: string;
+          }>;
           origin: string | null;
+          sentAt?: number;
           writeKey: string;
         },
         | { status: "unknown_key" }
@@ -56,6 +66,22 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "internal",
         { days: number; siteId: string },
         Array<{ bots: number; day: string }>,
+        Name
+      >;
+    };
+    deadLetters: {
+      discardDeadLetter: FunctionReference<
+        "mutation",
+        "internal",
+        { deadLetterId: string; siteId: string },
+        { batchId: string; events: number } | null,
+        Name
+      >;
+      retryDeadLetter: FunctionReference<
+        "mutation",
+        "internal",
+        { deadLetterId: string; siteId: string },
+        { batchId: string; events: number } | null,
         Name
       >;
     };
@@ -401,12 +427,24 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           allowedOrigins?: Array<string>;
           name: string;
           settings?: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone?: string;
@@ -425,12 +463,24 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
@@ -448,12 +498,24 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
@@ -486,12 +548,24 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
@@ -513,12 +587,24 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled?: boolean;
           name?: string;
           settings?: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           siteId: string;
         },
@@ -529,12 +615,24 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           enabled: boolean;
           name: string;
           settings: {
+            botCountRetentionDays?: number;
             cardinalityCap?: number;
             clientBatchesPerMinute?: number;
+            deadLetterRetentionDays?: number;
+            keptQueryParams?: Array<string>;
             rawRetentionDays?: number;
             sessionTimeoutMs?: number;
             siteBatchesPerMinute?: number;
             trustClientCountry?: boolean;
+            trustedProxy?: {
+              header:
+                | "x-forwarded-for"
+                | "cf-connecting-ip"
+                | "true-client-ip"
+                | "x-real-ip"
+                | "fly-client-ip";
+              proxies: Array<string>;
+            };
           };
           slug: string;
           timezone: string;
