@@ -192,7 +192,12 @@ function healthHandler(component: ComponentApi, thresholds: StatsRouteOptions["h
     if (key instanceof Response) return key;
     const site = new URL(request.url).searchParams.get("site") || undefined;
     if (site !== undefined && site.length > MAX_PARAM_LENGTH)
-      return error(400, "invalid_parameter", `site is over ${MAX_PARAM_LENGTH} characters`, NO_STORE);
+      return error(
+        400,
+        "invalid_parameter",
+        `site is over ${MAX_PARAM_LENGTH} characters`,
+        NO_STORE,
+      );
     let health: Health;
     try {
       const args = { now: Date.now(), ...thresholds };

@@ -186,11 +186,12 @@ async function siteHealth(ctx: QueryCtx, siteId: Id<"sites">, now: number): Prom
     budget,
   );
   let uncompacted = await countUpTo(
-    ctx.db
-      .query("rollupDeltas")
-      .withIndex("by_bucket", (q) =>
-        q.eq("siteId", siteId).eq("interval", "hour").lt("bucketStart", now - HOUR),
-      ),
+    ctx.db.query("rollupDeltas").withIndex("by_bucket", (q) =>
+      q
+        .eq("siteId", siteId)
+        .eq("interval", "hour")
+        .lt("bucketStart", now - HOUR),
+    ),
     budget,
   );
   // Staging is indexed by dimension: one bounded count per dimension, under the same cap.
