@@ -409,7 +409,22 @@ export const vStatsOutcome = v.union(
 );
 export type StatsOutcome = Infer<typeof vStatsOutcome>;
 
-/** `GET {prefix}/health`: the pipeline's backlog, with no per-site data and no secrets. */
+/** `GET {prefix}/health` with a read key: the key's own site's backlog, same meanings as the global counts. */
+export const vSiteHealth = v.object({
+  siteId: v.string(),
+  pendingBatches: v.number(),
+  oldestPendingAgeMs: v.number(),
+  deadLetters: v.number(),
+  uncompactedShards: v.number(),
+  /** Whether this site's counts stopped at their caps or the read budget. */
+  partial: v.boolean(),
+});
+export type SiteHealth = Infer<typeof vSiteHealth>;
+
+/**
+ * `GET {prefix}/health`: the pipeline's backlog, with no per-site data and no
+ * secrets; `site` only when asked with that site's read key.
+ */
 export const vHealth = v.object({
   /** "ok", or "behind" when a threshold is passed (the route then answers 503). */
   status: v.union(v.literal("ok"), v.literal("behind")),
@@ -427,8 +442,18 @@ export const vHealth = v.object({
   partial: v.boolean(),
   /** Why the status is "behind", one sentence each. */
   reasons: v.array(v.string()),
+  /** The read key's site, when the request carried one. */
+  site: v.optional(vSiteHealth),
 });
 export type Health = Infer<typeof vHealth>;
+/** The health check with a read key: the key's admission, then the health with its site. */
+export const vHealthOutcome = v.union(
+  v.object({ status: v.literal("unknown_key") }),
+  v.object({ status: v.literal("wrong_site") }),
+  v.object({ status: v.literal("rate_limited"), retryAfterMs: v.number() }),
+  v.object({ status: v.literal("ok"), health: vHealth }),
+);
+export type HealthOutcome = Infer<typeof vHealthOutcome>;
 
 /** What an export writes: raw events, sessions, or one report's rows. */
 export const vExportKind = v.union(v.literal("events"), v.literal("sessions"), v.literal("report"));

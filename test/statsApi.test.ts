@@ -10,7 +10,7 @@ import { components } from "../example/convex/_generated/api.js";
 import type { DataModel } from "../src/component/_generated/dataModel.js";
 import { MAX_READ_KEYS_PER_SITE, READ_KEY_REQUESTS_PER_MINUTE } from "../src/component/readKeys.js";
 import { sha256Hex } from "../src/shared.js";
-import { DEFAULT_HEALTH_THRESHOLDS } from "../src/component/health.js";
+import { DEFAULT_HEALTH_THRESHOLDS, HEALTH_COUNT_CAP } from "../src/component/health.js";
 import { STATS_REPORTS } from "../src/client/statsRoutes.js";
 
 type ComponentCtx = GenericMutationCtx<DataModel>;
@@ -566,5 +566,210 @@ describe("GET /health", () => {
       uncompactedShards: number;
     };
     expect(body.lastCompactionAt).toBeGreaterThanOrEqual(NOW + 3 * HOUR);
+  });
+});
+
+describe("GET /health with a read key: the key's own site too", () => {
+  type HealthBody = Record<string, unknown> & {
+    status: string;
+    pendingBatches: number;
+    deadLetters: number;
+    uncompactedShards: number;
+    site?: Record<string, unknown>;
+  };
+
+  /** A batch the worker never took and `deadLetters` dead letters, on `siteId`; the batch's creation time. */
+  async function backlog(t: App, siteId: string, tag: string, deadLetters: number) {
+    return await inAnalytics(t, async (ctx) => {
+      const site = ctx.db.normalizeId("sites", siteId)!;
+      const batchId = await ctx.db.insert("batches", {
+        siteId: site,
+        batchId: `lost-${tag}`,
+        events: [
+          {
+            id: `l-${tag}`,
+            type: "pageview",
+            occurredAt: NOW,
+            url: "https://a.com/",
+            visitorId: "v9",
+          },
+        ],
+      });
+      for (let i = 0; i < deadLetters; i++)
+        await ctx.db.insert("deadLetters", {
+          siteId: site,
+          batchId: `dead-${tag}-${i}`,
+          events: [],
+          attempts: 3,
+          error: "x",
+        });
+      return (await ctx.db.get("batches", batchId))!._creationTime;
+    });
+  }
+
+  test("200 with the global counts and the key's site's, never another site's", async () => {
+    const { t, siteId, otherSiteId, readKey, otherKey } = await setup();
+    const lostAt = await backlog(t, siteId, "a", 2);
+    const otherLostAt = await backlog(t, otherSiteId, "b", 5);
+    // Site A's hours from the setup are now due for compaction; site B has none.
+    vi.setSystemTime(NOW + 90 * 60_000);
+    const response = await get(t, "/health", bearer(readKey));
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    const body = (await response.json()) as HealthBody;
+    const withoutKey = (await (await get(t, "/health")).json()) as HealthBody;
+    const { site, ...global } = body;
+    expect(global).toEqual(withoutKey);
+    expect(global.pendingBatches).toBe(2);
+    expect(global.deadLetters).toBe(7);
+    expect(site).toEqual({
+      siteId,
+      pendingBatches: 1,
+      oldestPendingAgeMs: NOW + 90 * 60_000 - lostAt,
+      deadLetters: 2,
+      uncompactedShards: global.uncompactedShards,
+      partial: false,
+    });
+    expect(global.uncompactedShards).toBeGreaterThan(0);
+    expect(JSON.stringify(body)).not.toContain(otherSiteId);
+
+    // The other site's key sees its own site only, with the same global counts.
+    const other = (await (await get(t, "/health", bearer(otherKey))).json()) as HealthBody;
+    expect(other.site).toEqual({
+      siteId: otherSiteId,
+      pendingBatches: 1,
+      oldestPendingAgeMs: NOW + 90 * 60_000 - otherLostAt,
+      deadLetters: 5,
+      uncompactedShards: 0,
+      partial: false,
+    });
+    expect(JSON.stringify(other)).not.toContain(siteId);
+  });
+
+  test("?site= must be the key's site (403 otherwise); without a key it changes nothing", async () => {
+    const { t, siteId, otherSiteId, readKey } = await setup();
+    const own = await get(t, `/health?${qs({ site: siteId })}`, bearer(readKey));
+    expect(own.status).toBe(200);
+    expect(((await own.json()) as HealthBody).site?.siteId).toBe(siteId);
+    await expectError(
+      await get(t, `/health?${qs({ site: otherSiteId })}`, bearer(readKey)),
+      403,
+      "wrong_site",
+    );
+    await expectError(
+      await get(t, `/health?${qs({ site: "x".repeat(201) })}`, bearer(readKey)),
+      400,
+      "invalid_parameter",
+    );
+    const anonymous = await get(t, `/health?${qs({ site: siteId })}`);
+    expect(anonymous.status).toBe(200);
+    const body = (await anonymous.json()) as HealthBody;
+    expect(body).not.toHaveProperty("site");
+    expect(JSON.stringify(body)).not.toContain(siteId);
+  });
+
+  test("401 with the error shape for a malformed, unknown or revoked key", async () => {
+    const { t, siteId, readKey, keyId } = await setup();
+    await expectError(await get(t, "/health", { Authorization: "Basic abc" }), 401, "unknown_key");
+    await expectError(await get(t, "/health", bearer("pk_writekey")), 401, "unknown_key");
+    await expectError(await get(t, "/health", bearer("rk_notakey")), 401, "unknown_key");
+    expect((await get(t, "/health", bearer(readKey))).status).toBe(200);
+    await t.mutation(components.analytics.readKeys.revokeReadKey, { siteId, keyId });
+    const revoked = await get(t, "/health", bearer(readKey));
+    await expectError(revoked, 401, "unknown_key");
+    expect(revoked.headers.get("WWW-Authenticate")).toMatch(/invalid_token/);
+    // Without a key it still answers.
+    expect((await get(t, "/health")).status).toBe(200);
+  });
+
+  test("429 once the key has spent its minute, shared with the stats API", async () => {
+    const { t, siteId, readKey } = await setup();
+    const stats = `/api/v1/overview?${qs({ site: siteId, from: NOW - DAY, to: NOW })}`;
+    for (let i = 0; i < READ_KEY_REQUESTS_PER_MINUTE; i++)
+      expect((await get(t, i % 2 === 0 ? "/health" : stats, bearer(readKey))).status).toBe(200);
+    const limited = await get(t, "/health", bearer(readKey));
+    await expectError(limited, 429, "rate_limited");
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    await expectError(await get(t, stats, bearer(readKey)), 429, "rate_limited");
+    // Monitors without a key are not limited by it.
+    expect((await get(t, "/health")).status).toBe(200);
+  });
+
+  test("a key's site counts stop at their cap and say so", async () => {
+    const { t, siteId, readKey } = await setup();
+    await backlog(t, siteId, "a", HEALTH_COUNT_CAP + 1);
+    const body = (await (await get(t, "/health", bearer(readKey))).json()) as HealthBody;
+    expect(body.site).toMatchObject({ deadLetters: HEALTH_COUNT_CAP, partial: true });
+  });
+
+  test("fuzzed query strings and Authorization headers never produce a 5xx", async () => {
+    const { t, siteId, otherSiteId, readKey, otherKey } = await setup();
+    let minute = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom("site", "x", "site[]"),
+            fc.oneof(
+              fc.constantFrom(siteId, otherSiteId, "", "x".repeat(201)),
+              fc.string({ maxLength: 30 }),
+            ),
+          ),
+          { maxLength: 3 },
+        ),
+        fc.option(
+          fc.oneof(
+            fc.constantFrom(`Bearer ${readKey}`, `Bearer ${otherKey}`, "Bearer rk_", "Bearer"),
+            fc.string({ maxLength: 40 }),
+          ),
+          { nil: undefined },
+        ),
+        async (params, authorization) => {
+          // A fresh minute each run, so the key's rate limit is not what is being tested.
+          vi.setSystemTime(NOW + ++minute * 60_000);
+          const query = new URLSearchParams(params).toString();
+          let response: Response;
+          try {
+            response = await get(
+              t,
+              `/health?${query}`,
+              authorization === undefined ? {} : { Authorization: authorization },
+            );
+          } catch (e) {
+            // Header values the Fetch API itself refuses never reach the route.
+            expect(String(e)).toMatch(/header|Header|invalid/);
+            return;
+          }
+          expect([200, 400, 401, 403], `?${query} ${authorization}`).toContain(response.status);
+          const body = (await response.json()) as { error?: { message: string } };
+          if (response.status !== 200) expect(body.error?.message).toEqual(expect.any(String));
+        },
+      ),
+      { seed: 11, numRuns: 100 },
+    );
+  });
+
+  test("503 unavailable, with Retry-After, when the health check's component call throws", async () => {
+    const { t, siteId, readKey } = await setup();
+    // A broken invariant: two cursors for one site make SiteCursor.load's unique() throw.
+    await inAnalytics(t, async (ctx) => {
+      await ctx.db.insert("siteCursors", {
+        siteId: ctx.db.normalizeId("sites", siteId)!,
+        creationTime: 0,
+        ids: [],
+        retry: [],
+      });
+      await ctx.db.insert("siteCursors", {
+        siteId: ctx.db.normalizeId("sites", siteId)!,
+        creationTime: 0,
+        ids: [],
+        retry: [],
+      });
+    });
+    for (const headers of [{}, bearer(readKey)]) {
+      const response = await get(t, "/health", headers);
+      const message = await expectError(response, 503, "unavailable");
+      expect(message).not.toMatch(/unique|siteCursors/);
+      expect(response.headers.get("Retry-After")).toBe("5");
+    }
   });
 });

@@ -1,8 +1,9 @@
 // The stats HTTP API (GET {prefix}/api/v1/{overview|timeseries|breakdown|realtime})
 // and the health check (GET {prefix}/health). Parameters are parsed here, so a
 // malformed query string is a 400 without a component call; then ONE component
-// call: statsApi.serveStats (read key, site, rate limit, report) or
-// health.getHealth. No input produces a 500.
+// call: statsApi.serveStats (read key, site, rate limit, report), or
+// health.getHealth (no key) or health.getHealthWithReadKey (key, its site's
+// counts too). No input produces a 500.
 import { httpActionGeneric, type HttpRouter } from "convex/server";
 import { corsRouter } from "convex-helpers/server/cors";
 import type { ComponentApi } from "../component/_generated/component.js";
@@ -11,6 +12,7 @@ import {
   GRANULARITIES,
   type Dimension,
   type Granularity,
+  type Health,
   type StatsRequest,
 } from "../shared.js";
 import { MAX_PAST_MS } from "../component/events.js";
@@ -102,56 +104,74 @@ export function cacheControlFor(request: StatsRequest, now: number): string {
   return "private, no-cache";
 }
 
+const NO_STORE = { "Cache-Control": "no-store", Vary: "Authorization" };
+const UNKNOWN_KEY_HEADERS = { ...NO_STORE, "WWW-Authenticate": 'Bearer error="invalid_token"' };
+
+/** The read key from `Authorization: Bearer rk_...`: null when absent, or the 401 to answer. */
+function readKeyOf(request: Request): { readKey: string } | Response | null {
+  const authorization = request.headers.get("authorization");
+  if (!authorization) return null;
+  const match = /^Bearer\s+(rk_[A-Za-z0-9_-]{1,100})\s*$/i.exec(authorization);
+  if (!match) return error(401, "unknown_key", "Unknown read key", UNKNOWN_KEY_HEADERS);
+  return { readKey: match[1]! };
+}
+
+type Refusal =
+  | { status: "unknown_key" }
+  | { status: "wrong_site" }
+  | { status: "rate_limited"; retryAfterMs: number };
+
+/** The answer to a read key the component did not admit: the same for the stats API and health. */
+function refusal(outcome: Refusal): Response {
+  switch (outcome.status) {
+    case "unknown_key":
+      return error(401, "unknown_key", "Unknown read key", UNKNOWN_KEY_HEADERS);
+    case "wrong_site":
+      return error(403, "wrong_site", "This read key belongs to another site", NO_STORE);
+    case "rate_limited": {
+      const seconds = String(Math.ceil(outcome.retryAfterMs / 1000));
+      return error(429, "rate_limited", `Too many requests, retry after ${seconds} s`, {
+        ...NO_STORE,
+        "Retry-After": seconds,
+      });
+    }
+  }
+}
+
 function statsHandler(component: ComponentApi, report: StatsReport) {
   return httpActionGeneric(async (ctx, request) => {
-    const noStore = { "Cache-Control": "no-store", Vary: "Authorization" };
-    const authorization = request.headers.get("authorization");
-    if (!authorization)
+    const key = readKeyOf(request);
+    if (key === null)
       return error(401, "missing_key", "Send a read key: Authorization: Bearer rk_...", {
-        ...noStore,
+        ...NO_STORE,
         "WWW-Authenticate": "Bearer",
       });
-    const match = /^Bearer\s+(rk_[A-Za-z0-9_-]{1,100})\s*$/i.exec(authorization);
-    if (!match)
-      return error(401, "unknown_key", "Unknown read key", {
-        ...noStore,
-        "WWW-Authenticate": 'Bearer error="invalid_token"',
-      });
+    if (key instanceof Response) return key;
     const now = Date.now();
     const parsed = parseStatsQuery(report, new URL(request.url).searchParams, now);
-    if ("problem" in parsed) return error(400, "invalid_parameter", parsed.problem, noStore);
+    if ("problem" in parsed) return error(400, "invalid_parameter", parsed.problem, NO_STORE);
 
     let outcome;
     try {
       outcome = await ctx.runAction(component.statsApi.serveStats, {
-        readKey: match[1]!,
+        readKey: key.readKey,
         request: parsed.request,
       });
     } catch {
       return error(503, "unavailable", "The stats API is unavailable, retry later", {
-        ...noStore,
+        ...NO_STORE,
         "Retry-After": "5",
       });
     }
     switch (outcome.status) {
       case "unknown_key":
-        return error(401, "unknown_key", "Unknown read key", {
-          ...noStore,
-          "WWW-Authenticate": 'Bearer error="invalid_token"',
-        });
       case "wrong_site":
-        return error(403, "wrong_site", "This read key belongs to another site", noStore);
-      case "rate_limited": {
-        const seconds = String(Math.ceil(outcome.retryAfterMs / 1000));
-        return error(429, "rate_limited", `Too many requests, retry after ${seconds} s`, {
-          ...noStore,
-          "Retry-After": seconds,
-        });
-      }
+      case "rate_limited":
+        return refusal(outcome);
       case "invalid_parameter":
-        return error(400, "invalid_parameter", outcome.message, noStore);
+        return error(400, "invalid_parameter", outcome.message, NO_STORE);
       case "unavailable":
-        return error(503, "unavailable", outcome.message, { ...noStore, "Retry-After": "5" });
+        return error(503, "unavailable", outcome.message, { ...NO_STORE, "Retry-After": "5" });
       case "ok":
         return json(200, outcome.body, {
           "Cache-Control": cacheControlFor(parsed.request, now),
@@ -161,21 +181,43 @@ function statsHandler(component: ComponentApi, report: StatsReport) {
   });
 }
 
+/**
+ * Without a key: the global counts (health.getHealth). With a read key: also
+ * the key's site (health.getHealthWithReadKey, which admits the key as the
+ * stats API does); `?site=`, if given, must be the key's site.
+ */
 function healthHandler(component: ComponentApi, thresholds: StatsRouteOptions["health"]) {
-  return httpActionGeneric(async (ctx) => {
-    const headers = { "Cache-Control": "no-store" };
+  return httpActionGeneric(async (ctx, request) => {
+    const key = readKeyOf(request);
+    if (key instanceof Response) return key;
+    const site = new URL(request.url).searchParams.get("site") || undefined;
+    if (site !== undefined && site.length > MAX_PARAM_LENGTH)
+      return error(
+        400,
+        "invalid_parameter",
+        `site is over ${MAX_PARAM_LENGTH} characters`,
+        NO_STORE,
+      );
+    let health: Health;
     try {
-      const health = await ctx.runQuery(component.health.getHealth, {
-        now: Date.now(),
-        ...thresholds,
-      });
-      return json(health.status === "ok" ? 200 : 503, health, headers);
+      const args = { now: Date.now(), ...thresholds };
+      if (key === null) health = await ctx.runQuery(component.health.getHealth, args);
+      else {
+        const outcome = await ctx.runAction(component.health.getHealthWithReadKey, {
+          ...args,
+          readKey: key.readKey,
+          siteId: site,
+        });
+        if (outcome.status !== "ok") return refusal(outcome);
+        health = outcome.health;
+      }
     } catch {
       return error(503, "unavailable", "The health check could not read the pipeline", {
-        ...headers,
+        ...NO_STORE,
         "Retry-After": "5",
       });
     }
+    return json(health.status === "ok" ? 200 : 503, health, NO_STORE);
   });
 }
 

@@ -1,10 +1,21 @@
 // GET {prefix}/health: is the pipeline keeping up? Global counts only (no site
-// ids, names or keys), for uptime monitors. Every read is bounded: at most
+// ids, names or keys), for uptime monitors; with a read key, also its own
+// site's counts (getHealthWithReadKey). Every read is bounded: at most
 // HEALTH_MAX_SITES sites, HEALTH_COUNT_CAP documents per count and
-// HEALTH_READ_BYTES in all; a count that stops early sets `partial`.
+// HEALTH_READ_BYTES in all (and as much again for the key's site); a count that
+// stops early sets `partial`.
 import { getConvexSize, v, type Value } from "convex/values";
-import { query, type QueryCtx } from "./_generated/server.js";
-import { vHealth, type Health } from "../shared.js";
+import { action, internalQuery, query, type QueryCtx } from "./_generated/server.js";
+import { internal } from "./_generated/api.js";
+import type { Id } from "./_generated/dataModel.js";
+import {
+  DIMENSIONS,
+  vHealth,
+  vHealthOutcome,
+  type Health,
+  type HealthOutcome,
+  type SiteHealth,
+} from "../shared.js";
 import { SiteCursor } from "./cursor.js";
 import { STALLED_BATCH_MS } from "./maintenance.js";
 import { HOUR } from "./time.js";
@@ -45,28 +56,44 @@ class ReadBudget {
   }
 }
 
+/** Counts one site's queue (its retries, then the batches past its cursor) into `queue`. */
+async function countSiteQueue(
+  ctx: QueryCtx,
+  siteId: Id<"sites">,
+  budget: ReadBudget,
+  queue: { count: number; oldest: number },
+) {
+  const cursor = await SiteCursor.load(ctx, siteId);
+  for (const retry of cursor.retry) queue.oldest = Math.min(queue.oldest, retry.creationTime);
+  queue.count += cursor.retry.length;
+  for await (const batch of cursor.after(ctx, Number.POSITIVE_INFINITY)) {
+    queue.oldest = Math.min(queue.oldest, batch._creationTime);
+    queue.count++;
+    if (!budget.take(batch)) break;
+    if (queue.count >= HEALTH_COUNT_CAP) {
+      budget.partial = true;
+      break;
+    }
+  }
+}
+
+function queueResult(queue: { count: number; oldest: number }, now: number) {
+  return {
+    count: queue.count,
+    oldestAgeMs: queue.oldest === Infinity ? 0 : Math.max(0, now - queue.oldest),
+  };
+}
+
 async function pending(ctx: QueryCtx, now: number, budget: ReadBudget) {
-  let count = 0;
-  let oldest = Infinity;
+  const queue = { count: 0, oldest: Infinity };
   const sites = await ctx.db.query("sites").take(HEALTH_MAX_SITES + 1);
   if (sites.length > HEALTH_MAX_SITES) budget.partial = true;
   for (const site of sites.slice(0, HEALTH_MAX_SITES)) {
-    if (count >= HEALTH_COUNT_CAP || budget.partial) break;
+    if (queue.count >= HEALTH_COUNT_CAP || budget.partial) break;
     budget.take(site);
-    const cursor = await SiteCursor.load(ctx, site._id);
-    for (const retry of cursor.retry) oldest = Math.min(oldest, retry.creationTime);
-    count += cursor.retry.length;
-    for await (const batch of cursor.after(ctx, Number.POSITIVE_INFINITY)) {
-      oldest = Math.min(oldest, batch._creationTime);
-      count++;
-      if (!budget.take(batch)) break;
-      if (count >= HEALTH_COUNT_CAP) {
-        budget.partial = true;
-        break;
-      }
-    }
+    await countSiteQueue(ctx, site._id, budget, queue);
   }
-  return { count, oldestAgeMs: oldest === Infinity ? 0 : Math.max(0, now - oldest) };
+  return queueResult(queue, now);
 }
 
 async function countUpTo(docs: AsyncIterable<object>, budget: ReadBudget): Promise<number> {
@@ -144,6 +171,49 @@ export async function getHealthHandler(
   };
 }
 
+/**
+ * One site's backlog, by its indexes: its queue as `pending` counts it, its
+ * dead letters, and its hour deltas and staging due for compaction. Its own
+ * read budget, so the global counts stay what they are without a key.
+ */
+async function siteHealth(ctx: QueryCtx, siteId: Id<"sites">, now: number): Promise<SiteHealth> {
+  const budget = new ReadBudget();
+  const queue = { count: 0, oldest: Infinity };
+  await countSiteQueue(ctx, siteId, budget, queue);
+  const { count, oldestAgeMs } = queueResult(queue, now);
+  const deadLetters = await countUpTo(
+    ctx.db.query("deadLetters").withIndex("by_batch", (q) => q.eq("siteId", siteId)),
+    budget,
+  );
+  let uncompacted = await countUpTo(
+    ctx.db.query("rollupDeltas").withIndex("by_bucket", (q) =>
+      q
+        .eq("siteId", siteId)
+        .eq("interval", "hour")
+        .lt("bucketStart", now - HOUR),
+    ),
+    budget,
+  );
+  // Staging is indexed by dimension: one bounded count per dimension, under the same cap.
+  for (const dimension of DIMENSIONS) {
+    if (uncompacted >= HEALTH_COUNT_CAP || budget.partial) break;
+    uncompacted += await countUpTo(
+      ctx.db
+        .query("rollupStaging")
+        .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("dimension", dimension)),
+      budget,
+    );
+  }
+  return {
+    siteId,
+    pendingBatches: count,
+    oldestPendingAgeMs: oldestAgeMs,
+    deadLetters,
+    uncompactedShards: Math.min(uncompacted, HEALTH_COUNT_CAP),
+    partial: budget.partial,
+  };
+}
+
 function definedOnly(args: Partial<HealthThresholds>): Partial<HealthThresholds> {
   return Object.fromEntries(
     Object.entries({
@@ -156,3 +226,33 @@ function definedOnly(args: Partial<HealthThresholds>): Partial<HealthThresholds>
 
 /** The pipeline's backlog; `now` comes from the caller so the query reads no clock. */
 export const getHealth = query({ args: vHealthArgs, returns: vHealth, handler: getHealthHandler });
+
+/** The global backlog and one site's; only getHealthWithReadKey calls it, with the key's site. */
+export const getHealthOfSite = internalQuery({
+  args: { ...vHealthArgs, siteId: v.id("sites") },
+  returns: vHealth,
+  handler: async (ctx, { siteId, ...args }): Promise<Health> => ({
+    ...(await getHealthHandler(ctx, args)),
+    site: await siteHealth(ctx, siteId, args.now),
+  }),
+});
+
+/**
+ * The health route's one call when the request carries a read key: the key
+ * admitted as the stats API admits it (by hash, against `siteId` when given,
+ * rate limited per key), then the health with the key's site. The route never
+ * sees a hash; the raw key is neither stored nor logged.
+ */
+export const getHealthWithReadKey = action({
+  args: { ...vHealthArgs, readKey: v.string(), siteId: v.optional(v.string()) },
+  returns: vHealthOutcome,
+  handler: async (ctx, { readKey, siteId, ...args }): Promise<HealthOutcome> => {
+    const admission = await ctx.runMutation(internal.readKeys.admitRead, { readKey, siteId });
+    if (admission.status !== "ok") return admission;
+    const health = await ctx.runQuery(internal.health.getHealthOfSite, {
+      ...args,
+      siteId: admission.siteId,
+    });
+    return { status: "ok", health };
+  },
+});

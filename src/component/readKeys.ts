@@ -100,19 +100,20 @@ export const revokeReadKey = mutation({
 });
 
 export const vReadAdmission = v.union(
-  v.object({ status: v.literal("ok") }),
+  v.object({ status: v.literal("ok"), siteId: v.id("sites") }),
   v.object({ status: v.literal("unknown_key") }),
   v.object({ status: v.literal("wrong_site") }),
   v.object({ status: v.literal("rate_limited"), retryAfterMs: v.number() }),
 );
 
 /**
- * Admits one stats request: the key by its hash (401), its site against the
- * one asked for (403), then the key's rate limit (429). Reads one key, writes
- * only the key's rate-limit bucket.
+ * Admits one stats or health request: the key by its hash (401), its site
+ * against the one asked for, if any (403), then the key's rate limit (429),
+ * one bucket per key for both routes. Reads one key, writes only the key's
+ * rate-limit bucket. Answers the key's site.
  */
 export const admitRead = internalMutation({
-  args: { readKey: v.string(), siteId: v.string() },
+  args: { readKey: v.string(), siteId: v.optional(v.string()) },
   returns: vReadAdmission,
   handler: async (ctx, { readKey, siteId }) => {
     const keyHash = await sha256Hex(readKey);
@@ -121,7 +122,7 @@ export const admitRead = internalMutation({
       .withIndex("by_keyHash", (q) => q.eq("keyHash", keyHash))
       .unique();
     if (!key) return { status: "unknown_key" as const };
-    if (key.siteId !== siteId) return { status: "wrong_site" as const };
+    if (siteId !== undefined && key.siteId !== siteId) return { status: "wrong_site" as const };
     const limit = await rateLimiter.limit(ctx, "statsApi", {
       key: key._id,
       config: {
@@ -136,6 +137,6 @@ export const admitRead = internalMutation({
         status: "rate_limited" as const,
         retryAfterMs: Math.max(limit.retryAfter ?? 1_000, 1_000),
       };
-    return { status: "ok" as const };
+    return { status: "ok" as const, siteId: key.siteId };
   },
 });

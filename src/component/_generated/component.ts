@@ -166,9 +166,54 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           partial: boolean;
           pendingBatches: number;
           reasons: Array<string>;
+          site?: {
+            deadLetters: number;
+            oldestPendingAgeMs: number;
+            partial: boolean;
+            pendingBatches: number;
+            siteId: string;
+            uncompactedShards: number;
+          };
           status: "ok" | "behind";
           uncompactedShards: number;
         },
+        Name
+      >;
+      getHealthWithReadKey: FunctionReference<
+        "action",
+        "internal",
+        {
+          maxCompactionLagMs?: number;
+          maxDeadLetters?: number;
+          maxPendingAgeMs?: number;
+          now: number;
+          readKey: string;
+          siteId?: string;
+        },
+        | { status: "unknown_key" }
+        | { status: "wrong_site" }
+        | { retryAfterMs: number; status: "rate_limited" }
+        | {
+            health: {
+              deadLetters: number;
+              lastCompactionAt: number | null;
+              oldestPendingAgeMs: number;
+              partial: boolean;
+              pendingBatches: number;
+              reasons: Array<string>;
+              site?: {
+                deadLetters: number;
+                oldestPendingAgeMs: number;
+                partial: boolean;
+                pendingBatches: number;
+                siteId: string;
+                uncompactedShards: number;
+              };
+              status: "ok" | "behind";
+              uncompactedShards: number;
+            };
+            status: "ok";
+          },
         Name
       >;
     };
