@@ -199,24 +199,15 @@ async function eventsPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
     endIndexKey: [job.siteId, job.to + MAX_PAST_MS],
     endInclusive: true,
   });
-  const rows: CsvValue[][] = job.cursor === null ? [[...EVENT_COLUMNS]] : [];
-  const header = rows.length;
-  let bytesRead = 0;
-  let documentsRead = 0;
-  for await (const [doc] of stream) {
-    documentsRead++;
-    bytesRead += getConvexSize(doc as unknown as Value);
-    for (const event of doc.events)
-      if (event.occurredAt >= job.from && event.occurredAt < job.to)
-        rows.push(eventRow(event, doc._creationTime));
-    if (bytesRead >= EXPORT_PAGE_READ_BYTES || documentsRead >= EXPORT_PAGE_READ_DOCUMENTS) {
-      const csv = csvLines(rows);
-      const next = JSON.stringify([doc._creationTime, doc._id]);
-      return { csv, rows: rows.length - header, bytes: byteLength(csv), next };
-    }
-  }
-  const csv = csvLines(rows);
-  return { csv, rows: rows.length - header, bytes: byteLength(csv), next: DONE };
+  return collectPage(
+    stream,
+    job.cursor === null ? [...EVENT_COLUMNS] : null,
+    (doc) =>
+      doc.events
+        .filter((event) => event.occurredAt >= job.from && event.occurredAt < job.to)
+        .map((event) => eventRow(event, doc._creationTime)),
+    (doc) => [doc._creationTime, doc._id],
+  );
 }
 
 /** Sessions by startedAt in [from, to), oldest first. Cursor: the last session's index key. */
@@ -232,22 +223,41 @@ async function sessionsPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
     endIndexKey: [job.siteId, job.to],
     endInclusive: false,
   });
-  const rows: CsvValue[][] = job.cursor === null ? [[...SESSION_COLUMNS]] : [];
-  const header = rows.length;
+  return collectPage(
+    stream,
+    job.cursor === null ? [...SESSION_COLUMNS] : null,
+    (doc) => [sessionRow(doc)],
+    (doc) => [doc.startedAt, doc._creationTime, doc._id],
+  );
+}
+
+/**
+ * One page of CSV from an index stream: its documents' rows (after `header`,
+ * on the first page) until EXPORT_PAGE_READ_BYTES or EXPORT_PAGE_READ_DOCUMENTS
+ * are read; `next` is the last document's index key, or DONE.
+ */
+async function collectPage<D extends object>(
+  stream: AsyncIterable<[D, ...unknown[]]>,
+  header: CsvValue[] | null,
+  rowsOf: (doc: D) => CsvValue[][],
+  keyOf: (doc: D) => unknown[],
+): Promise<Page> {
+  const rows: CsvValue[][] = header ? [header] : [];
+  const headerRows = rows.length;
   let bytesRead = 0;
   let documentsRead = 0;
+  let next = DONE;
   for await (const [doc] of stream) {
     documentsRead++;
     bytesRead += getConvexSize(doc as unknown as Value);
-    rows.push(sessionRow(doc));
+    rows.push(...rowsOf(doc));
     if (bytesRead >= EXPORT_PAGE_READ_BYTES || documentsRead >= EXPORT_PAGE_READ_DOCUMENTS) {
-      const csv = csvLines(rows);
-      const next = JSON.stringify([doc.startedAt, doc._creationTime, doc._id]);
-      return { csv, rows: rows.length - header, bytes: byteLength(csv), next };
+      next = JSON.stringify(keyOf(doc));
+      break;
     }
   }
   const csv = csvLines(rows);
-  return { csv, rows: rows.length - header, bytes: byteLength(csv), next: DONE };
+  return { csv, rows: rows.length - headerRows, bytes: byteLength(csv), next };
 }
 
 /** One report, whole: reports are bounded by construction. */
