@@ -518,6 +518,47 @@ export function toCsv(header: string[], rows: CsvValue[][]): string {
   return csvLines([header, ...rows]);
 }
 
+/** A breakdown as CSV records, header first: one layout for the dashboard's download and the export job. */
+export function breakdownCsvRecords(label: string, rows: Breakdown["rows"]): CsvValue[][] {
+  return [
+    [label, "visitors", "pageviews", "events", "entries", "bounce_rate"],
+    ...rows.map((r) => [r.key, r.visitors, r.pageviews, r.events, r.entries, r.bounceRate]),
+  ];
+}
+
+/**
+ * A timeseries as CSV records, header first: each bucket's start in UTC (ISO 8601), then
+ * `local`'s column when given (the dashboard adds the bucket in the site's zone), then its
+ * metrics, unformatted, so a spreadsheet sums the same numbers the API returned.
+ */
+export function timeseriesCsvRecords(
+  points: Timeseries["points"],
+  local?: { header: string; format: (bucketStart: number) => string },
+): CsvValue[][] {
+  return [
+    [
+      "bucket_start_utc",
+      ...(local ? [local.header] : []),
+      "visitors",
+      "pageviews",
+      "sessions",
+      "events",
+      "bounce_rate",
+      "avg_session_duration_ms",
+    ],
+    ...points.map((p) => [
+      new Date(p.bucketStart).toISOString(),
+      ...(local ? [local.format(p.bucketStart)] : []),
+      p.visitors,
+      p.pageviews,
+      p.sessions,
+      p.events,
+      p.bounceRate,
+      p.avgSessionDurationMs,
+    ]),
+  ];
+}
+
 /** Hex SHA-256: write keys are stored and looked up only as this hash; visitor ids and rate-limit keys are made with it. */
 export async function sha256Hex(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));

@@ -13,7 +13,8 @@ enforceConvexDocumentLimits();
 
 const GCLID = "Cj0KCQiA-landing-click-7f3a";
 
-async function ingest(t: App, events: unknown[]) {
+/** Posts one batch to a new site through the real route. */
+async function post(t: App, events: unknown[]) {
   const { siteId, writeKey } = await t.mutation(components.analytics.sites.createSite, {
     slug: "shop",
     name: "Shop",
@@ -25,7 +26,13 @@ async function ingest(t: App, events: unknown[]) {
     body: JSON.stringify({ key: writeKey, batchId: "b1", sentAt: NOW, events }),
   });
   expect(res.status).toBe(202);
-  expect(await res.json()).toMatchObject({ accepted: events.length, rejected: [] });
+  return { siteId, body: await res.json() };
+}
+
+/** Posts the events, all of which must be accepted, and runs the worker. */
+async function ingest(t: App, events: unknown[]) {
+  const { siteId, body } = await post(t, events);
+  expect(body).toMatchObject({ accepted: events.length, rejected: [] });
   await t.finishAllScheduledFunctions(vi.runAllTimers);
   return siteId;
 }
@@ -93,27 +100,11 @@ describe("a click id on the landing URL", () => {
   });
 
   test("sent by the client as an unknown platform rejects that event only, with a reason", async () => {
-    const t = initApp();
-    const { writeKey } = await t.mutation(components.analytics.sites.createSite, {
-      slug: "shop",
-      name: "Shop",
-      allowedOrigins: [],
-    });
-    const res = await t.fetch("/analytics/ingest", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Origin: ORIGIN },
-      body: JSON.stringify({
-        key: writeKey,
-        batchId: "b1",
-        sentAt: NOW,
-        events: [
-          { ...pageview("e1", `${ORIGIN}/`, "v1"), clickId: "bogus" },
-          { ...pageview("e2", `${ORIGIN}/`, "v2"), clickId: "google" },
-        ],
-      }),
-    });
-    expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({
+    const { body } = await post(initApp(), [
+      { ...pageview("e1", `${ORIGIN}/`, "v1"), clickId: "bogus" },
+      { ...pageview("e2", `${ORIGIN}/`, "v2"), clickId: "google" },
+    ]);
+    expect(body).toEqual({
       accepted: 1,
       duplicate: false,
       rejected: [{ index: 0, reason: expect.stringMatching(/^clickId must be one of google/) }],

@@ -9,12 +9,19 @@ import { readdirSync, readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const blocks = [...readme.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({
-  file: file!,
-  body: body!,
-}));
+const codeBlocks = (text: string) =>
+  [...text.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({
+    file: file!,
+    body: body!,
+  }));
+const blocks = codeBlocks(readme);
 const appFiles = blocks.filter((b) => b.file.startsWith("convex/"));
-const excerpts = blocks.filter((b) => b.file.startsWith("example/"));
+// SECURITY.md quotes the example's auth callback, indented as a list item's block.
+const security = readFileSync(new URL("../SECURITY.md", import.meta.url), "utf8").replace(
+  /^  /gm,
+  "",
+);
+const excerpts = [...blocks, ...codeBlocks(security)].filter((b) => b.file.startsWith("example/"));
 const exampleSource = (file: string) =>
   readFileSync(new URL(`../example/${file}`, import.meta.url), "utf8");
 

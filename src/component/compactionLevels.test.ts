@@ -168,7 +168,8 @@ test("a big site's staged day is folded one level per step when its page sets do
   // Step one folds only the first hour (its page set is big); step two the other hours and the
   // day; step three the month. The old all-levels-at-once fold read about 5 MiB in one step.
   expect(seen).toEqual([["hour", "hour", "none", "none"], ["day", "day", "day", "day"], []]);
-});
+  // About 40 s on an idle 2-core machine (a big site's day of rows); room for a loaded one.
+}, 600_000);
 
 test("a staged hour already folded into its hour pages and the hourly totals counts once in the overview and timeseries, whether the range reads it as an hour or as part of a day", async () => {
   const { t, siteId, day } = await siteInBerlin("s");

@@ -148,3 +148,39 @@ export async function runExport(t: T, siteId: string, exportId: string): Promise
 export async function newSite(t: T) {
   return (await t.mutation(api.sites.createSite, { slug: "s", name: "S" })).siteId;
 }
+
+/**
+ * The export at scale: `count` events stored, exported step by step, and the
+ * file parsed back to exactly the stored events. Returns the steps it took.
+ */
+export async function exportAtScale(t: T, count: number): Promise<number> {
+  const siteId = await newSite(t);
+  await storeEvents(t, siteId, count);
+  const range = { from: NOW - 2 * HOUR, to: NOW + HOUR };
+  const { exportId } = await t.mutation(api.exports.startExport, {
+    siteId,
+    kind: "events",
+    ...range,
+  });
+  const steps = await runExport(t, siteId, exportId);
+  const progress = await t.query(api.exports.getExport, { siteId, exportId });
+  expect(progress).toMatchObject({
+    status: "done",
+    done: true,
+    error: null,
+    rowsWritten: count,
+  });
+  // Bounded steps: about one per 10,000 events or fewer (each step reads at most EXPORT_PAGE_READ_BYTES a page).
+  expect(steps).toBeGreaterThan(count / 10_000);
+  const [header, ...rows] = parseCsv(await fileText(t, siteId, exportId));
+  expect(header).toEqual([...EVENT_COLUMNS]);
+  const expected = await expectedEventRows(t, range.from, range.to);
+  expect(expected).toHaveLength(count);
+  expect(rows.length).toBe(expected.length);
+  for (let i = 0; i < rows.length; i++)
+    if (rows[i].join("\u0000") !== expected[i].join("\u0000")) expect(rows[i]).toEqual(expected[i]);
+  // The parts are gone once the file is whole.
+  const job = await t.run(async (ctx) => await ctx.db.get("exports", exportId as Id<"exports">));
+  expect(job!.chunks).toEqual([]);
+  return steps;
+}

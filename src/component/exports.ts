@@ -21,7 +21,9 @@ import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import schema from "./schema.js";
 import {
+  breakdownCsvRecords,
   csvLines,
+  timeseriesCsvRecords,
   vExportIdArgs,
   vExportProgress,
   vStartExportArgs,
@@ -270,35 +272,13 @@ async function reportPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
       dimension: job.report.dimension,
       ...(job.report.limit !== undefined ? { limit: job.report.limit } : {}),
     });
-    rows = [
-      [job.report.dimension, "visitors", "pageviews", "events", "entries", "bounceRate"],
-      ...found.map((r) => [r.key, r.visitors, r.pageviews, r.events, r.entries, r.bounceRate]),
-    ];
+    rows = breakdownCsvRecords(job.report.dimension, found);
   } else {
     const series = await getTimeseriesHandler(ctx, {
       ...range,
       ...(job.report?.granularity ? { granularity: job.report.granularity } : {}),
     });
-    rows = [
-      [
-        "bucketStart",
-        "visitors",
-        "pageviews",
-        "sessions",
-        "events",
-        "bounceRate",
-        "avgSessionDurationMs",
-      ],
-      ...series.points.map((p) => [
-        new Date(p.bucketStart).toISOString(),
-        p.visitors,
-        p.pageviews,
-        p.sessions,
-        p.events,
-        p.bounceRate,
-        p.avgSessionDurationMs,
-      ]),
-    ];
+    rows = timeseriesCsvRecords(series.points);
   }
   const csv = csvLines(rows);
   return { csv, rows: rows.length - 1, bytes: byteLength(csv), next: DONE };
