@@ -47,3 +47,13 @@ export async function sumHourTotals(
   );
   return Object.fromEntries(COUNTERS.map((name, i) => [name, sums[i]!])) as Counters;
 }
+
+/**
+ * Removes every hour of a site from the BTree (deleteSite). The aggregate has no
+ * way to drop a namespace: `clear` deletes its tree (the nodes in scheduled
+ * mutations of its own) and leaves an empty one, a tree document and an empty
+ * root node that hold no counts.
+ */
+export async function clearHourTotals(ctx: MutationCtx, siteId: string): Promise<void> {
+  await hourlyTotals.clear(ctx, { namespace: siteId });
+}
