@@ -443,7 +443,10 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
  */
 export function exposeMaintenanceApi(component: ComponentApi) {
   return {
-    /** Restarts worker loops a failed run stopped, and starts compaction when a closed hour waits. */
+    /**
+     * Restarts worker loops a failed run stopped, export steps and deletion passes that died,
+     * and starts compaction when a closed hour waits.
+     */
     kick: internalMutationGeneric({
       args: {},
       returns: v.null(),
@@ -470,7 +473,8 @@ type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, n
  * Schedules the component's maintenance. Every minute, a kick: it restarts the
  * worker loop of any site whose batches waited over 2 minutes (a failed run),
  * and starts compaction when an hour closed over an hour ago waits (a few reads
- * when there is nothing to do). Every hour, retention: minute rollups, raw
+ * when there is nothing to do); it also restarts export steps and deletion
+ * passes that died. Every hour, retention: minute rollups, raw
  * events, sessions, bot counts and dead letters past each site's retention, old salts and rate-limit
  * buckets, a page at a time.
  *
