@@ -12,14 +12,22 @@ export const PRUNE_PAGE = 200;
  */
 export const PRUNE_READ_BYTES = 2 * 1024 * 1024;
 
-/** Documents of `docs` until PRUNE_PAGE of them or PRUNE_READ_BYTES read in this transaction (at least one). */
-export async function takePrunable<T>(ctx: MutationCtx, docs: AsyncIterable<T>): Promise<T[]> {
+/**
+ * Documents of `docs` until PRUNE_PAGE of them or `readBytes` read in this
+ * transaction (at least one). A caller that deletes what it takes passes half
+ * the budget: a delete reads its document again.
+ */
+export async function takePrunable<T>(
+  ctx: MutationCtx,
+  docs: AsyncIterable<T>,
+  readBytes = PRUNE_READ_BYTES,
+): Promise<T[]> {
   const out: T[] = [];
   for await (const doc of docs) {
     out.push(doc);
     if (out.length >= PRUNE_PAGE) break;
     const { bytesRead } = await ctx.meta.getTransactionMetrics();
-    if (bytesRead.used > PRUNE_READ_BYTES) break;
+    if (bytesRead.used > readBytes) break;
   }
   return out;
 }

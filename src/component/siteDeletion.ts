@@ -9,7 +9,7 @@ import { RateLimiter } from "@convex-dev/rate-limiter";
 import type { MutationCtx } from "./_generated/server.js";
 import { components } from "./_generated/api.js";
 import type { Doc, Id, TableNames } from "./_generated/dataModel.js";
-import { hasRoom, takePrunable } from "./budget.js";
+import { PRUNE_READ_BYTES, hasRoom, takePrunable } from "./budget.js";
 import { count, type Phase } from "./deletions.js";
 import { deleteFiles } from "./exports.js";
 import { DAY, utcDay } from "./time.js";
@@ -34,7 +34,7 @@ function deleteAll<T extends TableNames>(
     name: table,
     run: async (ctx, state) => {
       for (;;) {
-        const page = await takePrunable(ctx, docs(ctx, state.job.siteId));
+        const page = await takePrunable(ctx, docs(ctx, state.job.siteId), PRUNE_READ_BYTES / 2);
         for (const doc of page) {
           await before?.(ctx, doc);
           await ctx.db.delete(table, doc._id as Id<T> as never);

@@ -23,7 +23,7 @@ import type { Doc, Id } from "./_generated/dataModel.js";
 import schema from "./schema.js";
 import type { AnalyticsEvent } from "../shared.js";
 import { DEDUP_WINDOW_MS } from "./admission.js";
-import { hasRoom, takePrunable } from "./budget.js";
+import { PRUNE_READ_BYTES, hasRoom, takePrunable } from "./budget.js";
 import { SiteCursor } from "./cursor.js";
 import { count, type PassState, type Phase, type PhaseOutcome } from "./deletions.js";
 import { DAY } from "./time.js";
@@ -198,6 +198,7 @@ const sessionsPhase: Phase = {
           .withIndex("by_visitor", (q) =>
             q.eq("siteId", state.job.siteId).eq("visitorId", visitorId),
           ),
+        PRUNE_READ_BYTES / 2,
       );
       for (const doc of page) await ctx.db.delete("sessions", doc._id);
       count(state, "sessions", page.length);
