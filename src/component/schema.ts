@@ -35,7 +35,8 @@ export default defineSchema({
   // worker loop reads the batches after its cursor (siteCursors) created at least
   // SETTLE_MS before it started, a range no running ingest can still insert into;
   // everything before the cursor is raw events, deleted by the retention cron.
-  // Ingest reads only its own (siteId, batchId) key here, for dedup. Ordered by
+  // GDPR deletion rewrites a counted batch without a person's events (never one
+  // the worker has still to read); deleteSite deletes a site's. Ingest reads only its own (siteId, batchId) key here, for dedup. Ordered by
   // creation time, which Convex keeps increasing however the wall clock moves.
   batches: defineTable({
     siteId: v.id("sites"),
