@@ -202,6 +202,19 @@ describe("deleteSite", () => {
       expect(started).toMatchObject({ kind: "site", status: "running" });
       // From the first pass: no events, no reads, no read key.
       expect((await post(t, doomed.writeKey, "late", "v9")).status).toBe(401);
+      expect(
+        await t.mutation(components.analytics.ingest.trackServer, {
+          site: "doomed",
+          event: {
+            id: "s1",
+            type: "track",
+            name: "x",
+            occurredAt: Date.now(),
+            url: "https://ex.com/",
+            visitorId: "s",
+          },
+        }),
+      ).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: 'unknown site "doomed"' }] });
       await expect(t.query(api.analytics.getOverview, range(doomed.siteId))).rejects.toThrow(
         `Site "${doomed.siteId}" is being deleted`,
       );
