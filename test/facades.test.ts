@@ -49,6 +49,9 @@ const MAINTENANCE_NAMES = Object.keys(exposeMaintenanceApi(components.analytics)
 
 /** The export setup() starts, so that getExport has one to show. */
 let existingExportId = "";
+/** The deletion setup() starts, so that getDeletion has one to show, and the site deleteSite deletes. */
+let existingDeletionId = "";
+let doomedSiteId = "";
 
 /** Valid arguments for every exported function. A new export without an entry here fails the first test. */
 function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<string, unknown>> {
@@ -75,6 +78,10 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     createReadKey: { siteId, name: "status page" },
     listReadKeys: { siteId },
     revokeReadKey: { siteId, keyId: "no-such-key" },
+    deleteVisitorData: { siteId, visitorId: "v-nobody" },
+    getDeletion: { siteId, deletionId: existingDeletionId },
+    // Another site: deleting this test's own would leave the functions after it nothing to act on.
+    deleteSite: { siteId: doomedSiteId || siteId },
   };
 }
 
@@ -107,6 +114,14 @@ async function setup() {
     to: NOW,
   });
   existingExportId = started.exportId;
+  const deletion = await t.mutation(components.analytics.deletions.deleteVisitorData, {
+    siteId: site!.siteId,
+    userId: "user-gone",
+  });
+  existingDeletionId = deletion.deletionId;
+  doomedSiteId = (
+    await t.mutation(components.analytics.sites.createSite, { slug: "doomed", name: "Doomed" })
+  ).siteId;
   // One dead letter, for the dead-letter functions to act on.
   const deadLetterId = await inComponent(t, "analytics", async (ctx) =>
     String(
@@ -155,7 +170,10 @@ describe("auth runs first, for every exported function", () => {
     // createSite, updateSite and rotateWriteKey were refused before they wrote anything.
     vi.stubEnv("ANALYTICS_DEV_OPEN", "1");
     const sites = await t.query(api.analytics.listSites, {});
-    expect(sites.map((s) => [s.slug, s.name])).toEqual([["default", "Example site"]]);
+    expect(sites.map((s) => [s.slug, s.name])).toEqual([
+      ["default", "Example site"],
+      ["doomed", "Doomed"],
+    ]);
     const res = await t.fetch("/analytics/ingest", {
       method: "POST",
       body: JSON.stringify({
@@ -191,10 +209,11 @@ describe("auth runs first, for every exported function", () => {
       ...Object.fromEntries([...READ_NAMES, ...ADMIN_NAMES].map((n) => [n, "ok"])),
       createSite: "refused",
       getSiteBySlug: "refused",
+      deleteSite: "refused",
     });
   });
 
-  test("listSites returns only the sites the caller owns: an admin sees all three, an owner of two sees two, a verified stranger none, and an anonymous caller is refused", async () => {
+  test("listSites returns only the sites the caller owns: an admin sees all four, an owner of two sees two, a verified stranger none, and an anonymous caller is refused", async () => {
     const { t, siteId } = await setup();
     const more = await t.run(async (ctx) => {
       const ids: string[] = [];
@@ -214,6 +233,7 @@ describe("auth runs first, for every exported function", () => {
       (await caller.query(api.analytics.listSites, {})).map((s) => s.slug).sort();
     expect(await slugs(t.withIdentity({ email: ADMIN, emailVerified: true }))).toEqual([
       "default",
+      "doomed",
       "second",
       "third",
     ]);

@@ -48,15 +48,15 @@ const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
 };
 
 // Administration: admins do everything. An owner manages their own site (settings,
-// write key, dead letters, bot counts) and lists only their sites; creating sites
-// and looking them up by slug are for admins.
+// write key, dead letters, bot counts, GDPR deletions) and lists only their sites;
+// creating sites, looking them up by slug and deleting them are for admins.
 const requireSiteAdmin: AuthCallback = async (ctx, { operation, siteId }) => {
   if (devOpen()) return;
   const email = verifiedEmail(await ctx.auth.getUserIdentity());
   if (isAdmin(email)) return;
   // listSites without a site: any verified user may ask; each site is then checked as getSite.
   if (operation === "listSites" && !siteId && email) return;
-  const ownerMay = operation !== "createSite" && operation !== "getSiteBySlug";
+  const ownerMay = !["createSite", "getSiteBySlug", "deleteSite"].includes(operation);
   if (ownerMay && (await ownsSite(ctx, email, siteId))) return;
   throw new Error("Only analytics admins may do this");
 };
@@ -88,6 +88,9 @@ export const {
   createReadKey,
   listReadKeys,
   revokeReadKey,
+  deleteVisitorData,
+  deleteSite,
+  getDeletion,
 } = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.

@@ -29,6 +29,9 @@ import {
   vListSessionsArgs,
   vDeadLetterArgs,
   vDeadLetterOutcome,
+  vDeleteVisitorDataArgs,
+  vDeletionIdArgs,
+  vDeletionProgress,
   vOverview,
   vRange,
   vRealtime,
@@ -74,7 +77,10 @@ export type AnalyticsOperation =
   | "getBotCounts"
   | "createReadKey"
   | "listReadKeys"
-  | "revokeReadKey";
+  | "revokeReadKey"
+  | "deleteVisitorData"
+  | "deleteSite"
+  | "getDeletion";
 
 /**
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
@@ -371,6 +377,55 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
         return await ctx.runMutation(component.deadLetters.discardDeadLetter, args);
       },
     }),
+    /**
+     * GDPR erasure: deletes one person's raw events (inside batches and dead
+     * letters), sessions and identity links on a site, received before this
+     * call. By `visitorId`, or by `userId` (their events, and every event and
+     * session of the visitor ids those events carry). It runs in bounded passes
+     * in the background; the first runs now, so a small deletion is done when
+     * this returns. Returns its progress; watch it with {@link getDeletion}:
+     * `deleted` counts what is gone per table, and `events` the raw events.
+     * Rollup counts stay (they hold no personal data). Asking again while it
+     * runs returns the same job.
+     *
+     * @example
+     * ```ts
+     * const { deletionId } = await deleteVisitorData({ siteId, userId: "user_42" });
+     * // later, reactively: useQuery(api.analytics.getDeletion, { siteId, deletionId })?.status
+     * ```
+     */
+    deleteVisitorData: mutationGeneric({
+      args: vDeleteVisitorDataArgs,
+      returns: vDeletionProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "deleteVisitorData", siteId: args.siteId });
+        return await ctx.runMutation(component.deletions.deleteVisitorData, args);
+      },
+    }),
+    /**
+     * Deletes a site and everything of it, from every table, in bounded passes.
+     * From this call on the site takes no events (401) and every read of it is
+     * refused; its read keys stop working at once. Idempotent: asking again
+     * returns the job's progress (and restarts its passes if they stopped).
+     * Watch it with {@link getDeletion}.
+     */
+    deleteSite: mutationGeneric({
+      args: vSiteIdArgs,
+      returns: vDeletionProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "deleteSite", siteId: args.siteId });
+        return await ctx.runMutation(component.deletions.deleteSite, args);
+      },
+    }),
+    /** A deletion's progress: `status`, `phase`, `waiting`, `deleted` per table. Readable after its site is gone. */
+    getDeletion: queryGeneric({
+      args: vDeletionIdArgs,
+      returns: vDeletionProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getDeletion", siteId: args.siteId });
+        return await ctx.runQuery(component.deletions.getDeletion, args);
+      },
+    }),
   };
 }
 
@@ -388,7 +443,10 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
  */
 export function exposeMaintenanceApi(component: ComponentApi) {
   return {
-    /** Restarts worker loops a failed run stopped, and starts compaction when a closed hour waits. */
+    /**
+     * Restarts worker loops a failed run stopped, export steps and deletion passes that died,
+     * and starts compaction when a closed hour waits.
+     */
     kick: internalMutationGeneric({
       args: {},
       returns: v.null(),
@@ -415,7 +473,8 @@ type MaintenanceRef = FunctionReference<"mutation", "internal", Record<string, n
  * Schedules the component's maintenance. Every minute, a kick: it restarts the
  * worker loop of any site whose batches waited over 2 minutes (a failed run),
  * and starts compaction when an hour closed over an hour ago waits (a few reads
- * when there is nothing to do). Every hour, retention: minute rollups, raw
+ * when there is nothing to do); it also restarts export steps and deletion
+ * passes that died. Every hour, retention: minute rollups, raw
  * events, sessions, bot counts and dead letters past each site's retention, old salts and rate-limit
  * buckets, a page at a time.
  *

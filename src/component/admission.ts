@@ -20,6 +20,7 @@ import { clientAddress } from "./clientAddress.js";
 import { normalizeEvent } from "./events.js";
 import { checkBatchShape, queueBatch } from "./ingest.js";
 import { originAllowed } from "./origins.js";
+import { liveSite } from "./sites.js";
 import { stripPrivateUrlParts } from "./urlPrivacy.js";
 import { cookielessId, saltOf, todaysSalt } from "./salts.js";
 import { MINUTE, localDay, utcDay } from "./time.js";
@@ -71,10 +72,13 @@ export const ingestRequest = mutation({
     if (!Array.isArray(events)) throw new Error("eventsJson must be a JSON array");
     checkBatchShape(args.batchId, events);
     const writeKeyHash = await sha256Hex(args.writeKey);
-    const site = await ctx.db
-      .query("sites")
-      .withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", writeKeyHash))
-      .unique();
+    // A site being deleted stops taking events at deleteSite's first pass.
+    const site = liveSite(
+      await ctx.db
+        .query("sites")
+        .withIndex("by_writeKeyHash", (q) => q.eq("writeKeyHash", writeKeyHash))
+        .unique(),
+    );
     if (!site) return { status: "unknown_key" as const };
     if (!originAllowed(args.origin, site.allowedOrigins))
       return { status: "origin_not_allowed" as const };

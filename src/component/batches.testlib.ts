@@ -9,7 +9,7 @@ type Batch = Doc<"batches">;
 
 /** Processed: the cursor is past it and it does not wait for a retry. */
 export function isProcessed(cursor: SiteCursor, batch: Batch): boolean {
-  return cursor.isPast(batch) && !cursor.retry.some((r) => r.id === batch._id);
+  return cursor.hasCounted(batch);
 }
 
 export async function batchesByState(

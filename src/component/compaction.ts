@@ -18,6 +18,7 @@ import { internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
 import { FOLD_READ_BYTES, explode, explodeDay, fold, roomFor } from "./folding.js";
+import { liveSite } from "./sites.js";
 import { HOUR } from "./time.js";
 
 const MAX_STEPS_PER_RUN = 200;
@@ -73,7 +74,8 @@ export async function compactStepHandler(
   const closedBefore = Date.now() - HOUR;
   const work = await nextWork(ctx, closedBefore, new Set(args.skip ?? []));
   if (!work) return { work: null, moved: 0 };
-  const site = await ctx.db.get("sites", work.siteId);
+  // A site being deleted is folded nowhere: its rows are dropped, as a deleted site's are.
+  const site = liveSite(await ctx.db.get("sites", work.siteId));
   if (work.kind === "explode") {
     const moved =
       (await explodeDay(ctx, site, work.siteId, work.bucketStart, closedBefore)) ??

@@ -68,6 +68,11 @@ export class SiteCursor {
     );
   }
 
+  /** Whether the loop has counted `batch`: the cursor is past it and it does not wait for a retry. */
+  hasCounted(batch: Doc<"batches">): boolean {
+    return this.isPast(batch) && !this.state.retry.some((r) => r.id === batch._id);
+  }
+
   /** Batches past the cursor whose processing threw; the next runs take them first. */
   get retry(): readonly Doc<"siteCursors">["retry"][number][] {
     return this.state.retry;

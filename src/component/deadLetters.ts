@@ -6,6 +6,7 @@ import type { Doc } from "./_generated/dataModel.js";
 import { vDeadLetterArgs, vDeadLetterOutcome } from "../shared.js";
 import { siteOrThrow } from "./sites.js";
 import { wakeLoop } from "./ingest.js";
+import { visitorDeletionRunning } from "./deletions.js";
 
 /** The dead letter, if it exists and belongs to the site; null if it is gone (already retried or discarded). */
 async function deadLetterOf(
@@ -34,6 +35,11 @@ export const retryDeadLetter = mutation({
   handler: async (ctx, { siteId, deadLetterId }) => {
     const letter = await deadLetterOf(ctx, siteId, deadLetterId);
     if (!letter) return null;
+    // A GDPR deletion scans the dead letters after the batches: one moved back meanwhile could escape it.
+    if (await visitorDeletionRunning(ctx, letter.siteId))
+      throw new Error(
+        "A visitor data deletion is running on this site: retry the dead letter once it is done",
+      );
     await ctx.db.insert("batches", {
       siteId: letter.siteId,
       batchId: letter.batchId,

@@ -355,7 +355,7 @@ export const recordChunk = internalMutation({
 });
 
 /** Deletes the files that still exist: a part already gone must not stop the job from failing cleanly. */
-async function deleteFiles(ctx: MutationCtx, ids: Id<"_storage">[]) {
+export async function deleteFiles(ctx: MutationCtx, ids: Id<"_storage">[]) {
   for (const id of ids) if (await ctx.db.system.get("_storage", id)) await ctx.storage.delete(id);
 }
 

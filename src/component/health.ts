@@ -19,6 +19,7 @@ import {
 import { SiteCursor } from "./cursor.js";
 import { STALLED_BATCH_MS } from "./maintenance.js";
 import { HOUR } from "./time.js";
+import { liveSite } from "./sites.js";
 
 /** Sites whose queue is examined (listSites lists as many). */
 export const HEALTH_MAX_SITES = 500;
@@ -91,6 +92,8 @@ async function pending(ctx: QueryCtx, now: number, budget: ReadBudget) {
   for (const site of sites.slice(0, HEALTH_MAX_SITES)) {
     if (queue.count >= HEALTH_COUNT_CAP || budget.partial) break;
     budget.take(site);
+    // A site being deleted is drained by its deletion, not by a worker: its batches are not a backlog.
+    if (!liveSite(site)) continue;
     await countSiteQueue(ctx, site._id, budget, queue);
   }
   return queueResult(queue, now);

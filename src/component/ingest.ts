@@ -16,6 +16,7 @@ import {
 } from "../shared.js";
 import { MAX_EVENTS_PER_BATCH, enrichedFields, normalizeEvent } from "./events.js";
 import { stripPrivateUrlParts } from "./urlPrivacy.js";
+import { liveSite } from "./sites.js";
 
 /**
  * The worker reads only batches created at least this long before it started.
@@ -148,7 +149,7 @@ export const ingestBatch = mutation({
   returns: vIngestResult,
   handler: async (ctx, args) => {
     const siteId = ctx.db.normalizeId("sites", args.siteId);
-    const site = siteId && (await ctx.db.get("sites", siteId));
+    const site = liveSite(siteId && (await ctx.db.get("sites", siteId)));
     if (!site) throw new Error(`Unknown site "${args.siteId}"`);
     return await ingestTrustedHandler(ctx, site, args.batchId, args.events);
   },
@@ -166,12 +167,14 @@ export const trackServer = mutation({
   returns: vIngestResult,
   handler: async (ctx, { site, event }) => {
     const id = ctx.db.normalizeId("sites", site);
-    const doc = id
-      ? await ctx.db.get("sites", id)
-      : await ctx.db
-          .query("sites")
-          .withIndex("by_slug", (q) => q.eq("slug", site))
-          .unique();
+    const doc = liveSite(
+      id
+        ? await ctx.db.get("sites", id)
+        : await ctx.db
+            .query("sites")
+            .withIndex("by_slug", (q) => q.eq("slug", site))
+            .unique(),
+    );
     if (!doc)
       return {
         accepted: 0,

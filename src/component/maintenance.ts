@@ -6,8 +6,11 @@ import { internalMutation, mutation, type MutationCtx } from "./_generated/serve
 import { internal } from "./_generated/api.js";
 import { COMPACTION_LEASE_MS } from "./compaction.js";
 import { SiteCursor, hasWaitingBatch } from "./cursor.js";
+import { resumeStalledDeletions } from "./deletions.js";
 import { resumeStalledExports } from "./exports.js";
+import { takePrunable } from "./budget.js";
 import { pruneSalts } from "./salts.js";
+import { liveSite } from "./sites.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
 
 const PAGE = 200;
@@ -30,6 +33,8 @@ export const kick = mutation({
     const sites = await restartStalledLoops(ctx, null);
     // Export steps that died are started again (or fail visibly once out of attempts).
     await resumeStalledExports(ctx, Date.now());
+    // Deletion jobs whose pass failed are started again (or fail visibly once out of restarts).
+    await resumeStalledDeletions(ctx, Date.now());
     return { sites, compaction: await kickCompaction(ctx, Date.now()) };
   },
 });
@@ -40,6 +45,7 @@ async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Pro
   const page = await ctx.db.query("sites").paginate({ cursor, numItems: PAGE });
   let restarted = 0;
   for (const site of page.page) {
+    if (!liveSite(site)) continue;
     if (!(await hasWaitingBatch(ctx, site._id, now - STALLED_BATCH_MS))) continue;
     await ctx.scheduler.runAfter(0, internal.worker.drainSite, { siteId: site._id });
     restarted++;
@@ -95,6 +101,8 @@ export const pruneSites = internalMutation({
   handler: async (ctx, { cursor }) => {
     const page = await ctx.db.query("sites").paginate({ cursor: cursor ?? null, numItems: PAGE });
     for (const site of page.page) {
+      // deleteSite's passes remove everything of a site being deleted.
+      if (!liveSite(site)) continue;
       const { settings } = site;
       const days = settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;
       await ctx.scheduler.runAfter(0, internal.maintenance.pruneRaw, {
@@ -131,25 +139,6 @@ export const pruneMinutes = internalMutation({
     return null;
   },
 });
-
-/**
- * Bytes a pruning step may have read before it stops and schedules the next:
- * a raw batch holds up to a 64 KiB request's events, so PAGE of them could pass
- * Convex's 16 MiB read limit and stall retention for that site for good.
- */
-const PRUNE_READ_BYTES = 2 * 1024 * 1024;
-
-/** Documents of `docs` until PAGE of them or PRUNE_READ_BYTES read in this transaction (at least one). */
-async function takePrunable<T>(ctx: MutationCtx, docs: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const doc of docs) {
-    out.push(doc);
-    if (out.length >= PAGE) break;
-    const { bytesRead } = await ctx.meta.getTransactionMetrics();
-    if (bytesRead.used > PRUNE_READ_BYTES) break;
-  }
-  return out;
-}
 
 export const pruneRaw = internalMutation({
   args: {

@@ -6,6 +6,8 @@ import { v } from "convex/values";
 import {
   sessionFields,
   siteFields,
+  vDeletionKind,
+  vDeletionStatus,
   vDimension,
   vEvent,
   vExportKind,
@@ -16,8 +18,14 @@ import {
 export default defineSchema({
   // Written by the admin API (createSite, updateSite, rotateWriteKey).
   // Read by ingest (one point read by key hash), the worker, compaction and reports.
-  // The write key is stored only as its SHA-256 hash.
-  sites: defineTable({ ...siteFields, writeKeyHash: v.string() })
+  // The write key is stored only as its SHA-256 hash. `deletingSince` is set by
+  // deleteSite's first pass: from then on ingest, the worker, compaction and every
+  // reader treat the site as gone while the passes remove its documents.
+  sites: defineTable({
+    ...siteFields,
+    writeKeyHash: v.string(),
+    deletingSince: v.optional(v.number()),
+  })
     .index("by_slug", ["slug"])
     .index("by_writeKeyHash", ["writeKeyHash"]),
 
@@ -27,7 +35,8 @@ export default defineSchema({
   // worker loop reads the batches after its cursor (siteCursors) created at least
   // SETTLE_MS before it started, a range no running ingest can still insert into;
   // everything before the cursor is raw events, deleted by the retention cron.
-  // Ingest reads only its own (siteId, batchId) key here, for dedup. Ordered by
+  // GDPR deletion rewrites a counted batch without a person's events (never one
+  // the worker has still to read); deleteSite deletes a site's. Ingest reads only its own (siteId, batchId) key here, for dedup. Ordered by
   // creation time, which Convex keeps increasing however the wall clock moves.
   batches: defineTable({
     siteId: v.id("sites"),
@@ -201,7 +210,10 @@ export default defineSchema({
     error: v.optional(v.string()),
     fileId: v.optional(v.id("_storage")),
     expiresAt: v.optional(v.number()),
-  }).index("by_status_lease", ["status", "leaseUntil"]),
+  })
+    .index("by_status_lease", ["status", "leaseUntil"])
+    // deleteSite's order: a site's exports.
+    .index("by_site", ["siteId"]),
 
   // Bots dropped at ingest, counted per site per UTC day in a few shards so
   // concurrent requests rarely conflict. Written by ingest; read by admins.
@@ -211,4 +223,40 @@ export default defineSchema({
     shard: v.number(),
     count: v.number(),
   }).index("by_site_day", ["siteId", "day", "shard"]),
+
+  // Deletion jobs (deletions.ts): GDPR deletion of one person's data
+  // (deleteVisitorData) and deletion of a whole site (deleteSite), each a chain of
+  // bounded passes, one scheduled mutation at a time. Written only by the job's
+  // own passes (and by the kick cron, which restarts a chain whose pass failed);
+  // read by them and by getDeletion / getSiteDeletion. `subject` and `linked`
+  // (whom to delete) are erased once the job is done: the record keeps counts only.
+  deletions: defineTable({
+    siteId: v.id("sites"),
+    kind: vDeletionKind,
+    status: vDeletionStatus,
+    subject: v.optional(
+      v.union(v.object({ visitorId: v.string() }), v.object({ userId: v.string() })),
+    ),
+    /** Visitor ids whose events and sessions go: the subject's own, or those a userId's events carry. */
+    linked: v.array(v.string()),
+    /** Visitor deletions cover the batches and dead letters received before this. */
+    upTo: v.number(),
+    phase: v.string(),
+    /** Where the phase's scan resumes (its last index key, JSON), or null at its start. */
+    position: v.union(v.string(), v.null()),
+    deleted: v.record(v.string(), v.number()),
+    passes: v.number(),
+    /** Which chain of passes is the live one: a restart starts a new chain and the old one stops. */
+    chain: v.number(),
+    /** A running job whose next pass has not run by this has stopped: the kick cron restarts it. */
+    leaseUntil: v.number(),
+    /** Restarts since the last pass that ran; past MAX_DELETION_RESTARTS the job fails. */
+    restarts: v.number(),
+    /** The last pass stopped at a batch of the person's that the worker has not counted yet. */
+    waiting: v.optional(v.boolean()),
+    finishedAt: v.optional(v.number()),
+    error: v.optional(v.string()),
+  })
+    .index("by_site", ["siteId", "kind", "status"])
+    .index("by_status_lease", ["status", "leaseUntil"]),
 });

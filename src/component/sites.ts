@@ -22,8 +22,17 @@ import { normalizeOrigins } from "./origins.js";
 import { assertKeptQueryParams } from "./urlPrivacy.js";
 
 function toSite(doc: Doc<"sites">): Site {
-  const { writeKeyHash: _hidden, ...site } = doc;
+  const { writeKeyHash: _hidden, deletingSince: _deleting, ...site } = doc;
   return site;
+}
+
+/**
+ * The site, or null once deleteSite has started on it: from its first pass on, a
+ * site being deleted is gone to ingest, the worker, compaction and every reader,
+ * so nothing serves or adds to its half-deleted data.
+ */
+export function liveSite(doc: Doc<"sites"> | null): Doc<"sites"> | null {
+  return doc && doc.deletingSince === undefined ? doc : null;
 }
 
 function newWriteKey(): string {
@@ -115,6 +124,7 @@ async function siteOrThrow(ctx: QueryCtx, siteId: string): Promise<Doc<"sites">>
   const id = ctx.db.normalizeId("sites", siteId);
   const site = id && (await ctx.db.get("sites", id));
   if (!site) throw new Error(`Unknown site "${siteId}"`);
+  if (site.deletingSince !== undefined) throw new Error(`Site "${siteId}" is being deleted`);
   return site;
 }
 export { siteOrThrow };
@@ -124,7 +134,7 @@ export const getSite = query({
   returns: v.union(vSite, v.null()),
   handler: async (ctx, { siteId }) => {
     const id = ctx.db.normalizeId("sites", siteId);
-    const site = id && (await ctx.db.get("sites", id));
+    const site = liveSite(id && (await ctx.db.get("sites", id)));
     return site ? toSite(site) : null;
   },
 });
@@ -137,7 +147,7 @@ export const getSiteBySlug = query({
       .query("sites")
       .withIndex("by_slug", (q) => q.eq("slug", slug))
       .unique();
-    return site ? toSite(site) : null;
+    return liveSite(site) ? toSite(site!) : null;
   },
 });
 
@@ -145,7 +155,8 @@ export const getSiteBySlug = query({
 export const listSites = query({
   args: {},
   returns: v.array(vSite),
-  handler: async (ctx) => (await ctx.db.query("sites").take(500)).map(toSite),
+  handler: async (ctx) =>
+    (await ctx.db.query("sites").take(500)).flatMap((doc) => (liveSite(doc) ? [toSite(doc)] : [])),
 });
 
 /**

@@ -47,3 +47,16 @@ export async function sumHourTotals(
   );
   return Object.fromEntries(COUNTERS.map((name, i) => [name, sums[i]!])) as Counters;
 }
+
+/**
+ * Removes every hour of a site from the BTree (deleteSite). The aggregate has no
+ * way to drop a namespace: `clear` deletes its tree (the nodes in scheduled
+ * mutations of its own) and leaves an empty one, a tree document and an empty
+ * root node that hold no counts. A site whose namespace holds nothing is left
+ * alone, since `clear` would create that empty tree.
+ */
+export async function clearHourTotals(ctx: MutationCtx, siteId: string): Promise<void> {
+  // One path of the tree, where a count would read every node of an unbounded namespace.
+  if ((await hourlyTotals.min(ctx, { namespace: siteId })) === null) return;
+  await hourlyTotals.clear(ctx, { namespace: siteId });
+}

@@ -19,6 +19,7 @@ import {
   type SessionState,
 } from "./sessions.js";
 import { SiteCursor } from "./cursor.js";
+import { liveSite } from "./sites.js";
 import { Deltas, appendDeltas } from "./deltas.js";
 import type { Attribution } from "./events.js";
 import { LOOP_INTERVAL_MS, SETTLE_MS } from "./ingest.js";
@@ -166,7 +167,9 @@ export async function drainSiteHandler(
   ctx: MutationCtx,
   { siteId }: { siteId: Id<"sites"> },
 ): Promise<null> {
-  const site = await ctx.db.get("sites", siteId);
+  // A site being deleted (or deleted) is not drained: deleteSite removes its batches and this loop's state.
+  const site = liveSite(await ctx.db.get("sites", siteId));
+  if (!site) return null;
   const now = Date.now();
   const minuteCutoff = now - MINUTE_RETENTION_MS;
   const cursor = await SiteCursor.load(ctx, siteId);
@@ -213,7 +216,6 @@ export async function drainSiteHandler(
     const done = () => (retried ? cursor.retried(batch._id) : cursor.pass(batch));
     let applied: AppliedBatch;
     try {
-      if (!site) throw new Error(`Site ${siteId} no longer exists`);
       applied = await applyBatch(batch, site, sessions, minuteCutoff);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

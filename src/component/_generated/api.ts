@@ -11,12 +11,14 @@
 import type * as admission from "../admission.js";
 import type * as binary from "../binary.js";
 import type * as bots from "../bots.js";
+import type * as budget from "../budget.js";
 import type * as canonical from "../canonical.js";
 import type * as channels from "../channels.js";
 import type * as clientAddress from "../clientAddress.js";
 import type * as compaction from "../compaction.js";
 import type * as cursor from "../cursor.js";
 import type * as deadLetters from "../deadLetters.js";
+import type * as deletions from "../deletions.js";
 import type * as deltas from "../deltas.js";
 import type * as events from "../events.js";
 import type * as exports from "../exports.js";
@@ -33,6 +35,7 @@ import type * as rowCodec from "../rowCodec.js";
 import type * as rows from "../rows.js";
 import type * as salts from "../salts.js";
 import type * as sessions from "../sessions.js";
+import type * as siteDeletion from "../siteDeletion.js";
 import type * as sites from "../sites.js";
 import type * as sketch from "../sketch.js";
 import type * as statsApi from "../statsApi.js";
@@ -40,6 +43,7 @@ import type * as time from "../time.js";
 import type * as totals from "../totals.js";
 import type * as urlPrivacy from "../urlPrivacy.js";
 import type * as userAgent from "../userAgent.js";
+import type * as visitorDeletion from "../visitorDeletion.js";
 import type * as worker from "../worker.js";
 
 import type {
@@ -53,12 +57,14 @@ const fullApi: ApiFromModules<{
   admission: typeof admission;
   binary: typeof binary;
   bots: typeof bots;
+  budget: typeof budget;
   canonical: typeof canonical;
   channels: typeof channels;
   clientAddress: typeof clientAddress;
   compaction: typeof compaction;
   cursor: typeof cursor;
   deadLetters: typeof deadLetters;
+  deletions: typeof deletions;
   deltas: typeof deltas;
   events: typeof events;
   exports: typeof exports;
@@ -75,6 +81,7 @@ const fullApi: ApiFromModules<{
   rows: typeof rows;
   salts: typeof salts;
   sessions: typeof sessions;
+  siteDeletion: typeof siteDeletion;
   sites: typeof sites;
   sketch: typeof sketch;
   statsApi: typeof statsApi;
@@ -82,6 +89,7 @@ const fullApi: ApiFromModules<{
   totals: typeof totals;
   urlPrivacy: typeof urlPrivacy;
   userAgent: typeof userAgent;
+  visitorDeletion: typeof visitorDeletion;
   worker: typeof worker;
 }> = anyApi as any;
 

@@ -85,6 +85,65 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    deletions: {
+      deleteSite: FunctionReference<
+        "mutation",
+        "internal",
+        { siteId: string },
+        {
+          deleted: Record<string, number>;
+          deletionId: string;
+          error: string | null;
+          finishedAt: number | null;
+          kind: "visitor" | "site";
+          passes: number;
+          phase: string;
+          siteId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed";
+          waiting: boolean;
+        },
+        Name
+      >;
+      deleteVisitorData: FunctionReference<
+        "mutation",
+        "internal",
+        { siteId: string; userId?: string; visitorId?: string },
+        {
+          deleted: Record<string, number>;
+          deletionId: string;
+          error: string | null;
+          finishedAt: number | null;
+          kind: "visitor" | "site";
+          passes: number;
+          phase: string;
+          siteId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed";
+          waiting: boolean;
+        },
+        Name
+      >;
+      getDeletion: FunctionReference<
+        "query",
+        "internal",
+        { deletionId: string; siteId: string },
+        {
+          deleted: Record<string, number>;
+          deletionId: string;
+          error: string | null;
+          finishedAt: number | null;
+          kind: "visitor" | "site";
+          passes: number;
+          phase: string;
+          siteId: string;
+          startedAt: number;
+          status: "running" | "done" | "failed";
+          waiting: boolean;
+        },
+        Name
+      >;
+    };
     exports: {
       getExport: FunctionReference<
         "query",
