@@ -84,6 +84,7 @@ export const applyRetention = mutation({
     await ctx.scheduler.runAfter(0, internal.maintenance.pruneMinutes, {});
     await pruneSalts(ctx);
     await ctx.scheduler.runAfter(0, internal.maintenance.pruneSites, {});
+    await ctx.scheduler.runAfter(0, internal.scans.pruneScans, {});
     return null;
   },
 });
