@@ -21,8 +21,10 @@
 // second chain only repeats committed steps' checks, never their counts.
 //
 // The data version is how far the site's worker loop has got (cursor.ts
-// processedBefore): the scan reads the batches created before it, which are
-// exactly the events the rollups count. A cached answer is stale once the loop
+// processedBefore): the scan reads the batches created before it, and those
+// created at exactly it that the loop has passed, which are the events the
+// rollups count. (A batch sharing that creation time but processed by a later
+// run, which takes two ingests in one millisecond, waits for the next version.) A cached answer is stale once the loop
 // has moved on, unless the version has reached to + MAX_PAST_MS: no batch
 // created after that can hold an event of the range, so the answer is final.
 import { getConvexSize, v, type Value } from "convex/values";
@@ -79,7 +81,7 @@ function kindOf(scan: Doc<"scans">): ScanKind {
   };
 }
 
-/** The batches created before this are the scan's raw events (see the header). */
+/** The batches created up to this are the scan's raw events (see the header). */
 export async function dataVersion(
   ctx: Pick<QueryCtx, "db">,
   siteId: Id<"sites">,
@@ -173,8 +175,13 @@ async function collect(ctx: MutationCtx, scan: Doc<"scans">, kind: ScanKind): Pr
       : [siteId, scan.from - MAX_FUTURE_MS - CLOCK_SLACK_MS],
     startInclusive: cursor === undefined,
     endIndexKey: [siteId, scan.version],
-    endInclusive: false,
+    endInclusive: true,
   });
+  // At exactly the version's time, only the batches the loop has passed and not kept for a retry.
+  const siteCursor = await SiteCursor.load(ctx, siteId);
+  const counted = (batch: Doc<"batches">) =>
+    batch._creationTime < scan.version ||
+    (siteCursor.isPast(batch) && !siteCursor.retry.some((r) => r.id === batch._id));
   const parts: string[][] = Array.from({ length: SCAN_PARTITIONS }, () => []);
   const chars = new Array<number>(SCAN_PARTITIONS).fill(0);
   let bytesRead = 0;
@@ -186,7 +193,7 @@ async function collect(ctx: MutationCtx, scan: Doc<"scans">, kind: ScanKind): Pr
     last = batch;
     documentsRead++;
     bytesRead += getConvexSize(batch as unknown as Value);
-    for (const event of batch.events) {
+    for (const event of counted(batch) ? batch.events : []) {
       if (event.occurredAt < scan.from || event.occurredAt >= scan.to) continue;
       scanned++;
       const record = kind.record(event);

@@ -212,7 +212,7 @@ export default defineSchema({
   scans: defineTable({
     siteId: v.id("sites"),
     key: v.string(),
-    /** Batches created before this are the raw events the scan reads (scans.ts dataVersion). */
+    /** Batches created up to this (and processed) are the raw events the scan reads (scans.ts dataVersion). */
     version: v.number(),
     kind: v.literal("funnel"),
     /** The canonical JSON of what is computed (funnel steps, mode, window). */
