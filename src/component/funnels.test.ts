@@ -322,6 +322,8 @@ describe("funnels", () => {
     expect(stale).toMatchObject({ complete: true, stale: true });
     expect(stale.steps.map((s) => s.visitors)).toEqual([1, 1]);
     await t.mutation(api.funnels.startFunnel, args);
+    // While the new scan runs, the complete older answer is shown, still marked stale.
+    expect(await t.query(api.funnels.getFunnel, args)).toEqual(stale);
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     const fresh = await t.query(api.funnels.getFunnel, args);
     expect(fresh).toMatchObject({ complete: true, stale: false, scannedEvents: 4 });

@@ -95,13 +95,21 @@ export async function scanKey(kind: Doc<"scans">["kind"], spec: string, from: nu
   return await sha256Hex(JSON.stringify([kind, spec, from, to]));
 }
 
-/** The newest scan of `key`, whatever its version, and whether the site has moved past it. */
+/**
+ * The scan of `key` to show, and whether the site has moved past it: the newest,
+ * unless it is still running and an older one is done (a complete, stale answer
+ * reads better than a partial fresh one while the new scan catches up).
+ */
 export async function latestScan(ctx: QueryCtx, siteId: Id<"sites">, key: string, to: number) {
-  const scan = await ctx.db
+  const [newest, older] = await ctx.db
     .query("scans")
     .withIndex("by_key", (q) => q.eq("siteId", siteId).eq("key", key))
     .order("desc")
-    .first();
+    .take(2);
+  const scan =
+    newest && newest.phase !== "done" && older?.phase === "done" && older.error === undefined
+      ? older
+      : (newest ?? null);
   const stale = scan === null || scan.version < (await dataVersion(ctx, siteId, to));
   return { scan, stale };
 }
@@ -288,22 +296,28 @@ async function deleteScan(ctx: MutationCtx, scan: Doc<"scans">): Promise<boolean
 /** Parts deleted per scan per step: each is under 512 KiB, so a step stays within its budget. */
 const PRUNE_PARTS = 4;
 
+/** One step of a scan, and the next scheduled while work is left. */
+export async function scanStepHandler(
+  ctx: MutationCtx,
+  { scanId }: { scanId: Id<"scans"> },
+): Promise<null> {
+  const scan = await ctx.db.get("scans", scanId);
+  if (!scan || scan.phase === "done") return null;
+  const kind = kindOf(scan);
+  const more =
+    scan.phase === "collect"
+      ? (await collect(ctx, scan, kind), true)
+      : await reduce(ctx, scan, kind);
+  if (!more) return null;
+  await ctx.db.patch("scans", scanId, { leaseUntil: Date.now() + SCAN_LEASE_MS });
+  await ctx.scheduler.runAfter(0, internal.scans.scanStep, { scanId });
+  return null;
+}
+
 export const scanStep = internalMutation({
   args: { scanId: v.id("scans") },
   returns: v.null(),
-  handler: async (ctx, { scanId }) => {
-    const scan = await ctx.db.get("scans", scanId);
-    if (!scan || scan.phase === "done") return null;
-    const kind = kindOf(scan);
-    const more =
-      scan.phase === "collect"
-        ? (await collect(ctx, scan, kind), true)
-        : await reduce(ctx, scan, kind);
-    if (!more) return null;
-    await ctx.db.patch("scans", scanId, { leaseUntil: Date.now() + SCAN_LEASE_MS });
-    await ctx.scheduler.runAfter(0, internal.scans.scanStep, { scanId });
-    return null;
-  },
+  handler: scanStepHandler,
 });
 
 /** For retention: deletes expired scans and their parts, a page per step. */
