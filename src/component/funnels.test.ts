@@ -20,7 +20,7 @@ import {
 } from "./oracle.harness.testlib.js";
 import { initConvexTest } from "./test.setup.js";
 import { pathMatches } from "./funnelMath.js";
-import { SCAN_LEASE_MS, SCAN_PARTITIONS } from "./scans.js";
+import { MAX_SCAN_RESTARTS, SCAN_LEASE_MS, SCAN_PARTITIONS } from "./scans.js";
 import { DAY, HOUR, MINUTE } from "./time.js";
 
 const RUNS = Number(process.env.ORACLE_RUNS ?? 8);
@@ -266,12 +266,13 @@ describe("funnels", () => {
     expect(partial.complete).toBe(false);
     for (const [k, s] of partial.steps.entries())
       expect(s.visitors).toBeLessThanOrEqual(expected[k]!);
-    // Starting again within the lease changes nothing; after it, the scan resumes where it stopped.
+    // Starting again within the lease changes nothing.
     await t.mutation(api.funnels.startFunnel, args);
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     expect((await t.query(api.funnels.getFunnel, args)).complete).toBe(false);
+    // After it, the kick cron resumes the scan where it stopped.
     vi.advanceTimersByTime(SCAN_LEASE_MS + 1);
-    await t.mutation(api.funnels.startFunnel, args);
+    await t.mutation(api.maintenance.kick, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     const funnel = await t.query(api.funnels.getFunnel, args);
     expect(funnel.steps.map((s) => s.visitors)).toEqual(expected);
@@ -329,6 +330,28 @@ describe("funnels", () => {
     expect(fresh).toMatchObject({ complete: true, stale: false, scannedEvents: 4 });
     expect(fresh.steps.map((s) => s.visitors)).toEqual([2, 2]);
     expect(await t.run(async (ctx) => (await ctx.db.query("scans").collect()).length)).toBe(1);
+  });
+
+  test("a scan that dies again and again stops after 5 restarts, with the reason", async () => {
+    vi.setSystemTime(T0);
+    const t = initConvexTest();
+    const siteId = await createSite(t);
+    const args = { siteId, from: T0 - HOUR, to: T0, steps: [{ path: "/" }, { event: "signup" }] };
+    const loseScheduledSteps = () =>
+      t.run(async (ctx) => {
+        for (const job of await ctx.db.system.query("_scheduled_functions").collect())
+          if (job.state.kind === "pending") await ctx.scheduler.cancel(job._id);
+      });
+    await t.mutation(api.funnels.startFunnel, args);
+    for (let i = 0; i <= MAX_SCAN_RESTARTS; i++) {
+      await loseScheduledSteps();
+      vi.advanceTimersByTime(SCAN_LEASE_MS + 1);
+      await t.mutation(api.funnels.startFunnel, args);
+    }
+    expect(await t.query(api.funnels.getFunnel, args)).toMatchObject({
+      complete: false,
+      error: "The scan stopped after 5 restarts without progress",
+    });
   });
 
   test("retention deletes expired scans and their parts", async () => {

@@ -8,6 +8,7 @@ import { COMPACTION_LEASE_MS } from "./compaction.js";
 import { SiteCursor, hasWaitingBatch } from "./cursor.js";
 import { resumeStalledExports } from "./exports.js";
 import { pruneSalts } from "./salts.js";
+import { resumeStalledScans } from "./scans.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
 
 const PAGE = 200;
@@ -30,6 +31,7 @@ export const kick = mutation({
     const sites = await restartStalledLoops(ctx, null);
     // Export steps that died are started again (or fail visibly once out of attempts).
     await resumeStalledExports(ctx, Date.now());
+    await resumeStalledScans(ctx, Date.now());
     return { sites, compaction: await kickCompaction(ctx, Date.now()) };
   },
 });

@@ -16,8 +16,9 @@
 //   says to narrow the range).
 //
 // Each step is a mutation that re-reads the scan row and moves it on, so a step
-// that throws or a chain that dies loses nothing: startFunnel (any caller)
-// resumes it from the last committed step once its lease has run out, and a
+// that throws or a chain that dies loses nothing: the kick cron (or the next
+// startFunnel) resumes it from the last committed step once its lease has run
+// out (MAX_SCAN_RESTARTS in a row without progress stop it with an error), and a
 // second chain only repeats committed steps' checks, never their counts.
 //
 // The data version is how far the site's worker loop has got (cursor.ts
@@ -49,10 +50,12 @@ export const SCAN_PAGE_READ_DOCUMENTS = 1_000;
 export const SCAN_PART_CHARS = 160 * 1024;
 /** Bytes of parts one reduce step may read: one partition's records. */
 export const SCAN_REDUCE_READ_BYTES = 4 * 1024 * 1024;
-/** A step chain silent for this long has died: the next start resumes it. */
+/** A step chain silent for this long has died: the kick cron (or the next start) resumes it. */
 export const SCAN_LEASE_MS = MINUTE;
 /** A scan row lives this long after it was last started, then retention deletes it. */
 export const SCAN_TTL_MS = 7 * DAY;
+/** Restarts in a row without a step going through before the scan stops with an error. */
+export const MAX_SCAN_RESTARTS = 5;
 /** Ingest's clock and a batch's creation time may differ by a little: read a minute more at each end. */
 const CLOCK_SLACK_MS = MINUTE;
 
@@ -138,15 +141,10 @@ export async function startScan(
     .withIndex("by_key", (q) => q.eq("siteId", siteId).eq("key", key).eq("version", version))
     .first();
   if (existing) {
-    const resume = existing.phase !== "done" && existing.leaseUntil < now;
+    if (existing.phase !== "done" && existing.leaseUntil < now) await resume(ctx, existing, now);
     // Viewed again: keep it a while longer (patched only when half its time is gone).
-    const extend = existing.expiresAt - now < SCAN_TTL_MS / 2;
-    if (resume || extend)
-      await ctx.db.patch("scans", existing._id, {
-        ...(resume ? { leaseUntil: now + SCAN_LEASE_MS } : {}),
-        ...(extend ? { expiresAt: now + SCAN_TTL_MS } : {}),
-      });
-    if (resume) await ctx.scheduler.runAfter(0, internal.scans.scanStep, { scanId: existing._id });
+    if (existing.expiresAt - now < SCAN_TTL_MS / 2)
+      await ctx.db.patch("scans", existing._id, { expiresAt: now + SCAN_TTL_MS });
     return existing._id;
   }
   const scanId = await ctx.db.insert("scans", {
@@ -166,6 +164,31 @@ export async function startScan(
   });
   await ctx.scheduler.runAfter(0, internal.scans.scanStep, { scanId });
   return scanId;
+}
+
+/** Restarts a scan whose step chain died, or stops it with the reason once restarts run out. */
+async function resume(ctx: MutationCtx, scan: Doc<"scans">, now: number): Promise<void> {
+  const restarts = (scan.restarts ?? 0) + 1;
+  if (restarts > MAX_SCAN_RESTARTS) {
+    await ctx.db.patch("scans", scan._id, {
+      phase: "done",
+      error: `The scan stopped after ${MAX_SCAN_RESTARTS} restarts without progress`,
+    });
+    return;
+  }
+  await ctx.db.patch("scans", scan._id, { restarts, leaseUntil: now + SCAN_LEASE_MS });
+  await ctx.scheduler.runAfter(0, internal.scans.scanStep, { scanId: scan._id });
+}
+
+/** For the kick cron: resumes the scans whose step chain died (lease run out), a page per kick. */
+export async function resumeStalledScans(ctx: MutationCtx, now: number): Promise<void> {
+  for (const phase of ["collect", "reduce"] as const) {
+    const stalled = await ctx.db
+      .query("scans")
+      .withIndex("by_phase_lease", (q) => q.eq("phase", phase).lt("leaseUntil", now))
+      .take(10);
+    for (const scan of stalled) await resume(ctx, scan, now);
+  }
 }
 
 const partitionOf = (visitorId: string) => hashVisitor(visitorId) % SCAN_PARTITIONS;
@@ -309,7 +332,11 @@ export async function scanStepHandler(
       ? (await collect(ctx, scan, kind), true)
       : await reduce(ctx, scan, kind);
   if (!more) return null;
-  await ctx.db.patch("scans", scanId, { leaseUntil: Date.now() + SCAN_LEASE_MS });
+  // A step went through: the restarts so far were not for want of progress.
+  await ctx.db.patch("scans", scanId, {
+    leaseUntil: Date.now() + SCAN_LEASE_MS,
+    restarts: undefined,
+  });
   await ctx.scheduler.runAfter(0, internal.scans.scanStep, { scanId });
   return null;
 }

@@ -207,7 +207,8 @@ export default defineSchema({
   // holding the scan's progress and its answer so far. Written only by the
   // scan's own step chain (one mutation at a time; a second chain started by a
   // resume only repeats steps that each re-read this document, so nothing is
-  // counted twice) and by startFunnel (insert, resume); read by getFunnel;
+  // counted twice), by startFunnel and the kick cron (insert; resume a chain
+  // that died); read by getFunnel;
   // deleted by a newer version's scan and by retention once expired.
   scans: defineTable({
     siteId: v.id("sites"),
@@ -228,10 +229,14 @@ export default defineSchema({
     /** The answer so far, as the kind's JSON (funnels: visitors per step). */
     result: v.string(),
     leaseUntil: v.number(),
+    /** Restarts since a step last went through (scans.ts MAX_SCAN_RESTARTS). */
+    restarts: v.optional(v.number()),
     expiresAt: v.number(),
     error: v.optional(v.string()),
   })
     .index("by_key", ["siteId", "key", "version"])
+    // The kick cron's look-up of scans whose step chain died.
+    .index("by_phase_lease", ["phase", "leaseUntil"])
     .index("by_expiry", ["expiresAt"]),
 
   // A scan's collected records, one document per (collect step, visitor
