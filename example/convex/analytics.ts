@@ -70,6 +70,8 @@ export const {
   listSessions,
   startExport,
   getExport,
+  getFunnel,
+  startFunnel,
 } = exposeAnalyticsApi(components.analytics, {
   auth: requireSiteReader,
 });

@@ -25,6 +25,8 @@ import {
   vEventPage,
   vExportIdArgs,
   vExportProgress,
+  vFunnel,
+  vFunnelArgs,
   vListEventsArgs,
   vListSessionsArgs,
   vDeadLetterArgs,
@@ -65,6 +67,8 @@ export type AnalyticsOperation =
   | "listSessions"
   | "startExport"
   | "getExport"
+  | "getFunnel"
+  | "startFunnel"
   | "createSite"
   | "getSite"
   | "getSiteBySlug"
@@ -230,6 +234,48 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getExport", siteId: args.siteId });
         return await ctx.runQuery(component.exports.getExport, args);
+      },
+    }),
+    /**
+     * A funnel: visitors per step, conversion from the first step and drop-off
+     * from the step before, from the cached raw-event scan of these arguments.
+     * Up to 8 steps, each a pageview path pattern (`{ path: "/blog/**" }`; `*` is
+     * one segment, `**` any number) or a track event (`{ event, props? }`).
+     * `mode` "sequential" (default) allows other events between steps; "strict"
+     * allows none of the visitor's pageviews or track events between them.
+     * `windowMs` bounds the time from the first step to the last (default: the
+     * whole range). The range aligns to whole hours, as every report's does.
+     *
+     * Until {@link startFunnel} has scanned the range, `complete` is false and
+     * the counts are partial (a subset of visitors, exact for them); `stale`
+     * says events were processed since the scan began.
+     *
+     * @example
+     * ```ts
+     * const args = { siteId, from, to, steps: [{ path: "/pricing" }, { event: "signup" }] };
+     * const start = useMutation(api.analytics.startFunnel);
+     * const funnel = useQuery(api.analytics.getFunnel, args);
+     * useEffect(() => void start(args), [funnel?.stale]);
+     * ```
+     */
+    getFunnel: queryGeneric({
+      args: vFunnelArgs,
+      returns: vFunnel,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getFunnel", siteId: args.siteId });
+        return await ctx.runQuery(component.funnels.getFunnel, args);
+      },
+    }),
+    /**
+     * Starts the scan that {@link getFunnel} shows, or resumes it after a
+     * failure; cheap when it is running or done for the site's current data.
+     */
+    startFunnel: mutationGeneric({
+      args: vFunnelArgs,
+      returns: v.object({ scanId: v.string() }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "startFunnel", siteId: args.siteId });
+        return await ctx.runMutation(component.funnels.startFunnel, args);
       },
     }),
   };

@@ -21,7 +21,8 @@ export const MAX_STRING_LENGTH = 2_000;
 const MAX_FIELD_NAME_LENGTH = 1_024;
 /** How late an event may arrive: older `occurredAt` values are clamped to this. */
 export const MAX_PAST_MS = 7 * DAY;
-const MAX_FUTURE_MS = 5 * MINUTE;
+/** How early an event may claim to occur: later `occurredAt` values are clamped to this. */
+export const MAX_FUTURE_MS = 5 * MINUTE;
 
 export type Normalized = { ok: true; event: AnalyticsEvent } | { ok: false; reason: string };
 

@@ -31,7 +31,7 @@ import {
   type CsvValue,
   type ExportProgress,
 } from "../shared.js";
-import { MAX_PAST_MS } from "./events.js";
+import { MAX_FUTURE_MS, MAX_PAST_MS } from "./events.js";
 import { getBreakdownHandler, getTimeseriesHandler } from "./reports.js";
 import { siteOrThrow } from "./sites.js";
 import { DAY, MINUTE } from "./time.js";
@@ -51,8 +51,6 @@ export const EXPORT_LEASE_MS = 15 * MINUTE;
 export const MAX_EXPORT_ATTEMPTS = 3;
 export const DEFAULT_EXPORT_EXPIRY_MS = DAY;
 export const MAX_EXPORT_EXPIRY_MS = 30 * DAY;
-/** Events arrive at most 5 minutes early (occurredAt is clamped, events.ts). */
-const MAX_FUTURE_MS = 5 * MINUTE;
 /** The CSV cursor value once every row is written. */
 const DONE = "done";
 

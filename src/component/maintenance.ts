@@ -11,6 +11,7 @@ import { resumeStalledExports } from "./exports.js";
 import { takePrunable } from "./budget.js";
 import { pruneSalts } from "./salts.js";
 import { liveSite } from "./sites.js";
+import { resumeStalledScans } from "./scans.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
 
 const PAGE = 200;
@@ -35,6 +36,7 @@ export const kick = mutation({
     await resumeStalledExports(ctx, Date.now());
     // Deletion jobs whose pass failed are started again (or fail visibly once out of restarts).
     await resumeStalledDeletions(ctx, Date.now());
+    await resumeStalledScans(ctx, Date.now());
     return { sites, compaction: await kickCompaction(ctx, Date.now()) };
   },
 });
@@ -90,6 +92,7 @@ export const applyRetention = mutation({
     await ctx.scheduler.runAfter(0, internal.maintenance.pruneMinutes, {});
     await pruneSalts(ctx);
     await ctx.scheduler.runAfter(0, internal.maintenance.pruneSites, {});
+    await ctx.scheduler.runAfter(0, internal.scans.pruneScans, {});
     return null;
   },
 });

@@ -215,6 +215,53 @@ export default defineSchema({
     // deleteSite's order: a site's exports.
     .index("by_site", ["siteId"]),
 
+  // Raw-event scans (scans.ts): one per (site, range, spec hash, data version),
+  // holding the scan's progress and its answer so far. Written only by the
+  // scan's own step chain (one mutation at a time; a second chain started by a
+  // resume only repeats steps that each re-read this document, so nothing is
+  // counted twice), by startFunnel and the kick cron (insert; resume a chain
+  // that died); read by getFunnel;
+  // deleted by a newer version's scan and by retention once expired.
+  scans: defineTable({
+    siteId: v.id("sites"),
+    key: v.string(),
+    /** Batches created up to this (and processed) are the raw events the scan reads (scans.ts dataVersion). */
+    version: v.number(),
+    kind: v.literal("funnel"),
+    /** The canonical JSON of what is computed (funnel steps, mode, window). */
+    spec: v.string(),
+    from: v.number(),
+    to: v.number(),
+    phase: v.union(v.literal("collect"), v.literal("reduce"), v.literal("done")),
+    /** The last batch collected (its index key), or absent before the first. */
+    cursor: v.optional(v.object({ creationTime: v.number(), id: v.id("batches") })),
+    /** The next visitor partition to reduce. */
+    partition: v.number(),
+    scannedEvents: v.number(),
+    /** The answer so far, as the kind's JSON (funnels: visitors per step). */
+    result: v.string(),
+    leaseUntil: v.number(),
+    /** Restarts since a step last went through (scans.ts MAX_SCAN_RESTARTS). */
+    restarts: v.optional(v.number()),
+    expiresAt: v.number(),
+    error: v.optional(v.string()),
+  })
+    .index("by_key", ["siteId", "key", "version"])
+    // The kick cron's look-up of scans whose step chain died.
+    .index("by_phase_lease", ["phase", "leaseUntil"])
+    .index("by_expiry", ["expiresAt"]),
+
+  // A scan's collected records, one document per (collect step, visitor
+  // partition), so a reduce step reads one partition's visitors whole. Written
+  // by collect steps, read and deleted by reduce steps (and by retention with
+  // their scan).
+  scanParts: defineTable({
+    scanId: v.id("scans"),
+    partition: v.number(),
+    /** JSON: [visitorId, record][] in the kind's record format. */
+    records: v.string(),
+  }).index("by_partition", ["scanId", "partition"]),
+
   // Bots dropped at ingest, counted per site per UTC day in a few shards so
   // concurrent requests rarely conflict. Written by ingest; read by admins.
   botCounts: defineTable({

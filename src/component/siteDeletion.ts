@@ -47,6 +47,15 @@ function deleteAll<T extends TableNames>(
   };
 }
 
+/** Every part of every scan of the site, scan by scan (parts carry their scan, not the site). */
+async function* partsOfScans(
+  ctx: MutationCtx,
+  siteId: Id<"sites">,
+): AsyncIterable<Doc<"scanParts">> {
+  for await (const scan of ctx.db.query("scans").withIndex("by_key", (q) => q.eq("siteId", siteId)))
+    yield* ctx.db.query("scanParts").withIndex("by_partition", (q) => q.eq("scanId", scan._id));
+}
+
 /** In this order: what makes the site reachable first, raw data last, the site's own document at the very end. */
 export const SITE_PHASES: Phase[] = [
   // The stats API and the health route find a site by its read keys: those go in the first pass.
@@ -101,6 +110,11 @@ export const SITE_PHASES: Phase[] = [
     "exports",
     (ctx, siteId) => ctx.db.query("exports").withIndex("by_site", (q) => q.eq("siteId", siteId)),
     (ctx, job) => deleteFiles(ctx, job.fileId ? [...job.chunks, job.fileId] : job.chunks),
+  ),
+  // Cached raw-event scans (funnels): their parts first, found through each scan of the site.
+  deleteAll("scanParts", (ctx, siteId) => partsOfScans(ctx, siteId)),
+  deleteAll("scans", (ctx, siteId) =>
+    ctx.db.query("scans").withIndex("by_key", (q) => q.eq("siteId", siteId)),
   ),
   deleteAll("botCounts", (ctx, siteId) =>
     ctx.db.query("botCounts").withIndex("by_site_day", (q) => q.eq("siteId", siteId)),

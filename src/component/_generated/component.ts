@@ -208,6 +208,59 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    funnels: {
+      getFunnel: FunctionReference<
+        "query",
+        "internal",
+        {
+          from: number;
+          mode?: "sequential" | "strict";
+          siteId: string;
+          steps: Array<
+            | { path: string }
+            | {
+                event: string;
+                props?: Record<string, string | number | boolean>;
+              }
+          >;
+          to: number;
+          windowMs?: number;
+        },
+        {
+          complete: boolean;
+          error: string | null;
+          scannedEvents: number;
+          stale: boolean;
+          steps: Array<{
+            conversionRate: number | null;
+            dropOff: number;
+            dropOffRate: number | null;
+            visitors: number;
+          }>;
+        },
+        Name
+      >;
+      startFunnel: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          from: number;
+          mode?: "sequential" | "strict";
+          siteId: string;
+          steps: Array<
+            | { path: string }
+            | {
+                event: string;
+                props?: Record<string, string | number | boolean>;
+              }
+          >;
+          to: number;
+          windowMs?: number;
+        },
+        { scanId: string },
+        Name
+      >;
+    };
     health: {
       getHealth: FunctionReference<
         "query",
