@@ -57,6 +57,7 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     getOverview: range,
     getTimeseries: range,
     getBreakdown: { ...range, dimension: "page" },
+    getPropertyBreakdown: { ...range, event: "signup", property: "plan" },
     getRealtime: { siteId, now: NOW },
     listEvents: { siteId, paginationOpts: { numItems: 10, cursor: null } },
     listSessions: { siteId, paginationOpts: { numItems: 10, cursor: null } },

@@ -183,11 +183,14 @@ describe("GET /api/v1/*: 200 with the facades' JSON", () => {
   });
 });
 
+/** Parameters every report accepts or ignores: the breakdown's dimension, the property breakdown's event and property. */
+const EVERY_REPORT_PARAMS = { dimension: "page", event: "signup", property: "plan" };
+
 describe("GET /api/v1/*: 400, 401, 403, 429", () => {
   test("401 without a key, with a malformed key, an unknown key or a revoked key, on every report", async () => {
     const { t, siteId, readKey, keyId } = await setup();
     for (const report of STATS_REPORTS) {
-      const path = `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, dimension: "page" })}`;
+      const path = `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, ...EVERY_REPORT_PARAMS })}`;
       await expectError(await get(t, path), 401, "missing_key");
       await expectError(await get(t, path, { Authorization: "Basic abc" }), 401, "unknown_key");
       await expectError(await get(t, path, bearer("pk_writekey")), 401, "unknown_key");
@@ -214,7 +217,7 @@ describe("GET /api/v1/*: 400, 401, 403, 429", () => {
       await expectError(
         await get(
           t,
-          `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, dimension: "page" })}`,
+          `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, ...EVERY_REPORT_PARAMS })}`,
           bearer(otherKey),
         ),
         403,
