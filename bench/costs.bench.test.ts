@@ -794,6 +794,15 @@ function render(): string {
     );
   if (many?.reports) readsBy("Where the reads go, 100k with 2,000 paths:", many.reports.rows);
   text.push("");
+  text.push(
+    "2b. ISSUE 10 READS (documentsRead, bytesRead): each report with a compared period, the compared period alone, the property breakdown, realtime at the end",
+  );
+  const v2: (string | number)[][] = [];
+  for (const s of all)
+    for (const r of s.reports?.v2 ?? [])
+      v2.push([s.name, r.report, r.range, r.compare, r.docs, kib(r.bytes)]);
+  text.push(table(["scenario", "report", "range", "compare", "docs", "bytes"], v2));
+  text.push("");
   text.push("3. TARGETS");
   for (const c of checks) text.push(`  ${c.pass ? "PASS" : "FAIL"}  ${c.target}: ${c.measured}`);
   text.push("");
