@@ -280,14 +280,10 @@ async function rowsForKeys(
   const { groups, sketches } = await keyedGroups(ctx, range, dimension, keyOf);
   const found = keys.flatMap((k) => groups.get(k) ?? []);
   const visitors = await visitorsOf(found, sketches, range.site.timezone);
-  const byKey = new Map(
-    found.map((g, i) => [g.key, { ...g.counters, visitorCount: visitors[i]! }]),
+  const byKey = new Map<string, Ranked>(
+    found.map((g, i) => [g.key, { ...g.counters, key: g.key, visitorCount: visitors[i]! }]),
   );
-  return keys.map((key) => ({
-    ...(byKey.get(key) ?? emptyRow(key)),
-    key,
-    visitorCount: byKey.get(key)?.visitorCount ?? 0,
-  }));
+  return keys.map((key) => byKey.get(key) ?? { ...emptyRow(key), visitorCount: 0 });
 }
 
 const breakdownRow = (r: Ranked) => ({
