@@ -22,8 +22,11 @@ import { compactStepHandler } from "../src/component/compaction.js";
 import {
   getBreakdownHandler,
   getOverviewHandler,
+  getPropertyBreakdownHandler,
   getTimeseriesHandler,
 } from "../src/component/reports.js";
+import { getRealtimeHandler } from "../src/component/realtime.js";
+import type { Compare } from "../src/shared.js";
 import { HOUR, MINUTE } from "../src/component/time.js";
 import { generateWorkload, reportRanges, WORKLOAD_TIMEZONE, type Workload } from "./workload.js";
 import { indexEveryDatabase } from "../dev/indexedStore.js";
@@ -287,7 +290,7 @@ type ReportRow = {
   tally: Tally;
   ownReads: number;
 };
-type Reports = { rows: ReportRow[]; results: Map<string, unknown> };
+type Reports = { rows: ReportRow[]; results: Map<string, unknown>; v2?: V2Row[] };
 
 type Options = {
   mode: "interleaved" | "backlog";
@@ -340,6 +343,72 @@ async function runReport(
         getBreakdownHandler(ctx, { ...args, dimension: "referrer" }),
       );
   }
+}
+
+/**
+ * Issue 10's reads: each base report again with a compared period, the
+ * property breakdown (signup's plan), and realtime at the workload's end.
+ */
+type V2Row = { report: string; range: string; compare: string; docs: number; bytes: number };
+const COMPARES: { label: string; compare: Compare }[] = [
+  { label: "previous", compare: "previous" },
+  { label: "yearOverYear", compare: "yearOverYear" },
+];
+
+async function measureV2Reports(
+  t: Bench,
+  siteId: string,
+  end: number,
+  ranges: { label: string; from: number; to: number }[],
+): Promise<V2Row[]> {
+  const rows: V2Row[] = [];
+  const add = (report: string, range: string, compare: string, m: Measured<unknown>) =>
+    rows.push({
+      report,
+      range,
+      compare,
+      docs: m.metrics.documentsRead,
+      bytes: m.metrics.bytesRead,
+    });
+  type Run = (
+    ctx: QueryCtx,
+    r: { from: number; to: number; compare?: Compare },
+  ) => Promise<unknown>;
+  const reports: [string, Run][] = [
+    ["getOverview", (ctx, r) => getOverviewHandler(ctx, { siteId, ...r })],
+    ["getTimeseries", (ctx, r) => getTimeseriesHandler(ctx, { siteId, ...r })],
+    [
+      "getBreakdown(page)",
+      (ctx, r) => getBreakdownHandler(ctx, { siteId, ...r, dimension: "page" }),
+    ],
+  ];
+  for (const { label, from, to } of ranges) {
+    for (const { label: c, compare } of COMPARES) {
+      for (const [name, run] of reports) {
+        const m = await measureQuery(t, (ctx) => run(ctx, { from, to, compare }));
+        add(name, label, c, m);
+        // The same report alone over the compared period: what a second, separate call would read.
+        const period = (m.result as { comparison: { from: number; to: number } }).comparison;
+        add(name, label, `${c} alone`, await measureQuery(t, (ctx) => run(ctx, period)));
+      }
+    }
+    add(
+      "getPropertyBreakdown(signup.plan)",
+      label,
+      "-",
+      await measureQuery(t, (ctx) =>
+        getPropertyBreakdownHandler(ctx, { siteId, from, to, event: "signup", property: "plan" }),
+      ),
+    );
+  }
+  const now = Math.floor(end / MINUTE) * MINUTE;
+  add(
+    "getRealtime",
+    "30m",
+    "-",
+    await measureQuery(t, (ctx) => getRealtimeHandler(ctx, { siteId, now })),
+  );
+  return rows;
 }
 
 async function measureReports(
@@ -476,6 +545,7 @@ async function runScenario(name: string, workload: Workload, options: Options): 
   const beforeCompaction = options.reportsBeforeCompaction ? await reports() : null;
   if (options.compaction !== "none") await compactAll();
   const after = options.reports ? await reports() : null;
+  if (after) after.v2 = await measureV2Reports(t, siteId, workload.end, reportRanges(workload.end));
   const total = wallNow() - started;
   log(
     `${name}: ${(total / 1000).toFixed(1)} s (ingest ${(ingest.ms / 1000).toFixed(1)}, worker ${(worker.ms / 1000).toFixed(1)}, compaction ${(compaction.ms / 1000).toFixed(1)} over ${compaction.calls} steps)`,
@@ -724,6 +794,15 @@ function render(): string {
     );
   if (many?.reports) readsBy("Where the reads go, 100k with 2,000 paths:", many.reports.rows);
   text.push("");
+  text.push(
+    "2b. ISSUE 10 READS (documentsRead, bytesRead): each report with a compared period, the compared period alone, the property breakdown, realtime at the end",
+  );
+  const v2: (string | number)[][] = [];
+  for (const s of all)
+    for (const r of s.reports?.v2 ?? [])
+      v2.push([s.name, r.report, r.range, r.compare, r.docs, kib(r.bytes)]);
+  text.push(table(["scenario", "report", "range", "compare", "docs", "bytes"], v2));
+  text.push("");
   text.push("3. TARGETS");
   for (const c of checks) text.push(`  ${c.pass ? "PASS" : "FAIL"}  ${c.target}: ${c.measured}`);
   text.push("");
@@ -938,6 +1017,76 @@ describe("cost model", () => {
       target: `report reads grow <= ${GROWTH_TARGET}x from 10k to 100k`,
       measured: `max ${fmt(worst.ratio)}x (${worst.label})`,
       pass: worst.ratio <= GROWTH_TARGET,
+    });
+  });
+
+  test("a report with a compared period reads at most what the report and a second call over the compared period read, about 2x the report (issue 10)", () => {
+    let worst = { ratio: 0, label: "" };
+    let compared = 0;
+    let withinTwoCalls = true;
+    for (const name of [S.small, S.large, S.manyPaths]) {
+      const r = scenarios.get(name)?.reports;
+      expect(r?.v2, name).toBeDefined();
+      for (const row of r!.v2!.filter((x) => COMPARES.some((c) => c.label === x.compare))) {
+        const base = rowOf(r, row.report, row.range)!;
+        const alone = r!.v2!.find(
+          (x) =>
+            x.report === row.report &&
+            x.range === row.range &&
+            x.compare === `${row.compare} alone`,
+        )!;
+        const ratio = row.docs / base.docs;
+        const label = `${name} ${row.report} ${row.range} ${row.compare}: ${base.docs} -> ${row.docs} (the compared period alone ${alone.docs})`;
+        if (ratio > worst.ratio) worst = { ratio, label };
+        // The compared period may hold more data than the base (more busy hours): never more than a second call.
+        expect.soft(row.docs, label).toBeLessThanOrEqual(base.docs + alone.docs);
+        withinTwoCalls &&= row.docs <= base.docs + alone.docs;
+        compared++;
+      }
+    }
+    expect(compared).toBe(3 * 3 * COMPARES.length * 3);
+    checks.push({
+      target: "compare reads <= the report + the compared period alone (~2x)",
+      measured: `max ${fmt(worst.ratio)}x the report alone (${worst.label})`,
+      pass: withinTwoCalls,
+    });
+  });
+
+  test("the property breakdown reads what a breakdown reads: at most 1,500 documents, growing at most 1.25x from 10,000 to 100,000 events (issue 10)", () => {
+    const of = (name: string) =>
+      (scenarios.get(name)?.reports?.v2 ?? []).filter((x) => x.report.startsWith("getProperty"));
+    const small = of(S.small);
+    const large = of(S.large);
+    expect([small.length, large.length]).toEqual([3, 3]);
+    let worst = { docs: 0, ratio: 0, label: "" };
+    for (const a of small) {
+      const b = large.find((x) => x.range === a.range)!;
+      const ratio = b.docs / a.docs;
+      const label = `${a.range}: ${a.docs} -> ${b.docs} docs, ${kib(a.bytes)} -> ${kib(b.bytes)}`;
+      if (ratio > worst.ratio) worst = { docs: b.docs, ratio, label };
+      expect.soft(ratio, label).toBeLessThanOrEqual(GROWTH_TARGET);
+      expect.soft(b.docs, label).toBeLessThanOrEqual(READ_TARGET);
+    }
+    checks.push({
+      target: `property breakdown reads <= ${READ_TARGET} docs, grow <= ${GROWTH_TARGET}x 10k -> 100k`,
+      measured: `max ${fmt(worst.ratio)}x (${worst.label})`,
+      pass: worst.ratio <= GROWTH_TARGET && worst.docs <= READ_TARGET,
+    });
+  });
+
+  test("realtime reads at most 100 documents at the end of every workload (issue 10)", () => {
+    let worst = { docs: 0, label: "" };
+    for (const name of [S.small, S.large, S.manyPaths]) {
+      const row = scenarios.get(name)?.reports?.v2?.find((x) => x.report === "getRealtime");
+      expect(row, name).toBeDefined();
+      const label = `${name}: ${row!.docs} docs, ${kib(row!.bytes)}`;
+      if (row!.docs >= worst.docs) worst = { docs: row!.docs, label };
+      expect.soft(row!.docs, label).toBeLessThanOrEqual(100);
+    }
+    checks.push({
+      target: "realtime reads <= 100 documents",
+      measured: `max ${worst.docs} (${worst.label})`,
+      pass: worst.docs <= 100,
     });
   });
 

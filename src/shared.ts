@@ -244,7 +244,21 @@ export const vUpdateSiteArgs = {
   settings: v.optional(vSiteSettings),
 };
 
-export const vOverview = v.object({
+/**
+ * The period a report is compared with: the one just before it, of the same
+ * length ("previous"); the same dates 364 days earlier, so weekdays line up
+ * ("yearOverYear", as Pirsch does); or any range of your own.
+ */
+export const vCompare = v.union(
+  v.literal("previous"),
+  v.literal("yearOverYear"),
+  v.object({ from: v.number(), to: v.number() }),
+);
+export type Compare = Infer<typeof vCompare>;
+/** The compared period's range, as the report aligned it (epoch ms, `to` exclusive). */
+const vComparedRange = { from: v.number(), to: v.number() };
+
+const overviewFields = {
   visitors: v.number(),
   pageviews: v.number(),
   sessions: v.number(),
@@ -252,6 +266,11 @@ export const vOverview = v.object({
   avgSessionDurationMs: v.union(v.number(), v.null()),
   viewsPerSession: v.union(v.number(), v.null()),
   events: v.number(),
+};
+/** `comparison`: the same numbers over the compared period, when `compare` was given. */
+export const vOverview = v.object({
+  ...overviewFields,
+  comparison: v.optional(v.object({ ...vComparedRange, ...overviewFields })),
 });
 export type Overview = Infer<typeof vOverview>;
 
@@ -264,9 +283,14 @@ export const vTimeseriesPoint = v.object({
   bounceRate: v.union(v.number(), v.null()),
   avgSessionDurationMs: v.union(v.number(), v.null()),
 });
+/**
+ * `comparison.points[i]` is compared with `points[i]`: the compared period cut
+ * at the same granularity, as many points as it has (at most as many as `points`).
+ */
 export const vTimeseries = v.object({
   granularity: vGranularity,
   points: v.array(vTimeseriesPoint),
+  comparison: v.optional(v.object({ ...vComparedRange, points: v.array(vTimeseriesPoint) })),
 });
 export type Timeseries = Infer<typeof vTimeseries>;
 
@@ -278,15 +302,44 @@ export const vBreakdownRow = v.object({
   entries: v.number(),
   bounceRate: v.union(v.number(), v.null()),
 });
-export const vBreakdown = v.object({ rows: v.array(vBreakdownRow) });
+/** `comparison.rows[i]` is `rows[i]`'s key over the compared period (zeros where it was not seen). */
+export const vBreakdown = v.object({
+  rows: v.array(vBreakdownRow),
+  comparison: v.optional(v.object({ ...vComparedRange, rows: v.array(vBreakdownRow) })),
+});
 export type Breakdown = Infer<typeof vBreakdown>;
 
 export const vRange = { siteId: v.string(), from: v.number(), to: v.number() };
-export const vTimeseriesArgs = { ...vRange, granularity: v.optional(vGranularity) };
-export const vBreakdownArgs = { ...vRange, dimension: vDimension, limit: v.optional(v.number()) };
+export const vOverviewArgs = { ...vRange, compare: v.optional(vCompare) };
+export const vTimeseriesArgs = {
+  ...vRange,
+  granularity: v.optional(vGranularity),
+  compare: v.optional(vCompare),
+};
+export const vBreakdownArgs = {
+  ...vRange,
+  dimension: vDimension,
+  limit: v.optional(v.number()),
+  compare: v.optional(vCompare),
+};
 export type RangeArgs = ObjectType<typeof vRange>;
+export type OverviewArgs = ObjectType<typeof vOverviewArgs>;
 export type TimeseriesArgs = ObjectType<typeof vTimeseriesArgs>;
 export type BreakdownArgs = ObjectType<typeof vBreakdownArgs>;
+
+/**
+ * A property's values for one event name (`getPropertyBreakdown`), from the
+ * `prop` rollups: each row's `key` is the value. Values beyond a bucket's
+ * per-(event, property) cap are counted under "(other)".
+ */
+export const vPropertyBreakdownArgs = {
+  ...vRange,
+  event: v.string(),
+  property: v.string(),
+  limit: v.optional(v.number()),
+  compare: v.optional(vCompare),
+};
+export type PropertyBreakdownArgs = ObjectType<typeof vPropertyBreakdownArgs>;
 
 export const vSiteIdArgs = { siteId: v.string() };
 export const vSlugArgs = { slug: v.string() };
@@ -304,10 +357,24 @@ export const vDeadLetterOutcome = v.union(
 
 /** `now`: epoch ms, rounded to the minute by the caller so the query's cache is shared. */
 export const vRealtimeArgs = { siteId: v.string(), now: v.number() };
+const vRealtimeRow = v.object({ key: v.string(), visitors: v.number(), pageviews: v.number() });
+/**
+ * The live view at `now` (rounded up to the minute): `visitors` are the current
+ * visitors, those seen in the 5 minutes before it (Plausible's definition); the
+ * rest covers the 30 minutes before it.
+ */
 export const vRealtime = v.object({
   visitors: v.number(),
   pageviews: v.number(),
   events: v.number(),
+  /** The 30 minutes, oldest first, each with its pageviews and visitors (zero-filled). */
+  minutes: v.array(
+    v.object({ minuteStart: v.number(), pageviews: v.number(), visitors: v.number() }),
+  ),
+  /** The top 10 pages by visitors, then pageviews. */
+  topPages: v.array(vRealtimeRow),
+  /** The top 10 referrer domains (the `referrer` dimension's keys) by visitors, then pageviews. */
+  topSources: v.array(vRealtimeRow),
 });
 export type Realtime = Infer<typeof vRealtime>;
 
@@ -390,10 +457,11 @@ export type ReadKeyInfo = Infer<typeof vReadKeyInfo>;
 
 /** The reports the stats HTTP API serves, each with its facade's arguments. */
 export const vStatsRequest = v.union(
-  v.object({ report: v.literal("overview"), args: v.object(vRange) }),
+  v.object({ report: v.literal("overview"), args: v.object(vOverviewArgs) }),
   v.object({ report: v.literal("timeseries"), args: v.object(vTimeseriesArgs) }),
   v.object({ report: v.literal("breakdown"), args: v.object(vBreakdownArgs) }),
   v.object({ report: v.literal("realtime"), args: v.object(vRealtimeArgs) }),
+  v.object({ report: v.literal("propertyBreakdown"), args: v.object(vPropertyBreakdownArgs) }),
 );
 export type StatsRequest = Infer<typeof vStatsRequest>;
 export const vStatsOutcome = v.union(

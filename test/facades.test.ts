@@ -60,6 +60,7 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     getOverview: range,
     getTimeseries: range,
     getBreakdown: { ...range, dimension: "page" },
+    getPropertyBreakdown: { ...range, event: "signup", property: "plan" },
     getRealtime: { siteId, now: NOW },
     listEvents: { siteId, paginationOpts: { numItems: 10, cursor: null } },
     listSessions: { siteId, paginationOpts: { numItems: 10, cursor: null } },
@@ -453,5 +454,53 @@ describe("report arguments", () => {
       granularity: "minute",
     });
     expect(points.length).toBe(60);
+  });
+});
+
+describe("the reports' auth callback", () => {
+  type Handler = (ctx: unknown, args: Record<string, unknown>) => Promise<unknown>;
+  const handlerOf = (fn: unknown) => (fn as { _handler: Handler })._handler;
+
+  test("receives each report's operation and siteId (compare and property arguments included), and when it throws the component is never asked", async () => {
+    const { t, siteId } = await setup();
+    const range = { siteId, from: NOW - 2 * HOUR, to: NOW, compare: "previous" };
+    const calls: { operation: string; siteId?: string }[] = [];
+    const recording = exposeAnalyticsApi(components.analytics, {
+      auth: async (_ctx, { operation, siteId }) => {
+        calls.push({ operation, siteId });
+      },
+    });
+    const refusing = exposeAnalyticsApi(components.analytics, {
+      auth: async () => {
+        throw new Error("refused by the host");
+      },
+    });
+    const reports = {
+      getOverview: range,
+      getTimeseries: { ...range, compare: "yearOverYear" },
+      getBreakdown: { ...range, dimension: "page", compare: { from: NOW - DAY, to: NOW - HOUR } },
+      getPropertyBreakdown: { ...range, event: "signup", property: "plan" },
+      getRealtime: { siteId, now: NOW },
+    } as const;
+    await t.run(async (ctx) => {
+      const asked: string[] = [];
+      const spying = {
+        ...ctx,
+        runQuery: async (...a: unknown[]) => {
+          asked.push("component");
+          return await (ctx.runQuery as (...a: unknown[]) => Promise<unknown>)(...a);
+        },
+      };
+      for (const [name, args] of Object.entries(reports)) {
+        await handlerOf(recording[name as keyof typeof reports])(spying, args);
+        await expect(
+          handlerOf(refusing[name as keyof typeof reports])(spying, args),
+          name,
+        ).rejects.toThrow("refused by the host");
+      }
+      // One component call per report, all from the recording facade.
+      expect(asked.length).toBe(Object.keys(reports).length);
+    });
+    expect(calls).toEqual(Object.keys(reports).map((operation) => ({ operation, siteId })));
   });
 });

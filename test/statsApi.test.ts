@@ -126,6 +126,27 @@ describe("GET /api/v1/*: 200 with the facades' JSON", () => {
         components.analytics.reports.getRealtime,
         { siteId, now: NOW },
       ],
+      [
+        "propertyBreakdown",
+        qs({ site: siteId, from: range.from, to: range.to, event: "signup", property: "plan" }),
+        components.analytics.reports.getPropertyBreakdown,
+        { ...range, event: "signup", property: "plan" },
+      ],
+      [
+        "overview",
+        qs({ site: siteId, from: range.from, to: range.to, compare: "yearOverYear" }),
+        components.analytics.reports.getOverview,
+        { ...range, compare: "yearOverYear" },
+      ],
+      [
+        "breakdown",
+        qs({
+          ...{ site: siteId, from: range.from, to: range.to, dimension: "page" },
+          ...{ compareFrom: NOW - 3 * DAY, compareTo: NOW - 2 * DAY },
+        }),
+        components.analytics.reports.getBreakdown,
+        { ...range, dimension: "page", compare: { from: NOW - 3 * DAY, to: NOW - 2 * DAY } },
+      ],
     ] as const;
     for (const [report, query, ref, args] of cases) {
       const response = await get(t, `/api/v1/${report}?${query}`, bearer(readKey));
@@ -183,11 +204,14 @@ describe("GET /api/v1/*: 200 with the facades' JSON", () => {
   });
 });
 
+/** Parameters every report accepts or ignores: the breakdown's dimension, the property breakdown's event and property. */
+const EVERY_REPORT_PARAMS = { dimension: "page", event: "signup", property: "plan" };
+
 describe("GET /api/v1/*: 400, 401, 403, 429", () => {
   test("401 without a key, with a malformed key, an unknown key or a revoked key, on every report", async () => {
     const { t, siteId, readKey, keyId } = await setup();
     for (const report of STATS_REPORTS) {
-      const path = `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, dimension: "page" })}`;
+      const path = `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, ...EVERY_REPORT_PARAMS })}`;
       await expectError(await get(t, path), 401, "missing_key");
       await expectError(await get(t, path, { Authorization: "Basic abc" }), 401, "unknown_key");
       await expectError(await get(t, path, bearer("pk_writekey")), 401, "unknown_key");
@@ -214,7 +238,7 @@ describe("GET /api/v1/*: 400, 401, 403, 429", () => {
       await expectError(
         await get(
           t,
-          `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, dimension: "page" })}`,
+          `/api/v1/${report}?${qs({ site: siteId, from: NOW - DAY, to: NOW, ...EVERY_REPORT_PARAMS })}`,
           bearer(otherKey),
         ),
         403,
@@ -247,6 +271,20 @@ describe("GET /api/v1/*: 400, 401, 403, 429", () => {
         /Hour granularity covers at most 31 days/,
       ],
       ["breakdown", range, /dimension is required/],
+      ["overview", { ...range, compare: "lastWeek" }, /compare must be previous or yearOverYear/],
+      [
+        "overview",
+        { ...range, compare: "previous", compareFrom: NOW - 2 * DAY },
+        /either compare or compareFrom and compareTo/,
+      ],
+      [
+        "overview",
+        { ...range, compareFrom: NOW - 2 * DAY, compareTo: NOW - 3 * DAY },
+        /compareTo must be after compareFrom/,
+      ],
+      ["overview", { ...range, compareFrom: NOW - 2 * DAY }, /compareTo is required/],
+      ["propertyBreakdown", { ...range, property: "plan" }, /event is required/],
+      ["propertyBreakdown", { ...range, event: "signup" }, /property is required/],
       ["breakdown", { ...range, dimension: "colour" }, /dimension is required/],
       [
         "breakdown",

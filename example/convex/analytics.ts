@@ -65,6 +65,7 @@ export const {
   getOverview,
   getTimeseries,
   getBreakdown,
+  getPropertyBreakdown,
   getRealtime,
   listEvents,
   listSessions,

@@ -35,7 +35,8 @@ import {
   vDeletionIdArgs,
   vDeletionProgress,
   vOverview,
-  vRange,
+  vOverviewArgs,
+  vPropertyBreakdownArgs,
   vRealtime,
   vRealtimeArgs,
   vReadKeyIdArgs,
@@ -62,6 +63,7 @@ export type AnalyticsOperation =
   | "getOverview"
   | "getTimeseries"
   | "getBreakdown"
+  | "getPropertyBreakdown"
   | "getRealtime"
   | "listEvents"
   | "listSessions"
@@ -123,16 +125,36 @@ export type AuthCallback = (
 export function exposeAnalyticsApi(component: ComponentApi, options: { auth: AuthCallback }) {
   const { auth } = options;
   return {
-    /** Visitors, pageviews, sessions, bounce rate, average session duration, views per session, events. */
+    /**
+     * Visitors, pageviews, sessions, bounce rate, average session duration, views per session, events.
+     *
+     * Every report takes `compare`: `"previous"` (the period just before, of the
+     * same length; the same number of local days for a range of whole days),
+     * `"yearOverYear"` (364 days back, so weekdays line up) or `{ from, to }`.
+     * The result then holds `comparison`: the same report over that period, with
+     * the period's aligned `from` and `to`. It reads about as much again.
+     *
+     * @example
+     * ```ts
+     * const { visitors, comparison } = await ctx.runQuery(api.analytics.getOverview, {
+     *   siteId, from, to, compare: "previous",
+     * });
+     * const change = comparison && comparison.visitors > 0 ? visitors / comparison.visitors - 1 : null;
+     * ```
+     */
     getOverview: queryGeneric({
-      args: vRange,
+      args: vOverviewArgs,
       returns: vOverview,
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getOverview", siteId: args.siteId });
         return await ctx.runQuery(component.reports.getOverview, args);
       },
     }),
-    /** Zero-filled points; granularity is picked from the range's length when omitted. */
+    /**
+     * Zero-filled points; granularity is picked from the range's length when omitted.
+     * With `compare`, `comparison.points[i]` goes with `points[i]`: the compared
+     * period at the same granularity (at most as many points).
+     */
     getTimeseries: queryGeneric({
       args: vTimeseriesArgs,
       returns: vTimeseries,
@@ -141,7 +163,11 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
         return await ctx.runQuery(component.reports.getTimeseries, args);
       },
     }),
-    /** The exact top `limit` (default 10) keys of a dimension, by visitors then pageviews. */
+    /**
+     * The exact top `limit` (default 10) keys of a dimension, by visitors then pageviews.
+     * With `compare`, `comparison.rows[i]` is `rows[i]`'s key over the compared
+     * period (zeros where it was not seen).
+     */
     getBreakdown: queryGeneric({
       args: vBreakdownArgs,
       returns: vBreakdown,
@@ -151,9 +177,34 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
       },
     }),
     /**
-     * Visitors, pageviews and events of the 30 minutes before `now`. Pass `now`
-     * rounded to the minute and advance it on a timer, so the subscription moves
-     * on a quiet site and its cache is shared.
+     * One event's values of one property, e.g. the `plan` of `signup` events:
+     * rows keyed by the value, ranked like {@link getBreakdown} and read from
+     * rollups (never raw events). Each (event, property) has its own share of a
+     * bucket's cardinality cap; values past it count under "(other)". Takes `compare`.
+     *
+     * @example
+     * ```ts
+     * const { rows } = await ctx.runQuery(api.analytics.getPropertyBreakdown, {
+     *   siteId, from, to, event: "signup", property: "plan",
+     * });
+     * ```
+     */
+    getPropertyBreakdown: queryGeneric({
+      args: vPropertyBreakdownArgs,
+      returns: vBreakdown,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getPropertyBreakdown", siteId: args.siteId });
+        return await ctx.runQuery(component.reports.getPropertyBreakdown, args);
+      },
+    }),
+    /**
+     * The live view: `visitors` seen in the 5 minutes before `now` (current
+     * visitors, as Plausible counts them), and for the 30 minutes before it the
+     * pageviews and events, each minute's pageviews and visitors, and the top 10
+     * pages and referrer domains. Pass `now` rounded to the minute and advance
+     * it on a timer: the result depends only on `now` and the data, so the
+     * subscription moves on a quiet site and its cache is shared. Reads the
+     * minute rollups of at most two hours.
      */
     getRealtime: queryGeneric({
       args: vRealtimeArgs,

@@ -1,4 +1,4 @@
-// The stats HTTP API (GET {prefix}/api/v1/{overview|timeseries|breakdown|realtime})
+// The stats HTTP API (GET {prefix}/api/v1/{overview|timeseries|breakdown|realtime|propertyBreakdown})
 // and the health check (GET {prefix}/health). Parameters are parsed here, so a
 // malformed query string is a 400 without a component call; then ONE component
 // call: statsApi.serveStats (read key, site, rate limit, report), or
@@ -10,6 +10,7 @@ import type { ComponentApi } from "../component/_generated/component.js";
 import {
   DIMENSIONS,
   GRANULARITIES,
+  type Compare,
   type Dimension,
   type Granularity,
   type Health,
@@ -29,7 +30,13 @@ export type StatsRouteOptions = {
   health?: { maxPendingAgeMs?: number; maxCompactionLagMs?: number; maxDeadLetters?: number };
 };
 
-export const STATS_REPORTS = ["overview", "timeseries", "breakdown", "realtime"] as const;
+export const STATS_REPORTS = [
+  "overview",
+  "timeseries",
+  "breakdown",
+  "realtime",
+  "propertyBreakdown",
+] as const;
 type StatsReport = (typeof STATS_REPORTS)[number];
 
 const HOUR = 3_600_000;
@@ -45,6 +52,35 @@ function parseTime(name: string, raw: string | null): number | string {
 }
 
 type Parsed = { request: StatsRequest } | { problem: string };
+
+/** `compare=previous|yearOverYear`, or `compareFrom` and `compareTo`; absent: no comparison. */
+function parseCompare(params: URLSearchParams): { compare?: Compare } | { problem: string } {
+  const named = params.get("compare");
+  const custom = params.has("compareFrom") || params.has("compareTo");
+  if (named !== null && custom)
+    return { problem: "give either compare or compareFrom and compareTo, not both" };
+  if (named !== null) {
+    if (named === "previous" || named === "yearOverYear") return { compare: named };
+    return {
+      problem: "compare must be previous or yearOverYear (or give compareFrom and compareTo)",
+    };
+  }
+  if (!custom) return {};
+  const from = parseTime("compareFrom", params.get("compareFrom"));
+  if (typeof from === "string") return { problem: from };
+  const to = parseTime("compareTo", params.get("compareTo"));
+  if (typeof to === "string") return { problem: to };
+  if (to <= from) return { problem: "compareTo must be after compareFrom" };
+  return { compare: { from, to } };
+}
+
+/** `limit`, when given: an integer of at most 4 digits (the report checks 1 to 1,000). */
+function parseLimit(params: URLSearchParams): { limit?: number } | { problem: string } {
+  const raw = params.get("limit");
+  if (raw === null) return {};
+  if (!/^\d{1,4}$/.test(raw)) return { problem: "limit must be an integer from 1 to 1000" };
+  return { limit: Number(raw) };
+}
 
 /** The facade's arguments from the query string, or what is wrong with it. */
 export function parseStatsQuery(report: StatsReport, params: URLSearchParams, now: number): Parsed {
@@ -65,7 +101,9 @@ export function parseStatsQuery(report: StatsReport, params: URLSearchParams, no
   const to = parseTime("to", params.get("to"));
   if (typeof to === "string") return { problem: to };
   if (to <= from) return { problem: "to must be after from" };
-  const range = { siteId, from, to };
+  const compared = parseCompare(params);
+  if ("problem" in compared) return compared;
+  const range = { siteId, from, to, ...compared };
   if (report === "overview") return { request: { report, args: range } };
   if (report === "timeseries") {
     const granularity = params.get("granularity");
@@ -74,19 +112,19 @@ export function parseStatsQuery(report: StatsReport, params: URLSearchParams, no
       return { problem: `granularity must be one of ${GRANULARITIES.join(", ")}` };
     return { request: { report, args: { ...range, granularity: granularity as Granularity } } };
   }
+  const limit = parseLimit(params);
+  if ("problem" in limit) return limit;
+  if (report === "propertyBreakdown") {
+    const event = params.get("event");
+    const property = params.get("property");
+    if (!event) return { problem: "event is required (the event's name, e.g. signup)" };
+    if (!property) return { problem: "property is required (the property's key, e.g. plan)" };
+    return { request: { report, args: { ...range, event, property, ...limit } } };
+  }
   const dimension = params.get("dimension");
   if (dimension === null || !(DIMENSIONS as readonly string[]).includes(dimension))
     return { problem: `dimension is required, one of ${DIMENSIONS.join(", ")}` };
-  const rawLimit = params.get("limit");
-  if (rawLimit === null)
-    return { request: { report, args: { ...range, dimension: dimension as Dimension } } };
-  if (!/^\d{1,4}$/.test(rawLimit)) return { problem: "limit must be an integer from 1 to 1000" };
-  return {
-    request: {
-      report,
-      args: { ...range, dimension: dimension as Dimension, limit: Number(rawLimit) },
-    },
-  };
+  return { request: { report, args: { ...range, dimension: dimension as Dimension, ...limit } } };
 }
 
 /**

@@ -19,10 +19,19 @@ import type { Doc, Id } from "./_generated/dataModel.js";
 import { SESSION_DIMENSIONS, type AnalyticsEvent, type Dimension } from "../shared.js";
 import { hostnameOf, pagePath } from "./events.js";
 import { decodeRows, encodeRows, ENCODING_HEADER_BYTES, rowByteLength } from "./rowCodec.js";
-import { DimensionRows, TOTAL_KEY, emptyRow, rollupKey, type DeltaRow, type Row } from "./rows.js";
+import {
+  DimensionRows,
+  TOTAL_KEY,
+  capRows,
+  emptyRow,
+  propKey,
+  rollupKey,
+  type DeltaRow,
+  type Row,
+} from "./rows.js";
 import type { SessionState } from "./sessions.js";
 import { isDailyVisitorId } from "./salts.js";
-import { hashVisitor, sketchOf } from "./sketch.js";
+import { estimate, hashVisitor, sketchOf } from "./sketch.js";
 import { hourStart, minuteStart } from "./time.js";
 
 export type DeltaInterval = Doc<"rollupDeltas">["interval"];
@@ -79,10 +88,17 @@ export class Deltas {
     return bytes;
   }
 
-  /** Minute rows are total rows keyed by the minute's start, in a document per hour. */
-  private addMinute(t: number, timeZone: string, row: Row): void {
+  /**
+   * Minute rows, in a document per hour: each keyed by its minute (minuteKey).
+   * `total` rows have the session metrics too; `page` and `referrer` rows hold
+   * events and visitors, for realtime's top pages and sources.
+   */
+  private addMinute(t: number, timeZone: string, dimension: Dimension, row: Row): void {
     if (t >= this.minuteCutoff)
-      this.add("minute", hourStart(t, timeZone), "total", { ...row, key: String(minuteStart(t)) });
+      this.add("minute", hourStart(t, timeZone), dimension, {
+        ...row,
+        key: minuteKey(minuteStart(t), dimension === "total" ? null : row.key),
+      });
   }
 
   /** Adds `sign` times the session metrics of `session` at its start hour. */
@@ -94,7 +110,7 @@ export class Deltas {
       bounces: session.events === 1 ? sign : 0,
       durationMs: sign * (session.lastSeenAt - session.startedAt),
     });
-    this.addMinute(start, timeZone, counters(TOTAL_KEY));
+    this.addMinute(start, timeZone, "total", counters(TOTAL_KEY));
     const hour = hourStart(start, timeZone);
     this.add("hour", hour, "total", counters(TOTAL_KEY));
     this.add("hour", hour, "entryPage", counters(session.entryPage));
@@ -119,7 +135,9 @@ export class Deltas {
       ...persistent,
     });
     const t = event.occurredAt;
-    this.addMinute(t, timeZone, counters(TOTAL_KEY));
+    this.addMinute(t, timeZone, "total", counters(TOTAL_KEY));
+    if (isPageview) this.addMinute(t, timeZone, "page", counters(pagePath(event.url)));
+    this.addMinute(t, timeZone, "referrer", counters(session.attribution.referrer));
     const hour = hourStart(t, timeZone);
     this.add("hour", hour, "total", counters(TOTAL_KEY));
     // A page's visitors are those who viewed it: a custom event sent from a page does not count there.
@@ -130,9 +148,22 @@ export class Deltas {
     const name = isPageview ? "pageview" : event.name!;
     this.add("hour", hour, "event", counters(name));
     for (const [k, value] of Object.entries(event.props ?? {})) {
-      this.add("hour", hour, "prop", counters(`${name}|${k}|${String(value)}`));
+      this.add("hour", hour, "prop", counters(propKey(name, k, String(value))));
     }
   }
+}
+
+/**
+ * A minute row's key: the minute's start, then "|" and the dimension's key
+ * (none for `total`, whose rows were keyed by the minute alone from the start).
+ */
+export function minuteKey(minute: number, key: string | null): string {
+  return key === null ? String(minute) : `${minute}|${key}`;
+}
+export function splitMinuteKey(stored: string): { minute: number; key: string } {
+  const bar = stored.indexOf("|");
+  if (bar === -1) return { minute: Number(stored), key: TOTAL_KEY };
+  return { minute: Number(stored.slice(0, bar)), key: stored.slice(bar + 1) };
 }
 
 /** Cuts rows into chunks that each encode to at most `maxBytes` (a single larger row is its own chunk). */
@@ -205,9 +236,38 @@ export async function appendDeltas(
     const merged = new DimensionRows();
     for (const doc of docs) merged.addDeltaRows(decodeRows(doc.rows));
     for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
-    for (const c of await insertChunks(ctx, siteId, interval, bucketStart, merged.toDeltaRows()))
-      pending.push(c);
+    const rows = merged.toDeltaRows();
+    const kept = interval === "minute" ? capMinuteRows(rows) : rows;
+    for (const c of await insertChunks(ctx, siteId, interval, bucketStart, kept)) pending.push(c);
   }
+}
+
+/**
+ * Keys kept per (minute, dimension) of the realtime page and referrer rows when
+ * a bucket's documents merge: the rest fold into that minute's "(other)". One
+ * run writes at most MAX_EVENTS_PER_RUN keys a minute, so with this an hour's
+ * minute rows stay about 60 x 2 x 100 rows however busy the site is.
+ */
+export const REALTIME_KEYS_PER_MINUTE = 100;
+
+function capMinuteRows(rows: DeltaRow[]): DeltaRow[] {
+  const groups = new Map<string, { dimension: Dimension; minute: number; rows: Row[] }>();
+  const out: DeltaRow[] = [];
+  for (const { dimension, ...row } of rows) {
+    if (dimension === "total") {
+      out.push({ dimension, ...row });
+      continue;
+    }
+    const { minute, key } = splitMinuteKey(row.key);
+    const id = `${dimension}|${minute}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { dimension, minute, rows: [] }));
+    g.rows.push({ ...row, key });
+  }
+  for (const { dimension, minute, rows: own } of groups.values())
+    for (const row of capRows(own, REALTIME_KEYS_PER_MINUTE, estimate))
+      out.push({ dimension, ...row, key: minuteKey(minute, row.key) });
+  return out;
 }
 
 /** Most delta documents one report piece may read; past it compaction is not keeping up. */

@@ -24,7 +24,16 @@ import {
 } from "./canonical.js";
 import { chunkRows } from "./deltas.js";
 import { decodeRows, encodeRows } from "./rowCodec.js";
-import { DimensionRows, RowMap, TOTAL_KEY, capRows, isZero, rankRows, type Row } from "./rows.js";
+import {
+  DimensionRows,
+  RowMap,
+  TOTAL_KEY,
+  capPropRows,
+  capRows,
+  isZero,
+  rankRows,
+  type Row,
+} from "./rows.js";
 import { estimate } from "./sketch.js";
 import { dayStart, monthStart, nextBucket } from "./time.js";
 import { writeHourTotals } from "./totals.js";
@@ -175,7 +184,7 @@ export async function foldIntoCanonical(
   const bucket = { siteId, interval, bucketStart, dimension };
   const { rows: stored, docs } = await readCanonicalRows(ctx, bucket);
   const merged = new RowMap().addAll(stored).addAll(delta);
-  const rows = capRows(
+  const rows = (dimension === "prop" ? capPropRows : capRows)(
     merged.values().filter((r) => !isZero(r)),
     cap,
     estimate,

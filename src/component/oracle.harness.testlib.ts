@@ -7,7 +7,7 @@
 import { expect, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
-import { DIMENSIONS, type AnalyticsEvent, type Granularity } from "../shared.js";
+import { DIMENSIONS, type AnalyticsEvent, type Compare, type Granularity } from "../shared.js";
 import {
   STREAM_FROM,
   STREAM_TO,
@@ -21,11 +21,14 @@ import {
   buildModel,
   oracleBreakdown,
   oracleOverview,
+  oraclePropertyBreakdown,
+  oracleRowsForKeys,
   oracleTimeseries,
+  zeroBreakdownRow,
   type OracleModel,
 } from "./oracle.testlib.js";
 import { initConvexTest } from "./test.setup.js";
-import { DAY, HOUR, alignRange, hourPhase } from "./time.js";
+import { DAY, HOUR, alignRange, comparisonRange, hourPhase } from "./time.js";
 import type { Id } from "./_generated/dataModel.js";
 import { SETTLE_MS } from "./ingest.js";
 import { hasWaitingBatch } from "./cursor.js";
@@ -155,6 +158,104 @@ export async function expectReportsMatch(
       oracleBreakdown(model, from, to, dimension, 5),
     );
   }
+  for (const { event, property } of PROPERTY_BREAKDOWNS) {
+    for (const limit of [1000, 2]) {
+      expect(
+        await t.query(api.reports.getPropertyBreakdown, {
+          ...{ siteId, from, to, event, property, limit },
+        }),
+        `property breakdown ${event}.${property} limit ${limit} ${where}`,
+      ).toEqual(oraclePropertyBreakdown(model, from, to, event, property, limit));
+    }
+  }
+}
+
+/** The (event, property) pairs the streams send (oracle.streams.testlib.ts), and one they never do. */
+const PROPERTY_BREAKDOWNS = [
+  { event: "signup", property: "plan" },
+  { event: "download", property: "seats" },
+  { event: "outbound", property: "trial" },
+  { event: "pageview", property: "author" },
+  { event: "signup", property: "author" },
+];
+
+/**
+ * Every report compared with `compare` equals the oracle over the compared
+ * period: the period is comparisonRange's (time.test.ts checks it against hand
+ * computed dates), the base numbers are unchanged, timeseries points align by
+ * position and a breakdown's comparison lists the base rows' keys in order.
+ */
+export async function expectComparisonsMatch(
+  t: T,
+  siteId: string,
+  model: OracleModel,
+  rawFrom: number,
+  rawTo: number,
+  compare: Compare,
+  label: string,
+  tz = TZ,
+): Promise<void> {
+  const { from, to } = alignRange(rawFrom, rawTo, HOUR, hourPhase(tz));
+  const period = comparisonRange(from, to, compare, tz, HOUR, hourPhase(tz));
+  const where = `${label} ${JSON.stringify(compare)} ${tz} [${iso(from)}, ${iso(to)}) vs [${iso(period.from)}, ${iso(period.to)})`;
+  expect(
+    await t.query(api.reports.getOverview, { siteId, from, to, compare }),
+    `overview ${where}`,
+  ).toEqual({
+    ...oracleOverview(model, from, to),
+    comparison: { ...period, ...oracleOverview(model, period.from, period.to) },
+  });
+  // Hour points cover at most 31 days, and a custom period may be longer than the base.
+  const granularity: Granularity =
+    Math.max(to - from, period.to - period.from) <= 2 * DAY ? "hour" : "day";
+  const base = oracleTimeseries(model, from, to, granularity, tz);
+  expect(
+    await t.query(api.reports.getTimeseries, { siteId, from, to, granularity, compare }),
+    `timeseries ${granularity} ${where}`,
+  ).toEqual({
+    ...base,
+    comparison: {
+      ...period,
+      points: oracleTimeseries(model, period.from, period.to, granularity, tz).points.slice(
+        0,
+        base.points.length,
+      ),
+    },
+  });
+  for (const dimension of ["page", "referrer", "exitPage", "prop"] as const) {
+    const rows = oracleBreakdown(model, from, to, dimension, 5).rows;
+    const keys = rows.map((r) => r.key);
+    expect(
+      await t.query(api.reports.getBreakdown, { siteId, from, to, dimension, limit: 5, compare }),
+      `breakdown ${dimension} ${where}`,
+    ).toEqual({
+      rows,
+      comparison: {
+        ...period,
+        rows: oracleRowsForKeys(model, period.from, period.to, dimension, keys),
+      },
+    });
+  }
+  const { event, property } = PROPERTY_BREAKDOWNS[0]!;
+  const props = oraclePropertyBreakdown(model, from, to, event, property, 1000).rows;
+  const then = new Map(
+    oraclePropertyBreakdown(model, period.from, period.to, event, property, 1000).rows.map((r) => [
+      r.key,
+      r,
+    ]),
+  );
+  expect(
+    await t.query(api.reports.getPropertyBreakdown, {
+      ...{ siteId, from, to, event, property, compare },
+    }),
+    `property breakdown ${where}`,
+  ).toEqual({
+    rows: props.slice(0, 10),
+    comparison: {
+      ...period,
+      rows: props.slice(0, 10).map((r) => then.get(r.key) ?? zeroBreakdownRow(r.key)),
+    },
+  });
 }
 
 export async function runScenario(scenario: Scenario): Promise<void> {
@@ -266,4 +367,10 @@ export async function runScenario(scenario: Scenario): Promise<void> {
   expect((await tableCounts(t)).rollupStaging).toBe(0);
   for (const { from, to } of ranges)
     await expectReportsMatch(t, siteId, model, from, to, "after final compaction", tz);
+  // Compared periods: the one before, 52 weeks back, and another of the ranges.
+  for (const [i, { from, to }] of ranges.entries()) {
+    const other = ranges[(i + 1) % ranges.length]!;
+    for (const compare of ["previous", "yearOverYear", other] as const)
+      await expectComparisonsMatch(t, siteId, model, from, to, compare, "compacted", tz);
+  }
 }

@@ -10,6 +10,7 @@ import type {
   Dimension,
   Granularity,
   Overview,
+  Realtime,
   SessionDimension,
   Timeseries,
 } from "../shared.js";
@@ -246,4 +247,128 @@ export function oracleBreakdown(
       (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
   return { rows: out.slice(0, limit) };
+}
+
+/** What a breakdown row is for a key the period never saw. */
+export const zeroBreakdownRow = (key: string): Breakdown["rows"][number] => ({
+  key,
+  visitors: 0,
+  pageviews: 0,
+  events: 0,
+  entries: 0,
+  bounceRate: null,
+});
+
+/** `keys`' rows over [from, to), in their order: what a compared breakdown lists. */
+export function oracleRowsForKeys(
+  model: OracleModel,
+  from: number,
+  to: number,
+  dimension: Dimension,
+  keys: string[],
+): Breakdown["rows"] {
+  const all = new Map(
+    oracleBreakdown(model, from, to, dimension, Infinity).rows.map((r) => [r.key, r]),
+  );
+  return keys.map((k) => all.get(k) ?? zeroBreakdownRow(k));
+}
+
+/** One event's values of one property: the events named `event` (pageviews: "pageview") carrying `property`. */
+export function oraclePropertyBreakdown(
+  model: OracleModel,
+  from: number,
+  to: number,
+  event: string,
+  property: string,
+  limit: number,
+): Breakdown {
+  const rows = new Map<string, Sums>();
+  for (const { event: e } of model.events) {
+    if (!inRange(e.occurredAt, from, to)) continue;
+    const name = e.type === "pageview" ? "pageview" : e.name!;
+    const value = e.props?.[property];
+    if (name !== event || value === undefined) continue;
+    const key = String(value);
+    let r = rows.get(key);
+    if (!r) rows.set(key, (r = emptySums()));
+    r.events += 1;
+    if (e.type === "pageview") r.pageviews += 1;
+    r.visitors.add(e.visitorId);
+  }
+  const out = [...rows.entries()].map(([key, r]) => ({
+    key,
+    visitors: r.visitors.size,
+    pageviews: r.pageviews,
+    events: r.events,
+    entries: 0,
+    bounceRate: null,
+  }));
+  out.sort(
+    (a, b) =>
+      b.visitors - a.visitors ||
+      b.pageviews - a.pageviews ||
+      b.events - a.events ||
+      (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+  return { rows: out.slice(0, limit) };
+}
+
+/**
+ * The live view at `now`: the minutes before it (rounded up to the minute) by
+ * the events' own times; current visitors are the last 5 minutes', top pages
+ * (pageviews) and sources (the session's referrer, every event) the last 30's.
+ */
+export function oracleRealtime(model: OracleModel, now: number): Realtime {
+  const to = Math.ceil(now / 60_000) * 60_000;
+  const from = to - 30 * 60_000;
+  const current = new Set<string>();
+  const minutes = Array.from({ length: 30 }, (_, i) => ({
+    minuteStart: from + i * 60_000,
+    pageviews: 0,
+    visitors: new Set<string>(),
+  }));
+  const pages = new Map<string, Sums>();
+  const sources = new Map<string, Sums>();
+  const count = (map: Map<string, Sums>, key: string, e: AnalyticsEvent) => {
+    let r = map.get(key);
+    if (!r) map.set(key, (r = emptySums()));
+    r.events += 1;
+    if (e.type === "pageview") r.pageviews += 1;
+    r.visitors.add(e.visitorId);
+  };
+  let pageviews = 0;
+  let events = 0;
+  for (const { event, session } of model.events) {
+    const t = event.occurredAt;
+    if (!inRange(t, from, to)) continue;
+    events += 1;
+    const minute = minutes[Math.floor((t - from) / 60_000)]!;
+    minute.visitors.add(event.visitorId);
+    if (t >= to - 5 * 60_000) current.add(event.visitorId);
+    if (event.type === "pageview") {
+      pageviews += 1;
+      minute.pageviews += 1;
+      count(pages, pagePath(event.url), event);
+    }
+    count(sources, session.attribution.referrer, event);
+  }
+  const top = (map: Map<string, Sums>) =>
+    [...map.entries()]
+      .sort(
+        ([ka, a], [kb, b]) =>
+          b.visitors.size - a.visitors.size ||
+          b.pageviews - a.pageviews ||
+          b.events - a.events ||
+          (ka < kb ? -1 : ka > kb ? 1 : 0),
+      )
+      .slice(0, 10)
+      .map(([key, r]) => ({ key, visitors: r.visitors.size, pageviews: r.pageviews }));
+  return {
+    visitors: current.size,
+    pageviews,
+    events,
+    minutes: minutes.map((m) => ({ ...m, visitors: m.visitors.size })),
+    topPages: top(pages),
+    topSources: top(sources),
+  };
 }

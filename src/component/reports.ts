@@ -10,21 +10,34 @@ import {
   vBreakdown,
   vBreakdownArgs,
   vOverview,
-  vRange,
+  vOverviewArgs,
+  vPropertyBreakdownArgs,
   vRealtime,
   vRealtimeArgs,
   vTimeseries,
   vTimeseriesArgs,
   type Breakdown,
   type BreakdownArgs,
+  type Compare,
+  type Dimension,
+  type Granularity,
   type Overview,
+  type OverviewArgs,
+  type PropertyBreakdownArgs,
   type RangeArgs,
   type Timeseries,
   type TimeseriesArgs,
 } from "../shared.js";
-import { readDeltaDocs } from "./deltas.js";
-import { decodeRows } from "./rowCodec.js";
-import { COUNTERS, TOTAL_KEY, compareRows, emptyRow, mergeRow, type Counters } from "./rows.js";
+import { getRealtimeHandler, readMinutes } from "./realtime.js";
+import {
+  COUNTERS,
+  TOTAL_KEY,
+  compareRows,
+  emptyRow,
+  mergeRow,
+  propGroup,
+  type Counters,
+} from "./rows.js";
 import { estimate } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
@@ -34,6 +47,7 @@ import {
   MINUTE_RETENTION_MS,
   alignRange,
   bucketStart,
+  comparisonRange,
   hourPhase,
   lastStartAtOrBefore,
   nextBucket,
@@ -41,26 +55,35 @@ import {
   planRange,
 } from "./time.js";
 import { sumHourTotals } from "./totals.js";
-import { readGroups, visitorsAtMost, visitorsOf, type Group, type Located } from "./rangeRows.js";
+import { readGroups, visitorsAtMost, visitorsOf, type Group } from "./rangeRows.js";
 
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 
 const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 
-async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR) {
+type Aligned = { site: Doc<"sites">; from: number; to: number };
+
+async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
   const site = await siteOrThrow(ctx, args.siteId);
-  const { from, to } = alignRange(
-    args.from,
-    args.to,
-    unit,
-    unit === HOUR ? hourPhase(site.timezone) : 0,
-  );
-  return { site, from, to };
+  return { site, ...alignRange(args.from, args.to, unit, phaseOf(site, unit)) };
 }
 
-export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promise<Overview> {
-  const { site, from, to } = await loadRange(ctx, args);
+const phaseOf = (site: Doc<"sites">, unit: number) =>
+  unit === HOUR ? hourPhase(site.timezone) : 0;
+
+/** The compared period of an aligned range (time.ts comparisonRange), or null when none was asked for. */
+function comparedRange(
+  { site, from, to }: Aligned,
+  compare: Compare | undefined,
+  unit = HOUR,
+): Aligned | null {
+  if (compare === undefined) return null;
+  const range = comparisonRange(from, to, compare, site.timezone, unit, phaseOf(site, unit));
+  return { site, ...range };
+}
+
+async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned) {
   const pieces = planRange(from, to, site.timezone);
   const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total");
   const total = groups.values().next().value;
@@ -81,42 +104,32 @@ export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promis
   };
 }
 
-/** Minute points: the minute rows kept for realtime, from the hour documents that hold them. */
-async function readMinutes(
-  ctx: QueryCtx,
-  site: Doc<"sites">,
-  from: number,
-  to: number,
-): Promise<Located[]> {
-  const phase = hourPhase(site.timezone);
-  const firstHour = Math.floor((from - phase) / HOUR) * HOUR + phase;
-  const out: Located[] = [];
-  for (const doc of await readDeltaDocs(ctx, site._id, "minute", firstHour, to)) {
-    for (const { dimension: _, ...row } of decodeRows(doc.rows)) {
-      const minute = Number(row.key);
-      if (minute >= from && minute < to) out.push({ bucketStart: minute, row });
-    }
-  }
-  return out;
+export async function getOverviewHandler(ctx: QueryCtx, args: OverviewArgs): Promise<Overview> {
+  const range = await loadRange(ctx, args);
+  const compared = comparedRange(range, args.compare);
+  const overview = await overviewOf(ctx, range);
+  if (!compared) return overview;
+  const { from, to } = compared;
+  return { ...overview, comparison: { from, to, ...(await overviewOf(ctx, compared)) } };
 }
 
-export async function getTimeseriesHandler(
+/** The points of [from, to) at `granularity`, zero-filled, after the checks a granularity needs. */
+async function timeseriesOf(
   ctx: QueryCtx,
-  args: TimeseriesArgs,
-): Promise<Timeseries> {
-  const minutes = args.granularity === "minute";
-  const { site, from, to } = await loadRange(ctx, args, minutes ? MINUTE : HOUR);
+  { site, from, to }: Aligned,
+  granularity: Granularity,
+): Promise<Timeseries["points"]> {
+  const minutes = granularity === "minute";
   if (minutes && from < Date.now() - MINUTE_RETENTION_MS) {
     throw new Error(
       "Minute granularity covers only the last 2 hours; use hour or coarser for older ranges",
     );
   }
-  if (args.granularity === "hour" && to - from > MAX_HOUR_GRANULARITY_MS) {
+  if (granularity === "hour" && to - from > MAX_HOUR_GRANULARITY_MS) {
     throw new Error(
       "Hour granularity covers at most 31 days; use day or coarser for longer ranges",
     );
   }
-  const granularity = args.granularity ?? pickGranularity(from, to);
   const tz = site.timezone;
   // Stored hours are the site's local hours, so every point (a local day, week
   // or month) is a whole number of stored buckets: nothing is cut or shared.
@@ -148,47 +161,92 @@ export async function getTimeseriesHandler(
     for (const [i, g] of points.entries())
       totals[g.group] = { counters: g.counters, visitors: visitors[i]! };
   }
-  return {
-    granularity,
-    points: starts.map((start, i) => {
-      const { counters: total, visitors } = totals[i]!;
-      return {
-        bucketStart: start,
-        visitors,
-        pageviews: total.pageviews,
-        sessions: total.entries,
-        events: total.events,
-        bounceRate: ratio(total.bounces, total.entries),
-        avgSessionDurationMs: ratio(total.durationMs, total.entries),
-      };
-    }),
-  };
+  return starts.map((start, i) => {
+    const { counters: total, visitors } = totals[i]!;
+    return {
+      bucketStart: start,
+      visitors,
+      pageviews: total.pageviews,
+      sessions: total.entries,
+      events: total.events,
+      bounceRate: ratio(total.bounces, total.entries),
+      avgSessionDurationMs: ratio(total.durationMs, total.entries),
+    };
+  });
+}
+
+export async function getTimeseriesHandler(
+  ctx: QueryCtx,
+  args: TimeseriesArgs,
+): Promise<Timeseries> {
+  const unit = args.granularity === "minute" ? MINUTE : HOUR;
+  const range = await loadRange(ctx, args, unit);
+  const compared = comparedRange(range, args.compare, unit);
+  const granularity = args.granularity ?? pickGranularity(range.from, range.to);
+  const points = await timeseriesOf(ctx, range, granularity);
+  if (!compared) return { granularity, points };
+  // Aligned by position: the compared period at the same granularity, never more points than the base.
+  const comparedPoints = (await timeseriesOf(ctx, compared, granularity)).slice(0, points.length);
+  const { from, to } = compared;
+  return { granularity, points, comparison: { from, to, points: comparedPoints } };
 }
 
 export const DEFAULT_BREAKDOWN_LIMIT = 10;
 export const MAX_BREAKDOWN_LIMIT = 1_000;
 
-export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): Promise<Breakdown> {
-  const { site, from, to } = await loadRange(ctx, args);
-  const limit = args.limit ?? DEFAULT_BREAKDOWN_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BREAKDOWN_LIMIT) {
+type Ranked = Counters & { key: string; visitorCount: number };
+
+function checkLimit(limit: number | undefined): number {
+  const n = limit ?? DEFAULT_BREAKDOWN_LIMIT;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BREAKDOWN_LIMIT) {
     throw new Error(`limit must be an integer from 1 to ${MAX_BREAKDOWN_LIMIT}`);
   }
+  return n;
+}
+
+/**
+ * The groups of `dimension` over a range whose stored key `keyOf` maps to a
+ * report key (null: not in this report), regrouped by that key.
+ */
+async function keyedGroups(
+  ctx: QueryCtx,
+  { site, from, to }: Aligned,
+  dimension: Dimension,
+  keyOf: (stored: string) => string | null,
+) {
   const { groups, sketches } = await readGroups(
     ctx,
     site._id,
     planRange(from, to, site.timezone),
-    args.dimension,
+    dimension,
   );
-  // Threshold selection: rank every key on exact counters and an upper bound of
-  // its visitors, then merge sketches only for the keys that can still make the
-  // top `limit`, a batch at a time, until the next key's bound cannot beat the
-  // last row kept. So sketches are read for about `limit` keys, not for all.
+  const byKey = new Map<string, Group>();
+  for (const g of groups.values()) {
+    const key = keyOf(g.key);
+    if (key !== null) byKey.set(key, { ...g, key });
+  }
+  return { groups: byKey, sketches };
+}
+
+/**
+ * The exact top `limit` keys. Threshold selection: rank every key on exact
+ * counters and an upper bound of its visitors, then merge sketches only for the
+ * keys that can still make the top `limit`, a batch at a time, until the next
+ * key's bound cannot beat the last row kept. So sketches are read for about
+ * `limit` keys, not for all.
+ */
+async function topRows(
+  ctx: QueryCtx,
+  range: Aligned,
+  dimension: Dimension,
+  limit: number,
+  keyOf: (stored: string) => string | null,
+): Promise<Ranked[]> {
+  const { groups, sketches } = await keyedGroups(ctx, range, dimension, keyOf);
   const candidates = [...groups.values()]
     .filter((g) => g.counters.events > 0 || g.counters.entries > 0)
     .map((g) => ({ g, best: { ...g.counters, key: g.key, visitorCount: visitorsAtMost(g) } }))
     .sort((a, b) => compareRows(a.best, b.best));
-  type Ranked = Counters & { key: string; visitorCount: number };
   let rows: Ranked[] = [];
   for (let next = 0; next < candidates.length;) {
     const cutoff = rows.length === limit ? rows[limit - 1]! : null;
@@ -200,7 +258,7 @@ export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): P
     )
       batch.push(candidates[next++]!.g);
     if (batch.length === 0) break;
-    const visitors = await visitorsOf(batch, sketches, site.timezone);
+    const visitors = await visitorsOf(batch, sketches, range.site.timezone);
     rows = [
       ...rows,
       ...batch.map((g, i) => ({ ...g.counters, key: g.key, visitorCount: visitors[i]! })),
@@ -208,19 +266,77 @@ export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): P
       .sort(compareRows)
       .slice(0, limit);
   }
-  return {
-    rows: rows.map((r) => ({
-      key: r.key,
-      visitors: r.visitorCount,
-      pageviews: r.pageviews,
-      events: r.events,
-      entries: r.entries,
-      bounceRate: ratio(r.bounces, r.entries),
-    })),
-  };
+  return rows;
 }
 
-export const getOverview = query({ args: vRange, returns: vOverview, handler: getOverviewHandler });
+/** `keys`' rows over a range, in their order (zeros for a key not seen): sketches are read for these keys only. */
+async function rowsForKeys(
+  ctx: QueryCtx,
+  range: Aligned,
+  dimension: Dimension,
+  keys: string[],
+  keyOf: (stored: string) => string | null,
+): Promise<Ranked[]> {
+  const { groups, sketches } = await keyedGroups(ctx, range, dimension, keyOf);
+  const found = keys.flatMap((k) => groups.get(k) ?? []);
+  const visitors = await visitorsOf(found, sketches, range.site.timezone);
+  const byKey = new Map<string, Ranked>(
+    found.map((g, i) => [g.key, { ...g.counters, key: g.key, visitorCount: visitors[i]! }]),
+  );
+  return keys.map((key) => byKey.get(key) ?? { ...emptyRow(key), visitorCount: 0 });
+}
+
+const breakdownRow = (r: Ranked) => ({
+  key: r.key,
+  visitors: r.visitorCount,
+  pageviews: r.pageviews,
+  events: r.events,
+  entries: r.entries,
+  bounceRate: ratio(r.bounces, r.entries),
+});
+
+/** A breakdown and, when asked, its rows' keys over the compared period. */
+async function breakdownOf(
+  ctx: QueryCtx,
+  args: RangeArgs & { limit?: number; compare?: Compare },
+  dimension: Dimension,
+  keyOf: (stored: string) => string | null,
+): Promise<Breakdown> {
+  const range = await loadRange(ctx, args);
+  const limit = checkLimit(args.limit);
+  const compared = comparedRange(range, args.compare);
+  const rows = await topRows(ctx, range, dimension, limit, keyOf);
+  if (!compared) return { rows: rows.map(breakdownRow) };
+  const keys = rows.map((r) => r.key);
+  const then = await rowsForKeys(ctx, compared, dimension, keys, keyOf);
+  const { from, to } = compared;
+  return { rows: rows.map(breakdownRow), comparison: { from, to, rows: then.map(breakdownRow) } };
+}
+
+export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): Promise<Breakdown> {
+  return await breakdownOf(ctx, args, args.dimension, (key) => key);
+}
+
+/**
+ * One event's values of one property, from the `prop` rollups (keys
+ * `event|property|value`): the same threshold selection as any breakdown, over
+ * the keys of that (event, property) only.
+ */
+export async function getPropertyBreakdownHandler(
+  ctx: QueryCtx,
+  args: PropertyBreakdownArgs,
+): Promise<Breakdown> {
+  const prefix = propGroup(args.event, args.property);
+  return await breakdownOf(ctx, args, "prop", (key) =>
+    key.startsWith(prefix) ? key.slice(prefix.length) : null,
+  );
+}
+
+export const getOverview = query({
+  args: vOverviewArgs,
+  returns: vOverview,
+  handler: getOverviewHandler,
+});
 
 export const getTimeseries = query({
   args: vTimeseriesArgs,
@@ -234,20 +350,19 @@ export const getBreakdown = query({
   handler: getBreakdownHandler,
 });
 
+export const getPropertyBreakdown = query({
+  args: vPropertyBreakdownArgs,
+  returns: vBreakdown,
+  handler: getPropertyBreakdownHandler,
+});
+
 /**
- * The 30 minutes before `now`, by minute: visitors online now and what they did.
- * `now` comes from the caller, rounded to the minute (a query that read the clock
- * would be cached until something it read changed, so a quiet site would freeze).
+ * The live view before `now` (realtime.ts). `now` comes from the caller, rounded
+ * to the minute (a query that read the clock would be cached until something it
+ * read changed, so a quiet site would freeze).
  */
 export const getRealtime = query({
   args: vRealtimeArgs,
   returns: vRealtime,
-  handler: async (ctx, { siteId, now }) => {
-    const site = await siteOrThrow(ctx, siteId);
-    const to = alignRange(now - 1, now, MINUTE).to;
-    let total = emptyRow(TOTAL_KEY);
-    for (const { row } of await readMinutes(ctx, site, to - 30 * MINUTE, to))
-      total = mergeRow(total, row);
-    return { visitors: estimate(total.visitors), pageviews: total.pageviews, events: total.events };
-  },
+  handler: getRealtimeHandler,
 });

@@ -162,6 +162,103 @@ export function capRows(
   return [...kept, other];
 }
 
+/** A `prop` row's key: the event's name, the property and its value, "|"-separated. */
+export function propKey(event: string, property: string, value: string): string {
+  return `${propGroup(event, property)}${value}`;
+}
+/** The start of every `prop` key of one (event, property): what the per-(event, property) cap groups by. */
+export function propGroup(event: string, property: string): string {
+  return `${event}|${property}|`;
+}
+/** The (event, property) group of a stored `prop` key (up to its second "|"), or null for "(other)". */
+function propGroupOfKey(key: string): string | null {
+  const first = key.indexOf("|");
+  const second = first === -1 ? -1 : key.indexOf("|", first + 1);
+  return second === -1 ? null : key.slice(0, second + 1);
+}
+
+/**
+ * The cap for the `prop` dimension: per (event, property), so one event's
+ * values (a tracker's outbound-link URLs, say) cannot crowd another's out of
+ * the bucket. Each group keeps its top `d` values and folds the rest into its
+ * own "(other)" value (`event|property|(other)`), with the largest `d` for which
+ * the bucket stays within `cap` rows and `maxBytes`: a group with fewer values
+ * keeps them all, and the room it leaves goes to the others (max-min fair).
+ * Only when even one "(other)" row per group does not fit does the bucket fall
+ * back to capRows (one "(other)" for the whole dimension).
+ */
+export function capPropRows(
+  rows: Row[],
+  cap: number,
+  visitorCount: (s: Sketch) => number,
+  maxBytes = Infinity,
+): Row[] {
+  const total = rows.reduce((sum, r) => sum + rowBytes(r), 0);
+  if (rows.length <= cap && total <= maxBytes) return rows;
+  type Ranked = Row & { visitorCount: number };
+  const groups = new Map<string, { ranked: Ranked[]; other: Row | null }>();
+  const loose: Row[] = [];
+  for (const r of rows) {
+    const group = propGroupOfKey(r.key);
+    if (group === null) {
+      loose.push(r);
+      continue;
+    }
+    let g = groups.get(group);
+    if (!g) groups.set(group, (g = { ranked: [], other: null }));
+    if (r.key === group + OTHER_KEY) g.other = r;
+    else g.ranked.push({ ...r, visitorCount: visitorCount(r.visitors) });
+  }
+  const list = [...groups.entries()].map(([group, g]) => {
+    g.ranked.sort(compareRows);
+    const bytes = g.ranked.map((r) => rowBytes(r));
+    // suffix[i]: the bytes of ranks i and below, which fold into the group's "(other)".
+    const suffix = new Array<number>(bytes.length + 1).fill(0);
+    for (let i = bytes.length - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + bytes[i]!;
+    const otherKeyBytes = rowBytes(g.other ?? emptyRow(group + OTHER_KEY));
+    return { group, ...g, bytes, suffix, otherKeyBytes };
+  });
+  const looseBytes = loose.reduce((sum, r) => sum + rowBytes(r), 0);
+  // Rows and an upper bound on bytes when every group keeps its top `d`: a
+  // merged "(other)" is at most its parts, and at most a dense row.
+  const fits = (d: number) => {
+    let count = loose.length;
+    let bytes = looseBytes;
+    for (const g of list) {
+      const kept = Math.min(d, g.ranked.length);
+      count += kept;
+      bytes += g.suffix[0]! - g.suffix[kept]!;
+      if (kept < g.ranked.length || g.other) {
+        count += 1;
+        bytes += g.otherKeyBytes + Math.min(g.suffix[kept]!, DENSE_ROW_BYTES);
+      }
+    }
+    return count <= cap && bytes <= maxBytes;
+  };
+  if (!fits(0)) return capRows(rows, cap, visitorCount, maxBytes);
+  let lo = 0;
+  let hi = Math.max(0, ...list.map((g) => g.ranked.length));
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  const out: Row[] = [...loose];
+  for (const g of list) {
+    const strip = ({ visitorCount: _, ...r }: Ranked): Row => r;
+    out.push(...g.ranked.slice(0, lo).map(strip));
+    const tail = g.ranked.slice(lo);
+    if (tail.length === 0 && !g.other) continue;
+    out.push(
+      tail.reduce(
+        (other, r) => mergeRow(other, { ...strip(r), key: other.key }),
+        g.other ?? emptyRow(g.group + OTHER_KEY),
+      ),
+    );
+  }
+  return out;
+}
+
 /** An upper bound on one row with a dense sketch and a key of MAX_KEY_LENGTH. */
 export const DENSE_ROW_BYTES =
   rowBytes({

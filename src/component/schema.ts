@@ -107,8 +107,9 @@ export default defineSchema({
   // written are its own deltas); the worker merges FAN_IN documents of a level
   // into one of the next, so a bucket holds a bounded number of documents.
   // Written by the site's worker loop; read by reports; exploded and deleted by
-  // compaction. `interval` "minute": total rows keyed by minute start, bucketed
-  // by the hour, for realtime (never compacted, pruned after 2 hours).
+  // compaction. `interval` "minute": total, page and referrer rows keyed by
+  // minute start (deltas.ts minuteKey), bucketed by the hour, for realtime
+  // (never compacted, capped per minute when merged, pruned after 2 hours).
   rollupDeltas: defineTable({
     siteId: v.id("sites"),
     interval: v.union(v.literal("minute"), v.literal("hour")),

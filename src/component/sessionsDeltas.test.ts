@@ -261,10 +261,16 @@ describe("session deltas", () => {
       rowsOf(d)
         .filter((r) => r.id.startsWith("minute|"))
         .map((r) => r.id);
-    expect(minutes(all)).toHaveLength(2);
-    expect(minutes(cut)).toEqual([
-      `minute|${hourStart(T0, TZ)}|total|${minuteStart(T0 + 10 * MINUTE)}`,
-    ]);
+    // Each counted minute has its total, its page and its referrer ("(none)") row.
+    expect(minutes(all)).toHaveLength(6);
+    const late = minuteStart(T0 + 10 * MINUTE);
+    expect(minutes(cut).sort()).toEqual(
+      [
+        `minute|${hourStart(T0, TZ)}|total|${late}`,
+        `minute|${hourStart(T0, TZ)}|page|${late}|/b`,
+        `minute|${hourStart(T0, TZ)}|referrer|${late}|(none)`,
+      ].sort(),
+    );
     expect(rowsOf(cut).filter((r) => r.id.startsWith("hour|"))).toEqual(
       rowsOf(all).filter((r) => r.id.startsWith("hour|")),
     );

@@ -146,18 +146,25 @@ describe("minute rollups", () => {
         .filter((d) => d.interval === "minute")
         .flatMap((d) => decodeRows(d.rows).map((r) => r.key)),
     );
-    expect(minuteRows).toEqual([String(now - 60_000)]);
-    expect(await t.query(api.reports.getRealtime, { siteId, now })).toEqual({
+    // The minute's total, its page and its referrer (none): nothing of the old event.
+    expect(minuteRows.sort()).toEqual([
+      String(now - 60_000),
+      `${now - 60_000}|(none)`,
+      `${now - 60_000}|/`,
+    ]);
+    const live = await t.query(api.reports.getRealtime, { siteId, now });
+    expect(live).toMatchObject({
       visitors: 1,
       pageviews: 1,
       events: 1,
+      topPages: [{ key: "/", visitors: 1, pageviews: 1 }],
+      topSources: [{ key: "(none)", visitors: 1, pageviews: 1 }],
     });
+    expect(live.minutes.at(-1)).toEqual({ minuteStart: now - 60_000, pageviews: 1, visitors: 1 });
     // Nothing is written, yet the answer moves with `now`: a quiet site does not freeze.
-    expect(await t.query(api.reports.getRealtime, { siteId, now: now + 31 * 60_000 })).toEqual({
-      visitors: 0,
-      pageviews: 0,
-      events: 0,
-    });
+    expect(
+      await t.query(api.reports.getRealtime, { siteId, now: now + 31 * 60_000 }),
+    ).toMatchObject({ visitors: 0, pageviews: 0, events: 0, topPages: [], topSources: [] });
     const day = { siteId, from: now - 24 * 3_600_000, to: now };
     expect((await t.query(api.reports.getOverview, day)).pageviews).toBe(2);
   });

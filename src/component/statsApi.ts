@@ -29,6 +29,8 @@ async function runReport(ctx: Pick<ActionCtx, "runQuery">, request: StatsRequest
       return await ctx.runQuery(api.reports.getBreakdown, request.args);
     case "realtime":
       return await ctx.runQuery(api.reports.getRealtime, request.args);
+    case "propertyBreakdown":
+      return await ctx.runQuery(api.reports.getPropertyBreakdown, request.args);
   }
 }
 

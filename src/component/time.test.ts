@@ -1,5 +1,5 @@
-// Range plans (planRange), range alignment (alignRange) and the chart's granularity
-// (pickGranularity), checked against hand-computed instants and against
+// Range plans (planRange), range alignment (alignRange), compared periods
+// (comparisonRange) and the chart's granularity (pickGranularity), checked against hand-computed instants and against
 // timeOracle.testlib.ts's reading of the local calendar. The buckets themselves
 // (hours, days, weeks, months) are timeBuckets.test.ts.
 import fc from "fast-check";
@@ -10,6 +10,7 @@ import {
   MAX_RANGE_MS,
   MINUTE,
   alignRange,
+  comparisonRange,
   dayStart,
   hourPhase,
   nextBucket,
@@ -27,6 +28,7 @@ import {
   localDate,
   localHourOf,
   localMonth,
+  localWeekday,
   phaseOf,
 } from "./timeOracle.testlib.js";
 
@@ -372,5 +374,129 @@ describe("pickGranularity", () => {
   ];
   test.each(table)("a span of %s is shown by %s", (_label, granularity, span) => {
     expect(pickGranularity(from, from + span)).toBe(granularity);
+  });
+});
+
+describe("comparisonRange", () => {
+  const NY = "America/New_York";
+  const KOLKATA = "Asia/Kolkata";
+  // [label, zone, from, to, compare, expected from, expected to], all hand-computed.
+  const table: [
+    string,
+    string,
+    string,
+    string,
+    Parameters<typeof comparisonRange>[2],
+    string,
+    string,
+  ][] = [
+    [
+      "previous of a week of whole New York days over the DST change is the 7 local days before (one 25-hour day inside)",
+      NY,
+      "2026-11-02T05:00:00Z",
+      "2026-11-09T05:00:00Z",
+      "previous",
+      "2026-10-26T04:00:00Z",
+      "2026-11-02T05:00:00Z",
+    ],
+    [
+      "previous of 3 hours is the 3 hours before",
+      NY,
+      "2026-11-02T15:00:00Z",
+      "2026-11-02T18:00:00Z",
+      "previous",
+      "2026-11-02T12:00:00Z",
+      "2026-11-02T15:00:00Z",
+    ],
+    [
+      "yearOverYear of a Monday is the Monday 364 days earlier, at the same local time",
+      NY,
+      "2026-11-02T05:00:00Z",
+      "2026-11-03T05:00:00Z",
+      "yearOverYear",
+      "2025-11-03T05:00:00Z",
+      "2025-11-04T05:00:00Z",
+    ],
+    [
+      "yearOverYear of a summer day in New York (EDT) lands on an EDT day, at local midnight",
+      NY,
+      "2026-07-06T04:00:00Z",
+      "2026-07-07T04:00:00Z",
+      "yearOverYear",
+      "2025-07-07T04:00:00Z",
+      "2025-07-08T04:00:00Z",
+    ],
+    [
+      "previous of a Kolkata day (+05:30) is the day before, on its half-hour phase",
+      KOLKATA,
+      "2026-03-09T18:30:00Z",
+      "2026-03-10T18:30:00Z",
+      "previous",
+      "2026-03-08T18:30:00Z",
+      "2026-03-09T18:30:00Z",
+    ],
+    [
+      "a custom period is aligned like the report's own range",
+      "UTC",
+      "2026-03-10T00:00:00Z",
+      "2026-03-11T00:00:00Z",
+      { from: Z("2026-02-01T00:10:00Z"), to: Z("2026-02-03T23:50:00Z") },
+      "2026-02-01T00:00:00Z",
+      "2026-02-04T00:00:00Z",
+    ],
+  ];
+  test.each(table)("%s", (_label, tz, from, to, compare, wantFrom, wantTo) => {
+    const range = comparisonRange(Z(from), Z(to), compare, tz, HOUR, hourPhase(tz));
+    expect({
+      from: new Date(range.from).toISOString(),
+      to: new Date(range.to).toISOString(),
+    }).toEqual({
+      from: new Date(Z(wantFrom)).toISOString(),
+      to: new Date(Z(wantTo)).toISOString(),
+    });
+  });
+
+  test("yearOverYear keeps the weekday and the local time of day in every zone", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ZONES),
+        fc.integer({ min: Z("2025-06-01T00:00:00Z"), max: Z("2028-06-01T00:00:00Z") }),
+        (tz, t) => {
+          const from = dayStart(t, tz);
+          const to = nextBucket("day", from, tz);
+          const then = comparisonRange(from, to, "yearOverYear", tz, HOUR, hourPhase(tz));
+          expect(localWeekday(then.from, tz)).toBe(localWeekday(from, tz));
+          expect(localDate(then.from, tz) < localDate(from, tz)).toBe(true);
+          expect(isLocalMidnight(then.from, tz)).toBe(true);
+          expect(then.to).toBe(nextBucket("day", then.from, tz));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test("previous of whole local days ends where the range starts and has as many local days", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ZONES),
+        fc.integer({ min: Z("2025-06-01T00:00:00Z"), max: Z("2028-06-01T00:00:00Z") }),
+        fc.integer({ min: 1, max: 60 }),
+        (tz, t, days) => {
+          const from = dayStart(t, tz);
+          let to = from;
+          for (let i = 0; i < days; i++) to = nextBucket("day", to, tz);
+          const then = comparisonRange(from, to, "previous", tz, HOUR, hourPhase(tz));
+          expect(then.to).toBe(from);
+          let d = then.from;
+          let n = 0;
+          while (d < then.to) {
+            d = nextBucket("day", d, tz);
+            n++;
+          }
+          expect([d, n]).toEqual([from, days]);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

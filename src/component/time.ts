@@ -238,6 +238,48 @@ export function alignRange(
   return { from: alignedFrom, to: alignedTo };
 }
 
+/** `ms` moved by `days` local calendar days, keeping its time since local midnight (so across DST too). */
+export function shiftLocalDays(ms: number, days: number, timeZone: string): number {
+  const midnight = dayStart(ms, timeZone);
+  const p = localParts(midnight, timeZone);
+  return localMidnight(p.year, p.month, p.day + days, timeZone) + (ms - midnight);
+}
+
+/** yearOverYear goes back 52 weeks, so a Monday is compared with a Monday (Pirsch's rule). */
+export const YEAR_OVER_YEAR_DAYS = 364;
+
+/**
+ * The period a report over the aligned range [from, to) is compared with
+ * (shared.ts vCompare), aligned as the report aligns its own range (`unit`,
+ * `phase`: see alignRange). "previous" is the same number of local days just
+ * before a range of whole local days, else the same length in ms just before.
+ */
+export function comparisonRange(
+  from: number,
+  to: number,
+  compare: "previous" | "yearOverYear" | { from: number; to: number },
+  timeZone: string,
+  unit: number = HOUR,
+  phase = 0,
+): { from: number; to: number } {
+  if (typeof compare === "object") return alignRange(compare.from, compare.to, unit, phase);
+  if (compare === "yearOverYear") {
+    return alignRange(
+      shiftLocalDays(from, -YEAR_OVER_YEAR_DAYS, timeZone),
+      shiftLocalDays(to, -YEAR_OVER_YEAR_DAYS, timeZone),
+      unit,
+      phase,
+    );
+  }
+  if (unit >= HOUR && dayStart(from, timeZone) === from && dayStart(to, timeZone) === to) {
+    let days = 0;
+    // Bounded: an aligned range is at most MAX_RANGE_MS (400 days).
+    for (let d = from; d < to; d = nextBucket("day", d, timeZone)) days++;
+    return { from: shiftLocalDays(from, -days, timeZone), to: from };
+  }
+  return alignRange(from - (to - from), from, unit, phase);
+}
+
 /**
  * Plausible-style automatic granularity. Minutes are never picked automatically:
  * minute rows are kept for realtime only (MINUTE_RETENTION_MS).

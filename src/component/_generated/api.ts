@@ -32,6 +32,7 @@ import type * as maintenance from "../maintenance.js";
 import type * as origins from "../origins.js";
 import type * as rangeRows from "../rangeRows.js";
 import type * as readKeys from "../readKeys.js";
+import type * as realtime from "../realtime.js";
 import type * as reports from "../reports.js";
 import type * as rowCodec from "../rowCodec.js";
 import type * as rows from "../rows.js";
@@ -81,6 +82,7 @@ const fullApi: ApiFromModules<{
   origins: typeof origins;
   rangeRows: typeof rangeRows;
   readKeys: typeof readKeys;
+  realtime: typeof realtime;
   reports: typeof reports;
   rowCodec: typeof rowCodec;
   rows: typeof rows;

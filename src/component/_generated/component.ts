@@ -493,6 +493,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "query",
         "internal",
         {
+          compare?: "previous" | "yearOverYear" | { from: number; to: number };
           dimension:
             | "total"
             | "page"
@@ -519,6 +520,18 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           to: number;
         },
         {
+          comparison?: {
+            from: number;
+            rows: Array<{
+              bounceRate: number | null;
+              entries: number;
+              events: number;
+              key: string;
+              pageviews: number;
+              visitors: number;
+            }>;
+            to: number;
+          };
           rows: Array<{
             bounceRate: number | null;
             entries: number;
@@ -533,10 +546,26 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       getOverview: FunctionReference<
         "query",
         "internal",
-        { from: number; siteId: string; to: number },
+        {
+          compare?: "previous" | "yearOverYear" | { from: number; to: number };
+          from: number;
+          siteId: string;
+          to: number;
+        },
         {
           avgSessionDurationMs: number | null;
           bounceRate: number | null;
+          comparison?: {
+            avgSessionDurationMs: number | null;
+            bounceRate: number | null;
+            events: number;
+            from: number;
+            pageviews: number;
+            sessions: number;
+            to: number;
+            viewsPerSession: number | null;
+            visitors: number;
+          };
           events: number;
           pageviews: number;
           sessions: number;
@@ -545,23 +574,88 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         },
         Name
       >;
+      getPropertyBreakdown: FunctionReference<
+        "query",
+        "internal",
+        {
+          compare?: "previous" | "yearOverYear" | { from: number; to: number };
+          event: string;
+          from: number;
+          limit?: number;
+          property: string;
+          siteId: string;
+          to: number;
+        },
+        {
+          comparison?: {
+            from: number;
+            rows: Array<{
+              bounceRate: number | null;
+              entries: number;
+              events: number;
+              key: string;
+              pageviews: number;
+              visitors: number;
+            }>;
+            to: number;
+          };
+          rows: Array<{
+            bounceRate: number | null;
+            entries: number;
+            events: number;
+            key: string;
+            pageviews: number;
+            visitors: number;
+          }>;
+        },
+        Name
+      >;
       getRealtime: FunctionReference<
         "query",
         "internal",
         { now: number; siteId: string },
-        { events: number; pageviews: number; visitors: number },
+        {
+          events: number;
+          minutes: Array<{
+            minuteStart: number;
+            pageviews: number;
+            visitors: number;
+          }>;
+          pageviews: number;
+          topPages: Array<{ key: string; pageviews: number; visitors: number }>;
+          topSources: Array<{
+            key: string;
+            pageviews: number;
+            visitors: number;
+          }>;
+          visitors: number;
+        },
         Name
       >;
       getTimeseries: FunctionReference<
         "query",
         "internal",
         {
+          compare?: "previous" | "yearOverYear" | { from: number; to: number };
           from: number;
           granularity?: "minute" | "hour" | "day" | "week" | "month";
           siteId: string;
           to: number;
         },
         {
+          comparison?: {
+            from: number;
+            points: Array<{
+              avgSessionDurationMs: number | null;
+              bounceRate: number | null;
+              bucketStart: number;
+              events: number;
+              pageviews: number;
+              sessions: number;
+              visitors: number;
+            }>;
+            to: number;
+          };
           granularity: "minute" | "hour" | "day" | "week" | "month";
           points: Array<{
             avgSessionDurationMs: number | null;
@@ -805,11 +899,19 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           readKey: string;
           request:
             | {
-                args: { from: number; siteId: string; to: number };
+                args: {
+                  compare?:
+                    "previous" | "yearOverYear" | { from: number; to: number };
+                  from: number;
+                  siteId: string;
+                  to: number;
+                };
                 report: "overview";
               }
             | {
                 args: {
+                  compare?:
+                    "previous" | "yearOverYear" | { from: number; to: number };
                   from: number;
                   granularity?: "minute" | "hour" | "day" | "week" | "month";
                   siteId: string;
@@ -819,6 +921,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               }
             | {
                 args: {
+                  compare?:
+                    "previous" | "yearOverYear" | { from: number; to: number };
                   dimension:
                     | "total"
                     | "page"
@@ -846,7 +950,20 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 };
                 report: "breakdown";
               }
-            | { args: { now: number; siteId: string }; report: "realtime" };
+            | { args: { now: number; siteId: string }; report: "realtime" }
+            | {
+                args: {
+                  compare?:
+                    "previous" | "yearOverYear" | { from: number; to: number };
+                  event: string;
+                  from: number;
+                  limit?: number;
+                  property: string;
+                  siteId: string;
+                  to: number;
+                };
+                report: "propertyBreakdown";
+              };
         },
         | { status: "unknown_key" }
         | { status: "wrong_site" }
@@ -858,6 +975,17 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | {
                   avgSessionDurationMs: number | null;
                   bounceRate: number | null;
+                  comparison?: {
+                    avgSessionDurationMs: number | null;
+                    bounceRate: number | null;
+                    events: number;
+                    from: number;
+                    pageviews: number;
+                    sessions: number;
+                    to: number;
+                    viewsPerSession: number | null;
+                    visitors: number;
+                  };
                   events: number;
                   pageviews: number;
                   sessions: number;
@@ -865,6 +993,19 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   visitors: number;
                 }
               | {
+                  comparison?: {
+                    from: number;
+                    points: Array<{
+                      avgSessionDurationMs: number | null;
+                      bounceRate: number | null;
+                      bucketStart: number;
+                      events: number;
+                      pageviews: number;
+                      sessions: number;
+                      visitors: number;
+                    }>;
+                    to: number;
+                  };
                   granularity: "minute" | "hour" | "day" | "week" | "month";
                   points: Array<{
                     avgSessionDurationMs: number | null;
@@ -877,6 +1018,18 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   }>;
                 }
               | {
+                  comparison?: {
+                    from: number;
+                    rows: Array<{
+                      bounceRate: number | null;
+                      entries: number;
+                      events: number;
+                      key: string;
+                      pageviews: number;
+                      visitors: number;
+                    }>;
+                    to: number;
+                  };
                   rows: Array<{
                     bounceRate: number | null;
                     entries: number;
@@ -886,7 +1039,26 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     visitors: number;
                   }>;
                 }
-              | { events: number; pageviews: number; visitors: number };
+              | {
+                  events: number;
+                  minutes: Array<{
+                    minuteStart: number;
+                    pageviews: number;
+                    visitors: number;
+                  }>;
+                  pageviews: number;
+                  topPages: Array<{
+                    key: string;
+                    pageviews: number;
+                    visitors: number;
+                  }>;
+                  topSources: Array<{
+                    key: string;
+                    pageviews: number;
+                    visitors: number;
+                  }>;
+                  visitors: number;
+                };
             status: "ok";
           },
         Name
