@@ -12,12 +12,12 @@
 //   expect(fault.fired()).toBe(2);
 //   fault.remove();
 //
-// Points inside a transaction (every op but "run") count their calls per top-level
-// transaction, so `nth` is the nth such call of one run. An action is not a transaction:
-// op "run" counts the runner calls (runMutation, runQuery, runAction, scheduling, file
-// storage) of the named action since the fault was injected, and from the nth on every
-// further runner call of that action throws too, as if its process had died there, until
-// the fault is removed.
+// Points inside a transaction count their calls per top-level transaction, so `nth` is
+// the nth such call of one run. An action is not a transaction, and convex-test runs an
+// action's runQuery/runMutation directly, not as syscalls: `injectRunnerFault` counts the
+// calls an action makes into the functions it runs (each call's transaction, and its own
+// scheduling), and after the given number it dies: every later call fails before it does
+// anything, as if the action's process had gone, until the fault is removed.
 import { jsonToConvex } from "convex/values";
 import {
   functionMetadata,
@@ -29,7 +29,7 @@ import {
   type Doc,
 } from "./syscalls.testlib.js";
 
-export type FaultOp = "read" | "insert" | "patch" | "delete" | "write" | "schedule" | "run";
+export type FaultOp = "read" | "insert" | "patch" | "delete" | "write" | "schedule";
 
 export type FaultPoint = {
   /**
@@ -44,7 +44,7 @@ export type FaultPoint = {
    * (patch, delete, get), or for an index read the fields its range fixes (`eq`).
    */
   where?: (doc: Doc) => boolean;
-  /** The nth matching call (1-based) of each transaction, or every one; for "run", of the action. */
+  /** The nth matching call (1-based) of each transaction, or every one. */
   nth?: number | "every";
   when: "before" | "after";
 };
@@ -64,22 +64,19 @@ const WRITE_OPS: Record<string, FaultOp> = {
   "1.0/replace": "patch",
   "1.0/remove": "delete",
 };
-const RUNNER_OPS = new Set([
-  "1.0/actions/mutation",
-  "1.0/actions/query",
-  "1.0/actions/action",
-  "1.0/actions/schedule",
-  "1.0/storageDelete",
-  "1.0/storageGetUrl",
-  "1.0/storageGenerateUploadUrl",
-]);
+
+/** The running function's path, `file:name`, prefixed by its component's path if any. */
+async function currentFunction(): Promise<string | null> {
+  const meta = await functionMetadata();
+  if (meta === null) return null;
+  return meta.componentPath ? `${meta.componentPath}/${meta.name}` : meta.name;
+}
 
 /** Injects one fault (replacing any other): it throws at `point` on the first `times` transactions (or action runs) that reach it. */
 export function injectFault(point: FaultPoint, { times = 1 }: { times?: number } = {}): Fault {
   const nth = point.nth ?? 1;
   let fired = 0;
-  let seen = 0; // matching calls in the current transaction (or, for "run", since injected)
-  let dead = false; // op "run": the action died at its nth call
+  let seen = 0; // matching calls in the current transaction
   const streams = new Map<number, { table: string; eq: Doc }>(); // queryId -> what it reads
   const label = `${point.fn} ${point.op}${point.table ? ` ${point.table}` : ""} #${nth} (${point.when})`;
   const fail = (): never => {
@@ -88,15 +85,14 @@ export function injectFault(point: FaultPoint, { times = 1 }: { times?: number }
   };
 
   const fnMatches = async () => {
-    const meta = await functionMetadata();
-    if (meta === null) return false;
-    const path = meta.componentPath ? `${meta.componentPath}/${meta.name}` : meta.name;
+    const path = await currentFunction();
+    if (path === null) return false;
     return point.fn.endsWith("/") ? path.startsWith(point.fn) : path.endsWith(point.fn);
   };
 
   observeTransactions(HOOK, {
     begin(depth) {
-      if (depth === 1 && point.op !== "run") seen = 0;
+      if (depth === 1) seen = 0;
     },
   });
   installSyscallHook(HOOK, {
@@ -116,15 +112,6 @@ export function injectFault(point: FaultPoint, { times = 1 }: { times?: number }
     },
     async async(op, jsonArgs, next) {
       if (fired >= times) return next(op, jsonArgs);
-      if (point.op === "run") {
-        if (!RUNNER_OPS.has(op) || !(await fnMatches())) return next(op, jsonArgs);
-        if (dead) return fail();
-        if (nth !== "every" && ++seen < nth) return next(op, jsonArgs);
-        dead = true;
-        if (point.when === "before") return fail();
-        await next(op, jsonArgs);
-        return fail();
-      }
       const args = JSON.parse(jsonArgs) as Record<string, unknown>;
       const call = await matchingCall(op, args);
       if (call === null || !(await fnMatches())) return next(op, jsonArgs);
@@ -170,14 +157,55 @@ export function injectFault(point: FaultPoint, { times = 1 }: { times?: number }
     return { doc };
   }
 
+  return handle(() => fired);
+}
+
+function handle(fired: () => number): Fault {
   return {
-    fired: () => fired,
+    fired,
     remove() {
       removeSyscallHook(HOOK);
       observeTransactions(HOOK, null);
     },
   };
 }
+
+export type RunnerFault = {
+  /** The action, `file:name`. */
+  action: string;
+  /** The functions it runs (runQuery, runMutation), `file:name`; its own scheduling counts too. */
+  callees: readonly string[];
+  /** The calls that complete before it dies. */
+  after: number;
+};
+
+/** Injects one fault (replacing any other): the action dies after `after` calls (fired() becomes 1). */
+export function injectRunnerFault({ action, callees, after }: RunnerFault): Fault {
+  let calls = 0;
+  let inCall = false; // a callee's transaction is running and was counted
+  let dead = false;
+  observeTransactions(HOOK, {
+    begin(depth) {
+      if (depth === 1) inCall = false;
+    },
+  });
+  installSyscallHook(HOOK, {
+    async async(op, jsonArgs, next) {
+      const path = await currentFunction();
+      if (path === null) return next(op, jsonArgs);
+      const ownSchedule = op === "1.0/actions/schedule" && path.endsWith(action);
+      const callee = !ownSchedule && callees.some((c) => path.endsWith(c));
+      if (!ownSchedule && !callee) return next(op, jsonArgs);
+      if (ownSchedule || !inCall) calls++;
+      if (callee) inCall = true;
+      if (calls <= after) return next(op, jsonArgs);
+      dead = true;
+      throw new InjectedFault(`injected fault: ${action} died after ${after} calls`);
+    },
+  });
+  return handle(() => (dead ? 1 : 0));
+}
+
 const WRITE_KINDS = { insert: true, patch: true, delete: true };
 type StreamSource = {
   tableName?: string;
