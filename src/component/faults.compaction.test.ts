@@ -176,6 +176,7 @@ describe("an action runner is interrupted between mutations", () => {
   );
 
   const NOW = Date.parse("2026-03-10T12:00:00Z");
+  const EXPORT_TEST_TIMEOUT_MS = 10 * 60_000;
   const exportCallees = [
     "exports:claimStep",
     "exports:readPage",
@@ -229,5 +230,7 @@ describe("an action runner is interrupted between mutations", () => {
       const [, ...rows] = parseCsv(await fileText(t, siteId, exportId));
       expect(rows).toEqual(await expectedEventRows(t, range.from, range.to));
     },
+    // 10,000 events exported twice over: minutes on a loaded machine.
+    EXPORT_TEST_TIMEOUT_MS,
   );
 });
