@@ -5,7 +5,13 @@
 // response, errors included, carries CORS headers (convex-helpers' corsRouter).
 import { httpActionGeneric, type HttpRouter } from "convex/server";
 import { corsRouter } from "convex-helpers/server/cors";
-import { MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, wellFormed } from "../component/events.js";
+import {
+  MAX_BODY_BYTES,
+  MAX_EVENTS_NESTING,
+  MAX_EVENTS_PER_BATCH,
+  nestsDeeperThan,
+  wellFormed,
+} from "../component/events.js";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { FORWARDED_ADDRESS_HEADERS } from "../shared.js";
 import { TRACKER_ETAG, TRACKER_SCRIPT } from "./trackerScript.js";
@@ -70,6 +76,13 @@ function ingestHandler(component: ComponentApi, countryHeaders: string[]) {
       return error(400, "invalid_shape", "events must be an array");
     if (envelope.events.length > MAX_EVENTS_PER_BATCH)
       return error(413, "too_large", `A batch holds at most ${MAX_EVENTS_PER_BATCH} events`);
+    // Past this, passing the events on would overflow the stack: a 503, retried forever.
+    if (nestsDeeperThan(envelope.events, MAX_EVENTS_NESTING))
+      return error(
+        400,
+        "invalid_shape",
+        `events may nest at most ${MAX_EVENTS_NESTING} levels of arrays and objects`,
+      );
 
     const country = countryHeaders.map((name) => request.headers.get(name)).find((value) => value);
     // Handed over for a site that names a trusted proxy; ignored (and never stored) otherwise.

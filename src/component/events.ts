@@ -17,6 +17,24 @@ export const MAX_PROPS = 30;
 export const MAX_PROP_KEY_LENGTH = 300;
 export const MAX_PROP_VALUE_LENGTH = 2_000;
 export const MAX_STRING_LENGTH = 2_000;
+/**
+ * Arrays and objects a batch's `events` may nest, itself included: an event needs three
+ * (the array, the event, its props). A 64 KiB body can nest thousands deep, past what
+ * JSON.stringify and JSON.parse can recurse, so deeper input is refused before either runs.
+ */
+export const MAX_EVENTS_NESTING = 8;
+
+/** Whether `value` nests more than `limit` arrays and objects; iterative, so any depth is safe. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 /** Convex's limit on a document field name; props keys become field names. */
 const MAX_FIELD_NAME_LENGTH = 1_024;
 /** How late an event may arrive: older `occurredAt` values are clamped to this. */

@@ -106,22 +106,24 @@ const arbStart = fc.oneof(
   },
 );
 
-const arbSession = fc.record({
-  start: arbStart,
-  landing: arbStep,
-  query: fc.constantFrom(...LANDING_QUERIES),
-  referrer: fc.constantFrom(...REFERRERS),
-  steps: fc.array(fc.record({ gap: arbGap, step: arbStep }), { maxLength: 5 }),
-});
+const arbSession = (maxSteps: number) =>
+  fc.record({
+    start: arbStart,
+    landing: arbStep,
+    query: fc.constantFrom(...LANDING_QUERIES),
+    referrer: fc.constantFrom(...REFERRERS),
+    steps: fc.array(fc.record({ gap: arbGap, step: arbStep }), { maxLength: maxSteps }),
+  });
 
-const arbVisitor = fc.record({
-  id: fc.nat({ max: 9_999 }),
-  screen: fc.constantFrom(undefined, "1920x1080", "390x844"),
-  enrichment: arbEnrichment,
-  sessions: fc.array(arbSession, { minLength: 1, maxLength: 4 }),
-  /** Batch sizes, used in turn. */
-  cuts: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 8 }),
-});
+const arbVisitor = (maxSessions: number, maxSteps: number) =>
+  fc.record({
+    id: fc.nat({ max: 9_999 }),
+    screen: fc.constantFrom(undefined, "1920x1080", "390x844"),
+    enrichment: arbEnrichment,
+    sessions: fc.array(arbSession(maxSteps), { minLength: 1, maxLength: maxSessions }),
+    /** Batch sizes, used in turn. */
+    cuts: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 8 }),
+  });
 
 type Op =
   | { op: "ingest"; visitor: number }
@@ -172,14 +174,36 @@ export const ZONES = [
   "Australia/Adelaide",
 ] as const;
 
-export const arbScenario = fc.record({
-  timezone: fc.constantFrom(...ZONES),
-  visitors: fc.uniqueArray(arbVisitor, { minLength: 2, maxLength: 4, selector: (v) => v.id }),
-  ops: fc.array(arbOp, { maxLength: 40 }),
-  /** A short range (hourly timeseries too) and a long one (days, weeks, months). */
-  ranges: fc.tuple(arbRange(1, 48), arbRange(49, 24 * 40)),
-  finishScheduled: fc.boolean(),
-});
+/** How big a generated stream may be: the CI property's defaults, or the soak's smaller ones. */
+export type ScenarioSize = {
+  minVisitors: number;
+  maxVisitors: number;
+  maxSessions: number;
+  maxSteps: number;
+  maxOps: number;
+};
+export const ORACLE_SCENARIO_SIZE: ScenarioSize = {
+  minVisitors: 2,
+  maxVisitors: 4,
+  maxSessions: 4,
+  maxSteps: 5,
+  maxOps: 40,
+};
+
+export const scenarioOf = (size: ScenarioSize) =>
+  fc.record({
+    timezone: fc.constantFrom(...ZONES),
+    visitors: fc.uniqueArray(arbVisitor(size.maxSessions, size.maxSteps), {
+      minLength: size.minVisitors,
+      maxLength: size.maxVisitors,
+      selector: (v) => v.id,
+    }),
+    ops: fc.array(arbOp, { maxLength: size.maxOps }),
+    /** A short range (hourly timeseries too) and a long one (days, weeks, months). */
+    ranges: fc.tuple(arbRange(1, 48), arbRange(49, 24 * 40)),
+    finishScheduled: fc.boolean(),
+  });
+export const arbScenario = scenarioOf(ORACLE_SCENARIO_SIZE);
 export type Scenario = typeof arbScenario extends fc.Arbitrary<infer S> ? S : never;
 
 // ---------------------------------------------------------------- scenario -> events and batches

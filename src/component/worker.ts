@@ -1,6 +1,7 @@
 // The aggregation worker: one loop per site, so one site's volume or input can
 // never hold up another's (invariant I8), and a visitor's batches are processed in
-// arrival order. Each run takes the site's settled batches after its cursor
+// arrival order (except a batch that threw: it is retried after its neighbours,
+// faults.worker.test.ts). Each run takes the site's settled batches after its cursor
 // (bounded in batches, events and bytes), writes sessions, accumulates rollup
 // deltas in memory and appends them as new documents (deltas.ts), and moves the
 // cursor past the batches (cursor.ts), all in one transaction: a crash anywhere
