@@ -41,6 +41,7 @@ import {
   planRange,
 } from "./time.js";
 import { sumHourTotals } from "./totals.js";
+import { liveOwner } from "./generations.js";
 import { readGroups, visitorsAtMost, visitorsOf, type Group, type Located } from "./rangeRows.js";
 
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
@@ -62,10 +63,10 @@ async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR) {
 export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promise<Overview> {
   const { site, from, to } = await loadRange(ctx, args);
   const pieces = planRange(from, to, site.timezone);
-  const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total");
+  const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total");
   const total = groups.values().next().value;
   // Counters: exact BTree range sums of the folded hours, plus what is not folded yet.
-  const counters: Counters = await sumHourTotals(ctx, site._id, from, to);
+  const counters: Counters = await sumHourTotals(ctx, liveOwner(site), from, to);
   for (const { row, inHourTotals } of total?.uncompacted ?? [])
     if (!inHourTotals) for (const c of COUNTERS) counters[c] += row[c];
   // Visitors: a sketch union over the coarsest buckets that make up the range.
@@ -91,7 +92,7 @@ async function readMinutes(
   const phase = hourPhase(site.timezone);
   const firstHour = Math.floor((from - phase) / HOUR) * HOUR + phase;
   const out: Located[] = [];
-  for (const doc of await readDeltaDocs(ctx, site._id, "minute", firstHour, to)) {
+  for (const doc of await readDeltaDocs(ctx, liveOwner(site), "minute", firstHour, to)) {
     for (const { dimension: _, ...row } of decodeRows(doc.rows)) {
       const minute = Number(row.key);
       if (minute >= from && minute < to) out.push({ bucketStart: minute, row });
@@ -142,7 +143,7 @@ export async function getTimeseriesHandler(
     for (const [i, row] of rows.entries())
       totals[i] = { counters: row, visitors: estimate(row.visitors) };
   } else {
-    const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total", pointOf);
+    const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total", pointOf);
     const points = [...groups.values()];
     const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
@@ -176,7 +177,7 @@ export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): P
   }
   const { groups, sketches } = await readGroups(
     ctx,
-    site._id,
+    liveOwner(site),
     planRange(from, to, site.timezone),
     args.dimension,
   );

@@ -5,6 +5,7 @@ import { DirectAggregate } from "@convex-dev/aggregate";
 import { components } from "./_generated/api.js";
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import { COUNTERS, type Counters } from "./rows.js";
+import { rollupNamespace, type RollupOwner } from "./generations.js";
 
 const hourlyTotals = new DirectAggregate<{ Key: [number, number]; Id: string; Namespace: string }>(
   components.hourlyTotals,
@@ -13,32 +14,39 @@ const hourlyTotals = new DirectAggregate<{ Key: [number, number]; Id: string; Na
 /** Records the compacted totals of one hour (replacing what was there). */
 export async function writeHourTotals(
   ctx: MutationCtx,
-  siteId: string,
+  owner: RollupOwner,
   bucketStart: number,
   totals: Counters,
 ): Promise<void> {
+  const namespace = rollupNamespace(owner);
   for (const [metric, name] of COUNTERS.entries()) {
     const key: [number, number] = [metric, bucketStart];
     const id = `${name}:${bucketStart}`;
     await hourlyTotals.replaceOrInsert(
       ctx,
-      { namespace: siteId, key, id },
-      { namespace: siteId, key, sumValue: totals[name] },
+      { namespace, key, id },
+      { namespace, key, sumValue: totals[name] },
     );
   }
+}
+
+/** Deletes a generation's tree (in the aggregate component's own bounded, scheduled passes). */
+export async function clearHourTotals(ctx: MutationCtx, owner: RollupOwner): Promise<void> {
+  await hourlyTotals.clear(ctx, { namespace: rollupNamespace(owner) });
 }
 
 /** Compacted counters summed over the whole hours in [from, to). */
 export async function sumHourTotals(
   ctx: QueryCtx,
-  siteId: string,
+  owner: RollupOwner,
   from: number,
   to: number,
 ): Promise<Counters> {
+  const namespace = rollupNamespace(owner);
   const sums = await hourlyTotals.sumBatch(
     ctx,
     COUNTERS.map((_, metric) => ({
-      namespace: siteId,
+      namespace,
       bounds: {
         lower: { key: [metric, from] as [number, number], inclusive: true },
         upper: { key: [metric, to] as [number, number], inclusive: false },
