@@ -47,8 +47,9 @@ const READ_NAMES = Object.keys(exposeAnalyticsApi(components.analytics, noAuth))
 const ADMIN_NAMES = Object.keys(exposeAdminApi(components.analytics, noAuth)).sort();
 const MAINTENANCE_NAMES = Object.keys(exposeMaintenanceApi(components.analytics)).sort();
 
-/** The export setup() starts, so that getExport has one to show. */
+/** The export and the rebuild setup() starts, so that getExport and getRebuild have one to show. */
 let existingExportId = "";
+let existingRebuildId = "";
 
 /** Valid arguments for every exported function. A new export without an entry here fails the first test. */
 function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<string, unknown>> {
@@ -75,6 +76,9 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     createReadKey: { siteId, name: "status page" },
     listReadKeys: { siteId },
     revokeReadKey: { siteId, keyId: "no-such-key" },
+    // The site's own timezone, as setup's rebuild: the call returns that rebuild.
+    rebuildRollups: { siteId },
+    getRebuild: { siteId, rebuildId: existingRebuildId },
   };
 }
 
@@ -107,6 +111,10 @@ async function setup() {
     to: NOW,
   });
   existingExportId = started.exportId;
+  const rebuild = await t.mutation(components.analytics.rebuilds.rebuildRollups, {
+    siteId: site!.siteId,
+  });
+  existingRebuildId = rebuild.rebuildId;
   // One dead letter, for the dead-letter functions to act on.
   const deadLetterId = await inComponent(t, "analytics", async (ctx) =>
     String(
@@ -384,6 +392,7 @@ describe("report arguments", () => {
         "updateSite",
         "rotateWriteKey",
         "listDeadLetters",
+        "rebuildRollups",
       ]) {
         await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(
           `Unknown site "${bad}"`,

@@ -48,7 +48,7 @@ const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
 };
 
 // Administration: admins do everything. An owner manages their own site (settings,
-// write key, dead letters, bot counts) and lists only their sites; creating sites
+// write key, dead letters, bot counts, rollup rebuilds) and lists only their sites; creating sites
 // and looking them up by slug are for admins.
 const requireSiteAdmin: AuthCallback = async (ctx, { operation, siteId }) => {
   if (devOpen()) return;
@@ -88,6 +88,8 @@ export const {
   createReadKey,
   listReadKeys,
   revokeReadKey,
+  rebuildRollups,
+  getRebuild,
 } = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.
