@@ -568,6 +568,41 @@ export const vExportProgress = v.object({
 });
 export type ExportProgress = Infer<typeof vExportProgress>;
 
+/**
+ * A rollup rebuild's phases: "running" (recomputing from raw events behind the
+ * live worker), "cleaning" (switched; deleting the old rollups), "done", or
+ * "failed" (a step threw too often; rebuildRollups resumes it).
+ */
+export const vRebuildStatus = v.union(
+  v.literal("running"),
+  v.literal("cleaning"),
+  v.literal("done"),
+  v.literal("failed"),
+);
+/** `timezone`: the IANA zone the rebuilt rollups are cut by, and the site's from the switch on. Default: the site's. */
+export const vRebuildArgs = { siteId: v.string(), timezone: v.optional(v.string()) };
+export type RebuildArgs = ObjectType<typeof vRebuildArgs>;
+export const vRebuildIdArgs = { siteId: v.string(), rebuildId: v.string() };
+export const vRebuildProgress = v.object({
+  rebuildId: v.string(),
+  siteId: v.string(),
+  status: vRebuildStatus,
+  timezone: v.string(),
+  /** Raw batches and events recomputed so far. */
+  batches: v.number(),
+  events: v.number(),
+  steps: v.number(),
+  /** Old rollup documents deleted after the switch. */
+  deleted: v.number(),
+  /** The last step's error, or null. */
+  error: v.union(v.string(), v.null()),
+  startedAt: v.number(),
+  /** When reports moved to the rebuilt rollups, or null while the old ones serve. */
+  switchedAt: v.union(v.number(), v.null()),
+  finishedAt: v.union(v.number(), v.null()),
+});
+export type RebuildProgress = Infer<typeof vRebuildProgress>;
+
 export type CsvValue = string | number | boolean | null | undefined;
 
 /** One RFC 4180 field: quoted when it holds a comma, a double quote, CR or LF, with quotes doubled. */

@@ -386,6 +386,7 @@ describe(`a site with ${DISTINCT_PATHS} distinct paths`, () => {
         ).map(async ([interval, bucketStart]) => {
           const { rows: canonical } = await readCanonicalRows(ctx, {
             siteId: siteId as Id<"sites">,
+            generation: 0,
             interval,
             bucketStart,
             dimension: "page",

@@ -47,11 +47,12 @@ const READ_NAMES = Object.keys(exposeAnalyticsApi(components.analytics, noAuth))
 const ADMIN_NAMES = Object.keys(exposeAdminApi(components.analytics, noAuth)).sort();
 const MAINTENANCE_NAMES = Object.keys(exposeMaintenanceApi(components.analytics)).sort();
 
-/** The export setup() starts, so that getExport has one to show. */
+/** The export and the rebuild setup() starts, so that getExport and getRebuild have one to show. */
 let existingExportId = "";
 /** The deletion setup() starts, so that getDeletion has one to show, and the site deleteSite deletes. */
 let existingDeletionId = "";
 let doomedSiteId = "";
+let existingRebuildId = "";
 
 /** Valid arguments for every exported function. A new export without an entry here fails the first test. */
 function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<string, unknown>> {
@@ -85,6 +86,9 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     getDeletion: { siteId, deletionId: existingDeletionId },
     // Another site: deleting this test's own would leave the functions after it nothing to act on.
     deleteSite: { siteId: doomedSiteId || siteId },
+    // The site's own timezone, as setup's rebuild: the call returns that rebuild.
+    rebuildRollups: { siteId },
+    getRebuild: { siteId, rebuildId: existingRebuildId },
   };
 }
 
@@ -125,6 +129,10 @@ async function setup() {
   doomedSiteId = (
     await t.mutation(components.analytics.sites.createSite, { slug: "doomed", name: "Doomed" })
   ).siteId;
+  const rebuild = await t.mutation(components.analytics.rebuilds.rebuildRollups, {
+    siteId: site!.siteId,
+  });
+  existingRebuildId = rebuild.rebuildId;
   // One dead letter, for the dead-letter functions to act on.
   const deadLetterId = await inComponent(t, "analytics", async (ctx) =>
     String(
@@ -409,6 +417,7 @@ describe("report arguments", () => {
         "updateSite",
         "rotateWriteKey",
         "listDeadLetters",
+        "rebuildRollups",
       ]) {
         await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(
           `Unknown site "${bad}"`,

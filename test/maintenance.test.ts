@@ -202,6 +202,7 @@ describe("retention", () => {
     const OLD = 250;
     const delta = (siteId: string, interval: "minute" | "hour", bucketStart: number) => ({
       siteId: siteId as Id<"sites">,
+      generation: 0,
       interval,
       bucketStart,
       level: 0,
@@ -216,6 +217,7 @@ describe("retention", () => {
       );
     const session = (siteId: string, visitorId: string, lastSeenAt: number) => ({
       siteId: siteId as Id<"sites">,
+      generation: 0,
       visitorId,
       startedAt: lastSeenAt - MINUTE,
       lastSeenAt,

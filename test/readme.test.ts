@@ -18,7 +18,7 @@ const blocks = codeBlocks(readme);
 const appFiles = blocks.filter((b) => b.file.startsWith("convex/"));
 // SECURITY.md quotes the example's auth callback, indented as a list item's block.
 const security = readFileSync(new URL("../SECURITY.md", import.meta.url), "utf8").replace(
-  /^  /gm,
+  /^ {2}/gm,
   "",
 );
 const excerpts = [...blocks, ...codeBlocks(security)].filter((b) => b.file.startsWith("example/"));

@@ -347,6 +347,7 @@ describe("GET /api/v1/*: 503", () => {
       for (let i = 0; i <= 1_000; i++)
         await ctx.db.insert("rollupStaging", {
           siteId: site,
+          generation: 0,
           bucketStart: NOW - 2 * HOUR,
           dimension: "total",
           rows: new ArrayBuffer(0),

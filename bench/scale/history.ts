@@ -142,17 +142,19 @@ export function cloneRealDayHistory(): HistoryBuilder {
     after: async (ctx, plan) => {
       const { t, site } = ctx;
       const siteId = site.siteId as Id<"sites">;
+      // History is written as generation 0, the live generation of a site no rebuild has switched.
+      const owner = { siteId, generation: 0 };
       const realStart = plan.realDayStart;
       const realEnd = nextBucket("day", realStart, SITE_TIMEZONE);
       const dayRows = new Map<Dimension, Row[]>();
       for (const dimension of DIMENSIONS) {
         const rows = await inComponent(t, COMPONENT, async (raw) => {
           const c = raw as unknown as MutationCtx;
-          const bucket = { siteId, interval: "day" as const, bucketStart: realStart, dimension };
+          const bucket = { ...owner, interval: "day" as const, bucketStart: realStart, dimension };
           const { rows: stored } = await readCanonicalRows(c, bucket);
           const late = await readUncompacted(
             c,
-            siteId,
+            owner,
             [{ interval: "day", bucketStart: realStart, bucketEnd: realEnd }],
             dimension,
           );
@@ -168,7 +170,7 @@ export function cloneRealDayHistory(): HistoryBuilder {
         const out: Counters[] = [];
         for (let hour = realStart; hour < realEnd; hour += HOUR) {
           const bucket = {
-            siteId,
+            ...owner,
             interval: "hour" as const,
             bucketStart: hour,
             dimension: "total" as const,
@@ -176,7 +178,7 @@ export function cloneRealDayHistory(): HistoryBuilder {
           const { rows } = await readCanonicalRows(c, bucket);
           const late = await readUncompacted(
             c,
-            siteId,
+            owner,
             [{ interval: "hour", bucketStart: hour, bucketEnd: hour + HOUR }],
             "total",
           );
@@ -224,13 +226,13 @@ export function cloneRealDayHistory(): HistoryBuilder {
                 (
                   monthRows.get(dimension) ?? monthRows.set(dimension, new RowMap()).get(dimension)!
                 ).addAll(cloned);
-                const bucket = { siteId, interval: "day" as const, bucketStart: day, dimension };
+                const bucket = { ...owner, interval: "day" as const, bucketStart: day, dimension };
                 await writeCanonicalRows(c, bucket, rankRows(cloned), []);
               }
               if (g > 0) return;
               for (const [i, totals] of hourTotals.entries()) {
                 if (day + i * HOUR >= end) break;
-                await writeHourTotals(c, siteId, day + i * HOUR, totals);
+                await writeHourTotals(c, owner, day + i * HOUR, totals);
               }
             });
           }
@@ -239,7 +241,7 @@ export function cloneRealDayHistory(): HistoryBuilder {
           await inComponent(t, COMPONENT, async (raw) => {
             await foldIntoCanonical(
               raw as unknown as MutationCtx,
-              siteId,
+              owner,
               "month",
               month,
               dimension,

@@ -48,8 +48,8 @@ const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
 };
 
 // Administration: admins do everything. An owner manages their own site (settings,
-// write key, dead letters, bot counts, GDPR deletions) and lists only their sites;
-// creating sites, looking them up by slug and deleting them are for admins.
+// write key, dead letters, bot counts, GDPR deletions, rollup rebuilds) and lists only
+// their sites; creating sites, looking them up by slug and deleting them are for admins.
 const requireSiteAdmin: AuthCallback = async (ctx, { operation, siteId }) => {
   if (devOpen()) return;
   const email = verifiedEmail(await ctx.auth.getUserIdentity());
@@ -94,6 +94,8 @@ export const {
   deleteVisitorData,
   deleteSite,
   getDeletion,
+  rebuildRollups,
+  getRebuild,
 } = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.

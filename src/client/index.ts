@@ -43,6 +43,9 @@ import {
   vReadKeyInfo,
   vRotatedKey,
   vSite,
+  vRebuildArgs,
+  vRebuildIdArgs,
+  vRebuildProgress,
   vSiteIdArgs,
   vSessionPage,
   vStartExportArgs,
@@ -86,7 +89,9 @@ export type AnalyticsOperation =
   | "revokeReadKey"
   | "deleteVisitorData"
   | "deleteSite"
-  | "getDeletion";
+  | "getDeletion"
+  | "rebuildRollups"
+  | "getRebuild";
 
 /**
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
@@ -521,6 +526,31 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "getDeletion", siteId: args.siteId });
         return await ctx.runQuery(component.deletions.getDeletion, args);
+      },
+    }),
+    /**
+     * Recomputes the site's rollups from its raw events, in the background and in
+     * bounded steps, optionally cut by a new `timezone` (the only way to change
+     * it). Reports keep the old rollups until the new ones are complete, then
+     * switch at once. Only what raw retention still holds is recomputed. Calling
+     * it again while one runs returns that one (resuming it if it stopped).
+     * Watch it with {@link getRebuild}.
+     */
+    rebuildRollups: mutationGeneric({
+      args: vRebuildArgs,
+      returns: vRebuildProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "rebuildRollups", siteId: args.siteId });
+        return await ctx.runMutation(component.rebuilds.rebuildRollups, args);
+      },
+    }),
+    /** A rebuild's progress, or null if the site has no such rebuild. */
+    getRebuild: queryGeneric({
+      args: vRebuildIdArgs,
+      returns: v.union(vRebuildProgress, v.null()),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getRebuild", siteId: args.siteId });
+        return await ctx.runQuery(component.rebuilds.getRebuild, args);
       },
     }),
   };

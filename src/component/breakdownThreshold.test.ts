@@ -79,6 +79,7 @@ async function breakdown(days: Day[], limit: number) {
     for (const [d, rows] of days.entries()) {
       const bucket = {
         siteId,
+        generation: 0,
         interval: "day" as const,
         bucketStart: FIRST_DAY + d * DAY,
         dimension: "page" as const,

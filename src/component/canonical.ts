@@ -10,7 +10,8 @@
 // near (keys shown x buckets x their sketches) instead of (every key x buckets).
 // Compaction reads and rewrites the sketch pages and derives the counter pages.
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
-import type { Doc, Id } from "./_generated/dataModel.js";
+import type { Doc } from "./_generated/dataModel.js";
+import type { RollupOwner } from "./generations.js";
 import type { Dimension } from "../shared.js";
 import {
   counterRowByteLength,
@@ -25,8 +26,7 @@ import { estimate } from "./sketch.js";
 import { lastStartAtOrBefore } from "./time.js";
 
 export type CanonicalInterval = Doc<"rollups">["interval"];
-export type Bucket = {
-  siteId: Id<"sites">;
+export type Bucket = RollupOwner & {
   interval: CanonicalInterval;
   bucketStart: number;
   dimension: Dimension;
@@ -49,6 +49,7 @@ function pagesOf(ctx: QueryCtx, b: Bucket, part: Doc<"rollups">["part"]) {
     .withIndex("by_part", (q) =>
       q
         .eq("siteId", b.siteId)
+        .eq("generation", b.generation)
         .eq("interval", b.interval)
         .eq("dimension", b.dimension)
         .eq("part", part)
@@ -184,7 +185,7 @@ export type CounterHit = { bucket: number; rank: number; row: CounterRow };
  */
 export async function readCounters(
   ctx: QueryCtx,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   dimension: Dimension,
   runs: { interval: CanonicalInterval; from: number; to: number }[],
 ): Promise<{ buckets: StoredBucket[]; hits: CounterHit[] }> {
@@ -195,7 +196,8 @@ export async function readCounters(
       .query("rollups")
       .withIndex("by_part", (q) =>
         q
-          .eq("siteId", siteId)
+          .eq("siteId", owner.siteId)
+          .eq("generation", owner.generation)
           .eq("interval", run.interval)
           .eq("dimension", dimension)
           .eq("part", "counters")
@@ -245,7 +247,7 @@ export class SketchPages {
   private wanted = new Map<number, Set<number>>();
   constructor(
     private readonly ctx: QueryCtx,
-    private readonly siteId: Id<"sites">,
+    private readonly owner: RollupOwner,
     private readonly dimension: Dimension,
     private readonly buckets: StoredBucket[],
   ) {}
@@ -281,7 +283,8 @@ export class SketchPages {
           .query("rollups")
           .withIndex("by_part", (q) =>
             q
-              .eq("siteId", this.siteId)
+              .eq("siteId", this.owner.siteId)
+              .eq("generation", this.owner.generation)
               .eq("interval", interval)
               .eq("dimension", this.dimension)
               .eq("part", "sketches")

@@ -15,7 +15,7 @@ import {
   type QueryCtx,
 } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
-import type { Id } from "./_generated/dataModel.js";
+import { siteOf, type RollupOwner } from "./generations.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
 import { FOLD_READ_BYTES, explode, explodeDay, fold, roomFor } from "./folding.js";
 import { liveSite } from "./sites.js";
@@ -25,9 +25,11 @@ const MAX_STEPS_PER_RUN = 200;
 /** A run that has not shown a sign of life for this long is presumed dead, and its lock can be taken. */
 export const COMPACTION_LEASE_MS = 10 * 60_000;
 
-type Work =
-  | { kind: "explode"; siteId: Id<"sites">; bucketStart: number }
-  | { kind: "fold"; siteId: Id<"sites">; bucketStart: number; dimension: Dimension };
+type Work = RollupOwner &
+  (
+    | { kind: "explode"; bucketStart: number }
+    | { kind: "fold"; bucketStart: number; dimension: Dimension }
+  );
 
 /**
  * The oldest work there is, passing over what `skip` names (work that failed in
@@ -45,6 +47,7 @@ async function nextWork(
     const work: Work = {
       kind: "fold",
       siteId: doc.siteId,
+      generation: doc.generation,
       bucketStart: doc.bucketStart,
       dimension: doc.dimension,
     };
@@ -55,7 +58,12 @@ async function nextWork(
     .query("rollupDeltas")
     .withIndex("by_age", (q) => q.eq("interval", "hour").lt("bucketStart", closedBefore));
   for await (const doc of closed) {
-    const work: Work = { kind: "explode", siteId: doc.siteId, bucketStart: doc.bucketStart };
+    const work: Work = {
+      kind: "explode",
+      siteId: doc.siteId,
+      generation: doc.generation,
+      bucketStart: doc.bucketStart,
+    };
     if (!skip.has(workKey(work))) return work;
     if (++looked > MAX_SKIPPED_LOOKS) return null;
   }
@@ -64,7 +72,7 @@ async function nextWork(
 const MAX_SKIPPED_LOOKS = 64;
 
 const workKey = (w: Work) =>
-  `${w.kind}|${w.siteId}|${w.bucketStart}|${w.kind === "fold" ? w.dimension : ""}`;
+  `${w.kind}|${w.siteId}|${w.generation}|${w.bucketStart}|${w.kind === "fold" ? w.dimension : ""}`;
 
 export async function compactStepHandler(
   ctx: MutationCtx,
@@ -74,15 +82,16 @@ export async function compactStepHandler(
   const closedBefore = Date.now() - HOUR;
   const work = await nextWork(ctx, closedBefore, new Set(args.skip ?? []));
   if (!work) return { work: null, moved: 0 };
+  const owner = { siteId: work.siteId, generation: work.generation };
   // A site being deleted is folded nowhere: its rows are dropped, as a deleted site's are.
-  const site = liveSite(await ctx.db.get("sites", work.siteId));
+  const site = liveSite(await siteOf(ctx, owner));
   if (work.kind === "explode") {
     const moved =
-      (await explodeDay(ctx, site, work.siteId, work.bucketStart, closedBefore)) ??
-      (await explode(ctx, site, work.siteId, work.bucketStart));
+      (await explodeDay(ctx, site, owner, work.bucketStart, closedBefore)) ??
+      (await explode(ctx, site, owner, work.bucketStart));
     return { work: workKey(work), moved };
   }
-  let moved = await fold(ctx, site, work.siteId, work.bucketStart, work.dimension, true);
+  let moved = await fold(ctx, site, owner, work.bucketStart, work.dimension, true);
   // The same hour's other staged dimensions, while the step has room to read their
   // staging, fold a page set and read the staging again.
   for (const dimension of DIMENSIONS) {
@@ -90,10 +99,14 @@ export async function compactStepHandler(
     const staged = await ctx.db
       .query("rollupStaging")
       .withIndex("by_dimension", (q) =>
-        q.eq("siteId", work.siteId).eq("dimension", dimension).eq("bucketStart", work.bucketStart),
+        q
+          .eq("siteId", work.siteId)
+          .eq("generation", work.generation)
+          .eq("dimension", dimension)
+          .eq("bucketStart", work.bucketStart),
       )
       .first();
-    if (staged) moved += await fold(ctx, site, work.siteId, work.bucketStart, dimension, false);
+    if (staged) moved += await fold(ctx, site, owner, work.bucketStart, dimension, false);
   }
   return { work: workKey(work), moved };
 }

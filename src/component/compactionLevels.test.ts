@@ -67,7 +67,7 @@ const sum = (...rowSets: Row[][]) => new RowMap().addAll(rowSets.flat()).values(
 /** Stages one hour's rows as an explode step out of room would, folded into nothing yet. */
 async function stageRows(ctx: MutationCtx, siteId: Id<"sites">, hour: number, rows: Row[]) {
   const dimension = rows[0]!.key === TOTAL_KEY ? ("total" as const) : ("page" as const);
-  await stage(ctx, siteId, { hour, rows, folded: undefined }, dimension);
+  await stage(ctx, { siteId, generation: 0 }, { hour, rows, folded: undefined }, dimension);
 }
 
 async function siteInBerlin(slug: string) {
@@ -93,7 +93,15 @@ test("a big site's staged day is folded one level per step when its page sets do
   for (const [bucket, rows] of stored) {
     const [interval, start] = bucket.split("|") as [CanonicalInterval, string];
     await t.run(async (ctx) => {
-      await foldIntoCanonical(ctx, siteId, interval, Number(start), "page", rows, 2_000);
+      await foldIntoCanonical(
+        ctx,
+        { siteId, generation: 0 },
+        interval,
+        Number(start),
+        "page",
+        rows,
+        2_000,
+      );
     });
   }
   // Staged: a large first hour (two documents) and two small later hours on the same keys.
@@ -129,11 +137,12 @@ test("a big site's staged day is folded one level per step when its page sets do
         };
         const { rows } = await readCanonicalRows(ctx, {
           siteId,
+          generation: 0,
           interval,
           bucketStart,
           dimension: "page",
         });
-        const late = await readUncompacted(ctx, siteId, [piece], "page");
+        const late = await readUncompacted(ctx, { siteId, generation: 0 }, [piece], "page");
         expect(
           shape(
             sum(
@@ -184,8 +193,8 @@ test("a staged hour already folded into its hour pages and the hourly totals cou
   });
   // The state a fold step leaves when it runs out of room after the hour level.
   await t.run(async (ctx) => {
-    await foldIntoCanonical(ctx, siteId, "hour", hour, "total", [total], 2_000);
-    await writeHourTotals(ctx, siteId, hour, total);
+    await foldIntoCanonical(ctx, { siteId, generation: 0 }, "hour", hour, "total", [total], 2_000);
+    await writeHourTotals(ctx, { siteId, generation: 0 }, hour, total);
     await stageRows(ctx, siteId, hour, [total]);
     const [doc] = await ctx.db.query("rollupStaging").collect();
     await ctx.db.patch("rollupStaging", doc!._id, { folded: "hour" });

@@ -39,6 +39,21 @@ export class SiteCursor {
     return new SiteCursor(siteId, doc, { creationTime, ids: [...ids], retry: [...retry] });
   }
 
+  /** A cursor kept in another document (a rebuild's), from its state; `snapshot` gives it back. */
+  static ofState(siteId: Id<"sites">, { creationTime, ids, retry }: State): SiteCursor {
+    return new SiteCursor(siteId, null, { creationTime, ids: [...ids], retry: [...retry] });
+  }
+
+  snapshot(): State {
+    const { creationTime, ids, retry } = this.state;
+    return { creationTime, ids: [...ids], retry: [...retry] };
+  }
+
+  /** Whether `id` is past the cursor and waiting for a retry: not counted yet. */
+  isRetrying(id: Id<"batches">): boolean {
+    return this.state.retry.some((r) => r.id === id);
+  }
+
   /**
    * The batches after the cursor created before `before`, in creation order. It
    * reads the cursor's own batch again (the ones created at exactly its time), so

@@ -15,7 +15,8 @@
 // into one of a larger class. Every byte is rewritten at most once per class, and
 // a bucket holds at most FAN_IN - 1 documents per class plus full ones.
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
-import type { Doc, Id } from "./_generated/dataModel.js";
+import type { Doc } from "./_generated/dataModel.js";
+import type { RollupOwner } from "./generations.js";
 import { SESSION_DIMENSIONS, type AnalyticsEvent, type Dimension } from "../shared.js";
 import { hostnameOf, pagePath } from "./events.js";
 import { decodeRows, encodeRows, ENCODING_HEADER_BYTES, rowByteLength } from "./rowCodec.js";
@@ -187,7 +188,7 @@ export function chunkRows(rows: DeltaRow[], maxBytes: number): DeltaRow[][] {
 
 async function insertChunks(
   ctx: MutationCtx,
-  siteId: Id<"sites">,
+  { siteId, generation }: RollupOwner,
   interval: DeltaInterval,
   bucketStart: number,
   rows: DeltaRow[],
@@ -199,6 +200,7 @@ async function insertChunks(
     classes.add(level);
     await ctx.db.insert("rollupDeltas", {
       siteId,
+      generation,
       interval,
       bucketStart,
       level,
@@ -212,13 +214,13 @@ async function insertChunks(
 /** Appends one run's rows to a bucket, then merges any size class that reached FAN_IN documents. */
 export async function appendDeltas(
   ctx: MutationCtx,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   interval: DeltaInterval,
   bucketStart: number,
   rows: DeltaRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const pending = [...(await insertChunks(ctx, siteId, interval, bucketStart, rows))];
+  const pending = [...(await insertChunks(ctx, owner, interval, bucketStart, rows))];
   // Classes only grow through merges, so walking them upwards reaches every one that can fill.
   for (let level = 0; level < FULL_CLASS; level++) {
     if (!pending.includes(level)) continue;
@@ -226,7 +228,8 @@ export async function appendDeltas(
       .query("rollupDeltas")
       .withIndex("by_bucket", (q) =>
         q
-          .eq("siteId", siteId)
+          .eq("siteId", owner.siteId)
+          .eq("generation", owner.generation)
           .eq("interval", interval)
           .eq("bucketStart", bucketStart)
           .eq("level", level),
@@ -238,7 +241,7 @@ export async function appendDeltas(
     for (const doc of docs) await ctx.db.delete("rollupDeltas", doc._id);
     const rows = merged.toDeltaRows();
     const kept = interval === "minute" ? capMinuteRows(rows) : rows;
-    for (const c of await insertChunks(ctx, siteId, interval, bucketStart, kept)) pending.push(c);
+    for (const c of await insertChunks(ctx, owner, interval, bucketStart, kept)) pending.push(c);
   }
 }
 
@@ -276,7 +279,7 @@ export const MAX_DELTA_DOCS_PER_READ = 1_000;
 /** The uncompacted delta documents of a site's buckets in [from, to). */
 export async function readDeltaDocs(
   ctx: QueryCtx,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   interval: DeltaInterval,
   from: number,
   to: number,
@@ -285,7 +288,8 @@ export async function readDeltaDocs(
     .query("rollupDeltas")
     .withIndex("by_bucket", (q) =>
       q
-        .eq("siteId", siteId)
+        .eq("siteId", owner.siteId)
+        .eq("generation", owner.generation)
         .eq("interval", interval)
         .gte("bucketStart", from)
         .lt("bucketStart", to),

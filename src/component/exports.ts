@@ -35,6 +35,7 @@ import { MAX_FUTURE_MS, MAX_PAST_MS } from "./events.js";
 import { getBreakdownHandler, getTimeseriesHandler } from "./reports.js";
 import { siteOrThrow } from "./sites.js";
 import { DAY, MINUTE } from "./time.js";
+import { liveGeneration } from "./generations.js";
 
 /** Bytes of documents one step reads: a part of about this size (batches are up to ~100 KiB each). */
 export const EXPORT_PAGE_READ_BYTES = 1024 * 1024;
@@ -212,6 +213,9 @@ async function eventsPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
 
 /** Sessions by startedAt in [from, to), oldest first. Cursor: the last session's index key. */
 async function sessionsPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
+  // A rebuild writes its own sessions beside the live ones (generations.ts): only the live ones are exported.
+  const site = await ctx.db.get("sites", job.siteId);
+  const generation = site ? liveGeneration(site) : 0;
   const after = job.cursor === null ? null : (JSON.parse(job.cursor) as [number, number, string]);
   const stream = streamQuery(ctx, {
     table: "sessions",
@@ -226,7 +230,7 @@ async function sessionsPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
   return collectPage(
     stream,
     job.cursor === null ? [...SESSION_COLUMNS] : null,
-    (doc) => [sessionRow(doc)],
+    (doc) => (doc.generation === generation ? [sessionRow(doc)] : []),
     (doc) => [doc.startedAt, doc._creationTime, doc._id],
   );
 }

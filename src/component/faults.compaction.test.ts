@@ -72,7 +72,12 @@ async function stageEverything(t: Awaited<ReturnType<typeof drained>>["t"]) {
     }
     for (const { siteId, hour, rows } of byHour.values())
       for (const [dimension, map] of rows.byDimension)
-        await stage(ctx, siteId, { hour, rows: map.values(), folded: undefined }, dimension);
+        await stage(
+          ctx,
+          { siteId, generation: 0 },
+          { hour, rows: map.values(), folded: undefined },
+          dimension,
+        );
   });
 }
 

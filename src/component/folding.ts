@@ -14,7 +14,8 @@
 // levels that already hold it. A fold step then takes the same hour's other
 // staged dimensions while there is room.
 import type { MutationCtx } from "./_generated/server.js";
-import type { Doc, Id } from "./_generated/dataModel.js";
+import type { Doc } from "./_generated/dataModel.js";
+import type { RollupOwner } from "./generations.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
 import {
   COUNTER_PAGE_BYTES,
@@ -106,6 +107,7 @@ export type HourRows = { hour: number; rows: Row[]; folded: Folded };
 async function foldLevels(
   ctx: MutationCtx,
   site: Doc<"sites">,
+  owner: RollupOwner,
   dimension: Dimension,
   day: number,
   hours: HourRows[],
@@ -115,8 +117,8 @@ async function foldLevels(
   for (const h of hours) {
     if (h.folded !== undefined) continue;
     if (!(await mayFold())) return;
-    const merged = await foldIntoCanonical(ctx, site._id, "hour", h.hour, dimension, h.rows, cap);
-    if (dimension === "total") await writeHourTotals(ctx, site._id, h.hour, merged.get(TOTAL_KEY));
+    const merged = await foldIntoCanonical(ctx, owner, "hour", h.hour, dimension, h.rows, cap);
+    if (dimension === "total") await writeHourTotals(ctx, owner, h.hour, merged.get(TOTAL_KEY));
     h.folded = "hour";
   }
   const levels = [
@@ -128,7 +130,7 @@ async function foldLevels(
     if (ready.length === 0) continue;
     if (!(await mayFold())) return;
     const rows = ready.flatMap((h) => h.rows);
-    await foldIntoCanonical(ctx, site._id, to, bucketStart, dimension, rows, cap);
+    await foldIntoCanonical(ctx, owner, to, bucketStart, dimension, rows, cap);
     for (const h of ready) h.folded = to;
   }
 }
@@ -141,14 +143,18 @@ async function foldLevels(
 export async function explode(
   ctx: MutationCtx,
   site: Doc<"sites"> | null,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   bucketStart: number,
 ): Promise<number> {
   const docs = await takeBytes(
     ctx.db
       .query("rollupDeltas")
       .withIndex("by_bucket", (q) =>
-        q.eq("siteId", siteId).eq("interval", "hour").eq("bucketStart", bucketStart),
+        q
+          .eq("siteId", owner.siteId)
+          .eq("generation", owner.generation)
+          .eq("interval", "hour")
+          .eq("bucketStart", bucketStart),
       ),
     EXPLODE_READ_BYTES,
   );
@@ -162,8 +168,8 @@ export async function explode(
   const day = dayStart(bucketStart, site.timezone);
   for (const [dimension, map] of rows.byDimension) {
     const hour: HourRows = { hour: bucketStart, rows: map.values(), folded: undefined };
-    await foldLevels(ctx, site, dimension, day, [hour], mayFold);
-    await stage(ctx, siteId, hour, dimension);
+    await foldLevels(ctx, site, owner, dimension, day, [hour], mayFold);
+    await stage(ctx, owner, hour, dimension);
   }
   return docs.length;
 }
@@ -174,14 +180,14 @@ const bytesOf = (docs: { rows: ArrayBuffer }[]) =>
 /** Merges `delta` into the canonical pages of one (bucket, dimension); returns the merged rows. */
 export async function foldIntoCanonical(
   ctx: MutationCtx,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   interval: CanonicalInterval,
   bucketStart: number,
   dimension: Dimension,
   delta: Row[],
   cap: number,
 ): Promise<RowMap> {
-  const bucket = { siteId, interval, bucketStart, dimension };
+  const bucket = { ...owner, interval, bucketStart, dimension };
   const { rows: stored, docs } = await readCanonicalRows(ctx, bucket);
   const merged = new RowMap().addAll(stored).addAll(delta);
   const rows = (dimension === "prop" ? capPropRows : capRows)(
@@ -206,7 +212,7 @@ const SMALL_DAY_BYTES = 64 * 1024;
 export async function explodeDay(
   ctx: MutationCtx,
   site: Doc<"sites"> | null,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   bucketStart: number,
   closedBefore: number,
 ): Promise<number | null> {
@@ -219,7 +225,8 @@ export async function explodeDay(
       .query("rollupDeltas")
       .withIndex("by_bucket", (q) =>
         q
-          .eq("siteId", siteId)
+          .eq("siteId", owner.siteId)
+          .eq("generation", owner.generation)
           .eq("interval", "hour")
           .gte("bucketStart", bucketStart)
           .lt("bucketStart", end),
@@ -241,8 +248,8 @@ export async function explodeDay(
       const map = rows.byDimension.get(dimension);
       return map ? [{ hour, rows: map.values(), folded: undefined }] : [];
     });
-    await foldLevels(ctx, site, dimension, day, hours, mayFold);
-    for (const hour of hours) await stage(ctx, siteId, hour, dimension);
+    await foldLevels(ctx, site, owner, dimension, day, hours, mayFold);
+    for (const hour of hours) await stage(ctx, owner, hour, dimension);
   }
   return docs.length;
 }
@@ -250,7 +257,7 @@ export async function explodeDay(
 /** Stages what of one hour's rows has not reached every level, saying which levels hold it. */
 export async function stage(
   ctx: MutationCtx,
-  siteId: Id<"sites">,
+  { siteId, generation }: RollupOwner,
   { hour, rows, folded }: HourRows,
   dimension: Dimension,
 ): Promise<void> {
@@ -259,6 +266,7 @@ export async function stage(
   for (const chunk of chunkRows(dimRows, MAX_PAGE_BYTES)) {
     await ctx.db.insert("rollupStaging", {
       siteId,
+      generation,
       bucketStart: hour,
       dimension,
       rows: encodeRows(chunk),
@@ -278,7 +286,7 @@ export async function stage(
 export async function fold(
   ctx: MutationCtx,
   site: Doc<"sites"> | null,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   bucketStart: number,
   dimension: Dimension,
   force: boolean,
@@ -290,7 +298,8 @@ export async function fold(
       .query("rollupStaging")
       .withIndex("by_dimension", (q) =>
         q
-          .eq("siteId", siteId)
+          .eq("siteId", owner.siteId)
+          .eq("generation", owner.generation)
           .eq("dimension", dimension)
           .gte("bucketStart", bucketStart)
           .lt("bucketStart", end),
@@ -316,6 +325,7 @@ export async function fold(
   await foldLevels(
     ctx,
     site,
+    owner,
     dimension,
     day,
     [...sets.values()],

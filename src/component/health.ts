@@ -20,6 +20,7 @@ import { SiteCursor } from "./cursor.js";
 import { STALLED_BATCH_MS } from "./maintenance.js";
 import { HOUR } from "./time.js";
 import { liveSite } from "./sites.js";
+import { liveGeneration } from "./generations.js";
 
 /** Sites whose queue is examined (listSites lists as many). */
 export const HEALTH_MAX_SITES = 500;
@@ -181,6 +182,8 @@ export async function getHealthHandler(
  */
 async function siteHealth(ctx: QueryCtx, siteId: Id<"sites">, now: number): Promise<SiteHealth> {
   const budget = new ReadBudget();
+  const site = await ctx.db.get("sites", siteId);
+  const generation = site ? liveGeneration(site) : 0;
   const queue = { count: 0, oldest: Infinity };
   await countSiteQueue(ctx, siteId, budget, queue);
   const { count, oldestAgeMs } = queueResult(queue, now);
@@ -192,6 +195,7 @@ async function siteHealth(ctx: QueryCtx, siteId: Id<"sites">, now: number): Prom
     ctx.db.query("rollupDeltas").withIndex("by_bucket", (q) =>
       q
         .eq("siteId", siteId)
+        .eq("generation", generation)
         .eq("interval", "hour")
         .lt("bucketStart", now - HOUR),
     ),
@@ -203,7 +207,9 @@ async function siteHealth(ctx: QueryCtx, siteId: Id<"sites">, now: number): Prom
     uncompacted += await countUpTo(
       ctx.db
         .query("rollupStaging")
-        .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("dimension", dimension)),
+        .withIndex("by_dimension", (q) =>
+          q.eq("siteId", siteId).eq("generation", generation).eq("dimension", dimension),
+        ),
       budget,
     );
   }

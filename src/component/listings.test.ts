@@ -353,7 +353,11 @@ async function sessionOracle(t: T, siteId: string, filters: SessionFilters) {
         (filters.visitorId === undefined || d.visitorId === filters.visitorId) &&
         (filters.pathPrefix === undefined || d.entryPage.startsWith(filters.pathPrefix)),
     )
-    .map(({ _creationTime, siteId: _s, ...row }) => ({ s: row.startedAt, c: _creationTime, row }));
+    .map(({ _creationTime, siteId: _s, generation: _g, ...row }) => ({
+      s: row.startedAt,
+      c: _creationTime,
+      row,
+    }));
 }
 
 function afterSessionCursor(cursor: string | null, p: { s: number; c: number }): boolean {

@@ -28,6 +28,7 @@ import {
 } from "../shared.js";
 import { pagePath } from "./events.js";
 import { siteOrThrow } from "./sites.js";
+import { liveGeneration } from "./generations.js";
 
 /** The most rows one page returns, whatever numItems asks. */
 export const MAX_LIST_PAGE_ITEMS = 500;
@@ -213,7 +214,7 @@ function sessionCursor(doc: Doc<"sessions">): string {
 }
 
 function toListedSession(doc: Doc<"sessions">): ListedSession {
-  const { _creationTime: _c, siteId: _s, ...session } = doc;
+  const { _creationTime: _c, siteId: _s, generation: _g, ...session } = doc;
   return session;
 }
 
@@ -234,6 +235,7 @@ export async function listSessionsHandler(
 
   // A visitor's sessions come from their own index; the entry-page prefix is a bounded scan.
   const prefix = visitorId === undefined ? [site._id] : [site._id, visitorId];
+  const generation = liveGeneration(site);
   const stream = streamQuery(ctx, {
     table: "sessions",
     index: visitorId === undefined ? "by_site_started" : "by_visitor_started",
@@ -250,7 +252,11 @@ export async function listSessionsHandler(
   for await (const [doc] of stream) {
     documentsRead++;
     bytesRead += getConvexSize(doc);
-    if (pathPrefix === undefined || doc.entryPage.startsWith(pathPrefix)) {
+    // A rebuild writes its own sessions beside the live ones (generations.ts): only the live ones are listed.
+    const listed =
+      doc.generation === generation &&
+      (pathPrefix === undefined || doc.entryPage.startsWith(pathPrefix));
+    if (listed) {
       page.push(toListedSession(doc));
       if (end === null && page.length >= budget.maxItems)
         return { page, isDone: false, continueCursor: sessionCursor(doc) };

@@ -143,7 +143,7 @@ describe("realtime equals the oracle", () => {
         }
         await appendDeltas(
           ctx as unknown as MutationCtx,
-          siteId,
+          { siteId, generation: 0 },
           "minute",
           minute - (minute % HOUR),
           rows,

@@ -3,7 +3,7 @@
 // plus the hours not compacted yet, and each group's visitors, merging sketches
 // only where they must be (within one local day, or persistent ids).
 import type { QueryCtx } from "./_generated/server.js";
-import type { Id } from "./_generated/dataModel.js";
+import type { RollupOwner } from "./generations.js";
 import type { Dimension } from "../shared.js";
 import { readCounters, SketchPages, type CanonicalInterval, type CounterHit } from "./canonical.js";
 import { readDeltaDocs } from "./deltas.js";
@@ -48,7 +48,7 @@ const DEPTH = { none: 0, hour: 1, day: 2, month: 3 } as const;
  */
 export async function readUncompacted(
   ctx: QueryCtx,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   pieces: Piece[],
   dimension: Dimension,
 ): Promise<Located[]> {
@@ -65,7 +65,8 @@ export async function readUncompacted(
     .query("rollupStaging")
     .withIndex("by_dimension", (q) =>
       q
-        .eq("siteId", siteId)
+        .eq("siteId", owner.siteId)
+        .eq("generation", owner.generation)
         .eq("dimension", dimension)
         .gte("bucketStart", from)
         .lt("bucketStart", to),
@@ -86,7 +87,7 @@ export async function readUncompacted(
         ...(folded > 0 ? { inHourTotals: true } : {}),
       });
   }
-  for (const doc of await readDeltaDocs(ctx, siteId, "hour", from, to)) {
+  for (const doc of await readDeltaDocs(ctx, owner, "hour", from, to)) {
     for (const { dimension: d, ...row } of decodeRows(doc.rows))
       if (d === dimension) out.push({ bucketStart: doc.bucketStart, row });
   }
@@ -134,12 +135,12 @@ export function visitorsAtMost(g: Group): number {
 /** Every group of `dimension` over `pieces` and their uncompacted hours, grouped by `groupOf`. */
 export async function readGroups(
   ctx: QueryCtx,
-  siteId: Id<"sites">,
+  owner: RollupOwner,
   pieces: Piece[],
   dimension: Dimension,
   groupOf: (bucketStart: number) => number = () => 0,
 ) {
-  const { buckets, hits } = await readCounters(ctx, siteId, dimension, canonicalRuns(pieces));
+  const { buckets, hits } = await readCounters(ctx, owner, dimension, canonicalRuns(pieces));
   const groups = new Map<string, Group>();
   const groupFor = (key: string, bucketStart: number) => {
     const group = groupOf(bucketStart);
@@ -153,13 +154,13 @@ export async function readGroups(
     g.hits.push(hit);
     for (const c of COUNTERS) g.counters[c] += hit.row[c];
   }
-  for (const located of await readUncompacted(ctx, siteId, pieces, dimension)) {
+  for (const located of await readUncompacted(ctx, owner, pieces, dimension)) {
     const { bucketStart: at, row } = located;
     const g = groupFor(row.key, at);
     g.uncompacted.push(located);
     for (const c of COUNTERS) g.counters[c] += row[c];
   }
-  return { groups, sketches: new SketchPages(ctx, siteId, dimension, buckets) };
+  return { groups, sketches: new SketchPages(ctx, owner, dimension, buckets) };
 }
 
 /**

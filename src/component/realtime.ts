@@ -7,6 +7,7 @@ import type { QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import type { Dimension, Realtime } from "../shared.js";
 import { readDeltaDocs, splitMinuteKey } from "./deltas.js";
+import { liveOwner } from "./generations.js";
 import type { Located } from "./rangeRows.js";
 import { decodeRows } from "./rowCodec.js";
 import { RowMap, TOTAL_KEY, compareRows, emptyRow, mergeRow, type Row } from "./rows.js";
@@ -34,7 +35,7 @@ export async function readMinuteRows(
   const phase = hourPhase(site.timezone);
   const firstHour = Math.floor((from - phase) / HOUR) * HOUR + phase;
   const out = new Map<Dimension, Located[]>(dimensions.map((d) => [d, []]));
-  for (const doc of await readDeltaDocs(ctx, site._id, "minute", firstHour, to)) {
+  for (const doc of await readDeltaDocs(ctx, liveOwner(site), "minute", firstHour, to)) {
     for (const { dimension, ...row } of decodeRows(doc.rows)) {
       const rows = out.get(dimension);
       if (!rows) continue;

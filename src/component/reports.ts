@@ -55,6 +55,7 @@ import {
   planRange,
 } from "./time.js";
 import { sumHourTotals } from "./totals.js";
+import { liveOwner } from "./generations.js";
 import { readGroups, visitorsAtMost, visitorsOf, type Group } from "./rangeRows.js";
 
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
@@ -85,10 +86,10 @@ function comparedRange(
 
 async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned) {
   const pieces = planRange(from, to, site.timezone);
-  const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total");
+  const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total");
   const total = groups.values().next().value;
   // Counters: exact BTree range sums of the folded hours, plus what is not folded yet.
-  const counters: Counters = await sumHourTotals(ctx, site._id, from, to);
+  const counters: Counters = await sumHourTotals(ctx, liveOwner(site), from, to);
   for (const { row, inHourTotals } of total?.uncompacted ?? [])
     if (!inHourTotals) for (const c of COUNTERS) counters[c] += row[c];
   // Visitors: a sketch union over the coarsest buckets that make up the range.
@@ -155,7 +156,7 @@ async function timeseriesOf(
     for (const [i, row] of rows.entries())
       totals[i] = { counters: row, visitors: estimate(row.visitors) };
   } else {
-    const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total", pointOf);
+    const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total", pointOf);
     const points = [...groups.values()];
     const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
@@ -216,7 +217,7 @@ async function keyedGroups(
 ) {
   const { groups, sketches } = await readGroups(
     ctx,
-    site._id,
+    liveOwner(site),
     planRange(from, to, site.timezone),
     dimension,
   );

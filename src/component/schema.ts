@@ -13,6 +13,7 @@ import {
   vExportKind,
   vExportReport,
   vExportStatus,
+  vRebuildStatus,
 } from "../shared.js";
 
 export default defineSchema({
@@ -21,10 +22,13 @@ export default defineSchema({
   // The write key is stored only as its SHA-256 hash. `deletingSince` is set by
   // deleteSite's first pass: from then on ingest, the worker, compaction and every
   // reader treat the site as gone while the passes remove its documents.
+  // `rollupGeneration` (absent: 0) names the site's live rollups (generations.ts); only
+  // a rebuild's switch (rebuilds.ts) changes it, together with the timezone.
   sites: defineTable({
     ...siteFields,
     writeKeyHash: v.string(),
     deletingSince: v.optional(v.number()),
+    rollupGeneration: v.optional(v.number()),
   })
     .index("by_slug", ["slug"])
     .index("by_writeKeyHash", ["writeKeyHash"]),
@@ -93,8 +97,11 @@ export default defineSchema({
 
   // One row per session. Written only by the site's worker loop, so never
   // contended; read by it, by retention and by listSessions (a query). `attribution` holds only the values that are not "(none)".
-  sessions: defineTable({ siteId: v.id("sites"), ...sessionFields })
+  // `generation` is the rollup generation the session's deltas went to: the live
+  // worker reads its site's live generation's sessions, a rebuild writes its own.
+  sessions: defineTable({ siteId: v.id("sites"), generation: v.number(), ...sessionFields })
     .index("by_visitor", ["siteId", "visitorId", "lastSeenAt"])
+    .index("by_generation_visitor", ["siteId", "generation", "visitorId", "lastSeenAt"])
     .index("by_site_lastSeen", ["siteId", "lastSeenAt"])
     // listSessions, newest first: startedAt never moves once a session exists
     // (an earlier event joins without moving the start), so pages stay put.
@@ -112,13 +119,14 @@ export default defineSchema({
   // (never compacted, capped per minute when merged, pruned after 2 hours).
   rollupDeltas: defineTable({
     siteId: v.id("sites"),
+    generation: v.number(),
     interval: v.union(v.literal("minute"), v.literal("hour")),
     bucketStart: v.number(),
     level: v.number(),
     rows: v.bytes(),
     rowCount: v.number(),
   })
-    .index("by_bucket", ["siteId", "interval", "bucketStart", "level"])
+    .index("by_bucket", ["siteId", "generation", "interval", "bucketStart", "level"])
     .index("by_age", ["interval", "bucketStart"]),
 
   // Compaction's intermediate step: the deltas of one (site, hour) split by
@@ -131,13 +139,14 @@ export default defineSchema({
   // only by compaction; read by reports.
   rollupStaging: defineTable({
     siteId: v.id("sites"),
+    generation: v.number(),
     bucketStart: v.number(),
     dimension: vDimension,
     rows: v.bytes(),
     rowCount: v.number(),
     folded: v.optional(v.union(v.literal("hour"), v.literal("day"))),
   })
-    .index("by_dimension", ["siteId", "dimension", "bucketStart"])
+    .index("by_dimension", ["siteId", "generation", "dimension", "bucketStart"])
     .index("by_age", ["bucketStart"]),
 
   // Canonical rollups: the binary-encoded rows of one (site, interval, bucket,
@@ -148,6 +157,7 @@ export default defineSchema({
   // show. Written only by compaction (so never contended); read by reports.
   rollups: defineTable({
     siteId: v.id("sites"),
+    generation: v.number(),
     interval: v.union(v.literal("hour"), v.literal("day"), v.literal("month")),
     bucketStart: v.number(),
     dimension: vDimension,
@@ -160,7 +170,50 @@ export default defineSchema({
     sketchPageStarts: v.optional(v.array(v.number())),
     /** A small bucket's one page, holding its full rows (sketches included) and no sketch pages. */
     inline: v.optional(v.boolean()),
-  }).index("by_part", ["siteId", "interval", "dimension", "part", "bucketStart", "firstRank"]),
+  }).index("by_part", [
+    "siteId",
+    "generation",
+    "interval",
+    "dimension",
+    "part",
+    "bucketStart",
+    "firstRank",
+  ]),
+
+  // Rollup rebuilds (rebuilds.ts): one per rebuildRollups run, building
+  // `generation` beside the site's live `fromGeneration` from the raw batches,
+  // in creation order behind the live worker's cursor. `cursor` is the rebuild's
+  // own place in `batches` (cursor.ts's shape; `retry` holds batches the live
+  // worker is still retrying, counted once it has). Written by its own step
+  // chain (one scheduled action at a time, so never contended) and by
+  // rebuildRollups (start, resume); read by getRebuild, and by compaction for the
+  // timezone of a generation that is not live yet.
+  rebuilds: defineTable({
+    siteId: v.id("sites"),
+    generation: v.number(),
+    fromGeneration: v.number(),
+    timezone: v.string(),
+    status: vRebuildStatus,
+    cursor: v.object({
+      creationTime: v.number(),
+      ids: v.array(v.id("batches")),
+      retry: v.array(v.object({ id: v.id("batches"), creationTime: v.number() })),
+    }),
+    batches: v.number(),
+    events: v.number(),
+    steps: v.number(),
+    /** Documents of the old generation deleted after the switch. */
+    deleted: v.number(),
+    /** Steps that threw in a row; past MAX_REBUILD_ATTEMPTS the rebuild stops as failed. */
+    attempts: v.number(),
+    error: v.optional(v.string()),
+    /** The live step chain: a step of any other (one presumed dead, then restarted) stops. */
+    chainId: v.string(),
+    /** A step chain not heard from past this has died: rebuildRollups starts it again. */
+    leaseUntil: v.number(),
+    switchedAt: v.optional(v.number()),
+    finishedAt: v.optional(v.number()),
+  }).index("by_site", ["siteId", "generation"]),
 
   // Single-flight compaction: one document, claimed by the compaction action for
   // its run. Written by compaction and by the kick cron (to restart a run that

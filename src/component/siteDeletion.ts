@@ -14,6 +14,7 @@ import { count, type Phase } from "./deletions.js";
 import { deleteFiles } from "./exports.js";
 import { DAY, utcDay } from "./time.js";
 import { clearHourTotals } from "./totals.js";
+import { liveGeneration } from "./generations.js";
 
 const rateLimiter = new RateLimiter(components.rateLimiter);
 
@@ -92,7 +93,12 @@ export const SITE_PHASES: Phase[] = [
     // After the deltas and staging: compaction has nothing of the site left to write into it.
     name: "hourlyTotals",
     run: async (ctx, state) => {
-      await clearHourTotals(ctx, state.job.siteId);
+      // Every generation the site has had: the live one, the old ones (a rebuild's
+      // cleanup may not have finished) and the one a running rebuild writes.
+      const site = await ctx.db.get("sites", state.job.siteId);
+      const last = (site ? liveGeneration(site) : 0) + 1;
+      for (let generation = 0; generation <= last; generation++)
+        await clearHourTotals(ctx, { siteId: state.job.siteId, generation });
       return "complete";
     },
   },
@@ -124,6 +130,9 @@ export const SITE_PHASES: Phase[] = [
   ),
   deleteAll("siteCursors", (ctx, siteId) =>
     ctx.db.query("siteCursors").withIndex("by_site", (q) => q.eq("siteId", siteId)),
+  ),
+  deleteAll("rebuilds", (ctx, siteId) =>
+    ctx.db.query("rebuilds").withIndex("by_site", (q) => q.eq("siteId", siteId)),
   ),
   // The site's GDPR deletion jobs (running ones stop: their passes find no job).
   deleteAll("deletions", (ctx, siteId) =>

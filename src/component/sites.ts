@@ -22,7 +22,12 @@ import { normalizeOrigins } from "./origins.js";
 import { assertKeptQueryParams } from "./urlPrivacy.js";
 
 function toSite(doc: Doc<"sites">): Site {
-  const { writeKeyHash: _hidden, deletingSince: _deleting, ...site } = doc;
+  const {
+    writeKeyHash: _hidden,
+    deletingSince: _deleting,
+    rollupGeneration: _internal,
+    ...site
+  } = doc;
   return site;
 }
 
@@ -160,8 +165,9 @@ export const listSites = query({
 });
 
 /**
- * Updates a site. The timezone is fixed once set: day and month buckets already
- * written are cut at that zone's midnights.
+ * Updates a site. The timezone is not changed here: day and month buckets
+ * already written are cut at that zone's midnights, so only rebuildRollups,
+ * which recomputes them, changes it.
  */
 export const updateSite = mutation({
   args: vUpdateSiteArgs,

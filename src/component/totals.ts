@@ -5,6 +5,7 @@ import { DirectAggregate } from "@convex-dev/aggregate";
 import { components } from "./_generated/api.js";
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import { COUNTERS, type Counters } from "./rows.js";
+import { rollupNamespace, type RollupOwner } from "./generations.js";
 
 const hourlyTotals = new DirectAggregate<{ Key: [number, number]; Id: string; Namespace: string }>(
   components.hourlyTotals,
@@ -13,17 +14,18 @@ const hourlyTotals = new DirectAggregate<{ Key: [number, number]; Id: string; Na
 /** Records the compacted totals of one hour (replacing what was there). */
 export async function writeHourTotals(
   ctx: MutationCtx,
-  siteId: string,
+  owner: RollupOwner,
   bucketStart: number,
   totals: Counters,
 ): Promise<void> {
+  const namespace = rollupNamespace(owner);
   for (const [metric, name] of COUNTERS.entries()) {
     const key: [number, number] = [metric, bucketStart];
     const id = `${name}:${bucketStart}`;
     await hourlyTotals.replaceOrInsert(
       ctx,
-      { namespace: siteId, key, id },
-      { namespace: siteId, key, sumValue: totals[name] },
+      { namespace, key, id },
+      { namespace, key, sumValue: totals[name] },
     );
   }
 }
@@ -31,14 +33,15 @@ export async function writeHourTotals(
 /** Compacted counters summed over the whole hours in [from, to). */
 export async function sumHourTotals(
   ctx: QueryCtx,
-  siteId: string,
+  owner: RollupOwner,
   from: number,
   to: number,
 ): Promise<Counters> {
+  const namespace = rollupNamespace(owner);
   const sums = await hourlyTotals.sumBatch(
     ctx,
     COUNTERS.map((_, metric) => ({
-      namespace: siteId,
+      namespace,
       bounds: {
         lower: { key: [metric, from] as [number, number], inclusive: true },
         upper: { key: [metric, to] as [number, number], inclusive: false },
@@ -49,14 +52,16 @@ export async function sumHourTotals(
 }
 
 /**
- * Removes every hour of a site from the BTree (deleteSite). The aggregate has no
+ * Removes every hour of a generation from the BTree (a rebuild's old generation,
+ * deleteSite). The aggregate has no
  * way to drop a namespace: `clear` deletes its tree (the nodes in scheduled
  * mutations of its own) and leaves an empty one, a tree document and an empty
  * root node that hold no counts. A site whose namespace holds nothing is left
  * alone, since `clear` would create that empty tree.
  */
-export async function clearHourTotals(ctx: MutationCtx, siteId: string): Promise<void> {
+export async function clearHourTotals(ctx: MutationCtx, owner: RollupOwner): Promise<void> {
+  const namespace = rollupNamespace(owner);
   // One path of the tree, where a count would read every node of an unbounded namespace.
-  if ((await hourlyTotals.min(ctx, { namespace: siteId })) === null) return;
-  await hourlyTotals.clear(ctx, { namespace: siteId });
+  if ((await hourlyTotals.min(ctx, { namespace })) === null) return;
+  await hourlyTotals.clear(ctx, { namespace });
 }

@@ -21,6 +21,7 @@ import {
 } from "./sessions.js";
 import { SiteCursor } from "./cursor.js";
 import { liveSite } from "./sites.js";
+import { liveOwner, type RollupOwner } from "./generations.js";
 import { Deltas, appendDeltas } from "./deltas.js";
 import type { Attribution } from "./events.js";
 import { LOOP_INTERVAL_MS, SETTLE_MS } from "./ingest.js";
@@ -44,28 +45,45 @@ export const MAX_RUN_DELTA_BYTES = 1024 * 1024;
 export const RUN_BYTES_BEFORE_BATCH = 2 * 1024 * 1024;
 
 /** One session as this run sees it; `state` changes only when a whole batch commits. */
-type SessionRef = { id: Id<"sessions"> | null; siteId: Id<"sites">; state: SessionState };
+type SessionRef = { id: Id<"sessions"> | null; state: SessionState };
 
-/** Sessions touched in this run, by visitor; each written once at the end. */
-class SessionStore {
+/**
+ * Where a run's output goes: a rollup generation (generations.ts), and the
+ * settings its rows are cut by. The live worker writes the site's live
+ * generation with the site's own settings; a rebuild writes the next one with
+ * the timezone it switches to.
+ */
+export type RollupTarget = RollupOwner & { timezone: string; sessionTimeoutMs: number };
+
+/** The live generation and the site's settings: what the worker writes. */
+export function liveTarget(site: Doc<"sites">): RollupTarget {
+  return {
+    ...liveOwner(site),
+    timezone: site.timezone,
+    sessionTimeoutMs: site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+  };
+}
+
+/** Sessions of one generation touched in this run, by visitor; each written once at the end. */
+export class SessionStore {
   private readonly latest = new Map<string, SessionRef | null>();
   readonly dirty = new Set<SessionRef>();
   constructor(
     private readonly ctx: MutationCtx,
-    private readonly siteId: Id<"sites">,
+    private readonly owner: RollupOwner,
   ) {}
 
   async latestFor(visitorId: string): Promise<SessionRef | null> {
     if (!this.latest.has(visitorId)) {
+      const { siteId, generation } = this.owner;
       const doc = await this.ctx.db
         .query("sessions")
-        .withIndex("by_visitor", (q) => q.eq("siteId", this.siteId).eq("visitorId", visitorId))
+        .withIndex("by_generation_visitor", (q) =>
+          q.eq("siteId", siteId).eq("generation", generation).eq("visitorId", visitorId),
+        )
         .order("desc")
         .first();
-      this.latest.set(
-        visitorId,
-        doc ? { id: doc._id, siteId: this.siteId, state: toState(doc) } : null,
-      );
+      this.latest.set(visitorId, doc ? { id: doc._id, state: toState(doc) } : null);
     }
     return this.latest.get(visitorId)!;
   }
@@ -84,7 +102,10 @@ class SessionStore {
     for (const ref of this.dirty) {
       const fields = { ...ref.state, attribution: storedAttribution(ref.state.attribution) };
       if (ref.id) await this.ctx.db.patch("sessions", ref.id, fields);
-      else await this.ctx.db.insert("sessions", { siteId: ref.siteId, ...fields });
+      else {
+        const { siteId, generation } = this.owner;
+        await this.ctx.db.insert("sessions", { siteId, generation, ...fields });
+      }
     }
   }
 }
@@ -99,25 +120,25 @@ function storedAttribution(attribution: Attribution): Record<string, string> {
 }
 
 function toState(doc: Doc<"sessions">): SessionState {
-  const { _id, _creationTime, siteId: _s, attribution, ...state } = doc;
+  const { _id, _creationTime, siteId: _s, generation: _g, attribution, ...state } = doc;
   const full = Object.fromEntries(SESSION_DIMENSIONS.map((d) => [d, attribution[d] ?? NONE_KEY]));
   return { ...state, attribution: full as Attribution };
 }
 
-type AppliedBatch = { deltas: Deltas; draft: Map<SessionRef, SessionState> };
+export type AppliedBatch = { deltas: Deltas; draft: Map<SessionRef, SessionState> };
 
 /**
  * Works one batch out on drafts: nothing is merged into the run's state until
  * the caller commits it, so a batch that throws, or that does not fit the run's
  * budget, leaves no trace.
  */
-async function applyBatch(
+export async function applyBatch(
   batch: Doc<"batches">,
-  site: Doc<"sites">,
+  target: RollupTarget,
   sessions: SessionStore,
   minuteCutoff: number,
 ): Promise<AppliedBatch> {
-  const timeout = site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  const { timezone, sessionTimeoutMs: timeout } = target;
   const deltas = new Deltas(minuteCutoff);
   const draft = new Map<SessionRef, SessionState>();
   const latestInBatch = new Map<string, SessionRef>();
@@ -130,19 +151,29 @@ async function applyBatch(
     const state = ref ? (draft.get(ref) ?? ref.state) : null;
     let next: SessionState;
     if (state && continues(state, event, timeout)) {
-      deltas.addSession(state, site.timezone, -1);
+      deltas.addSession(state, timezone, -1);
       next = extendSession(state, event);
       draft.set(ref!, next);
     } else {
       next = startSession(event);
-      const fresh: SessionRef = { id: null, siteId: site._id, state: next };
+      const fresh: SessionRef = { id: null, state: next };
       draft.set(fresh, next);
       if (!state || next.lastSeenAt >= state.lastSeenAt) latestInBatch.set(event.visitorId, fresh);
     }
-    deltas.addSession(next, site.timezone, 1);
-    deltas.addEvent(event, next, site.timezone);
+    deltas.addSession(next, timezone, 1);
+    deltas.addEvent(event, next, timezone);
   }
   return { deltas, draft };
+}
+
+/** Appends a run's rollup deltas to its generation. */
+export async function writeDeltas(
+  ctx: MutationCtx,
+  owner: RollupOwner,
+  deltas: Deltas,
+): Promise<void> {
+  for (const { interval, bucketStart, rows } of deltas.buckets.values())
+    await appendDeltas(ctx, owner, interval, bucketStart, rows.toDeltaRows());
 }
 
 /** Moves a batch out of the raw events: a dead letter is kept for admins and for dedup, never counted. */
@@ -174,7 +205,8 @@ export async function drainSiteHandler(
   const now = Date.now();
   const minuteCutoff = now - MINUTE_RETENTION_MS;
   const cursor = await SiteCursor.load(ctx, siteId);
-  const sessions = new SessionStore(ctx, siteId);
+  const target = liveTarget(site);
+  const sessions = new SessionStore(ctx, target);
   const runDeltas = new Deltas(minuteCutoff);
   let runDeltaBytes = 0;
   let events = 0;
@@ -217,7 +249,7 @@ export async function drainSiteHandler(
     const done = () => (retried ? cursor.retried(batch._id) : cursor.pass(batch));
     let applied: AppliedBatch;
     try {
-      applied = await applyBatch(batch, site, sessions, minuteCutoff);
+      applied = await applyBatch(batch, target, sessions, minuteCutoff);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const attempts = (batch.attempts ?? 0) + 1;
@@ -258,9 +290,7 @@ export async function drainSiteHandler(
   }
 
   await sessions.write();
-  for (const { interval, bucketStart, rows } of runDeltas.buckets.values()) {
-    await appendDeltas(ctx, siteId, interval, bucketStart, rows.toDeltaRows());
-  }
+  if (target) await writeDeltas(ctx, target, runDeltas);
   await cursor.save(ctx);
   const busy = taken.length > 0 || cursor.retry.length > 0;
   await scheduleNext(ctx, siteId, full ? 0 : busy ? LOOP_INTERVAL_MS : null, now);

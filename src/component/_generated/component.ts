@@ -488,6 +488,48 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    rebuilds: {
+      getRebuild: FunctionReference<
+        "query",
+        "internal",
+        { rebuildId: string; siteId: string },
+        {
+          batches: number;
+          deleted: number;
+          error: string | null;
+          events: number;
+          finishedAt: number | null;
+          rebuildId: string;
+          siteId: string;
+          startedAt: number;
+          status: "running" | "cleaning" | "done" | "failed";
+          steps: number;
+          switchedAt: number | null;
+          timezone: string;
+        } | null,
+        Name
+      >;
+      rebuildRollups: FunctionReference<
+        "mutation",
+        "internal",
+        { siteId: string; timezone?: string },
+        {
+          batches: number;
+          deleted: number;
+          error: string | null;
+          events: number;
+          finishedAt: number | null;
+          rebuildId: string;
+          siteId: string;
+          startedAt: number;
+          status: "running" | "cleaning" | "done" | "failed";
+          steps: number;
+          switchedAt: number | null;
+          timezone: string;
+        },
+        Name
+      >;
+    };
     reports: {
       getBreakdown: FunctionReference<
         "query",

@@ -1,0 +1,401 @@
+// Rollup rebuilds: a site's rollups recomputed from its raw events (`batches`)
+// into the next rollup generation (generations.ts), beside the live one, which
+// reports keep reading until the new one is complete.
+//
+// A rebuild is a chain of bounded steps (one scheduled action at a time, each
+// running one mutation). A step feeds the raw batches after the rebuild's own
+// cursor, in creation order and only those the live worker has already
+// counted, through the worker's own processing (applyBatch, SessionStore,
+// appendDeltas) into the new generation, cut by the rebuild's timezone. The
+// step that finds its cursor level with the live worker's, with compaction
+// caught up on what it wrote, switches the site to the new generation (and
+// timezone) in the same transaction: from then on the live worker writes the new
+// generation, continuing the sessions the rebuild wrote. A batch is counted in
+// the new generation either by the rebuild (the live worker counted it before
+// the switch) or by the live worker (after it), never both. The old generation
+// is then deleted in bounded steps.
+//
+// Raw events past raw retention are gone, so a rebuild holds only what the raw
+// events still hold: the rollups of older periods are not carried over.
+import { v } from "convex/values";
+import {
+  internalAction,
+  internalMutation,
+  mutation,
+  query,
+  type MutationCtx,
+} from "./_generated/server.js";
+import { internal } from "./_generated/api.js";
+import type { Doc, Id, TableNames } from "./_generated/dataModel.js";
+import { vRebuildArgs, vRebuildIdArgs, vRebuildProgress, type RebuildProgress } from "../shared.js";
+import { SiteCursor } from "./cursor.js";
+import { Deltas } from "./deltas.js";
+import { liveGeneration } from "./generations.js";
+import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
+import { liveSite, siteOrThrow } from "./sites.js";
+import { HOUR, MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
+import { clearHourTotals } from "./totals.js";
+import {
+  MAX_BATCHES_PER_RUN,
+  MAX_EVENTS_PER_RUN,
+  MAX_RUN_DELTA_BYTES,
+  RUN_BYTES_BEFORE_BATCH,
+  SessionStore,
+  applyBatch,
+  writeDeltas,
+  type RollupTarget,
+} from "./worker.js";
+
+/** A step chain not heard from for this long has died; rebuildRollups starts it again. */
+export const REBUILD_LEASE_MS = 10 * MINUTE;
+/** Steps that may throw in a row before the rebuild stops as failed (rebuildRollups resumes it). */
+export const MAX_REBUILD_ATTEMPTS = 5;
+/**
+ * Closed-hour delta and staging documents the new generation may still hold
+ * when it goes live: reports read these besides canonical rows (at most
+ * MAX_DELTA_DOCS_PER_READ per range), so the switch waits for compaction.
+ */
+export const MAX_UNCOMPACTED_AT_SWITCH = 64;
+/** How long a caught-up rebuild waits for compaction before it looks again. */
+export const COMPACTION_WAIT_MS = 30_000;
+/** Bytes a cleanup step reads (deletes read what they delete) before it stops. */
+const CLEANUP_STEP_BYTES = 2 * 1024 * 1024;
+/** Documents one cleanup step deletes at most. */
+const CLEANUP_STEP_DOCS = 1_000;
+
+function progress(rebuild: Doc<"rebuilds">): RebuildProgress {
+  return {
+    rebuildId: rebuild._id,
+    siteId: rebuild.siteId,
+    status: rebuild.status,
+    timezone: rebuild.timezone,
+    batches: rebuild.batches,
+    events: rebuild.events,
+    steps: rebuild.steps,
+    deleted: rebuild.deleted,
+    error: rebuild.error ?? null,
+    startedAt: rebuild._creationTime,
+    switchedAt: rebuild.switchedAt ?? null,
+    finishedAt: rebuild.finishedAt ?? null,
+  };
+}
+
+/** A new chain for `rebuild`: any older chain stops at its next step. */
+async function startChain(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<void> {
+  const chainId = crypto.randomUUID();
+  await ctx.db.patch("rebuilds", rebuild._id, {
+    chainId,
+    leaseUntil: Date.now() + REBUILD_LEASE_MS,
+  });
+  await ctx.scheduler.runAfter(0, internal.rebuilds.runStep, { rebuildId: rebuild._id, chainId });
+}
+
+/**
+ * Starts a rebuild of a site's rollups, or returns the one in progress (resuming
+ * it if it failed or its steps died), so calling it again is safe.
+ */
+export const rebuildRollups = mutation({
+  args: vRebuildArgs,
+  returns: vRebuildProgress,
+  handler: async (ctx, args) => {
+    const site = await siteOrThrow(ctx, args.siteId);
+    const timezone = args.timezone ?? site.timezone;
+    assertTimezone(timezone);
+    const latest = await ctx.db
+      .query("rebuilds")
+      .withIndex("by_site", (q) => q.eq("siteId", site._id))
+      .order("desc")
+      .first();
+    if (latest && (latest.status === "running" || latest.status === "failed")) {
+      if (latest.timezone !== timezone) {
+        throw new Error(
+          `A rebuild to timezone "${latest.timezone}" is in progress for this site: wait for it (getRebuild), or call rebuildRollups again with that timezone`,
+        );
+      }
+      if (latest.status === "failed" || latest.leaseUntil < Date.now()) {
+        await ctx.db.patch("rebuilds", latest._id, { status: "running", attempts: 0 });
+        await startChain(ctx, { ...latest, status: "running" });
+      }
+      return progress((await ctx.db.get("rebuilds", latest._id))!);
+    }
+    if (latest?.status === "cleaning" && latest.leaseUntil < Date.now())
+      await startChain(ctx, latest);
+    const rebuildId = await ctx.db.insert("rebuilds", {
+      siteId: site._id,
+      generation: Math.max(liveGeneration(site), latest?.generation ?? 0) + 1,
+      fromGeneration: liveGeneration(site),
+      timezone,
+      status: "running",
+      cursor: { creationTime: 0, ids: [], retry: [] },
+      batches: 0,
+      events: 0,
+      steps: 0,
+      deleted: 0,
+      attempts: 0,
+      chainId: "",
+      leaseUntil: 0,
+    });
+    const rebuild = (await ctx.db.get("rebuilds", rebuildId))!;
+    await startChain(ctx, rebuild);
+    return progress((await ctx.db.get("rebuilds", rebuildId))!);
+  },
+});
+
+export const getRebuild = query({
+  args: vRebuildIdArgs,
+  returns: v.union(vRebuildProgress, v.null()),
+  handler: async (ctx, { siteId, rebuildId }) => {
+    const id = ctx.db.normalizeId("rebuilds", rebuildId);
+    const rebuild = id && (await ctx.db.get("rebuilds", id));
+    return rebuild && rebuild.siteId === siteId ? progress(rebuild) : null;
+  },
+});
+
+/** One step of the chain; a step that throws is retried with backoff, then the rebuild fails. */
+export const runStep = internalAction({
+  args: { rebuildId: v.id("rebuilds"), chainId: v.string() },
+  returns: v.null(),
+  handler: async (ctx, args) => {
+    try {
+      await ctx.runMutation(internal.rebuilds.step, args);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await ctx.runMutation(internal.rebuilds.stepFailed, { ...args, error: message });
+    }
+    return null;
+  },
+});
+
+export const stepFailed = internalMutation({
+  args: { rebuildId: v.id("rebuilds"), chainId: v.string(), error: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { rebuildId, chainId, error }) => {
+    const rebuild = await ctx.db.get("rebuilds", rebuildId);
+    if (!rebuild || rebuild.chainId !== chainId || rebuild.status === "done") return null;
+    const attempts = rebuild.attempts + 1;
+    if (attempts >= MAX_REBUILD_ATTEMPTS) {
+      await ctx.db.patch("rebuilds", rebuildId, { status: "failed", attempts, error });
+      return null;
+    }
+    await ctx.db.patch("rebuilds", rebuildId, {
+      attempts,
+      error,
+      leaseUntil: Date.now() + REBUILD_LEASE_MS,
+    });
+    await ctx.scheduler.runAfter(attempts * 5_000, internal.rebuilds.runStep, {
+      rebuildId,
+      chainId,
+    });
+    return null;
+  },
+});
+
+export const step = internalMutation({
+  args: { rebuildId: v.id("rebuilds"), chainId: v.string() },
+  returns: v.null(),
+  handler: rebuildStepHandler,
+});
+
+export async function rebuildStepHandler(
+  ctx: MutationCtx,
+  { rebuildId, chainId }: { rebuildId: Id<"rebuilds">; chainId: string },
+): Promise<null> {
+  const rebuild = await ctx.db.get("rebuilds", rebuildId);
+  if (!rebuild || rebuild.chainId !== chainId) return null;
+  let next: number | null = null;
+  if (rebuild.status === "running") next = await catchUpStep(ctx, rebuild);
+  else if (rebuild.status === "cleaning") next = await cleanupStep(ctx, rebuild);
+  if (next !== null) {
+    await ctx.db.patch("rebuilds", rebuildId, {
+      leaseUntil: Date.now() + next + REBUILD_LEASE_MS,
+    });
+    await ctx.scheduler.runAfter(next, internal.rebuilds.runStep, { rebuildId, chainId });
+  }
+  return null;
+}
+
+/**
+ * Counts the next raw batches into the new generation, and switches the site to
+ * it once the rebuild has caught up. Returns the delay before the next step.
+ */
+async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<number | null> {
+  const { siteId } = rebuild;
+  // A site being deleted stops its rebuild: deleteSite's passes remove what it wrote.
+  const site = liveSite(await ctx.db.get("sites", siteId));
+  if (!site) {
+    await ctx.db.patch("rebuilds", rebuild._id, { status: "failed", error: "The site is deleted" });
+    return null;
+  }
+  const now = Date.now();
+  const target: RollupTarget = {
+    siteId,
+    generation: rebuild.generation,
+    timezone: rebuild.timezone,
+    sessionTimeoutMs: site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+  };
+  const live = await SiteCursor.load(ctx, siteId);
+  const cursor = SiteCursor.ofState(siteId, rebuild.cursor);
+  const sessions = new SessionStore(ctx, target);
+  const minuteCutoff = now - MINUTE_RETENTION_MS;
+  const deltas = new Deltas(minuteCutoff);
+  let deltaBytes = 0;
+  let batches = 0;
+  let events = 0;
+  // The worker's bounds on a run (the first batch is always taken, so the rebuild moves on).
+  const count = async (batch: Doc<"batches">): Promise<boolean> => {
+    if (batches > 0) {
+      const { bytesRead, bytesWritten } = await ctx.meta.getTransactionMetrics();
+      if (
+        batches >= MAX_BATCHES_PER_RUN ||
+        events + batch.events.length > MAX_EVENTS_PER_RUN ||
+        Math.max(bytesRead.used, bytesWritten.used) > RUN_BYTES_BEFORE_BATCH
+      )
+        return false;
+    }
+    const applied = await applyBatch(batch, target, sessions, minuteCutoff);
+    const bytes = applied.deltas.byteLength();
+    if (batches > 0 && deltaBytes + bytes > MAX_RUN_DELTA_BYTES) return false;
+    deltaBytes += bytes;
+    deltas.merge(applied.deltas);
+    sessions.commit(applied.draft);
+    batches++;
+    events += batch.events.length;
+    return true;
+  };
+
+  // Batches the live worker was retrying when the rebuild passed them: counted once it has counted them.
+  let caughtUp = true;
+  for (const { id } of [...cursor.retry]) {
+    if (live.isRetrying(id)) continue;
+    const batch = await ctx.db.get("batches", id);
+    if (batch && !(await count(batch))) {
+      caughtUp = false;
+      break;
+    }
+    cursor.retried(id); // counted, or gone (dead-lettered, or past raw retention)
+  }
+  // Then in creation order, up to what the live worker has counted: the batches
+  // after its cursor are its to count, into whichever generation is live then.
+  if (caughtUp) {
+    for await (const batch of cursor.after(ctx, Number.MAX_VALUE)) {
+      if (!live.isPast(batch)) break;
+      if (live.isRetrying(batch._id)) {
+        if (cursor.passForRetry(batch)) continue;
+        caughtUp = false;
+        break;
+      }
+      if (!(await count(batch))) {
+        caughtUp = false;
+        break;
+      }
+      cursor.pass(batch);
+    }
+  }
+  await sessions.write();
+  await writeDeltas(ctx, target, deltas);
+  const counted = {
+    cursor: cursor.snapshot(),
+    batches: rebuild.batches + batches,
+    events: rebuild.events + events,
+    steps: rebuild.steps + 1,
+    attempts: 0,
+  };
+  if (!caughtUp) {
+    await ctx.db.patch("rebuilds", rebuild._id, counted);
+    return 0;
+  }
+  if ((await uncompacted(ctx, target, now)) > MAX_UNCOMPACTED_AT_SWITCH) {
+    await ctx.db.patch("rebuilds", rebuild._id, counted);
+    await ctx.scheduler.runAfter(0, internal.compaction.compact, {});
+    return COMPACTION_WAIT_MS;
+  }
+  // The switch: reports and the live worker move to the new generation together.
+  await ctx.db.patch("sites", siteId, {
+    rollupGeneration: rebuild.generation,
+    timezone: rebuild.timezone,
+  });
+  await ctx.db.patch("rebuilds", rebuild._id, { ...counted, status: "cleaning", switchedAt: now });
+  return 0;
+}
+
+/** The closed-hour delta and staging documents of a generation, counted up to MAX_UNCOMPACTED_AT_SWITCH + 1. */
+async function uncompacted(ctx: MutationCtx, target: RollupTarget, now: number): Promise<number> {
+  const { siteId, generation } = target;
+  const limit = MAX_UNCOMPACTED_AT_SWITCH + 1;
+  const deltas = await ctx.db
+    .query("rollupDeltas")
+    .withIndex("by_bucket", (q) =>
+      q
+        .eq("siteId", siteId)
+        .eq("generation", generation)
+        .eq("interval", "hour")
+        .lt("bucketStart", now - HOUR),
+    )
+    .take(limit);
+  const staged = await ctx.db
+    .query("rollupStaging")
+    .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("generation", generation))
+    .take(limit - deltas.length);
+  return deltas.length + staged.length;
+}
+
+/** Deletes a bounded part of the old generation; the rebuild is done once nothing is left. */
+async function cleanupStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<number | null> {
+  const siteId = rebuild.siteId;
+  const generation = rebuild.fromGeneration;
+  let deleted = 0;
+  const roomLeft = async () => {
+    const { bytesRead } = await ctx.meta.getTransactionMetrics();
+    return deleted < CLEANUP_STEP_DOCS && bytesRead.used < CLEANUP_STEP_BYTES;
+  };
+  const sweep = async <T extends TableNames>(table: T, docs: AsyncIterable<{ _id: Id<T> }>) => {
+    for await (const doc of docs) {
+      if (!(await roomLeft())) return true;
+      await ctx.db.delete(table, doc._id);
+      deleted++;
+    }
+    return false;
+  };
+  // Deltas first: compaction turns them into staging and pages (or, for a
+  // generation no longer live, drops them), so each table only shrinks once the
+  // ones before it are empty.
+  const more =
+    (await sweep(
+      "rollupDeltas",
+      ctx.db
+        .query("rollupDeltas")
+        .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("generation", generation)),
+    )) ||
+    (await sweep(
+      "rollupStaging",
+      ctx.db
+        .query("rollupStaging")
+        .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("generation", generation)),
+    )) ||
+    (await sweep(
+      "rollups",
+      ctx.db
+        .query("rollups")
+        .withIndex("by_part", (q) => q.eq("siteId", siteId).eq("generation", generation)),
+    )) ||
+    (await sweep(
+      "sessions",
+      ctx.db
+        .query("sessions")
+        .withIndex("by_generation_visitor", (q) =>
+          q.eq("siteId", siteId).eq("generation", generation),
+        ),
+    ));
+  const patch = { deleted: rebuild.deleted + deleted, steps: rebuild.steps + 1, attempts: 0 };
+  if (more) {
+    await ctx.db.patch("rebuilds", rebuild._id, patch);
+    return 0;
+  }
+  await clearHourTotals(ctx, { siteId, generation });
+  await ctx.db.patch("rebuilds", rebuild._id, {
+    ...patch,
+    status: "done",
+    finishedAt: Date.now(),
+  });
+  return null;
+}
