@@ -7,11 +7,6 @@ import { SiteCursor } from "./cursor.js";
 
 type Batch = Doc<"batches">;
 
-/** Processed: the cursor is past it and it does not wait for a retry. */
-export function isProcessed(cursor: SiteCursor, batch: Batch): boolean {
-  return cursor.isPast(batch) && !cursor.retry.some((r) => r.id === batch._id);
-}
-
 export async function batchesByState(
   ctx: Pick<QueryCtx, "db">,
 ): Promise<{ processed: Batch[]; queued: Batch[] }> {
@@ -22,7 +17,7 @@ export async function batchesByState(
   for (const batch of all) {
     let cursor = cursors.get(batch.siteId);
     if (!cursor) cursors.set(batch.siteId, (cursor = await SiteCursor.load(ctx, batch.siteId)));
-    (isProcessed(cursor, batch) ? processed : queued).push(batch);
+    (cursor.isProcessed(batch) ? processed : queued).push(batch);
   }
   return { processed, queued };
 }

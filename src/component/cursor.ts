@@ -68,14 +68,20 @@ export class SiteCursor {
     );
   }
 
+  /** Whether `batch` is processed: the cursor is past it and it does not wait for a retry. */
+  isProcessed(batch: Doc<"batches">): boolean {
+    return this.isPast(batch) && !this.state.retry.some((r) => r.id === batch._id);
+  }
+
   /** Batches past the cursor whose processing threw; the next runs take them first. */
   get retry(): readonly Doc<"siteCursors">["retry"][number][] {
     return this.state.retry;
   }
 
   /**
-   * Every batch created before this is processed and not waiting for a retry:
-   * retention may delete below it.
+   * Every batch created before this is processed and not waiting for a retry;
+   * of those created at exactly this time, `isProcessed` says which are.
+   * Retention deletes only processed batches.
    */
   get processedBefore(): number {
     return Math.min(this.state.creationTime, ...this.state.retry.map((r) => r.creationTime));

@@ -24,7 +24,7 @@ import {
 } from "../shared.js";
 import { readDeltaDocs } from "./deltas.js";
 import { decodeRows } from "./rowCodec.js";
-import { COUNTERS, TOTAL_KEY, compareRows, emptyRow, mergeRow, type Counters } from "./rows.js";
+import { TOTAL_KEY, compareRows, emptyRow, mergeRow, type Counters } from "./rows.js";
 import { estimate } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
@@ -39,8 +39,9 @@ import {
   nextBucket,
   pickGranularity,
   planRange,
+  type Piece,
 } from "./time.js";
-import { sumHourTotals } from "./totals.js";
+import { assertRetained, loadHorizons } from "./retention.js";
 import { readGroups, visitorsAtMost, visitorsOf, type Group, type Located } from "./rangeRows.js";
 
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
@@ -59,15 +60,26 @@ async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR) {
   return { site, from, to };
 }
 
+/** The range's pieces (planRange), refused if one was deleted by retention (retention.ts). */
+async function planRetained(
+  ctx: QueryCtx,
+  site: Doc<"sites">,
+  from: number,
+  to: number,
+): Promise<Piece[]> {
+  const pieces = planRange(from, to, site.timezone);
+  assertRetained(pieces, await loadHorizons(ctx, site._id), site);
+  return pieces;
+}
+
 export async function getOverviewHandler(ctx: QueryCtx, args: RangeArgs): Promise<Overview> {
   const { site, from, to } = await loadRange(ctx, args);
-  const pieces = planRange(from, to, site.timezone);
+  const pieces = await planRetained(ctx, site, from, to);
   const { groups, sketches } = await readGroups(ctx, site._id, pieces, "total");
   const total = groups.values().next().value;
-  // Counters: exact BTree range sums of the folded hours, plus what is not folded yet.
-  const counters: Counters = await sumHourTotals(ctx, site._id, from, to);
-  for (const { row, inHourTotals } of total?.uncompacted ?? [])
-    if (!inHourTotals) for (const c of COUNTERS) counters[c] += row[c];
+  // Counters: the total rows of the coarsest buckets that make up the range, plus what is not
+  // folded into them yet. Not the hourly-totals BTree: it holds only the retained hours.
+  const counters: Counters = total?.counters ?? (emptyRow(TOTAL_KEY) as Counters);
   // Visitors: a sketch union over the coarsest buckets that make up the range.
   const [visitors = 0] = total ? await visitorsOf([total], sketches, site.timezone) : [];
   return {
@@ -116,8 +128,12 @@ export async function getTimeseriesHandler(
       "Hour granularity covers at most 31 days; use day or coarser for longer ranges",
     );
   }
-  const granularity = args.granularity ?? pickGranularity(from, to);
   const tz = site.timezone;
+  const horizons = await loadHorizons(ctx, site._id);
+  const hoursFrom = horizons.hour ?? -Infinity;
+  // Automatic hour points only where hours are kept: an older short range is shown by day.
+  const picked = pickGranularity(from, to);
+  const granularity = args.granularity ?? (picked === "hour" && from < hoursFrom ? "day" : picked);
   // Stored hours are the site's local hours, so every point (a local day, week
   // or month) is a whole number of stored buckets: nothing is cut or shared.
   const starts: number[] = [];
@@ -132,6 +148,7 @@ export async function getTimeseriesHandler(
     : starts.flatMap((start, i) =>
         planRange(Math.max(start, from), Math.min(starts[i + 1] ?? to, to), tz),
       );
+  assertRetained(pieces, horizons, site);
   // The last point whose start is at or before a bucket's start.
   const pointOf = (at: number) => lastStartAtOrBefore(starts, at);
   const totals = starts.map(() => ({ counters: emptyRow(TOTAL_KEY) as Counters, visitors: 0 }));
@@ -177,7 +194,7 @@ export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): P
   const { groups, sketches } = await readGroups(
     ctx,
     site._id,
-    planRange(from, to, site.timezone),
+    await planRetained(ctx, site, from, to),
     args.dimension,
   );
   // Threshold selection: rank every key on exact counters and an upper bound of

@@ -29,6 +29,7 @@ import type * as origins from "../origins.js";
 import type * as rangeRows from "../rangeRows.js";
 import type * as readKeys from "../readKeys.js";
 import type * as reports from "../reports.js";
+import type * as retention from "../retention.js";
 import type * as rowCodec from "../rowCodec.js";
 import type * as rows from "../rows.js";
 import type * as salts from "../salts.js";
@@ -71,6 +72,7 @@ const fullApi: ApiFromModules<{
   rangeRows: typeof rangeRows;
   readKeys: typeof readKeys;
   reports: typeof reports;
+  retention: typeof retention;
   rowCodec: typeof rowCodec;
   rows: typeof rows;
   salts: typeof salts;
