@@ -335,6 +335,13 @@ async function moveHorizons(ctx: MutationCtx, siteId: Id<"sites">, cutoffs: Roll
  * starts where this one stopped. Only compaction writes these tables, and only
  * for hours it is folding now, which are far inside every retention.
  */
+/**
+ * Hours whose totals one pruneRollups step deletes from the BTree: each hour is
+ * five deletes, each reading a path of the tree, and Convex allows 4,096 index
+ * ranges per transaction (200 hours, measured by the retention bench, passed it).
+ */
+const HOUR_TOTALS_PER_STEP = 40;
+
 const vPruneRollupsArgs = {
   siteId: v.id("sites"),
   cutoffs: vRollupCutoffs,
@@ -360,8 +367,12 @@ export async function pruneRollupsHandler(
     const r = ranges[range]!;
     const pages: Doc<"rollups">[] = [];
     let exhausted = true;
+    const holdsTotals = r.level === "hour" && r.dimension === "total" && r.part === "counters";
     for await (const page of expiredPages(ctx, siteId, r)) {
-      if (!(await hasRoom(ctx, taken + pages.length))) {
+      if (
+        (holdsTotals && pages.length >= HOUR_TOTALS_PER_STEP) ||
+        !(await hasRoom(ctx, taken + pages.length))
+      ) {
         exhausted = false;
         break;
       }
@@ -369,7 +380,7 @@ export async function pruneRollupsHandler(
     }
     for (const page of pages) {
       // An hour's totals go with its first counter page, the last page of the hour to go.
-      if (r.level === "hour" && r.dimension === "total" && page.firstRank === 0)
+      if (holdsTotals && page.firstRank === 0)
         await deleteHourTotals(ctx, siteId, page.bucketStart);
       await ctx.db.delete("rollups", page._id);
     }
