@@ -19,7 +19,6 @@ import { useDirectSyscalls, type DirectSyscallStats } from "./directSyscalls.js"
 import { installIndexedStore } from "./indexedStore.js";
 import type { Doc } from "../src/component/_generated/dataModel.js";
 import { SiteCursor } from "../src/component/cursor.js";
-import { isProcessed } from "../src/component/batches.testlib.js";
 import {
   captureConvexGlobal,
   onTopLevelCommit,
@@ -401,7 +400,7 @@ export class Engine {
       if (tableOfId(d._id as string) !== "batches") return false;
       const batch = d as unknown as Doc<"batches">;
       const cursor = SiteCursor.of(batch.siteId, cursors.get(batch.siteId) ?? null);
-      return !isProcessed(cursor, batch);
+      return !cursor.isProcessed(batch);
     }).length;
   }
 

@@ -188,8 +188,17 @@ export const vSiteSettings = v.object({
   sessionTimeoutMs: v.optional(v.number()),
   /** Keys kept per (bucket, dimension) before the tail folds into "(other)". Default 2,000. */
   cardinalityCap: v.optional(v.number()),
-  /** Days raw batches are kept (at least 8: they are the dedup record). Rollups are kept forever. Default 90. */
+  /** Days raw batches and sessions are kept (at least 8: batches are the dedup record). Default 90. */
   rawRetentionDays: v.optional(v.number()),
+  /**
+   * Days hourly rollups (and the hourly totals) are kept; older ranges are answered from days
+   * and months when they start and end at local midnights. At least 2. Default 90.
+   */
+  hourlyRollupRetentionDays: v.optional(v.number()),
+  /** Days daily rollups are kept, at least the hourly retention. Default: forever. */
+  dailyRollupRetentionDays: v.optional(v.number()),
+  /** Days monthly rollups are kept, at least the daily retention. Default: forever. */
+  monthlyRollupRetentionDays: v.optional(v.number()),
   /** Days each day's bot count is kept. Default 30. */
   botCountRetentionDays: v.optional(v.number()),
   /** Days a dead-lettered batch is kept for admins to retry or discard. Default 30. */

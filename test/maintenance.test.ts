@@ -25,7 +25,8 @@ type Table =
   | "sessions"
   | "deadLetters"
   | "salts"
-  | "siteLoops";
+  | "siteLoops"
+  | "siteCursors";
 
 const NOW = Date.parse("2026-03-10T12:30:00Z"); // events 4 minutes ago are in the open hour
 const MINUTE = 60_000;
@@ -297,37 +298,99 @@ describe("retention", () => {
     });
   });
 
-  test("raw retention reaches every site, past the first page of sites", async () => {
+  test("retention reaches every site, past the first pages of sites: the 650th site's raw batches and old rollups are pruned too", async () => {
     const { t } = await setup();
-    const SITES = 205;
-    const last = await at(SITES_CREATED, () =>
+    // More than the 500 sites the old loop stopped at, and more than three pages of 200.
+    const SITES = 650;
+    const ids = await at(SITES_CREATED, () =>
       inAnalytics(t, async (ctx) => {
-        let id: Id<"sites"> | null = null;
+        const out: Id<"sites">[] = [];
         for (let i = 0; i < SITES; i++) {
-          id = await ctx.db.insert("sites", {
-            slug: `s${i}`,
-            name: `Site ${i}`,
-            timezone: "UTC",
-            allowedOrigins: [],
-            enabled: true,
-            writeKeyHash: `hash-${i}`,
-            settings: { rawRetentionDays: 1 },
-          });
+          out.push(
+            await ctx.db.insert("sites", {
+              slug: `s${i}`,
+              name: `Site ${i}`,
+              timezone: "UTC",
+              allowedOrigins: [],
+              enabled: true,
+              writeKeyHash: `hash-${i}`,
+              settings: { rawRetentionDays: 8, hourlyRollupRetentionDays: 2 },
+            }),
+          );
         }
-        return id!;
+        return out;
       }),
     );
+    const lastSites = ids.slice(-3);
     for (const [batchId, receivedAt] of [
-      ["expired", NOW - 2 * DAY],
+      ["expired", NOW - 9 * DAY],
       ["kept", NOW - DAY / 2],
     ] as const)
-      await at(receivedAt, () =>
-        inAnalytics(t, (ctx) => ctx.db.insert("batches", { siteId: last, batchId, events: [] })),
-      );
-    await processedBefore(t, last, NOW);
+      for (const siteId of lastSites)
+        await at(receivedAt, () =>
+          inAnalytics(t, (ctx) => ctx.db.insert("batches", { siteId, batchId, events: [] })),
+        );
+    for (const siteId of lastSites) await processedBefore(t, siteId, NOW);
+    const page = (siteId: Id<"sites">, bucketStart: number) => ({
+      siteId,
+      generation: 0,
+      interval: "hour" as const,
+      bucketStart,
+      dimension: "total" as const,
+      part: "counters" as const,
+      firstRank: 0,
+      rows: encodeRows([]),
+      rowCount: 0,
+    });
+    await inAnalytics(t, async (ctx) => {
+      for (const siteId of lastSites) {
+        await ctx.db.insert("rollups", page(siteId, NOW - 3 * DAY));
+        await ctx.db.insert("rollups", page(siteId, NOW - DAY));
+      }
+      return null;
+    });
     await t.mutation(components.analytics.maintenance.applyRetention, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect((await docs(t, "batches")).map((r) => [r.siteId, r.batchId])).toEqual([[last, "kept"]]);
+    const left = (rows: { siteId: string; batchId?: string; bucketStart?: number }[]) =>
+      rows.map((r) => [
+        ids.indexOf(r.siteId as Id<"sites">),
+        r.batchId ?? (NOW - r.bucketStart!) / DAY,
+      ]);
+    expect(left(await docs(t, "batches"))).toEqual([
+      [647, "kept"],
+      [648, "kept"],
+      [649, "kept"],
+    ]);
+    expect(left(await docs(t, "rollups"))).toEqual([
+      [647, 1],
+      [648, 1],
+      [649, 1],
+    ]);
+  });
+
+  test("retention deletes the batch its site's cursor stands on once it is past retention, and the loop still takes the next batch exactly once", async () => {
+    const { t, siteId } = await setup({ rawRetentionDays: 8 });
+    await queue(t, siteId, "old-1", [pageview("o1", "o")], NOW - 10 * DAY);
+    await queue(t, siteId, "old-2", [pageview("o2", "o", "/two")], NOW - 9 * DAY);
+    await kick(t);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const cursor = (await docs(t, "siteCursors"))[0]!;
+    const last = (await docs(t, "batches")).find((b) => b.batchId === "old-2")!;
+    // The cursor stands on the site's last batch: before the fix, retention never deleted it.
+    expect([cursor.creationTime, cursor.ids]).toEqual([last._creationTime, [last._id]]);
+    await t.mutation(components.analytics.maintenance.applyRetention, {});
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect(await docs(t, "batches")).toEqual([]);
+    // The cursor keeps its place without the document: the next batch is counted, once.
+    expect((await docs(t, "siteCursors"))[0]).toEqual(cursor);
+    // Received now (creation times only grow), then left for the kick to take as stalled.
+    await queue(t, siteId, "new", [pageview("n1", "n", "/new")], NOW);
+    vi.advanceTimersByTime(STALLED_BATCH_MS + MINUTE);
+    expect(await kick(t)).toEqual({ sites: 1, compaction: false });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    expect((await batches(t)).queued).toEqual([]);
+    // Each of the three counted once: the new one now, the deleted two before they went, not again.
+    expect((await overview(t, siteId)).pageviews).toBe(3);
   });
 
   test("raw retention of large batches stays within Convex's read limit: each step stops at its byte budget and the next takes the rest", async () => {

@@ -22,7 +22,7 @@ export async function batchesByState(
   for (const batch of all) {
     let cursor = cursors.get(batch.siteId);
     if (!cursor) cursors.set(batch.siteId, (cursor = await SiteCursor.load(ctx, batch.siteId)));
-    (isProcessed(cursor, batch) ? processed : queued).push(batch);
+    (cursor.hasCounted(batch) ? processed : queued).push(batch);
   }
   return { processed, queued };
 }

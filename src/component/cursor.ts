@@ -94,8 +94,9 @@ export class SiteCursor {
   }
 
   /**
-   * Every batch created before this is processed and not waiting for a retry:
-   * retention may delete below it.
+   * Every batch created before this is processed and not waiting for a retry;
+   * of those created at exactly this time, `hasCounted` says which are.
+   * Retention deletes only processed batches.
    */
   get processedBefore(): number {
     return Math.min(this.state.creationTime, ...this.state.retry.map((r) => r.creationTime));

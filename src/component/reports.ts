@@ -30,7 +30,6 @@ import {
 } from "../shared.js";
 import { getRealtimeHandler, readMinutes } from "./realtime.js";
 import {
-  COUNTERS,
   TOTAL_KEY,
   compareRows,
   emptyRow,
@@ -53,10 +52,11 @@ import {
   nextBucket,
   pickGranularity,
   planRange,
+  type Piece,
 } from "./time.js";
-import { sumHourTotals } from "./totals.js";
 import { liveOwner } from "./generations.js";
 import { readGroups, visitorsAtMost, visitorsOf, type Group } from "./rangeRows.js";
+import { assertRetained, loadHorizons } from "./retention.js";
 
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
@@ -68,6 +68,18 @@ type Aligned = { site: Doc<"sites">; from: number; to: number };
 async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
   const site = await siteOrThrow(ctx, args.siteId);
   return { site, ...alignRange(args.from, args.to, unit, phaseOf(site, unit)) };
+}
+
+/** The range's pieces (planRange), refused if one was deleted by retention (retention.ts). */
+async function planRetained(
+  ctx: QueryCtx,
+  site: Doc<"sites">,
+  from: number,
+  to: number,
+): Promise<Piece[]> {
+  const pieces = planRange(from, to, site.timezone);
+  assertRetained(pieces, await loadHorizons(ctx, site._id), site);
+  return pieces;
 }
 
 const phaseOf = (site: Doc<"sites">, unit: number) =>
@@ -85,13 +97,12 @@ function comparedRange(
 }
 
 async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned) {
-  const pieces = planRange(from, to, site.timezone);
+  const pieces = await planRetained(ctx, site, from, to);
   const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total");
   const total = groups.values().next().value;
-  // Counters: exact BTree range sums of the folded hours, plus what is not folded yet.
-  const counters: Counters = await sumHourTotals(ctx, liveOwner(site), from, to);
-  for (const { row, inHourTotals } of total?.uncompacted ?? [])
-    if (!inHourTotals) for (const c of COUNTERS) counters[c] += row[c];
+  // Counters: the total rows of the coarsest buckets that make up the range, plus what is not
+  // folded into them yet. Not the hourly-totals BTree: it holds only the retained hours.
+  const counters: Counters = total?.counters ?? (emptyRow(TOTAL_KEY) as Counters);
   // Visitors: a sketch union over the coarsest buckets that make up the range.
   const [visitors = 0] = total ? await visitorsOf([total], sketches, site.timezone) : [];
   return {
@@ -132,6 +143,7 @@ async function timeseriesOf(
     );
   }
   const tz = site.timezone;
+  const horizons = await loadHorizons(ctx, site._id);
   // Stored hours are the site's local hours, so every point (a local day, week
   // or month) is a whole number of stored buckets: nothing is cut or shared.
   const starts: number[] = [];
@@ -146,6 +158,7 @@ async function timeseriesOf(
     : starts.flatMap((start, i) =>
         planRange(Math.max(start, from), Math.min(starts[i + 1] ?? to, to), tz),
       );
+  assertRetained(pieces, horizons, site);
   // The last point whose start is at or before a bucket's start.
   const pointOf = (at: number) => lastStartAtOrBefore(starts, at);
   const totals = starts.map(() => ({ counters: emptyRow(TOTAL_KEY) as Counters, visitors: 0 }));
@@ -183,7 +196,11 @@ export async function getTimeseriesHandler(
   const unit = args.granularity === "minute" ? MINUTE : HOUR;
   const range = await loadRange(ctx, args, unit);
   const compared = comparedRange(range, args.compare, unit);
-  const granularity = args.granularity ?? pickGranularity(range.from, range.to);
+  // Automatic hour points only where hours are kept: an older short range is shown by day.
+  const picked = pickGranularity(range.from, range.to);
+  const hoursFrom = (await loadHorizons(ctx, range.site._id)).hour ?? -Infinity;
+  const granularity =
+    args.granularity ?? (picked === "hour" && range.from < hoursFrom ? "day" : picked);
   const points = await timeseriesOf(ctx, range, granularity);
   if (!compared) return { granularity, points };
   // Aligned by position: the compared period at the same granularity, never more points than the base.
@@ -218,7 +235,7 @@ async function keyedGroups(
   const { groups, sketches } = await readGroups(
     ctx,
     liveOwner(site),
-    planRange(from, to, site.timezone),
+    await planRetained(ctx, site, from, to),
     dimension,
   );
   const byKey = new Map<string, Group>();

@@ -215,6 +215,19 @@ export default defineSchema({
     finishedAt: v.optional(v.number()),
   }).index("by_site", ["siteId", "generation"]),
 
+  // Per site, where each canonical rollup level's kept buckets start: retention
+  // (maintenance.pruneRollups) moves a level's horizon to its cutoff in the same
+  // transaction as its first deletes, so a report, which refuses a range needing
+  // a bucket before its level's horizon (retention.ts), never counts a bucket
+  // half deleted or gone. Written by retention (at most once per pruning run);
+  // read by reports.
+  rollupHorizons: defineTable({
+    siteId: v.id("sites"),
+    hour: v.optional(v.number()),
+    day: v.optional(v.number()),
+    month: v.optional(v.number()),
+  }).index("by_site", ["siteId"]),
+
   // Single-flight compaction: one document, claimed by the compaction action for
   // its run. Written by compaction and by the kick cron (to restart a run that
   // died); read by both. Nothing on the ingest path reads it.

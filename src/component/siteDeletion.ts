@@ -131,6 +131,9 @@ export const SITE_PHASES: Phase[] = [
   deleteAll("siteCursors", (ctx, siteId) =>
     ctx.db.query("siteCursors").withIndex("by_site", (q) => q.eq("siteId", siteId)),
   ),
+  deleteAll("rollupHorizons", (ctx, siteId) =>
+    ctx.db.query("rollupHorizons").withIndex("by_site", (q) => q.eq("siteId", siteId)),
+  ),
   deleteAll("rebuilds", (ctx, siteId) =>
     ctx.db.query("rebuilds").withIndex("by_site", (q) => q.eq("siteId", siteId)),
   ),

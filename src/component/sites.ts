@@ -20,6 +20,7 @@ import { assertTimezone } from "./time.js";
 import { assertTrustedProxy } from "./clientAddress.js";
 import { normalizeOrigins } from "./origins.js";
 import { assertKeptQueryParams } from "./urlPrivacy.js";
+import { assertRetentionOrder, assertRetentionRanges } from "./retention.js";
 
 function toSite(doc: Doc<"sites">): Site {
   const {
@@ -82,6 +83,7 @@ function validateSite(fields: {
       throw new Error(`${name} must be between 1 and 1,000,000`);
   }
   if (s.trustedProxy !== undefined) assertTrustedProxy(s.trustedProxy);
+  assertRetentionRanges(s);
   if (s.keptQueryParams !== undefined) assertKeptQueryParams(s.keptQueryParams);
   for (const name of ["botCountRetentionDays", "deadLetterRetentionDays"] as const) {
     const days = s[name];
@@ -103,6 +105,7 @@ export const createSite = mutation({
   returns: vCreatedSite,
   handler: async (ctx, args) => {
     validateSite(args);
+    assertRetentionOrder(args.settings ?? {});
     const allowedOrigins = normalizeOrigins(args.allowedOrigins ?? []);
     const timezone = args.timezone ?? "UTC";
     assertTimezone(timezone);
@@ -181,7 +184,11 @@ export const updateSite = mutation({
     if (fields.allowedOrigins !== undefined)
       patch.allowedOrigins = normalizeOrigins(fields.allowedOrigins);
     if (fields.enabled !== undefined) patch.enabled = fields.enabled;
-    if (fields.settings !== undefined) patch.settings = { ...site.settings, ...fields.settings };
+    if (fields.settings !== undefined) {
+      patch.settings = { ...site.settings, ...fields.settings };
+      // Each level's retention is checked against the others as they will be stored.
+      assertRetentionOrder(patch.settings);
+    }
     await ctx.db.patch("sites", site._id, patch);
     return toSite({ ...site, ...patch });
   },

@@ -5,10 +5,11 @@
 import { v } from "convex/values";
 import { action, type ActionCtx } from "./_generated/server.js";
 import { api, internal } from "./_generated/api.js";
+import { RETENTION_ERRORS } from "./retention.js";
 import { vStatsOutcome, vStatsRequest, type StatsOutcome, type StatsRequest } from "../shared.js";
 
 /**
- * The reports' own argument errors (time.ts alignRange, reports.ts): the
+ * The reports' own argument errors (time.ts alignRange, reports.ts, retention.ts): the
  * caller's fault, so a 400 with the report's message. Anything else is ours.
  */
 const ARGUMENT_ERRORS = [
@@ -17,6 +18,7 @@ const ARGUMENT_ERRORS = [
   "Minute granularity covers only",
   "Hour granularity covers at most",
   "limit must be an integer",
+  ...RETENTION_ERRORS,
 ];
 
 async function runReport(ctx: Pick<ActionCtx, "runQuery">, request: StatsRequest) {

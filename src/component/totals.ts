@@ -1,6 +1,7 @@
 // Exact hourly sums of the total counters in an @convex-dev/aggregate BTree,
 // namespaced by site: any hour-aligned range's counters in O(log n) reads,
-// whatever its shape. Written only by compaction, so the tree is never contended.
+// whatever its shape, over the hours retention keeps (hourlyRollupRetentionDays).
+// Written only by compaction and pruned by retention, so the tree is never contended.
 import { DirectAggregate } from "@convex-dev/aggregate";
 import { components } from "./_generated/api.js";
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
@@ -30,7 +31,22 @@ export async function writeHourTotals(
   }
 }
 
-/** Compacted counters summed over the whole hours in [from, to). */
+/** Removes one hour's totals (retention: the hour's pages go with them). */
+export async function deleteHourTotals(
+  ctx: MutationCtx,
+  owner: RollupOwner,
+  bucketStart: number,
+): Promise<void> {
+  const namespace = rollupNamespace(owner);
+  for (const [metric, name] of COUNTERS.entries())
+    await hourlyTotals.deleteIfExists(ctx, {
+      namespace,
+      key: [metric, bucketStart],
+      id: `${name}:${bucketStart}`,
+    });
+}
+
+/** Compacted counters summed over the whole hours in [from, to) that are still retained. */
 export async function sumHourTotals(
   ctx: QueryCtx,
   owner: RollupOwner,

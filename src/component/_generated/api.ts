@@ -36,6 +36,7 @@ import type * as readKeys from "../readKeys.js";
 import type * as realtime from "../realtime.js";
 import type * as rebuilds from "../rebuilds.js";
 import type * as reports from "../reports.js";
+import type * as retention from "../retention.js";
 import type * as rowCodec from "../rowCodec.js";
 import type * as rows from "../rows.js";
 import type * as salts from "../salts.js";
@@ -88,6 +89,7 @@ const fullApi: ApiFromModules<{
   realtime: typeof realtime;
   rebuilds: typeof rebuilds;
   reports: typeof reports;
+  retention: typeof retention;
   rowCodec: typeof rowCodec;
   rows: typeof rows;
   salts: typeof salts;
