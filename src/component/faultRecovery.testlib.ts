@@ -2,7 +2,7 @@
 // fixed generated stream, the crons' recovery loop, and the exactly-once check against the
 // brute-force oracle (oracle.testlib.ts) through the oracle harness.
 import fc from "fast-check";
-import { expect, vi } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import { api } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { COMPACTION_LEASE_MS } from "./compaction.js";
@@ -26,7 +26,25 @@ import {
   type Batch,
 } from "./oracle.streams.testlib.js";
 import { buildModel } from "./oracle.testlib.js";
+import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import type { AnalyticsEvent } from "../shared.js";
+
+/**
+ * A fault test file's setup: Convex's per-document limits on every write, fake
+ * timers, and the console quiet (convex-test and the actions log each injected
+ * failure).
+ */
+export function useFaultTestSetup(): void {
+  enforceConvexDocumentLimits();
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+}
 
 /** One generated stream for every fault: 4 visitors, sessions over weeks, ~40 batches. */
 export function faultStream(seed = 20261203): { timezone: string; batches: Batch[] } {

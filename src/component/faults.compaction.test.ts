@@ -4,10 +4,9 @@
 // rows a fold moves); the compaction action and an export's step die between the
 // mutations they run. The kick cron restarts them, and every report (and the export's
 // file) equals the oracle: nothing lost, nothing doubled. Faults: faults.testlib.ts.
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
-import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { EXPORT_LEASE_MS, MAX_EXPORT_ATTEMPTS } from "./exports.js";
 import {
   expectedEventRows,
@@ -17,7 +16,13 @@ import {
   storeEvents,
 } from "./exports.testlib.js";
 import { injectFault, injectRunnerFault, type FaultPoint } from "./faults.testlib.js";
-import { expectExactlyOnce, faultStream, ingestAll, recover } from "./faultRecovery.testlib.js";
+import {
+  expectExactlyOnce,
+  faultStream,
+  ingestAll,
+  recover,
+  useFaultTestSetup,
+} from "./faultRecovery.testlib.js";
 import { stage } from "./folding.js";
 import { createSite, drainAll } from "./oracle.harness.testlib.js";
 import { STREAM_FROM, STREAM_TO } from "./oracle.streams.testlib.js";
@@ -26,16 +31,7 @@ import { DimensionRows } from "./rows.js";
 import { initConvexTest } from "./test.setup.js";
 import { DAY, HOUR } from "./time.js";
 
-enforceConvexDocumentLimits();
-beforeEach(() => {
-  vi.useFakeTimers();
-  // convex-test and the compaction action log each injected failure.
-  vi.spyOn(console, "error").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useFaultTestSetup();
 
 const stream = faultStream();
 const step = "compaction:compactStep";

@@ -5,27 +5,23 @@
 // on every attempt ends in the dead letters with its error, and the rest is counted.
 // The faults come from faults.testlib.ts (syscall hooks, nothing in the product).
 // maintenance.test.ts has the poison batch that fails validation in the worker.
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
-import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { injectFault, type FaultPoint } from "./faults.testlib.js";
-import { expectExactlyOnce, faultStream, ingestAll, recover } from "./faultRecovery.testlib.js";
+import {
+  expectExactlyOnce,
+  faultStream,
+  ingestAll,
+  recover,
+  useFaultTestSetup,
+} from "./faultRecovery.testlib.js";
 import { createSite } from "./oracle.harness.testlib.js";
 import { STREAM_FROM } from "./oracle.streams.testlib.js";
 import { initConvexTest } from "./test.setup.js";
 import { DAY } from "./time.js";
 import { MAX_ATTEMPTS } from "./worker.js";
 
-enforceConvexDocumentLimits();
-beforeEach(() => {
-  vi.useFakeTimers();
-  // Each injected failure of a scheduled run is logged by convex-test.
-  vi.spyOn(console, "error").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useFaultTestSetup();
 
 const stream = faultStream();
 const drain = "worker:drainSite";
