@@ -400,7 +400,7 @@ export class Engine {
       if (tableOfId(d._id as string) !== "batches") return false;
       const batch = d as unknown as Doc<"batches">;
       const cursor = SiteCursor.of(batch.siteId, cursors.get(batch.siteId) ?? null);
-      return !cursor.isProcessed(batch);
+      return !cursor.hasCounted(batch);
     }).length;
   }
 

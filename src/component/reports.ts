@@ -29,14 +29,7 @@ import {
   type TimeseriesArgs,
 } from "../shared.js";
 import { getRealtimeHandler, readMinutes } from "./realtime.js";
-import {
-  TOTAL_KEY,
-  compareRows,
-  emptyRow,
-  mergeRow,
-  propGroup,
-  type Counters,
-} from "./rows.js";
+import { TOTAL_KEY, compareRows, emptyRow, mergeRow, propGroup, type Counters } from "./rows.js";
 import { estimate } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
