@@ -9,11 +9,15 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** The current minute, advanced on a timer: realtime depends on `now` only, so it moves on a quiet site too. */
+/**
+ * The end of the current minute (so this minute's visitors count), advanced on a
+ * timer: realtime depends on `now` only, so it moves on a quiet site too.
+ */
 function useMinute(): number {
-  const [now, setNow] = useState(() => Math.floor(Date.now() / MINUTE) * MINUTE);
+  const endOfMinute = () => Math.floor(Date.now() / MINUTE) * MINUTE + MINUTE;
+  const [now, setNow] = useState(endOfMinute);
   useEffect(() => {
-    const timer = setInterval(() => setNow(Math.floor(Date.now() / MINUTE) * MINUTE), 10_000);
+    const timer = setInterval(() => setNow(endOfMinute()), 10_000);
     return () => clearInterval(timer);
   }, []);
   return now;

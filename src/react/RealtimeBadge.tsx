@@ -2,7 +2,7 @@ import { useRealtime, type AnalyticsApi } from "./hooks.js";
 import { formatNumber } from "./format.js";
 
 /**
- * "N current visitors": visitors of the last 30 minutes, live. Its `now` is
+ * "N current visitors": visitors of the last 5 minutes (Plausible's definition), live. Its `now` is
  * rounded to the minute and advanced by a timer, so it moves on a quiet site too.
  */
 export function RealtimeBadge({
@@ -28,7 +28,7 @@ export function RealtimeBadge({
       className="cea-live"
       role="status"
       aria-live="polite"
-      title="Visitors in the last 30 minutes"
+      title="Visitors in the last 5 minutes"
       data-testid="cea-realtime"
     >
       <span className="cea-live-dot" aria-hidden="true" />

@@ -182,7 +182,7 @@ export function useBreakdown(
 }
 
 /**
- * The last 30 minutes. `now` is the end of the current minute (rounded up, so
+ * Realtime: current visitors (the last 5 minutes) and the last 30 minutes. `now` is the end of the current minute (rounded up, so
  * the minute in progress counts and a new event shows at once), advanced every
  * minute by a timer.
  */
