@@ -18,7 +18,7 @@ import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import type { RollupOwner } from "./generations.js";
 import { SESSION_DIMENSIONS, type AnalyticsEvent, type Dimension } from "../shared.js";
-import { hostnameOf, pagePath } from "./events.js";
+import { hostnameOf, pagePath, propertyName } from "./events.js";
 import { decodeRows, encodeRows, ENCODING_HEADER_BYTES, rowByteLength } from "./rowCodec.js";
 import {
   DimensionRows,
@@ -148,8 +148,9 @@ export class Deltas {
     for (const d of SESSION_DIMENSIONS) this.add("hour", hour, d, counters(session.attribution[d]));
     const name = isPageview ? "pageview" : event.name!;
     this.add("hour", hour, "event", counters(name));
+    // Rollups hold the names the client sent ("$plan"), not their stored field names ("p:%24plan").
     for (const [k, value] of Object.entries(event.props ?? {})) {
-      this.add("hour", hour, "prop", counters(propKey(name, k, String(value))));
+      this.add("hour", hour, "prop", counters(propKey(name, propertyName(k), String(value))));
     }
   }
 }

@@ -107,6 +107,34 @@ function withoutClickIds(url: string): string {
   return url.slice(0, query) + search + url.slice(end);
 }
 
+/**
+ * The field name a prop key is stored under. Convex field names may not start with
+ * "$" or "_" and must be ASCII: such keys are kept as `p:` + their URI encoding
+ * rather than lost. A stored name passes through unchanged (ingestBatch normalises
+ * what the route normalised).
+ */
+export function storedPropertyName(key: string): string {
+  return /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key)
+    ? `p:${encodeURIComponent(wellFormed(key))}`
+    : key;
+}
+
+/**
+ * The property name a client sent, from the field name it is stored under: only
+ * an encoding storedPropertyName makes is decoded, so a key the client itself
+ * began with "p:" is its own name.
+ */
+export function propertyName(stored: string): string {
+  if (!stored.startsWith("p:")) return stored;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(stored.slice(2));
+  } catch {
+    return stored;
+  }
+  return storedPropertyName(decoded) === stored ? decoded : stored;
+}
+
 function props(raw: Json, field: string): AnalyticsEvent["props"] {
   if (raw === undefined || raw === null) return undefined;
   if (!isObject(raw)) throw new Error(`${field} must be an object`);
@@ -116,11 +144,7 @@ function props(raw: Json, field: string): AnalyticsEvent["props"] {
   for (const [key, value] of entries) {
     if (key.length === 0 || key.length > MAX_PROP_KEY_LENGTH)
       throw new Error(`${field} keys must be 1-${MAX_PROP_KEY_LENGTH} characters`);
-    // Convex field names may not start with "$" or "_"; prefix them rather than lose them.
-    const safeKey =
-      /^[$_]/.test(key) || /[^\x20-\x7e]/.test(key)
-        ? `p:${encodeURIComponent(wellFormed(key))}`
-        : key;
+    const safeKey = storedPropertyName(key);
     // Encoding can grow a key up to 9x; Convex refuses field names over 1,024 characters.
     if (safeKey.length > MAX_FIELD_NAME_LENGTH)
       throw new Error(`${field} key "${key.slice(0, 40)}..." is too long once encoded`);

@@ -4,7 +4,13 @@
 import fc from "fast-check";
 import { convexToJson } from "convex/values";
 import { describe, expect, test } from "vitest";
-import { MAX_PROPS, MAX_PROP_KEY_LENGTH, MAX_PROP_VALUE_LENGTH, normalizeEvent } from "./events.js";
+import {
+  MAX_PROPS,
+  MAX_PROP_KEY_LENGTH,
+  MAX_PROP_VALUE_LENGTH,
+  normalizeEvent,
+  propertyName,
+} from "./events.js";
 import { NOW, base, ok } from "./events.testlib.js";
 import { DAY, MINUTE } from "./time.js";
 
@@ -245,9 +251,20 @@ describe("prop keys", () => {
       "p:caf%C3%A9": true,
       "a b": 1,
     });
-    expect(
-      Object.keys(e.props!).map((k) => (k.startsWith("p:") ? decodeURIComponent(k.slice(2)) : k)),
-    ).toEqual(["$price", "_internal", "plan", "café", "a b"]);
+    expect(Object.keys(e.props!).map(propertyName)).toEqual([
+      "$price",
+      "_internal",
+      "plan",
+      "café",
+      "a b",
+    ]);
+  });
+
+  test("a key the client began with p: is its own name, not decoded", () => {
+    const e = ok({ ...base, type: "track", name: "buy", props: { "p:x": 1, "p:%41": 2 } });
+    expect(e.props).toEqual({ "p:x": 1, "p:%41": 2 });
+    expect(Object.keys(e.props!).map(propertyName)).toEqual(["p:x", "p:%41"]);
+    expect(propertyName("p:%E0%A4%A")).toBe("p:%E0%A4%A");
   });
 
   test("traits follow the same rule", () => {

@@ -178,11 +178,14 @@ export async function pruneMinutesHandler(ctx: MutationCtx): Promise<null> {
   return null;
 }
 
-/** Whether this step has room for another rollup page (PRUNE_PAGE of them, PRUNE_READ_BYTES read). */
+/**
+ * Whether this step has room for another rollup page: PRUNE_PAGE of them, and half of
+ * PRUNE_READ_BYTES read, since deleting a page reads it again (as takePrunable's callers).
+ */
 async function roomFor(ctx: MutationCtx, taken: number): Promise<boolean> {
   if (taken >= PRUNE_PAGE) return false;
   const { bytesRead } = await ctx.meta.getTransactionMetrics();
-  return bytesRead.used <= PRUNE_READ_BYTES;
+  return bytesRead.used <= PRUNE_READ_BYTES / 2;
 }
 
 /**

@@ -167,4 +167,31 @@ describe("getPropertyBreakdown", () => {
     expect(urls.rows.reduce((n, r) => n + r.events, 0)).toBe(40);
     expect(urls.rows.reduce((n, r) => n + r.visitors, 0)).toBe(40);
   });
+
+  test("a property sent as $plan is reported as $plan, not under its stored field name", async () => {
+    const start = Date.parse("2026-03-10T10:00:00Z");
+    vi.setSystemTime(start + 30 * 60_000);
+    const t = initConvexTest();
+    const { siteId } = await t.mutation(api.sites.createSite, { slug: "dollar", name: "Dollar" });
+    const events = ["pro", "pro", "free"].map((plan, i) => ({
+      id: `d${i}`,
+      type: "track" as const,
+      name: "signup",
+      occurredAt: start + i * 1000,
+      url: "https://ex.com/",
+      // What "$plan" is stored as (Convex arguments cannot carry a "$" field name), and a literal "p:x".
+      props: { "p:%24plan": plan, "p:x": "y" },
+      visitorId: `v${i}`,
+    }));
+    await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "d", events });
+    await runWorkers(t);
+    const range = { siteId, from: start - HOUR, to: start + HOUR };
+    const report = (property: string) =>
+      t.query(api.reports.getPropertyBreakdown, { ...range, event: "signup", property });
+    expect((await report("$plan")).rows.map((r) => [r.key, r.events])).toEqual([
+      ["pro", 2],
+      ["free", 1],
+    ]);
+    expect((await report("p:x")).rows.map((r) => [r.key, r.events])).toEqual([["y", 3]]);
+  });
 });
