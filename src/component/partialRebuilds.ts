@@ -20,7 +20,8 @@
 // kept (events arrive at most MAX_PAST_MS late, so months ending that long
 // before the oldest batch it has not counted), and the copy starts once
 // compaction has folded all of them. A month outside [from, to) more recent
-// than that is recomputed too.
+// than that is recomputed too. A batch received after the start that still
+// counts in a kept month (assertKeptUntouched) fails the rebuild.
 import { streamQuery } from "convex-helpers/server/pagination";
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
@@ -109,6 +110,25 @@ export function isKept(kept: readonly BucketSpan[], bucketStart: number): boolea
 export function dropKeptDeltas(deltas: Deltas, kept: readonly BucketSpan[]): void {
   for (const [id, { bucketStart }] of deltas.buckets)
     if (isKept(kept, bucketStart)) deltas.buckets.delete(id);
+}
+
+/**
+ * A batch received after the rebuild started that writes into a kept month (a
+ * retried dead letter's old events, or a session that has gone on without a
+ * pause since a kept month) means the live worker may have changed the month
+ * after the copy read it: the rebuild fails rather than lose those rows.
+ */
+export function assertKeptUntouched(
+  rebuild: Doc<"rebuilds">,
+  batch: Doc<"batches">,
+  deltas: Deltas,
+): void {
+  if (batch._creationTime < rebuild._creationTime) return;
+  for (const { interval, bucketStart } of deltas.buckets.values())
+    if (interval === "hour" && isKept(rebuild.partial!.kept, bucketStart))
+      throw new Error(
+        `Batch ${batch.batchId}, received during the rebuild, counts in a kept month (${iso(bucketStart)}): the rebuild cannot keep that month exactly`,
+      );
 }
 
 /** Whether the live generation still holds closed-hour deltas or staging in a kept month. */

@@ -34,7 +34,7 @@ import { SiteCursor } from "./cursor.js";
 import { Deltas } from "./deltas.js";
 import { liveGeneration } from "./generations.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
-import { copyStep, dropKeptDeltas, planPartial } from "./partialRebuilds.js";
+import { assertKeptUntouched, copyStep, dropKeptDeltas, planPartial } from "./partialRebuilds.js";
 import { liveSite, siteOrThrow } from "./sites.js";
 import { HOUR, MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
 import { clearHourTotals } from "./totals.js";
@@ -304,6 +304,7 @@ async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<
         return false;
     }
     const applied = await applyBatch(batch, target, sessions, minuteCutoff);
+    if (rebuild.partial) assertKeptUntouched(rebuild, batch, applied.deltas);
     const bytes = applied.deltas.byteLength();
     if (batches > 0 && deltaBytes + bytes > MAX_RUN_DELTA_BYTES) return false;
     deltaBytes += bytes;
