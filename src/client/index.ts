@@ -535,6 +535,19 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
      * switch at once. Only what raw retention still holds is recomputed. Calling
      * it again while one runs returns that one (resuming it if it stopped).
      * Watch it with {@link getRebuild}.
+     *
+     * With `from` (and optionally `to`, exclusive), only the local months in
+     * `[from, to)` are recomputed (widened to whole months, and with every month
+     * the live worker may still write, the last 7 days'); every other month is
+     * kept exactly as it is, history past raw retention included. A partial
+     * rebuild keeps the site's timezone.
+     *
+     * @example
+     * // Recompute since 1 March after changing the session timeout:
+     * await ctx.runMutation(api.analytics.rebuildRollups, {
+     *   siteId,
+     *   from: Date.parse("2026-03-01T00:00:00Z"),
+     * });
      */
     rebuildRollups: mutationGeneric({
       args: vRebuildArgs,

@@ -23,6 +23,7 @@ import { pruneSalts } from "./salts.js";
 import { liveSite } from "./sites.js";
 import { liveOwner, type RollupOwner } from "./generations.js";
 import { resumeStalledScans } from "./scans.js";
+import { resumeStalledRebuilds } from "./rebuilds.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
 import { deleteHourTotals } from "./totals.js";
 
@@ -33,7 +34,8 @@ export const STALLED_BATCH_MS = 2 * 60_000;
 /**
  * Restarts the loop of every site with a batch past its cursor (queued or
  * waiting for a retry) for over STALLED_BATCH_MS (a second loop for a site is
- * harmless: both drain and go idle), and starts compaction when a closed hour
+ * harmless: both drain and go idle), resumes the export, deletion, scan and
+ * rebuild jobs whose step chain died, and starts compaction when a closed hour
  * waits and no live run holds the lock.
  */
 export const kick = mutation({
@@ -46,6 +48,8 @@ export const kick = mutation({
     // Deletion jobs whose pass failed are started again (or fail visibly once out of restarts).
     await resumeStalledDeletions(ctx, Date.now());
     await resumeStalledScans(ctx, Date.now());
+    // Rebuilds whose step chain died (a step that never scheduled the next) go on where they were.
+    await resumeStalledRebuilds(ctx, Date.now());
     return { sites, compaction: await kickCompaction(ctx, Date.now()) };
   },
 });

@@ -8,18 +8,9 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
-import type { MutationCtx } from "./_generated/server.js";
-import type { Doc, Id } from "./_generated/dataModel.js";
+import type { Id } from "./_generated/dataModel.js";
 import type { AnalyticsEvent } from "../shared.js";
-import {
-  DST_DAY,
-  STREAM_FROM,
-  STREAM_TO,
-  ZONES,
-  arbScenario,
-  batchesOf,
-  type Batch,
-} from "./oracle.streams.testlib.js";
+import { DST_DAY, STREAM_FROM, STREAM_TO, ZONES, arbScenario } from "./oracle.streams.testlib.js";
 import {
   PROPERTY_TIMEOUT_MS,
   SEED,
@@ -36,7 +27,18 @@ import { buildModel, oracleBreakdown, oracleOverview } from "./oracle.testlib.js
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { initConvexTest } from "./test.setup.js";
 import { DAY, HOUR, alignRange, hourPhase } from "./time.js";
-import { MAX_REBUILD_ATTEMPTS, rebuildStepHandler } from "./rebuilds.js";
+import { MAX_REBUILD_ATTEMPTS } from "./rebuilds.js";
+import {
+  STEP_BUDGET_BYTES,
+  crashStep,
+  finishRebuild,
+  generationDocs,
+  interleaved,
+  manyBatches,
+  rebuildDoc,
+  step,
+  worstBytes,
+} from "./rebuilds.testlib.js";
 import { convexTest } from "convex-test";
 import { indexEveryDatabase } from "../../dev/indexedStore.js";
 
@@ -47,79 +49,10 @@ await indexEveryDatabase(convexTest);
 
 /** REBUILD_RUNS explores further; ORACLE_SEED picks the seed. */
 const RUNS = Number(process.env.REBUILD_RUNS ?? 3);
-/** The budget of every step: a quarter of Convex's 16 MiB. */
-const STEP_BUDGET_BYTES = 4 * 1024 * 1024;
 
 enforceConvexDocumentLimits();
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
-
-async function rebuildDoc(t: T, rebuildId: string): Promise<Doc<"rebuilds">> {
-  return await t.run(async (ctx) => (await ctx.db.get("rebuilds", rebuildId as Id<"rebuilds">))!);
-}
-
-/** One rebuild step as its chain would run it; returns the step's transaction metrics. */
-async function step(t: T, rebuildId: string) {
-  const { chainId } = await rebuildDoc(t, rebuildId);
-  return await t.run(async (ctx) => {
-    await rebuildStepHandler(ctx as unknown as MutationCtx, {
-      rebuildId: rebuildId as Id<"rebuilds">,
-      chainId,
-    });
-    return await ctx.meta.getTransactionMetrics();
-  });
-}
-
-/** A step that does all its work and then crashes: nothing of it may survive. */
-async function crashStep(t: T, rebuildId: string): Promise<void> {
-  const { chainId } = await rebuildDoc(t, rebuildId);
-  await expect(
-    t.run(async (ctx) => {
-      await rebuildStepHandler(ctx as unknown as MutationCtx, {
-        rebuildId: rebuildId as Id<"rebuilds">,
-        chainId,
-      });
-      throw new Error("crash");
-    }),
-  ).rejects.toThrow("crash");
-}
-
-type Metrics = Awaited<ReturnType<typeof step>>;
-const worstBytes = (m: Metrics) => Math.max(m.bytesRead.used, m.bytesWritten.used);
-
-/**
- * Steps the rebuild until it is done: the live worker drains what was sent, and
- * compaction folds the closed hours the switch waits for. Returns every step's metrics.
- */
-async function finishRebuild(t: T, siteId: string, rebuildId: string): Promise<Metrics[]> {
-  const metrics: Metrics[] = [];
-  for (let i = 0; i < 10_000; i++) {
-    const { status } = await rebuildDoc(t, rebuildId);
-    if (status === "done") return metrics;
-    expect(status).not.toBe("failed");
-    await drainAll(t, siteId);
-    const before = await rebuildDoc(t, rebuildId);
-    metrics.push(await step(t, rebuildId));
-    const after = await rebuildDoc(t, rebuildId);
-    // Caught up and still running: the switch waits for compaction to fold what the rebuild wrote.
-    if (after.status === "running" && after.batches === before.batches) await compactAll(t);
-  }
-  throw new Error("the rebuild did not finish");
-}
-
-/** Documents of one generation of the site, in every table rollups live in. */
-async function generationDocs(t: T, siteId: string, generation: number) {
-  return await t.run(async (ctx) => {
-    const mine = (d: { siteId: string; generation: number }) =>
-      d.siteId === siteId && d.generation === generation;
-    return {
-      rollupDeltas: (await ctx.db.query("rollupDeltas").collect()).filter(mine).length,
-      rollupStaging: (await ctx.db.query("rollupStaging").collect()).filter(mine).length,
-      rollups: (await ctx.db.query("rollups").collect()).filter(mine).length,
-      sessions: (await ctx.db.query("sessions").collect()).filter(mine).length,
-    };
-  });
-}
 
 /** The overview and one session-derived breakdown over the whole stream equal the oracle of `events`. */
 async function expectStreamMatches(
@@ -159,25 +92,6 @@ const arbRebuild = fc.record({
   compactedBefore: fc.boolean(),
   ops: fc.array(arbOp, { maxLength: 30 }),
 });
-
-/** The visitors' batches, one of each visitor in turn. */
-function interleaved(scenario: { visitors: Parameters<typeof batchesOf>[0][] }): Batch[] {
-  const queues = scenario.visitors.map(batchesOf);
-  const out: Batch[] = [];
-  while (queues.some((q) => q.length > 0))
-    for (const q of queues) if (q.length > 0) out.push(q.shift()!);
-  return out;
-}
-
-/** The batches of `n` sampled scenarios, their ids and visitors kept apart: more than one step's worth. */
-function manyBatches(n: number, seed: number): Batch[] {
-  return fc.sample(arbScenario, { numRuns: n, seed }).flatMap((scenario, i) =>
-    interleaved(scenario).map((b) => ({
-      batchId: `${i}-${b.batchId}`,
-      events: b.events.map((e) => ({ ...e, id: `${i}-${e.id}`, visitorId: `${i}-${e.visitorId}` })),
-    })),
-  );
-}
 
 describe("rebuildRollups", () => {
   test(

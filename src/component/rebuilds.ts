@@ -15,8 +15,10 @@
 // the switch) or by the live worker (after it), never both. The old generation
 // is then deleted in bounded steps.
 //
-// Raw events past raw retention are gone, so a rebuild holds only what the raw
-// events still hold: the rollups of older periods are not carried over.
+// Raw events past raw retention are gone, so a full rebuild holds only what the
+// raw events still hold: the rollups of older periods are not carried over. A
+// partial rebuild (`from`, `to`: partialRebuilds.ts) recomputes whole local
+// months and first copies the others from the live generation.
 import { v } from "convex/values";
 import {
   internalAction,
@@ -32,6 +34,7 @@ import { SiteCursor } from "./cursor.js";
 import { Deltas } from "./deltas.js";
 import { liveGeneration } from "./generations.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
+import { assertKeptUntouched, copyStep, dropKeptDeltas, planPartial } from "./partialRebuilds.js";
 import { liveSite, siteOrThrow } from "./sites.js";
 import { HOUR, MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
 import { clearHourTotals } from "./totals.js";
@@ -69,6 +72,10 @@ function progress(rebuild: Doc<"rebuilds">): RebuildProgress {
     siteId: rebuild.siteId,
     status: rebuild.status,
     timezone: rebuild.timezone,
+    from: rebuild.partial?.from ?? null,
+    to: rebuild.partial?.to ?? null,
+    kept: rebuild.partial?.kept ?? [],
+    copied: rebuild.partial?.pages ?? 0,
     batches: rebuild.batches,
     events: rebuild.events,
     steps: rebuild.steps,
@@ -90,6 +97,40 @@ async function startChain(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<v
   await ctx.scheduler.runAfter(0, internal.rebuilds.runStep, { rebuildId: rebuild._id, chainId });
 }
 
+/** Starts a new chain for a rebuild whose chain died (its lease ran out) or that failed. */
+async function resume(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<void> {
+  if (rebuild.status === "failed") {
+    await ctx.db.patch("rebuilds", rebuild._id, { status: "running", attempts: 0 });
+    await startChain(ctx, { ...rebuild, status: "running" });
+  } else await startChain(ctx, rebuild);
+}
+
+/** Rebuilds whose step chain one kick cron run restarts at most, per status. */
+const RESUMED_PER_KICK = 10;
+
+/**
+ * The kick cron's part: restarts the chains of running and cleaning rebuilds
+ * whose lease ran out (a step that died without scheduling the next), a page at
+ * a time. A failed rebuild stays failed, with its error, until rebuildRollups.
+ */
+export async function resumeStalledRebuilds(ctx: MutationCtx, now: number): Promise<number> {
+  let resumed = 0;
+  for (const status of ["running", "cleaning"] as const) {
+    const stalled = await ctx.db
+      .query("rebuilds")
+      .withIndex("by_status_lease", (q) => q.eq("status", status).lt("leaseUntil", now))
+      .take(RESUMED_PER_KICK);
+    for (const rebuild of stalled) await resume(ctx, rebuild);
+    resumed += stalled.length;
+  }
+  return resumed;
+}
+
+const rangeName = ({ from, to }: { from: number | null; to: number | null }) =>
+  from === null
+    ? "every month"
+    : `[${new Date(from).toISOString()}, ${to === null ? "onwards" : new Date(to).toISOString()})`;
+
 /**
  * Starts a rebuild of a site's rollups, or returns the one in progress (resuming
  * it if it failed or its steps died), so calling it again is safe.
@@ -101,6 +142,7 @@ export const rebuildRollups = mutation({
     const site = await siteOrThrow(ctx, args.siteId);
     const timezone = args.timezone ?? site.timezone;
     assertTimezone(timezone);
+    const partial = await planPartial(ctx, site, args, Date.now());
     const latest = await ctx.db
       .query("rebuilds")
       .withIndex("by_site", (q) => q.eq("siteId", site._id))
@@ -112,10 +154,14 @@ export const rebuildRollups = mutation({
           `A rebuild to timezone "${latest.timezone}" is in progress for this site: wait for it (getRebuild), or call rebuildRollups again with that timezone`,
         );
       }
-      if (latest.status === "failed" || latest.leaseUntil < Date.now()) {
-        await ctx.db.patch("rebuilds", latest._id, { status: "running", attempts: 0 });
-        await startChain(ctx, { ...latest, status: "running" });
+      const running = { from: latest.partial?.from ?? null, to: latest.partial?.to ?? null };
+      const asked = { from: partial?.from ?? null, to: partial?.to ?? null };
+      if (running.from !== asked.from || running.to !== asked.to) {
+        throw new Error(
+          `A rebuild of ${rangeName(running)} is in progress for this site (${rangeName(asked)} asked, months widened): wait for it (getRebuild), or call rebuildRollups again with its range`,
+        );
       }
+      if (latest.status === "failed" || latest.leaseUntil < Date.now()) await resume(ctx, latest);
       return progress((await ctx.db.get("rebuilds", latest._id))!);
     }
     if (latest?.status === "cleaning" && latest.leaseUntil < Date.now())
@@ -134,6 +180,7 @@ export const rebuildRollups = mutation({
       attempts: 0,
       chainId: "",
       leaseUntil: 0,
+      ...(partial ? { partial } : {}),
     });
     const rebuild = (await ctx.db.get("rebuilds", rebuildId))!;
     await startChain(ctx, rebuild);
@@ -203,7 +250,11 @@ export async function rebuildStepHandler(
   const rebuild = await ctx.db.get("rebuilds", rebuildId);
   if (!rebuild || rebuild.chainId !== chainId) return null;
   let next: number | null = null;
-  if (rebuild.status === "running") next = await catchUpStep(ctx, rebuild);
+  if (rebuild.status === "running")
+    next =
+      rebuild.partial && !rebuild.partial.copied
+        ? await copyStep(ctx, rebuild, rebuild.partial, COMPACTION_WAIT_MS)
+        : await catchUpStep(ctx, rebuild);
   else if (rebuild.status === "cleaning") next = await cleanupStep(ctx, rebuild);
   if (next !== null) {
     await ctx.db.patch("rebuilds", rebuildId, {
@@ -253,6 +304,7 @@ async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<
         return false;
     }
     const applied = await applyBatch(batch, target, sessions, minuteCutoff);
+    if (rebuild.partial) assertKeptUntouched(rebuild, batch, applied.deltas);
     const bytes = applied.deltas.byteLength();
     if (batches > 0 && deltaBytes + bytes > MAX_RUN_DELTA_BYTES) return false;
     deltaBytes += bytes;
@@ -292,6 +344,7 @@ async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<
     }
   }
   await sessions.write();
+  if (rebuild.partial) dropKeptDeltas(deltas, rebuild.partial.kept);
   await writeDeltas(ctx, target, deltas);
   const counted = {
     cursor: cursor.snapshot(),

@@ -5,6 +5,7 @@ import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import {
   sessionFields,
+  vBucketSpan,
   siteFields,
   vDeletionKind,
   vDeletionStatus,
@@ -186,8 +187,9 @@ export default defineSchema({
   // own place in `batches` (cursor.ts's shape; `retry` holds batches the live
   // worker is still retrying, counted once it has). Written by its own step
   // chain (one scheduled action at a time, so never contended) and by
-  // rebuildRollups (start, resume); read by getRebuild, and by compaction for the
-  // timezone of a generation that is not live yet.
+  // rebuildRollups (start, resume) and the kick cron (restarting a chain that
+  // died); read by getRebuild, and by compaction for the timezone of a
+  // generation that is not live yet.
   rebuilds: defineTable({
     siteId: v.id("sites"),
     generation: v.number(),
@@ -213,7 +215,28 @@ export default defineSchema({
     leaseUntil: v.number(),
     switchedAt: v.optional(v.number()),
     finishedAt: v.optional(v.number()),
-  }).index("by_site", ["siteId", "generation"]),
+    /**
+     * A partial rebuild (partialRebuilds.ts): the range asked for, widened to whole
+     * local months, and the months `kept` from the live generation. Its first
+     * steps copy the kept months' canonical pages (and hourly totals) from
+     * `fromGeneration`, in index order after `copyAfter` (the last page's index key
+     * past the generation), until `copied`; the catch-up steps then write only
+     * the deltas of the other buckets.
+     */
+    partial: v.optional(
+      v.object({
+        from: v.number(),
+        to: v.optional(v.number()),
+        kept: v.array(vBucketSpan),
+        copyAfter: v.optional(v.array(v.union(v.string(), v.number()))),
+        copied: v.boolean(),
+        pages: v.number(),
+      }),
+    ),
+  })
+    .index("by_site", ["siteId", "generation"])
+    // The kick cron's look-up of rebuilds whose step chain died.
+    .index("by_status_lease", ["status", "leaseUntil"]),
 
   // Per site, where each canonical rollup level's kept buckets start: retention
   // (maintenance.pruneRollups) moves a level's horizon to its cutoff in the same

@@ -31,6 +31,7 @@ import type * as ingest from "../ingest.js";
 import type * as listings from "../listings.js";
 import type * as maintenance from "../maintenance.js";
 import type * as origins from "../origins.js";
+import type * as partialRebuilds from "../partialRebuilds.js";
 import type * as rangeRows from "../rangeRows.js";
 import type * as readKeys from "../readKeys.js";
 import type * as realtime from "../realtime.js";
@@ -84,6 +85,7 @@ const fullApi: ApiFromModules<{
   listings: typeof listings;
   maintenance: typeof maintenance;
   origins: typeof origins;
+  partialRebuilds: typeof partialRebuilds;
   rangeRows: typeof rangeRows;
   readKeys: typeof readKeys;
   realtime: typeof realtime;

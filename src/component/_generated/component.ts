@@ -495,10 +495,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         { rebuildId: string; siteId: string },
         {
           batches: number;
+          copied: number;
           deleted: number;
           error: string | null;
           events: number;
           finishedAt: number | null;
+          from: number | null;
+          kept: Array<{ from: number; to: number }>;
           rebuildId: string;
           siteId: string;
           startedAt: number;
@@ -506,19 +509,23 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           steps: number;
           switchedAt: number | null;
           timezone: string;
+          to: number | null;
         } | null,
         Name
       >;
       rebuildRollups: FunctionReference<
         "mutation",
         "internal",
-        { siteId: string; timezone?: string },
+        { from?: number; siteId: string; timezone?: string; to?: number },
         {
           batches: number;
+          copied: number;
           deleted: number;
           error: string | null;
           events: number;
           finishedAt: number | null;
+          from: number | null;
+          kept: Array<{ from: number; to: number }>;
           rebuildId: string;
           siteId: string;
           startedAt: number;
@@ -526,6 +533,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           steps: number;
           switchedAt: number | null;
           timezone: string;
+          to: number | null;
         },
         Name
       >;
