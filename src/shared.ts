@@ -267,6 +267,19 @@ export type Compare = Infer<typeof vCompare>;
 /** The compared period's range, as the report aligned it (epoch ms, `to` exclusive). */
 const vComparedRange = { from: v.number(), to: v.number() };
 
+/**
+ * A filtered report's progress, present only when filters were given: `complete`
+ * once every raw event of the range is in it (rollup-answered filters: always, with
+ * `scannedEvents` 0); `stale` when the site has processed events since the scan
+ * began (startFilterScan brings it up to date); `error` why a scan stopped short.
+ */
+const filterProgressFields = {
+  complete: v.optional(v.boolean()),
+  scannedEvents: v.optional(v.number()),
+  stale: v.optional(v.boolean()),
+  error: v.optional(v.union(v.string(), v.null())),
+};
+
 const overviewFields = {
   visitors: v.number(),
   pageviews: v.number(),
@@ -280,6 +293,7 @@ const overviewFields = {
 export const vOverview = v.object({
   ...overviewFields,
   comparison: v.optional(v.object({ ...vComparedRange, ...overviewFields })),
+  ...filterProgressFields,
 });
 export type Overview = Infer<typeof vOverview>;
 
@@ -300,6 +314,7 @@ export const vTimeseries = v.object({
   granularity: vGranularity,
   points: v.array(vTimeseriesPoint),
   comparison: v.optional(v.object({ ...vComparedRange, points: v.array(vTimeseriesPoint) })),
+  ...filterProgressFields,
 });
 export type Timeseries = Infer<typeof vTimeseries>;
 
@@ -315,22 +330,60 @@ export const vBreakdownRow = v.object({
 export const vBreakdown = v.object({
   rows: v.array(vBreakdownRow),
   comparison: v.optional(v.object({ ...vComparedRange, rows: v.array(vBreakdownRow) })),
+  ...filterProgressFields,
 });
 export type Breakdown = Infer<typeof vBreakdown>;
 
+/**
+ * What a filter can name: every breakdown dimension but `total` and `prop`. Session
+ * dimensions, entryPage and exitPage select sessions (every event of a matching
+ * session counts); page, hostname and event select events (README "Filters").
+ */
+export const FILTER_DIMENSIONS = DIMENSIONS.filter(
+  (d): d is Exclude<Dimension, "total" | "prop"> => d !== "total" && d !== "prop",
+);
+export type FilterDimension = (typeof FILTER_DIMENSIONS)[number];
+export const MAX_FILTERS = 10;
+/** Values longer than a rollup key (rows.ts MAX_KEY_LENGTH) could never match one. */
+export const MAX_FILTER_VALUE_LENGTH = 300;
+export const vFilterOp = v.union(v.literal("is"), v.literal("isNot"), v.literal("contains"));
+export type FilterOp = Infer<typeof vFilterOp>;
+/** `is` / `isNot`: the dimension's key equals `value` (or not); `contains`: the key contains it (case-sensitive). */
+export const vFilter = v.object({
+  dimension: v.union(...FILTER_DIMENSIONS.map((d) => v.literal(d))),
+  op: vFilterOp,
+  value: v.string(),
+});
+export type Filter = Infer<typeof vFilter>;
+/** Filters combine with AND; at most MAX_FILTERS. */
+export const vFilters = v.array(vFilter);
+
 export const vRange = { siteId: v.string(), from: v.number(), to: v.number() };
-export const vOverviewArgs = { ...vRange, compare: v.optional(vCompare) };
+export const vOverviewArgs = {
+  ...vRange,
+  compare: v.optional(vCompare),
+  filters: v.optional(vFilters),
+};
 export const vTimeseriesArgs = {
   ...vRange,
   granularity: v.optional(vGranularity),
   compare: v.optional(vCompare),
+  filters: v.optional(vFilters),
 };
 export const vBreakdownArgs = {
   ...vRange,
   dimension: vDimension,
   limit: v.optional(v.number()),
   compare: v.optional(vCompare),
+  filters: v.optional(vFilters),
 };
+/** startFilterScan: the filtered report's own arguments, and which report they are for. */
+export const vStartFilterScanArgs = v.union(
+  v.object({ report: v.literal("overview"), ...vOverviewArgs }),
+  v.object({ report: v.literal("timeseries"), ...vTimeseriesArgs }),
+  v.object({ report: v.literal("breakdown"), ...vBreakdownArgs }),
+);
+export type StartFilterScanArgs = Infer<typeof vStartFilterScanArgs>;
 export type RangeArgs = ObjectType<typeof vRange>;
 export type OverviewArgs = ObjectType<typeof vOverviewArgs>;
 export type TimeseriesArgs = ObjectType<typeof vTimeseriesArgs>;

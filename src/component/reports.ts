@@ -50,6 +50,22 @@ import {
 import { liveOwner } from "./generations.js";
 import { readGroups, visitorsAtMost, visitorsOf, type Group } from "./rangeRows.js";
 import { assertRetained, loadHorizons } from "./retention.js";
+import { canonicalFilters, routeFilters, type FilterReport } from "./filterMath.js";
+import { scannedBreakdown, scannedOverview, scannedTimeseries } from "./filters.js";
+
+/** The rollup rows a report reads: the totals, or one filter's (dimension, key) row (filterMath.ts). */
+type Selected = { dimension: Dimension; key: string };
+const TOTALS: Selected = { dimension: "total", key: TOTAL_KEY };
+/** A rollup-answered filtered report's progress: complete, nothing scanned. */
+const FROM_ROLLUPS = { complete: true, scannedEvents: 0, stale: false, error: null };
+
+/** How the report's filters are answered, and the rows it reads when not by a scan. */
+function routeOf(report: FilterReport, filters: OverviewArgs["filters"]) {
+  const canonical = canonicalFilters(filters);
+  const route = routeFilters(report, canonical);
+  const selected: Selected = route.via === "rollup" ? route : TOTALS;
+  return { canonical, route, selected, progress: route.via === "none" ? {} : FROM_ROLLUPS };
+}
 
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
@@ -89,10 +105,10 @@ function comparedRange(
   return { site, ...range };
 }
 
-async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned) {
+async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned, selected = TOTALS) {
   const pieces = await planRetained(ctx, site, from, to);
-  const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total");
-  const total = groups.values().next().value;
+  const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, selected.dimension);
+  const total = groups.get(`0\u0000${selected.key}`);
   // Counters: the total rows of the coarsest buckets that make up the range, plus what is not
   // folded into them yet. Not the hourly-totals BTree: it holds only the retained hours.
   const counters: Counters = total?.counters ?? (emptyRow(TOTAL_KEY) as Counters);
@@ -110,12 +126,14 @@ async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned) {
 }
 
 export async function getOverviewHandler(ctx: QueryCtx, args: OverviewArgs): Promise<Overview> {
+  const { canonical, route, selected, progress } = routeOf("overview", args.filters);
+  if (route.via === "scan") return await scannedOverview(ctx, args, canonical);
   const range = await loadRange(ctx, args);
   const compared = comparedRange(range, args.compare);
-  const overview = await overviewOf(ctx, range);
+  const overview = { ...(await overviewOf(ctx, range, selected)), ...progress };
   if (!compared) return overview;
   const { from, to } = compared;
-  return { ...overview, comparison: { from, to, ...(await overviewOf(ctx, compared)) } };
+  return { ...overview, comparison: { from, to, ...(await overviewOf(ctx, compared, selected)) } };
 }
 
 /** The points of [from, to) at `granularity`, zero-filled, after the checks a granularity needs. */
@@ -123,8 +141,11 @@ async function timeseriesOf(
   ctx: QueryCtx,
   { site, from, to }: Aligned,
   granularity: Granularity,
+  selected = TOTALS,
 ): Promise<Timeseries["points"]> {
   const minutes = granularity === "minute";
+  if (minutes && selected !== TOTALS)
+    throw new Error("Filtered timeseries have no minute points: use hour or coarser");
   if (minutes && from < Date.now() - MINUTE_RETENTION_MS) {
     throw new Error(
       "Minute granularity covers only the last 2 hours; use hour or coarser for older ranges",
@@ -162,8 +183,10 @@ async function timeseriesOf(
     for (const [i, row] of rows.entries())
       totals[i] = { counters: row, visitors: estimate(row.visitors) };
   } else {
-    const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total", pointOf);
-    const points = [...groups.values()];
+    const owner = liveOwner(site);
+    const read = await readGroups(ctx, owner, pieces, selected.dimension, pointOf);
+    const { groups, sketches } = read;
+    const points = [...groups.values()].filter((g) => g.key === selected.key);
     const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
       totals[g.group] = { counters: g.counters, visitors: visitors[i]! };
@@ -186,6 +209,8 @@ export async function getTimeseriesHandler(
   ctx: QueryCtx,
   args: TimeseriesArgs,
 ): Promise<Timeseries> {
+  const { canonical, route, selected, progress } = routeOf("timeseries", args.filters);
+  if (route.via === "scan") return await scannedTimeseries(ctx, args, canonical);
   const unit = args.granularity === "minute" ? MINUTE : HOUR;
   const range = await loadRange(ctx, args, unit);
   const compared = comparedRange(range, args.compare, unit);
@@ -194,12 +219,15 @@ export async function getTimeseriesHandler(
   const hoursFrom = (await loadHorizons(ctx, range.site._id)).hour ?? -Infinity;
   const granularity =
     args.granularity ?? (picked === "hour" && range.from < hoursFrom ? "day" : picked);
-  const points = await timeseriesOf(ctx, range, granularity);
-  if (!compared) return { granularity, points };
+  const points = await timeseriesOf(ctx, range, granularity, selected);
+  if (!compared) return { granularity, points, ...progress };
   // Aligned by position: the compared period at the same granularity, never more points than the base.
-  const comparedPoints = (await timeseriesOf(ctx, compared, granularity)).slice(0, points.length);
+  const comparedPoints = (await timeseriesOf(ctx, compared, granularity, selected)).slice(
+    0,
+    points.length,
+  );
   const { from, to } = compared;
-  return { granularity, points, comparison: { from, to, points: comparedPoints } };
+  return { granularity, points, comparison: { from, to, points: comparedPoints }, ...progress };
 }
 
 export const DEFAULT_BREAKDOWN_LIMIT = 10;
@@ -325,6 +353,9 @@ async function breakdownOf(
 }
 
 export async function getBreakdownHandler(ctx: QueryCtx, args: BreakdownArgs): Promise<Breakdown> {
+  const { canonical, route } = routeOf("breakdown", args.filters);
+  if (route.via === "scan")
+    return await scannedBreakdown(ctx, args, canonical, checkLimit(args.limit));
   return await breakdownOf(ctx, args, args.dimension, (key) => key);
 }
 

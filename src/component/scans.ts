@@ -1,5 +1,5 @@
 // Raw-event scans: one bounded, resumable engine for answers that rollups cannot
-// give (funnels now; filter combinations next). A scan is a row of `scans`, one
+// give (funnels, funnels.ts; filter combinations, filters.ts). A scan is a row of `scans`, one
 // per (site, range, spec hash, data version), and a chain of step mutations:
 //
 // - collect: read one page of the site's batches by creation order (a byte and
@@ -38,6 +38,8 @@ import { sha256Hex, type AnalyticsEvent } from "../shared.js";
 import { SiteCursor } from "./cursor.js";
 import { MAX_FUTURE_MS, MAX_PAST_MS } from "./events.js";
 import { addVisitors, funnelRecord, type FunnelRecord, type FunnelSpec } from "./funnelMath.js";
+import { filterRecord, type FilterRecord, type FilterSpec } from "./filterMath.js";
+import { addFilterVisitors, decodeFilterResult, encodeFilterResult } from "./filterReduce.js";
 import { hashVisitor } from "./sketch.js";
 import { DAY, MINUTE } from "./time.js";
 
@@ -63,6 +65,8 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** What one kind of scan computes: a record per event, folded a visitor partition at a time. */
 interface ScanKind {
+  /** The events (by occurredAt) that get a record: the range, or more for a kind that needs context. */
+  reads: { from: number; to: number };
   /** The record an event of the range contributes, or null when it cannot matter. */
   record(event: AnalyticsEvent): Json | null;
   /** The answer so far with one more partition's visitors (each visitor's records, any order) in it. */
@@ -70,8 +74,26 @@ interface ScanKind {
 }
 
 function kindOf(scan: Doc<"scans">): ScanKind {
+  if (scan.kind === "filter") {
+    const spec = JSON.parse(scan.spec) as FilterSpec;
+    return {
+      // Events around the range too: they rebuild the range's sessions (filterMath.ts contextMsOf).
+      reads: { from: scan.from - spec.contextMs, to: scan.to + spec.contextMs },
+      record: (event) => filterRecord(spec, event),
+      reduce: (result, visitors) =>
+        encodeFilterResult(
+          addFilterVisitors(
+            spec,
+            scan,
+            decodeFilterResult(result),
+            visitors.values() as Iterable<FilterRecord[]>,
+          ),
+        ),
+    };
+  }
   const spec = JSON.parse(scan.spec) as FunnelSpec;
   return {
+    reads: { from: scan.from, to: scan.to },
     record: (event) => funnelRecord(spec, event),
     reduce: (result, visitors) =>
       JSON.stringify(
@@ -103,7 +125,13 @@ export async function scanKey(kind: Doc<"scans">["kind"], spec: string, from: nu
  * unless it is still running and an older one is done (a complete, stale answer
  * reads better than a partial fresh one while the new scan catches up).
  */
-export async function latestScan(ctx: QueryCtx, siteId: Id<"sites">, key: string, to: number) {
+export async function latestScan(
+  ctx: QueryCtx,
+  siteId: Id<"sites">,
+  key: string,
+  /** The latest occurredAt the scan reads: its range's end, or later for a kind that reads past it. */
+  to: number,
+) {
   const [newest, older] = await ctx.db
     .query("scans")
     .withIndex("by_key", (q) => q.eq("siteId", siteId).eq("key", key))
@@ -130,11 +158,13 @@ export async function startScan(
     from: number;
     to: number;
     emptyResult: string;
+    /** The latest occurredAt the scan reads, when after `to` (latestScan's `to`). */
+    readsTo?: number;
   },
 ): Promise<Id<"scans">> {
   const { siteId, kind, spec, from, to } = args;
   const key = await scanKey(kind, spec, from, to);
-  const version = await dataVersion(ctx, siteId, to);
+  const version = await dataVersion(ctx, siteId, args.readsTo ?? to);
   const now = Date.now();
   const existing = await ctx.db
     .query("scans")
@@ -203,7 +233,7 @@ async function collect(ctx: MutationCtx, scan: Doc<"scans">, kind: ScanKind): Pr
     order: "asc",
     startIndexKey: cursor
       ? [siteId, cursor.creationTime, cursor.id]
-      : [siteId, scan.from - MAX_FUTURE_MS - CLOCK_SLACK_MS],
+      : [siteId, kind.reads.from - MAX_FUTURE_MS - CLOCK_SLACK_MS],
     startInclusive: cursor === undefined,
     endIndexKey: [siteId, scan.version],
     endInclusive: true,
@@ -225,8 +255,8 @@ async function collect(ctx: MutationCtx, scan: Doc<"scans">, kind: ScanKind): Pr
     documentsRead++;
     bytesRead += getConvexSize(batch as unknown as Value);
     for (const event of counted(batch) ? batch.events : []) {
-      if (event.occurredAt < scan.from || event.occurredAt >= scan.to) continue;
-      scanned++;
+      if (event.occurredAt < kind.reads.from || event.occurredAt >= kind.reads.to) continue;
+      if (event.occurredAt >= scan.from && event.occurredAt < scan.to) scanned++;
       const record = kind.record(event);
       if (record === null) continue;
       const p = partitionOf(event.visitorId);

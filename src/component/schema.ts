@@ -317,8 +317,8 @@ export default defineSchema({
     key: v.string(),
     /** Batches created up to this (and processed) are the raw events the scan reads (scans.ts dataVersion). */
     version: v.number(),
-    kind: v.literal("funnel"),
-    /** The canonical JSON of what is computed (funnel steps, mode, window). */
+    kind: v.union(v.literal("funnel"), v.literal("filter")),
+    /** The canonical JSON of what is computed (funnel steps, mode, window; filterMath.ts FilterSpec). */
     spec: v.string(),
     from: v.number(),
     to: v.number(),

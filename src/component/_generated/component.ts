@@ -208,6 +208,126 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         Name
       >;
     };
+    filters: {
+      startFilterScan: FunctionReference<
+        "mutation",
+        "internal",
+        | {
+            compare?:
+              "previous" | "yearOverYear" | { from: number; to: number };
+            filters?: Array<{
+              dimension:
+                | "page"
+                | "entryPage"
+                | "exitPage"
+                | "hostname"
+                | "referrer"
+                | "channel"
+                | "utmSource"
+                | "utmMedium"
+                | "utmCampaign"
+                | "utmContent"
+                | "utmTerm"
+                | "country"
+                | "device"
+                | "browser"
+                | "os"
+                | "screen"
+                | "event";
+              op: "is" | "isNot" | "contains";
+              value: string;
+            }>;
+            from: number;
+            report: "overview";
+            siteId: string;
+            to: number;
+          }
+        | {
+            compare?:
+              "previous" | "yearOverYear" | { from: number; to: number };
+            filters?: Array<{
+              dimension:
+                | "page"
+                | "entryPage"
+                | "exitPage"
+                | "hostname"
+                | "referrer"
+                | "channel"
+                | "utmSource"
+                | "utmMedium"
+                | "utmCampaign"
+                | "utmContent"
+                | "utmTerm"
+                | "country"
+                | "device"
+                | "browser"
+                | "os"
+                | "screen"
+                | "event";
+              op: "is" | "isNot" | "contains";
+              value: string;
+            }>;
+            from: number;
+            granularity?: "minute" | "hour" | "day" | "week" | "month";
+            report: "timeseries";
+            siteId: string;
+            to: number;
+          }
+        | {
+            compare?:
+              "previous" | "yearOverYear" | { from: number; to: number };
+            dimension:
+              | "total"
+              | "page"
+              | "entryPage"
+              | "exitPage"
+              | "hostname"
+              | "referrer"
+              | "channel"
+              | "utmSource"
+              | "utmMedium"
+              | "utmCampaign"
+              | "utmContent"
+              | "utmTerm"
+              | "country"
+              | "device"
+              | "browser"
+              | "os"
+              | "screen"
+              | "event"
+              | "prop";
+            filters?: Array<{
+              dimension:
+                | "page"
+                | "entryPage"
+                | "exitPage"
+                | "hostname"
+                | "referrer"
+                | "channel"
+                | "utmSource"
+                | "utmMedium"
+                | "utmCampaign"
+                | "utmContent"
+                | "utmTerm"
+                | "country"
+                | "device"
+                | "browser"
+                | "os"
+                | "screen"
+                | "event";
+              op: "is" | "isNot" | "contains";
+              value: string;
+            }>;
+            from: number;
+            limit?: number;
+            report: "breakdown";
+            siteId: string;
+            to: number;
+          },
+        { scanId: string | null },
+        Name
+      >;
+    };
     funnels: {
       getFunnel: FunctionReference<
         "query",
@@ -564,6 +684,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             | "screen"
             | "event"
             | "prop";
+          filters?: Array<{
+            dimension:
+              | "page"
+              | "entryPage"
+              | "exitPage"
+              | "hostname"
+              | "referrer"
+              | "channel"
+              | "utmSource"
+              | "utmMedium"
+              | "utmCampaign"
+              | "utmContent"
+              | "utmTerm"
+              | "country"
+              | "device"
+              | "browser"
+              | "os"
+              | "screen"
+              | "event";
+            op: "is" | "isNot" | "contains";
+            value: string;
+          }>;
           from: number;
           limit?: number;
           siteId: string;
@@ -582,6 +724,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             }>;
             to: number;
           };
+          complete?: boolean;
+          error?: string | null;
           rows: Array<{
             bounceRate: number | null;
             entries: number;
@@ -590,6 +734,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             pageviews: number;
             visitors: number;
           }>;
+          scannedEvents?: number;
+          stale?: boolean;
         },
         Name
       >;
@@ -598,6 +744,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "internal",
         {
           compare?: "previous" | "yearOverYear" | { from: number; to: number };
+          filters?: Array<{
+            dimension:
+              | "page"
+              | "entryPage"
+              | "exitPage"
+              | "hostname"
+              | "referrer"
+              | "channel"
+              | "utmSource"
+              | "utmMedium"
+              | "utmCampaign"
+              | "utmContent"
+              | "utmTerm"
+              | "country"
+              | "device"
+              | "browser"
+              | "os"
+              | "screen"
+              | "event";
+            op: "is" | "isNot" | "contains";
+            value: string;
+          }>;
           from: number;
           siteId: string;
           to: number;
@@ -616,9 +784,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             viewsPerSession: number | null;
             visitors: number;
           };
+          complete?: boolean;
+          error?: string | null;
           events: number;
           pageviews: number;
+          scannedEvents?: number;
           sessions: number;
+          stale?: boolean;
           viewsPerSession: number | null;
           visitors: number;
         },
@@ -649,6 +821,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             }>;
             to: number;
           };
+          complete?: boolean;
+          error?: string | null;
           rows: Array<{
             bounceRate: number | null;
             entries: number;
@@ -657,6 +831,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             pageviews: number;
             visitors: number;
           }>;
+          scannedEvents?: number;
+          stale?: boolean;
         },
         Name
       >;
@@ -687,6 +863,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
         "internal",
         {
           compare?: "previous" | "yearOverYear" | { from: number; to: number };
+          filters?: Array<{
+            dimension:
+              | "page"
+              | "entryPage"
+              | "exitPage"
+              | "hostname"
+              | "referrer"
+              | "channel"
+              | "utmSource"
+              | "utmMedium"
+              | "utmCampaign"
+              | "utmContent"
+              | "utmTerm"
+              | "country"
+              | "device"
+              | "browser"
+              | "os"
+              | "screen"
+              | "event";
+            op: "is" | "isNot" | "contains";
+            value: string;
+          }>;
           from: number;
           granularity?: "minute" | "hour" | "day" | "week" | "month";
           siteId: string;
@@ -706,6 +904,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             }>;
             to: number;
           };
+          complete?: boolean;
+          error?: string | null;
           granularity: "minute" | "hour" | "day" | "week" | "month";
           points: Array<{
             avgSessionDurationMs: number | null;
@@ -716,6 +916,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             sessions: number;
             visitors: number;
           }>;
+          scannedEvents?: number;
+          stale?: boolean;
         },
         Name
       >;
@@ -970,6 +1172,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 args: {
                   compare?:
                     "previous" | "yearOverYear" | { from: number; to: number };
+                  filters?: Array<{
+                    dimension:
+                      | "page"
+                      | "entryPage"
+                      | "exitPage"
+                      | "hostname"
+                      | "referrer"
+                      | "channel"
+                      | "utmSource"
+                      | "utmMedium"
+                      | "utmCampaign"
+                      | "utmContent"
+                      | "utmTerm"
+                      | "country"
+                      | "device"
+                      | "browser"
+                      | "os"
+                      | "screen"
+                      | "event";
+                    op: "is" | "isNot" | "contains";
+                    value: string;
+                  }>;
                   from: number;
                   siteId: string;
                   to: number;
@@ -980,6 +1204,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                 args: {
                   compare?:
                     "previous" | "yearOverYear" | { from: number; to: number };
+                  filters?: Array<{
+                    dimension:
+                      | "page"
+                      | "entryPage"
+                      | "exitPage"
+                      | "hostname"
+                      | "referrer"
+                      | "channel"
+                      | "utmSource"
+                      | "utmMedium"
+                      | "utmCampaign"
+                      | "utmContent"
+                      | "utmTerm"
+                      | "country"
+                      | "device"
+                      | "browser"
+                      | "os"
+                      | "screen"
+                      | "event";
+                    op: "is" | "isNot" | "contains";
+                    value: string;
+                  }>;
                   from: number;
                   granularity?: "minute" | "hour" | "day" | "week" | "month";
                   siteId: string;
@@ -1011,6 +1257,28 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     | "screen"
                     | "event"
                     | "prop";
+                  filters?: Array<{
+                    dimension:
+                      | "page"
+                      | "entryPage"
+                      | "exitPage"
+                      | "hostname"
+                      | "referrer"
+                      | "channel"
+                      | "utmSource"
+                      | "utmMedium"
+                      | "utmCampaign"
+                      | "utmContent"
+                      | "utmTerm"
+                      | "country"
+                      | "device"
+                      | "browser"
+                      | "os"
+                      | "screen"
+                      | "event";
+                    op: "is" | "isNot" | "contains";
+                    value: string;
+                  }>;
                   from: number;
                   limit?: number;
                   siteId: string;
@@ -1054,9 +1322,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     viewsPerSession: number | null;
                     visitors: number;
                   };
+                  complete?: boolean;
+                  error?: string | null;
                   events: number;
                   pageviews: number;
+                  scannedEvents?: number;
                   sessions: number;
+                  stale?: boolean;
                   viewsPerSession: number | null;
                   visitors: number;
                 }
@@ -1074,6 +1346,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     }>;
                     to: number;
                   };
+                  complete?: boolean;
+                  error?: string | null;
                   granularity: "minute" | "hour" | "day" | "week" | "month";
                   points: Array<{
                     avgSessionDurationMs: number | null;
@@ -1084,6 +1358,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     sessions: number;
                     visitors: number;
                   }>;
+                  scannedEvents?: number;
+                  stale?: boolean;
                 }
               | {
                   comparison?: {
@@ -1098,6 +1374,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     }>;
                     to: number;
                   };
+                  complete?: boolean;
+                  error?: string | null;
                   rows: Array<{
                     bounceRate: number | null;
                     entries: number;
@@ -1106,6 +1384,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     pageviews: number;
                     visitors: number;
                   }>;
+                  scannedEvents?: number;
+                  stale?: boolean;
                 }
               | {
                   events: number;
