@@ -377,13 +377,20 @@ export const vBreakdownArgs = {
   compare: v.optional(vCompare),
   filters: v.optional(vFilters),
 };
-/** startFilterScan: the filtered report's own arguments, and which report they are for. */
-export const vStartFilterScanArgs = v.union(
-  v.object({ report: v.literal("overview"), ...vOverviewArgs }),
-  v.object({ report: v.literal("timeseries"), ...vTimeseriesArgs }),
-  v.object({ report: v.literal("breakdown"), ...vBreakdownArgs }),
-);
-export type StartFilterScanArgs = Infer<typeof vStartFilterScanArgs>;
+/**
+ * startFilterScan: the filtered report's own arguments, and which report they are for
+ * (`dimension` is the breakdown's, `granularity` the timeseries'; one scan serves every `limit`).
+ */
+export const vStartFilterScanArgs = {
+  report: v.union(v.literal("overview"), v.literal("timeseries"), v.literal("breakdown")),
+  ...vRange,
+  filters: v.optional(vFilters),
+  granularity: v.optional(vGranularity),
+  dimension: v.optional(vDimension),
+  limit: v.optional(v.number()),
+  compare: v.optional(vCompare),
+};
+export type StartFilterScanArgs = ObjectType<typeof vStartFilterScanArgs>;
 export type RangeArgs = ObjectType<typeof vRange>;
 export type OverviewArgs = ObjectType<typeof vOverviewArgs>;
 export type TimeseriesArgs = ObjectType<typeof vTimeseriesArgs>;

@@ -129,6 +129,8 @@ export async function startFilterScanHandler(
   args: StartFilterScanArgs,
 ): Promise<{ scanId: string | null }> {
   const filters = canonicalFilters(args.filters);
+  if (args.report === "breakdown" && args.dimension === undefined)
+    throw new Error("A breakdown's scan needs its dimension");
   if (routeFilters(args.report, filters).via !== "scan") return { scanId: null };
   const { site, range, specJson, readsTo } = await filterScanOf(ctx, args.report, args, filters);
   const scanId = await startScan(ctx, {

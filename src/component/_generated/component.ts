@@ -212,72 +212,30 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       startFilterScan: FunctionReference<
         "mutation",
         "internal",
-        | {
-            compare?:
-              "previous" | "yearOverYear" | { from: number; to: number };
-            filters?: Array<{
-              dimension:
-                | "page"
-                | "entryPage"
-                | "exitPage"
-                | "hostname"
-                | "referrer"
-                | "channel"
-                | "utmSource"
-                | "utmMedium"
-                | "utmCampaign"
-                | "utmContent"
-                | "utmTerm"
-                | "country"
-                | "device"
-                | "browser"
-                | "os"
-                | "screen"
-                | "event";
-              op: "is" | "isNot" | "contains";
-              value: string;
-            }>;
-            from: number;
-            report: "overview";
-            siteId: string;
-            to: number;
-          }
-        | {
-            compare?:
-              "previous" | "yearOverYear" | { from: number; to: number };
-            filters?: Array<{
-              dimension:
-                | "page"
-                | "entryPage"
-                | "exitPage"
-                | "hostname"
-                | "referrer"
-                | "channel"
-                | "utmSource"
-                | "utmMedium"
-                | "utmCampaign"
-                | "utmContent"
-                | "utmTerm"
-                | "country"
-                | "device"
-                | "browser"
-                | "os"
-                | "screen"
-                | "event";
-              op: "is" | "isNot" | "contains";
-              value: string;
-            }>;
-            from: number;
-            granularity?: "minute" | "hour" | "day" | "week" | "month";
-            report: "timeseries";
-            siteId: string;
-            to: number;
-          }
-        | {
-            compare?:
-              "previous" | "yearOverYear" | { from: number; to: number };
+        {
+          compare?: "previous" | "yearOverYear" | { from: number; to: number };
+          dimension?:
+            | "total"
+            | "page"
+            | "entryPage"
+            | "exitPage"
+            | "hostname"
+            | "referrer"
+            | "channel"
+            | "utmSource"
+            | "utmMedium"
+            | "utmCampaign"
+            | "utmContent"
+            | "utmTerm"
+            | "country"
+            | "device"
+            | "browser"
+            | "os"
+            | "screen"
+            | "event"
+            | "prop";
+          filters?: Array<{
             dimension:
-              | "total"
               | "page"
               | "entryPage"
               | "exitPage"
@@ -294,36 +252,17 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | "browser"
               | "os"
               | "screen"
-              | "event"
-              | "prop";
-            filters?: Array<{
-              dimension:
-                | "page"
-                | "entryPage"
-                | "exitPage"
-                | "hostname"
-                | "referrer"
-                | "channel"
-                | "utmSource"
-                | "utmMedium"
-                | "utmCampaign"
-                | "utmContent"
-                | "utmTerm"
-                | "country"
-                | "device"
-                | "browser"
-                | "os"
-                | "screen"
-                | "event";
-              op: "is" | "isNot" | "contains";
-              value: string;
-            }>;
-            from: number;
-            limit?: number;
-            report: "breakdown";
-            siteId: string;
-            to: number;
-          },
+              | "event";
+            op: "is" | "isNot" | "contains";
+            value: string;
+          }>;
+          from: number;
+          granularity?: "minute" | "hour" | "day" | "week" | "month";
+          limit?: number;
+          report: "overview" | "timeseries" | "breakdown";
+          siteId: string;
+          to: number;
+        },
         { scanId: string | null },
         Name
       >;
