@@ -73,6 +73,7 @@ export const {
   getExport,
   getFunnel,
   startFunnel,
+  startFilterScan,
 } = exposeAnalyticsApi(components.analytics, {
   auth: requireSiteReader,
 });

@@ -27,6 +27,7 @@ import {
   vExportProgress,
   vFunnel,
   vFunnelArgs,
+  vStartFilterScanArgs,
   vListEventsArgs,
   vListSessionsArgs,
   vDeadLetterArgs,
@@ -74,6 +75,7 @@ export type AnalyticsOperation =
   | "getExport"
   | "getFunnel"
   | "startFunnel"
+  | "startFilterScan"
   | "createSite"
   | "getSite"
   | "getSiteBySlug"
@@ -138,6 +140,14 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
      * `"yearOverYear"` (364 days back, so weekdays line up) or `{ from, to }`.
      * The result then holds `comparison`: the same report over that period, with
      * the period's aligned `from` and `to`. It reads about as much again.
+     *
+     * Overview, timeseries and breakdown take `filters` (up to 10, combined with
+     * AND): `[{ dimension, op: "is" | "isNot" | "contains", value }]`. One `is`
+     * filter on a session dimension, entryPage, page, hostname or event is read
+     * from its rollup row; anything else is answered from the raw-event scan
+     * {@link startFilterScan} runs. A filtered result says `complete` and
+     * `scannedEvents` (and `stale`, `error`). See README "Filters" for what each
+     * metric means under a filter.
      *
      * @example
      * ```ts
@@ -332,6 +342,31 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "startFunnel", siteId: args.siteId });
         return await ctx.runMutation(component.funnels.startFunnel, args);
+      },
+    }),
+    /**
+     * Starts the raw-event scan a filtered {@link getOverview}, {@link getTimeseries}
+     * or {@link getBreakdown} shows (the same arguments, and `report` naming which),
+     * or resumes it after a failure; `{ scanId: null }` when the filters need none
+     * (no filters, or one `is` filter a rollup row answers). Until the scan is done
+     * the report says `complete: false` and counts a subset of visitors, exact for
+     * them; `stale` says events were processed since it began. See README "Filters".
+     *
+     * @example
+     * ```ts
+     * const args = { siteId, from, to, filters: [{ dimension: "country", op: "is", value: "DE" },
+     *   { dimension: "page", op: "contains", value: "/blog" }] };
+     * const start = useMutation(api.analytics.startFilterScan);
+     * const overview = useQuery(api.analytics.getOverview, args);
+     * useEffect(() => void start({ report: "overview", ...args }), [overview?.stale]);
+     * ```
+     */
+    startFilterScan: mutationGeneric({
+      args: vStartFilterScanArgs,
+      returns: v.object({ scanId: v.union(v.string(), v.null()) }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "startFilterScan", siteId: args.siteId });
+        return await ctx.runMutation(component.filters.startFilterScan, args);
       },
     }),
   };
