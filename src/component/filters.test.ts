@@ -92,10 +92,8 @@ function filterOf(model: OracleModel, c: FilterChoice): Filter {
   return { dimension: c.dimension, op: c.op, value };
 }
 
-const BREAKDOWN_BY: Dimension[] = FILTER_DIMENSIONS.filter((d) => d !== "exitPage").concat([
-  "exitPage",
-  "prop",
-]);
+/** Every dimension a filtered breakdown can be by (all but total). */
+const BREAKDOWN_BY: Dimension[] = [...FILTER_DIMENSIONS, "prop"];
 
 /** Runs the filtered report's scan to the end. */
 async function scanToEnd(t: T, args: StartFilterScanArgs) {
