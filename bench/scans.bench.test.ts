@@ -1,6 +1,7 @@
 /// <reference types="vite/client" />
-// A raw-event scan's cost (scans.ts), measured: a funnel over 10,000 and
-// 100,000 stored events, step by step, with convex-test's own transaction
+// A raw-event scan's cost (scans.ts), measured: a funnel and a filtered overview
+// (filters.ts) over 10,000 and 100,000 stored events (SCAN_BENCH_SIZES, e.g.
+// "2000", for a quick check), step by step, with convex-test's own transaction
 // metrics taken inside each step's transaction. Prints documents read per 10k
 // events and wall time per 100k events, and each step's largest reads and
 // writes against the 4 MiB budget. The answer is checked against a direct
@@ -74,7 +75,21 @@ function expected(events: AnalyticsEvent[]): number[] {
   return [firstPricing.size, converted.size];
 }
 
-async function measure(count: number) {
+/** Pageviews of /blog pages and their visitors: the filtered overview's answer. */
+function expectedBlog(events: AnalyticsEvent[]) {
+  const blog = events.filter((e) => e.type === "pageview" && e.url.includes("/blog"));
+  return { pageviews: blog.length, visitors: new Set(blog.map((e) => e.visitorId)).size };
+}
+
+/** Two filters no rollup answers: pages containing "/blog", outside Germany (no event has a country). */
+const FILTERS = [
+  { dimension: "page", op: "contains", value: "/blog" },
+  { dimension: "country", op: "isNot", value: "DE" },
+] as const;
+
+type ScanUnderTest = "funnel" | "filter";
+
+async function measure(count: number, kind: ScanUnderTest) {
   vi.useFakeTimers();
   vi.setSystemTime(T0 + HOUR);
   const t = initBench();
@@ -99,13 +114,13 @@ async function measure(count: number) {
       retry: [],
     });
   });
-  const args = {
-    siteId,
-    from: T0 - DAY,
-    to: T0,
-    steps: [{ path: "/pricing" }, { event: "signup" }],
-  };
-  const { scanId } = await t.mutation(api.funnels.startFunnel, args);
+  const range = { siteId, from: T0 - DAY, to: T0 };
+  const args = { ...range, steps: [{ path: "/pricing" }, { event: "signup" }] };
+  const filtered = { ...range, filters: [...FILTERS] };
+  const { scanId } =
+    kind === "funnel"
+      ? await t.mutation(api.funnels.startFunnel, args)
+      : await t.mutation(api.filters.startFilterScan, { report: "overview", ...filtered });
   let steps = 0;
   const total = { documentsRead: 0, bytesRead: 0 };
   const max = { bytesRead: 0, bytesWritten: 0, documentsRead: 0 };
@@ -126,23 +141,40 @@ async function measure(count: number) {
     max.documentsRead = Math.max(max.documentsRead, m.documentsRead.used);
   }
   const wallMs = wallNow() - started;
-  const funnel = await t.query(api.funnels.getFunnel, args);
-  expect(funnel.steps.map((s) => s.visitors)).toEqual(expected(events));
-  expect(funnel).toMatchObject({ complete: true, scannedEvents: count });
+  if (kind === "funnel") {
+    const funnel = await t.query(api.funnels.getFunnel, args);
+    expect(funnel.steps.map((s) => s.visitors)).toEqual(expected(events));
+    expect(funnel).toMatchObject({ complete: true, scannedEvents: count });
+  } else {
+    const overview = await t.query(api.reports.getOverview, filtered);
+    expect(overview).toMatchObject({
+      ...expectedBlog(events),
+      complete: true,
+      scannedEvents: count,
+    });
+  }
   vi.useRealTimers();
   return { count, steps, total, max, wallMs };
 }
 
 const MIB = 1024 * 1024;
 
-describe("raw-event scan (a two-step funnel)", () => {
+const SIZES = (process.env.SCAN_BENCH_SIZES ?? "10000,100000").split(",").map(Number);
+const TITLES: Record<ScanUnderTest, string> = {
+  funnel:
+    "raw-event scan: funnel [/pricing, signup] over stored events (batches of 100), every step measured",
+  filter:
+    'filtered scan: overview with page contains "/blog" and country isNot "DE" over stored events (batches of 100), every step measured',
+};
+
+describe.each(["funnel", "filter"] as const)("raw-event scan (%s)", (kind) => {
   test("documents read per 10k events and wall time per 100k events", async () => {
     const rows = [];
-    for (const count of [10_000, 100_000]) rows.push(await measure(count));
+    for (const count of SIZES) rows.push(await measure(count, kind));
     console.log(
       [
         "",
-        "raw-event scan: funnel [/pricing, signup] over stored events (batches of 100), every step measured",
+        TITLES[kind],
         "events   steps  docs read  docs/10k ev  MiB read  max step read MiB  max step written MiB  wall s  wall s/100k ev",
         ...rows.map((r) =>
           [
