@@ -309,8 +309,8 @@ export default defineSchema({
   // holding the scan's progress and its answer so far. Written only by the
   // scan's own step chain (one mutation at a time; a second chain started by a
   // resume only repeats steps that each re-read this document, so nothing is
-  // counted twice), by startFunnel and the kick cron (insert; resume a chain
-  // that died); read by getFunnel;
+  // counted twice), by startFunnel, startFilterScan and the kick cron (insert;
+  // resume a chain that died); read by getFunnel and scanned filtered reports;
   // deleted by a newer version's scan and by retention once expired.
   scans: defineTable({
     siteId: v.id("sites"),
