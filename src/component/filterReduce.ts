@@ -230,6 +230,15 @@ export function filteredPoints(
   return points;
 }
 
+/** `keys`' rows, in their order (zeros for a key not seen): a compared breakdown's. */
+export function filteredRowsForKeys(result: FilterResult, keys: string[]): Breakdown["rows"] {
+  const all = new Map(filteredRows(result, Infinity).map((r) => [r.key, r]));
+  return keys.map(
+    (key) =>
+      all.get(key) ?? { key, visitors: 0, pageviews: 0, events: 0, entries: 0, bounceRate: null },
+  );
+}
+
 /** The top `limit` rows, ranked as every breakdown is (rows.ts compareRows). */
 export function filteredRows(result: FilterResult, limit: number): Breakdown["rows"] {
   return [...result]

@@ -8,7 +8,11 @@ import { mutation, type QueryCtx } from "./_generated/server.js";
 import { v } from "convex/values";
 import {
   vStartFilterScanArgs,
+  type Breakdown,
   type BreakdownArgs,
+  type Compare,
+  type Overview,
+  type Timeseries,
   type Filter,
   type Granularity,
   type OverviewArgs,
@@ -22,16 +26,22 @@ import {
   filteredOverview,
   filteredPoints,
   filteredRows,
+  filteredRowsForKeys,
 } from "./filterReduce.js";
+import type { Id } from "./_generated/dataModel.js";
+import { MAX_FUTURE_MS } from "./events.js";
+import { DEFAULT_RAW_RETENTION_DAYS } from "./retention.js";
 import { latestScan, scanKey, startScan } from "./scans.js";
 import { siteOrThrow } from "./sites.js";
-import { DAY, HOUR, alignRange, hourPhase, pickGranularity } from "./time.js";
+import { DAY, HOUR, alignRange, comparisonRange, hourPhase, pickGranularity } from "./time.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
 
 /** Hour points are allowed for ranges up to this long (as reports.ts MAX_HOUR_GRANULARITY_MS). */
 const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 
-type Args = { siteId: string; from: number; to: number; compare?: unknown };
+type Args = { siteId: string; from: number; to: number; compare?: Compare };
+type ScanArgs = Args & { granularity?: Granularity; dimension?: BreakdownArgs["dimension"] };
+type Range = { from: number; to: number };
 
 /** A scanned report's granularity: the one asked for, or the automatic one; no minutes. */
 export function scanGranularity(from: number, to: number, asked?: Granularity): Granularity {
@@ -45,67 +55,118 @@ export function scanGranularity(from: number, to: number, asked?: Granularity): 
   return granularity;
 }
 
-/** The scan a filtered report's arguments name: ranges align to the site's hours, as every report's do. */
-async function filterScanOf(
+/**
+ * The scans a filtered report's arguments name: its range's, and the compared
+ * period's when `compare` is given. Ranges align to the site's hours, as every
+ * report's do; one spec serves both (the base range picks the granularity).
+ */
+async function filterScansOf(
   ctx: QueryCtx,
   report: FilterReport,
-  args: Args & { granularity?: Granularity; dimension?: BreakdownArgs["dimension"] },
+  args: ScanArgs,
   filters: Filter[],
 ) {
-  if (args.compare !== undefined)
-    throw new Error(
-      "compare is not available yet with filters that need a scan (one `is` filter on an overview or timeseries has it)",
-    );
   const site = await siteOrThrow(ctx, args.siteId);
-  const { from, to } = alignRange(args.from, args.to, HOUR, hourPhase(site.timezone));
+  const phase = hourPhase(site.timezone);
+  const base = alignRange(args.from, args.to, HOUR, phase);
+  const compared =
+    args.compare === undefined
+      ? null
+      : comparisonRange(base.from, base.to, args.compare, site.timezone, HOUR, phase);
   const spec = filterSpec({
     report,
     filters,
     dimension: args.dimension,
-    granularity: report === "timeseries" ? scanGranularity(from, to, args.granularity) : undefined,
+    granularity:
+      report === "timeseries" ? scanGranularity(base.from, base.to, args.granularity) : undefined,
     timeZone: site.timezone,
     sessionTimeoutMs: site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
   });
+  // Raw batches older than the site's raw retention are deleted: a scan there would miss events.
+  const rawDays = site.settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;
+  const earliest = Math.min(base.from, compared?.from ?? Infinity);
+  if (earliest - MAX_FUTURE_MS < Date.now() - rawDays * DAY)
+    throw new Error(
+      `These filters need a scan of the raw events, which are kept ${rawDays} days (rawRetentionDays): use a more recent range, or one \`is\` filter a rollup answers`,
+    );
   const specJson = JSON.stringify(spec);
+  const scanOf = async (range: Range) => ({
+    range,
+    readsTo: range.to + spec.contextMs,
+    key: await scanKey("filter", specJson, range.from, range.to),
+  });
   return {
     site,
-    range: { from, to },
     spec,
     specJson,
-    readsTo: to + spec.contextMs,
-    key: await scanKey("filter", specJson, from, to),
+    base: await scanOf(base),
+    compared: compared && (await scanOf(compared)),
   };
 }
 
-/** The cached scan's answer so far and its progress (an empty answer before it starts). */
-async function scanned(
-  ctx: QueryCtx,
-  report: FilterReport,
-  args: Parameters<typeof filterScanOf>[2],
-  filters: Filter[],
-) {
-  const of = await filterScanOf(ctx, report, args, filters);
-  const { scan, stale } = await latestScan(ctx, of.site._id, of.key, of.readsTo);
-  const result = decodeFilterResult(scan?.result ?? "[]");
-  const progress = {
+/** One cached scan's answer so far and its progress (an empty answer before it starts). */
+async function cached(ctx: QueryCtx, siteId: Id<"sites">, of: { key: string; readsTo: number }) {
+  const { scan, stale } = await latestScan(ctx, siteId, of.key, of.readsTo);
+  return {
+    result: decodeFilterResult(scan?.result ?? "[]"),
     complete: scan?.phase === "done" && scan.error === undefined,
     scannedEvents: scan?.scannedEvents ?? 0,
     stale,
     error: scan?.error ?? null,
   };
-  return { ...of, result, progress };
 }
 
-export async function scannedOverview(ctx: QueryCtx, args: OverviewArgs, filters: Filter[]) {
-  const { result, progress } = await scanned(ctx, "overview", args, filters);
-  return { ...filteredOverview(result), ...progress };
+/** The report's scans read: the base answer, the compared one (or null), and their progress together. */
+async function scanned(ctx: QueryCtx, report: FilterReport, args: ScanArgs, filters: Filter[]) {
+  const of = await filterScansOf(ctx, report, args, filters);
+  const base = await cached(ctx, of.site._id, of.base);
+  const compared = of.compared && (await cached(ctx, of.site._id, of.compared));
+  const both = compared ? [base, compared] : [base];
+  const progress = {
+    complete: both.every((s) => s.complete),
+    scannedEvents: both.reduce((n, s) => n + s.scannedEvents, 0),
+    stale: both.some((s) => s.stale),
+    error: both.find((s) => s.error !== null)?.error ?? null,
+  };
+  return {
+    spec: of.spec,
+    base: { range: of.base.range, result: base.result },
+    compared: compared && { range: of.compared!.range, result: compared.result },
+    progress,
+  };
 }
 
-export async function scannedTimeseries(ctx: QueryCtx, args: TimeseriesArgs, filters: Filter[]) {
-  const { result, progress, spec, range } = await scanned(ctx, "timeseries", args, filters);
+export async function scannedOverview(
+  ctx: QueryCtx,
+  args: OverviewArgs,
+  filters: Filter[],
+): Promise<Overview> {
+  const { base, compared, progress } = await scanned(ctx, "overview", args, filters);
+  return {
+    ...filteredOverview(base.result),
+    ...(compared
+      ? { comparison: { ...compared.range, ...filteredOverview(compared.result) } }
+      : {}),
+    ...progress,
+  };
+}
+
+export async function scannedTimeseries(
+  ctx: QueryCtx,
+  args: TimeseriesArgs,
+  filters: Filter[],
+): Promise<Timeseries> {
+  const { spec, base, compared, progress } = await scanned(ctx, "timeseries", args, filters);
+  const points = filteredPoints(spec, base.range, base.result);
+  // Aligned by position, never more points than the base (as unfiltered timeseries).
+  const comparison = compared && {
+    ...compared.range,
+    points: filteredPoints(spec, compared.range, compared.result).slice(0, points.length),
+  };
   return {
     granularity: spec.granularity!,
-    points: filteredPoints(spec, range, result),
+    points,
+    ...(comparison ? { comparison } : {}),
     ...progress,
   };
 }
@@ -115,9 +176,17 @@ export async function scannedBreakdown(
   args: BreakdownArgs,
   filters: Filter[],
   limit: number,
-) {
-  const { result, progress } = await scanned(ctx, "breakdown", args, filters);
-  return { rows: filteredRows(result, limit), ...progress };
+): Promise<Breakdown> {
+  const { base, compared, progress } = await scanned(ctx, "breakdown", args, filters);
+  const rows = filteredRows(base.result, limit);
+  const comparison = compared && {
+    ...compared.range,
+    rows: filteredRowsForKeys(
+      compared.result,
+      rows.map((r) => r.key),
+    ),
+  };
+  return { rows, ...(comparison ? { comparison } : {}), ...progress };
 }
 
 /**
@@ -132,15 +201,18 @@ export async function startFilterScanHandler(
   if (args.report === "breakdown" && args.dimension === undefined)
     throw new Error("A breakdown's scan needs its dimension");
   if (routeFilters(args.report, filters).via !== "scan") return { scanId: null };
-  const { site, range, specJson, readsTo } = await filterScanOf(ctx, args.report, args, filters);
-  const scanId = await startScan(ctx, {
-    siteId: site._id,
-    kind: "filter",
-    spec: specJson,
-    ...range,
-    readsTo,
-    emptyResult: encodeFilterResult(new Map()),
-  });
+  const { site, specJson, base, compared } = await filterScansOf(ctx, args.report, args, filters);
+  const start = async ({ range, readsTo }: typeof base) =>
+    await startScan(ctx, {
+      siteId: site._id,
+      kind: "filter",
+      spec: specJson,
+      ...range,
+      readsTo,
+      emptyResult: encodeFilterResult(new Map()),
+    });
+  const scanId = await start(base);
+  if (compared) await start(compared);
   return { scanId };
 }
 
