@@ -1,7 +1,8 @@
 // Invariant I6 (right numbers) on dense days: with 5,000 or more distinct visitors the
 // total and busiest page rows go dense (HyperLogLog), and unique visitors must stay
-// within 2% of the truth, overall and per page, before and after compaction, while
-// pageviews, sessions and entries stay exact. The harness that drives the product is
+// within 2% of the truth, overall, per page and under a rollup-answered filter, before
+// and after compaction, while pageviews, sessions and entries stay exact (and a
+// scanned filter's visitors exactly). The harness that drives the product is
 // oracle.harness.testlib.ts, shared with the oracle property in oracle.test.ts.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
@@ -132,11 +133,47 @@ async function runDenseDay({
           `page ${row.key} visitors ${row.visitors} vs ${n} ${where}`,
         ).toBe(true);
       }
+      // A rollup-answered filter (README "Filters") is the dense "/" row: exact counters, visitors within 2%.
+      const home = want.pages.get("/") ?? 0;
+      const filtered = await t.query(api.reports.getOverview, {
+        ...{ siteId, from, to },
+        filters: [{ dimension: "page", op: "is", value: "/" }],
+      });
+      expect(
+        [filtered.pageviews, filtered.sessions, filtered.complete],
+        `page is / ${where}`,
+      ).toEqual([home, home, true]);
+      expect(
+        withinTwoPercent(filtered.visitors, home),
+        `page is / visitors ${filtered.visitors} vs ${home} ${where}`,
+      ).toBe(true);
     }
+  };
+  /** A scanned filter counts visitor ids, not sketches: exact on a dense day. */
+  const checkScan = async () => {
+    const args = {
+      siteId,
+      ...DST_DAY,
+      filters: [
+        { dimension: "page", op: "is", value: "/" },
+        { dimension: "country", op: "isNot", value: "DE" },
+      ] as const,
+    };
+    await t.mutation(api.filters.startFilterScan, {
+      report: "overview",
+      ...args,
+      filters: [...args.filters],
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const home = truth(DST_DAY.from, DST_DAY.to).pages.get("/") ?? 0;
+    expect(
+      await t.query(api.reports.getOverview, { ...args, filters: [...args.filters] }),
+    ).toMatchObject({ visitors: home, pageviews: home, sessions: home, complete: true });
   };
   await check("before final compaction");
   await compactAll(t);
   await check("after final compaction");
+  await checkScan();
 }
 
 // ---------------------------------------------------------------- tests
