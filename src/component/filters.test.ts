@@ -3,7 +3,8 @@
 // ingested and processed, then every filter that rollups answer, and random
 // filter combinations through the raw-event scan, must equal the oracle over
 // the filtered raw events exactly; scanned answers say complete and count every
-// event of the range. Routing, a scan resumed by kick, caching and refusals too.
+// event of the range. A scan resumed by kick, caching and refusals too
+// (routing: filterMath.test.ts).
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
@@ -44,7 +45,7 @@ import {
 } from "./oracle.testlib.js";
 import { filterKeys, filterModel } from "./oracle.filters.testlib.js";
 import { initConvexTest } from "./test.setup.js";
-import { ROLLUP_FILTER_DIMENSIONS, canonicalFilters, routeFilters } from "./filterMath.js";
+import { ROLLUP_FILTER_DIMENSIONS } from "./filterMath.js";
 import { SCAN_LEASE_MS, SCAN_PARTITIONS } from "./scans.js";
 import { DAY, HOUR, MINUTE, alignRange, comparisonRange, hourPhase } from "./time.js";
 
@@ -111,40 +112,6 @@ const inRange = (events: AnalyticsEvent[], from: number, to: number) =>
 // ---------------------------------------------------------------- tests
 
 describe("filters", () => {
-  test("routing: one `is` on a session dimension, entryPage, page, hostname or event reads its rollup row; the rest scan", () => {
-    const is = (dimension: Filter["dimension"], value = "x"): Filter => ({
-      dimension,
-      op: "is",
-      value,
-    });
-    expect(routeFilters("overview", [])).toEqual({ via: "none" });
-    for (const d of ROLLUP_FILTER_DIMENSIONS)
-      for (const report of ["overview", "timeseries"] as const)
-        expect(routeFilters(report, [is(d)])).toEqual({ via: "rollup", dimension: d, key: "x" });
-    expect(routeFilters("overview", [is("exitPage")])).toEqual({ via: "scan" });
-    expect(routeFilters("breakdown", [is("country")])).toEqual({ via: "scan" });
-    expect(routeFilters("overview", [{ dimension: "country", op: "isNot", value: "x" }])).toEqual({
-      via: "scan",
-    });
-    expect(routeFilters("overview", [{ dimension: "page", op: "contains", value: "x" }])).toEqual({
-      via: "scan",
-    });
-    expect(routeFilters("timeseries", [is("country"), is("page")])).toEqual({ via: "scan" });
-    // Canonical: duplicates dropped and sorted, so equal filter sets share one scan.
-    expect(canonicalFilters([is("page", "/b"), is("country", "US"), is("page", "/b")])).toEqual([
-      is("country", "US"),
-      is("page", "/b"),
-    ]);
-    expect(() =>
-      canonicalFilters(Array.from({ length: 11 }, (_, i) => is("page", `/${i}`))),
-    ).toThrow("At most 10 filters");
-    expect(() => canonicalFilters([is("page", "")])).toThrow("1 to 300 characters");
-    expect(() => canonicalFilters([is("page", "x".repeat(301))])).toThrow("1 to 300 characters");
-    expect(() => canonicalFilters([is("prop" as Filter["dimension"])])).toThrow(
-      "dimension is one of",
-    );
-  });
-
   test(
     "rollup-answered filters equal the oracle over the filtered raw events: overview, timeseries and compared periods",
     async () => {
