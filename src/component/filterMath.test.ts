@@ -2,7 +2,20 @@
 // filters a rollup row answers exactly, and the canonical form scans are cached by.
 import { describe, expect, test } from "vitest";
 import type { Filter } from "../shared.js";
-import { ROLLUP_FILTER_DIMENSIONS, canonicalFilters, routeFilters } from "./filterMath.js";
+import { OTHER_KEY } from "../shared.js";
+import {
+  ROLLUP_FILTER_DIMENSIONS,
+  canonicalFilters,
+  filterSpec,
+  routeFilters,
+  type FilterRecord,
+} from "./filterMath.js";
+import {
+  MAX_SCAN_BREAKDOWN_KEYS,
+  MAX_SCAN_BREAKDOWN_KEY_CHARS,
+  addFilterVisitors,
+  encodeFilterResult,
+} from "./filterReduce.js";
 
 describe("filter routing", () => {
   test("routing: one `is` on a session dimension, entryPage, page, hostname or event reads its rollup row; the rest scan", () => {
@@ -37,5 +50,33 @@ describe("filter routing", () => {
     expect(() => canonicalFilters([is("prop" as Filter["dimension"])])).toThrow(
       "dimension is one of",
     );
+  });
+
+  test("a scanned breakdown keeps at most 2,000 keys and 100,000 key characters, the rest under (other), so its answer fits the scan row", () => {
+    const spec = filterSpec({
+      report: "breakdown",
+      filters: [{ dimension: "page", op: "contains", value: "/" }],
+      dimension: "page",
+      timeZone: "UTC",
+      sessionTimeoutMs: 30 * 60_000,
+    });
+    const range = { from: 0, to: 1e12 };
+    // One pageview per visitor, each on its own page.
+    const visitors = (n: number, page: (i: number) => string) =>
+      Array.from({ length: n }, (_, i): FilterRecord[] => [[1_000 + i, 1, page(i)]]);
+    const short = addFilterVisitors(
+      spec,
+      range,
+      new Map(),
+      visitors(2_500, (i) => `/p${i}`),
+    );
+    expect(short.size).toBe(MAX_SCAN_BREAKDOWN_KEYS + 1);
+    expect(short.get(OTHER_KEY)![0]).toBe(2_500 - MAX_SCAN_BREAKDOWN_KEYS);
+    // Long non-ASCII keys: the character cap stops them first.
+    const long = (i: number) => `/${String(i).padStart(6, "0")}${'\u00e9"'.repeat(146)}`;
+    const wide = addFilterVisitors(spec, range, new Map(), visitors(2_500, long));
+    expect(wide.size).toBe(Math.floor(MAX_SCAN_BREAKDOWN_KEY_CHARS / long(0).length) + 1);
+    expect([...wide.values()].reduce((n, s) => n + s[0], 0)).toBe(2_500);
+    expect(new TextEncoder().encode(encodeFilterResult(wide)).length).toBeLessThan(512 * 1024);
   });
 });

@@ -27,6 +27,11 @@ export const decodeFilterResult = (json: string): FilterResult =>
 
 /** Distinct breakdown keys a scan keeps; later keys are counted under "(other)", as rollups cap theirs. */
 export const MAX_SCAN_BREAKDOWN_KEYS = 2_000;
+/**
+ * Characters of keys a scan keeps: at most 3 bytes each (6 escaped), so the answer stays far
+ * below the scan row's 1 MiB whatever the keys are made of.
+ */
+export const MAX_SCAN_BREAKDOWN_KEY_CHARS = 100_000;
 
 type Session = {
   index: number;
@@ -146,16 +151,22 @@ export function addFilterVisitors(
   byVisitor: Iterable<FilterRecord[]>,
 ): FilterResult {
   const out = result; // decoded afresh for each step, so added to in place
+  let keyChars = 0;
+  for (const key of out.keys()) keyChars += key.length;
   const sessionFilters = spec.filters.filter((f) => selectsSessions(f.dimension));
   const eventFilters = spec.filters.filter((f) => !selectsSessions(f.dimension));
   const inRange = (t: number) => t >= range.from && t < range.to;
   const sums = (key: string): Sums => {
-    const k =
-      out.has(key) || spec.report !== "breakdown" || out.size < MAX_SCAN_BREAKDOWN_KEYS
-        ? key
-        : OTHER_KEY;
+    const kept =
+      out.has(key) ||
+      spec.report !== "breakdown" ||
+      (out.size < MAX_SCAN_BREAKDOWN_KEYS && keyChars + key.length <= MAX_SCAN_BREAKDOWN_KEY_CHARS);
+    const k = kept ? key : OTHER_KEY;
     let row = out.get(k);
-    if (!row) out.set(k, (row = [0, 0, 0, 0, 0, 0]));
+    if (!row) {
+      out.set(k, (row = [0, 0, 0, 0, 0, 0]));
+      keyChars += k.length;
+    }
     return row;
   };
   for (const records of byVisitor) {

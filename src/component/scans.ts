@@ -299,7 +299,7 @@ async function reduce(ctx: MutationCtx, scan: Doc<"scans">, kind: ScanKind): Pro
       await ctx.db.patch("scans", scan._id, {
         phase: "done",
         error:
-          "This range holds too many matching events for one scan: narrow the range or the steps",
+          "This range holds too many events for one scan: narrow the range (or a funnel's steps)",
       });
       return false;
     }
