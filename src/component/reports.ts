@@ -4,6 +4,8 @@
 // read raw events, so their reads do not grow with the number of events, and
 // they read each dimension's rows through one index range per run of
 // same-sized buckets, so no range plan can reach Convex's index-range limit.
+// Filters (filterMath.ts) read one key's rows the same way, or, when no rollup
+// row answers them, the cached raw-event scan filters.ts keeps (never raw events).
 import { query, type QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import {
@@ -184,8 +186,7 @@ async function timeseriesOf(
       totals[i] = { counters: row, visitors: estimate(row.visitors) };
   } else {
     const owner = liveOwner(site);
-    const read = await readGroups(ctx, owner, pieces, selected.dimension, pointOf);
-    const { groups, sketches } = read;
+    const { groups, sketches } = await readGroups(ctx, owner, pieces, selected.dimension, pointOf);
     const points = [...groups.values()].filter((g) => g.key === selected.key);
     const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
