@@ -1,14 +1,13 @@
 // Invariant I6 (right numbers) on dense days: with 5,000 or more distinct visitors the
 // total and busiest page rows go dense (HyperLogLog), and unique visitors must stay
 // within 2% of the truth, overall, per page and under a rollup-answered filter, before
-// and after compaction, while pageviews, sessions and entries stay exact (and a
-// scanned filter's visitors exactly). The harness that drives the product is
+// and after compaction, while pageviews, sessions and entries stay exact. (Scanned
+// filters count visitor ids: filters.test.ts checks them exact on a dense range.) The harness that drives the product is
 // oracle.harness.testlib.ts, shared with the oracle property in oracle.test.ts.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api, internal } from "./_generated/api.js";
-import type { Id } from "./_generated/dataModel.js";
-import { type AnalyticsEvent, type Filter } from "../shared.js";
+import { api } from "./_generated/api.js";
+import { type AnalyticsEvent } from "../shared.js";
 import { pagePath } from "./events.js";
 import { DST_DAY, type Batch } from "./oracle.streams.testlib.js";
 import {
@@ -150,34 +149,9 @@ async function runDenseDay({
       ).toBe(true);
     }
   };
-  /** A scanned filter counts visitor ids, not sketches: exact on a dense day. */
-  const checkScan = async () => {
-    const filters: Filter[] = [
-      { dimension: "page", op: "is", value: "/" },
-      { dimension: "country", op: "isNot", value: "DE" },
-    ];
-    const args = { siteId, ...DST_DAY, filters };
-    const { scanId } = await t.mutation(api.filters.startFilterScan, {
-      report: "overview",
-      ...args,
-    });
-    // Its steps by hand: the scheduled worker loops the ingests left need not run.
-    const done = () =>
-      t.run(async (ctx) => (await ctx.db.get("scans", scanId as Id<"scans">))!.phase === "done");
-    while (!(await done()))
-      await t.mutation(internal.scans.scanStep, { scanId: scanId as Id<"scans"> });
-    const home = truth(DST_DAY.from, DST_DAY.to).pages.get("/") ?? 0;
-    expect(await t.query(api.reports.getOverview, args)).toMatchObject({
-      visitors: home,
-      pageviews: home,
-      sessions: home,
-      complete: true,
-    });
-  };
   await check("before final compaction");
   await compactAll(t);
   await check("after final compaction");
-  await checkScan();
 }
 
 // ---------------------------------------------------------------- tests
