@@ -25,6 +25,8 @@ export const DIMENSIONS = [
   "screen",
   "event",
   "prop",
+  /** Goal conversions, keyed by goal id (src/component/goals.ts); appended last, as the row codec needs. */
+  "goal",
 ] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 export const vDimension = v.union(...DIMENSIONS.map((d) => v.literal(d)));
@@ -464,6 +466,81 @@ export const vReadKeyInfo = v.object({
 });
 export type ReadKeyInfo = Infer<typeof vReadKeyInfo>;
 
+// ---- goals (src/component/goals.ts, goalBackfills.ts) --------------------------
+
+/**
+ * What a goal counts: a pageview whose path matches `path` (`*` one segment,
+ * `**` any number of segments, e.g. `/blog/**`), or a track event named `event`
+ * whose props include every entry of `props` (names as the client sent them).
+ * The same matching as a funnel step.
+ */
+export const vGoalMatch = v.union(
+  v.object({ path: v.string() }),
+  v.object({ event: v.string(), props: v.optional(vProps) }),
+);
+export type GoalMatch = Infer<typeof vGoalMatch>;
+/**
+ * Revenue of a goal: the sum of the numeric property `property` (a number, or a
+ * string of a decimal number) of the events it counts, in `currency` (a label,
+ * e.g. "EUR"; no conversion), kept to thousandths of a unit.
+ */
+export const vGoalRevenue = v.object({ property: v.string(), currency: v.string() });
+export type GoalRevenue = Infer<typeof vGoalRevenue>;
+export const vCreateGoalArgs = {
+  siteId: v.string(),
+  name: v.string(),
+  match: vGoalMatch,
+  revenue: v.optional(vGoalRevenue),
+};
+export type CreateGoalArgs = ObjectType<typeof vCreateGoalArgs>;
+export const vGoalIdArgs = { siteId: v.string(), goalId: v.string() };
+/** A goal as admins see it; `backfilling` while its counts of events received before it are still being added. */
+export const vGoalInfo = v.object({
+  goalId: v.string(),
+  siteId: v.string(),
+  name: v.string(),
+  match: vGoalMatch,
+  revenue: v.union(vGoalRevenue, v.null()),
+  createdAt: v.number(),
+  backfilling: v.boolean(),
+  /** Why the backfill of earlier events stopped short, or null. */
+  backfillError: v.union(v.string(), v.null()),
+});
+export type GoalInfo = Infer<typeof vGoalInfo>;
+export const vGoalsArgs = { ...vRange, compare: v.optional(vCompare) };
+export type GoalsArgs = ObjectType<typeof vGoalsArgs>;
+const goalMetrics = {
+  goalId: v.string(),
+  /** Events that matched the goal. */
+  conversions: v.number(),
+  /** Visitors with at least one conversion. */
+  converters: v.number(),
+  /** converters / the range's visitors (null when it had none). */
+  conversionRate: v.union(v.number(), v.null()),
+  /** The revenue property's sum over the conversions, or null for a goal without revenue. */
+  revenue: v.union(v.number(), v.null()),
+};
+/**
+ * Per goal (in creation order) over the range. `backfilling`: the goal's counts
+ * of events received before it was created are not all in yet. `comparison`:
+ * the same goals over the compared period, when `compare` was given.
+ */
+export const vGoalsReport = v.object({
+  visitors: v.number(),
+  goals: v.array(
+    v.object({
+      ...goalMetrics,
+      name: v.string(),
+      currency: v.union(v.string(), v.null()),
+      backfilling: v.boolean(),
+    }),
+  ),
+  comparison: v.optional(
+    v.object({ ...vComparedRange, visitors: v.number(), goals: v.array(v.object(goalMetrics)) }),
+  ),
+});
+export type GoalsReport = Infer<typeof vGoalsReport>;
+
 /** The reports the stats HTTP API serves, each with its facade's arguments. */
 export const vStatsRequest = v.union(
   v.object({ report: v.literal("overview"), args: v.object(vOverviewArgs) }),
@@ -471,6 +548,7 @@ export const vStatsRequest = v.union(
   v.object({ report: v.literal("breakdown"), args: v.object(vBreakdownArgs) }),
   v.object({ report: v.literal("realtime"), args: v.object(vRealtimeArgs) }),
   v.object({ report: v.literal("propertyBreakdown"), args: v.object(vPropertyBreakdownArgs) }),
+  v.object({ report: v.literal("goals"), args: v.object(vGoalsArgs) }),
 );
 export type StatsRequest = Infer<typeof vStatsRequest>;
 export const vStatsOutcome = v.union(
@@ -481,7 +559,7 @@ export const vStatsOutcome = v.union(
   v.object({ status: v.literal("unavailable"), message: v.string() }),
   v.object({
     status: v.literal("ok"),
-    body: v.union(vOverview, vTimeseries, vBreakdown, vRealtime),
+    body: v.union(vOverview, vTimeseries, vBreakdown, vRealtime, vGoalsReport),
   }),
 );
 export type StatsOutcome = Infer<typeof vStatsOutcome>;
@@ -746,12 +824,9 @@ export const MAX_FUNNEL_STEPS = 8;
 /**
  * A funnel step: a pageview whose path matches `path` (`*` one segment, `**`
  * any number of segments, e.g. `/blog/**`), or a track event named `event`
- * whose props include every entry of `props`.
+ * whose props include every entry of `props`: what a goal matches (vGoalMatch).
  */
-export const vFunnelStep = v.union(
-  v.object({ path: v.string() }),
-  v.object({ event: v.string(), props: v.optional(vProps) }),
-);
+export const vFunnelStep = vGoalMatch;
 export type FunnelStep = Infer<typeof vFunnelStep>;
 export const vFunnelMode = v.union(v.literal("sequential"), v.literal("strict"));
 export type FunnelMode = Infer<typeof vFunnelMode>;

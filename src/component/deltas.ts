@@ -34,6 +34,7 @@ import type { SessionState } from "./sessions.js";
 import { isDailyVisitorId } from "./salts.js";
 import { estimate, hashVisitor, sketchOf } from "./sketch.js";
 import { hourStart, minuteStart } from "./time.js";
+import { REVENUE_COUNTER, conversionsOf, type CountedGoal } from "./goalMath.js";
 
 export type DeltaInterval = Doc<"rollupDeltas">["interval"];
 
@@ -152,6 +153,27 @@ export class Deltas {
     for (const [k, value] of Object.entries(event.props ?? {})) {
       this.add("hour", hour, "prop", counters(propKey(name, propertyName(k), String(value))));
     }
+  }
+
+  /**
+   * Adds one counted event's conversions of `goals` at the event's own hour: a
+   * `goal` row per goal it matches, keyed by the goal's id, with the event
+   * (`events`), its visitor (the converters) and its revenue (REVENUE_COUNTER).
+   * Hours only: realtime shows no goals.
+   */
+  addConversions(event: AnalyticsEvent, goals: readonly CountedGoal[], timeZone: string): void {
+    if (goals.length === 0) return;
+    const visitors = sketchOf([hashVisitor(event.visitorId)]);
+    const persistent = isDailyVisitorId(event.visitorId) ? {} : { persistent: visitors };
+    const hour = hourStart(event.occurredAt, timeZone);
+    for (const { goalId, revenue } of conversionsOf(goals, event, pagePath(event.url)))
+      this.add("hour", hour, "goal", {
+        ...emptyRow(goalId),
+        events: 1,
+        [REVENUE_COUNTER]: revenue,
+        visitors,
+        ...persistent,
+      });
   }
 }
 

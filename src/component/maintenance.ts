@@ -24,6 +24,7 @@ import { liveSite } from "./sites.js";
 import { liveOwner, type RollupOwner } from "./generations.js";
 import { resumeStalledScans } from "./scans.js";
 import { resumeStalledRebuilds } from "./rebuilds.js";
+import { resumeStalledGoalBackfills } from "./goalBackfills.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
 import { deleteHourTotals } from "./totals.js";
 
@@ -50,6 +51,8 @@ export const kick = mutation({
     await resumeStalledScans(ctx, Date.now());
     // Rebuilds whose step chain died (a step that never scheduled the next) go on where they were.
     await resumeStalledRebuilds(ctx, Date.now());
+    // Goal backfills whose chain died (a step that threw) go on from their last committed step.
+    await resumeStalledGoalBackfills(ctx, Date.now());
     return { sites, compaction: await kickCompaction(ctx, Date.now()) };
   },
 });

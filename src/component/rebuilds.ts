@@ -38,6 +38,7 @@ import { assertKeptUntouched, copyStep, dropKeptDeltas, planPartial } from "./pa
 import { liveSite, siteOrThrow } from "./sites.js";
 import { HOUR, MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
 import { clearHourTotals } from "./totals.js";
+import { assertNoGoalBackfill, loadGoals } from "./goals.js";
 import {
   MAX_BATCHES_PER_RUN,
   MAX_EVENTS_PER_RUN,
@@ -164,6 +165,7 @@ export const rebuildRollups = mutation({
       if (latest.status === "failed" || latest.leaseUntil < Date.now()) await resume(ctx, latest);
       return progress((await ctx.db.get("rebuilds", latest._id))!);
     }
+    await assertNoGoalBackfill(ctx, site._id);
     if (latest?.status === "cleaning" && latest.leaseUntil < Date.now())
       await startChain(ctx, latest);
     const rebuildId = await ctx.db.insert("rebuilds", {
@@ -283,6 +285,8 @@ async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<
     generation: rebuild.generation,
     timezone: rebuild.timezone,
     sessionTimeoutMs: site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+    // Goals cannot be created while a rebuild runs (goals.ts), so every batch it replays counts the same goals.
+    goals: await loadGoals(ctx, siteId),
   };
   const live = await SiteCursor.load(ctx, siteId);
   const cursor = SiteCursor.ofState(siteId, rebuild.cursor);

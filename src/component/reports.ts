@@ -54,11 +54,11 @@ import { assertRetained, loadHorizons } from "./retention.js";
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 
-const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
+export const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 
-type Aligned = { site: Doc<"sites">; from: number; to: number };
+export type Aligned = { site: Doc<"sites">; from: number; to: number };
 
-async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
+export async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
   const site = await siteOrThrow(ctx, args.siteId);
   return { site, ...alignRange(args.from, args.to, unit, phaseOf(site, unit)) };
 }
@@ -79,7 +79,7 @@ const phaseOf = (site: Doc<"sites">, unit: number) =>
   unit === HOUR ? hourPhase(site.timezone) : 0;
 
 /** The compared period of an aligned range (time.ts comparisonRange), or null when none was asked for. */
-function comparedRange(
+export function comparedRange(
   { site, from, to }: Aligned,
   compare: Compare | undefined,
   unit = HOUR,
@@ -89,7 +89,7 @@ function comparedRange(
   return { site, ...range };
 }
 
-async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned) {
+export async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned) {
   const pieces = await planRetained(ctx, site, from, to);
   const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, "total");
   const total = groups.values().next().value;
@@ -281,7 +281,7 @@ async function topRows(
 }
 
 /** `keys`' rows over a range, in their order (zeros for a key not seen): sketches are read for these keys only. */
-async function rowsForKeys(
+export async function rowsForKeys(
   ctx: QueryCtx,
   range: Aligned,
   dimension: Dimension,

@@ -193,7 +193,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   | "os"
                   | "screen"
                   | "event"
-                  | "prop";
+                  | "prop"
+                  | "goal";
                 limit?: number;
                 type: "breakdown";
               }
@@ -258,6 +259,89 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           windowMs?: number;
         },
         { scanId: string },
+        Name
+      >;
+    };
+    goals: {
+      createGoal: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          match:
+            | { path: string }
+            | {
+                event: string;
+                props?: Record<string, string | number | boolean>;
+              };
+          name: string;
+          revenue?: { currency: string; property: string };
+          siteId: string;
+        },
+        { goalId: string },
+        Name
+      >;
+      deleteGoal: FunctionReference<
+        "mutation",
+        "internal",
+        { goalId: string; siteId: string },
+        boolean,
+        Name
+      >;
+      getGoals: FunctionReference<
+        "query",
+        "internal",
+        {
+          compare?: "previous" | "yearOverYear" | { from: number; to: number };
+          from: number;
+          siteId: string;
+          to: number;
+        },
+        {
+          comparison?: {
+            from: number;
+            goals: Array<{
+              conversionRate: number | null;
+              conversions: number;
+              converters: number;
+              goalId: string;
+              revenue: number | null;
+            }>;
+            to: number;
+            visitors: number;
+          };
+          goals: Array<{
+            backfilling: boolean;
+            conversionRate: number | null;
+            conversions: number;
+            converters: number;
+            currency: string | null;
+            goalId: string;
+            name: string;
+            revenue: number | null;
+          }>;
+          visitors: number;
+        },
+        Name
+      >;
+      listGoals: FunctionReference<
+        "query",
+        "internal",
+        { siteId: string },
+        Array<{
+          backfillError: string | null;
+          backfilling: boolean;
+          createdAt: number;
+          goalId: string;
+          match:
+            | { path: string }
+            | {
+                event: string;
+                props?: Record<string, string | number | boolean>;
+              };
+          name: string;
+          revenue: { currency: string; property: string } | null;
+          siteId: string;
+        }>,
         Name
       >;
     };
@@ -563,7 +647,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             | "os"
             | "screen"
             | "event"
-            | "prop";
+            | "prop"
+            | "goal";
           from: number;
           limit?: number;
           siteId: string;
@@ -1010,7 +1095,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     | "os"
                     | "screen"
                     | "event"
-                    | "prop";
+                    | "prop"
+                    | "goal";
                   from: number;
                   limit?: number;
                   siteId: string;
@@ -1031,6 +1117,16 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   to: number;
                 };
                 report: "propertyBreakdown";
+              }
+            | {
+                args: {
+                  compare?:
+                    "previous" | "yearOverYear" | { from: number; to: number };
+                  from: number;
+                  siteId: string;
+                  to: number;
+                };
+                report: "goals";
               };
         },
         | { status: "unknown_key" }
@@ -1124,6 +1220,31 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     key: string;
                     pageviews: number;
                     visitors: number;
+                  }>;
+                  visitors: number;
+                }
+              | {
+                  comparison?: {
+                    from: number;
+                    goals: Array<{
+                      conversionRate: number | null;
+                      conversions: number;
+                      converters: number;
+                      goalId: string;
+                      revenue: number | null;
+                    }>;
+                    to: number;
+                    visitors: number;
+                  };
+                  goals: Array<{
+                    backfilling: boolean;
+                    conversionRate: number | null;
+                    conversions: number;
+                    converters: number;
+                    currency: string | null;
+                    goalId: string;
+                    name: string;
+                    revenue: number | null;
                   }>;
                   visitors: number;
                 };
