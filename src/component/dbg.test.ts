@@ -1,0 +1,22 @@
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { api } from "./_generated/api.js";
+import { createSite, drainAll, ingest } from "./oracle.harness.testlib.js";
+import { initConvexTest } from "./test.setup.js";
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+test("dbg", async () => {
+  vi.setSystemTime(Date.parse("2026-11-10T12:00:00Z"));
+  const t = initConvexTest();
+  const a = await createSite(t, "UTC");
+  const now = Date.now();
+  const ev = (id: string) => ({ id, type: "pageview" as const, occurredAt: now - 60_000, url: "https://example.com/docs/a", visitorId: id });
+  await ingest(t, a, { batchId: "a1", events: [ev("x")] });
+  await ingest(t, a, { batchId: "a2", events: [ev("y")] });
+  await drainAll(t, a);
+  const { goalId } = await t.mutation(api.goals.createGoal, { siteId: a, name: "D", match: { path: "/docs/**" } });
+  console.log(await t.run(async (ctx) => ({ b: await ctx.db.query("goalBackfills").collect(), batches: (await ctx.db.query("batches").collect()).map(b=>[b._id,b._creationTime]) })));
+  await t.finishAllScheduledFunctions(vi.runAllTimers);
+  console.log(await t.run(async (ctx) => await ctx.db.query("goalBackfills").collect()));
+  const r = await t.query(api.goals.getGoals, { siteId: a, from: now - 86400000, to: now + 3600000 });
+  console.log(JSON.stringify(r));
+});
