@@ -15,6 +15,8 @@
 //
 // Bounds per step: batches until 1 MiB read or 500 documents, and at most 200
 // hour buckets written (each an append that may merge a size class, deltas.ts).
+// A step waits for compaction while the site has over MAX_UNCOMPACTED closed-hour
+// documents to fold, so reports (which read those) keep within their bounds.
 import { v } from "convex/values";
 import { streamQuery } from "convex-helpers/server/pagination";
 import { internalMutation, type MutationCtx } from "./_generated/server.js";
@@ -23,7 +25,8 @@ import type { Doc, Id } from "./_generated/dataModel.js";
 import schema from "./schema.js";
 import { SiteCursor } from "./cursor.js";
 import { Deltas, appendDeltas } from "./deltas.js";
-import { liveGeneration } from "./generations.js";
+import { countUncompacted, liveGeneration } from "./generations.js";
+import { countedGoal } from "./goalMath.js";
 import { isCounted } from "./sessions.js";
 import { liveSite } from "./sites.js";
 import { MINUTE } from "./time.js";
@@ -37,6 +40,13 @@ export const BACKFILL_STEP_READ_BYTES = 1024 * 1024;
 export const BACKFILL_STEP_DOCUMENTS = 500;
 /** Hour buckets a step writes at most: a batch spans at most 100 events, so it stops before the next batch past this. */
 export const BACKFILL_STEP_BUCKETS = 200;
+/**
+ * Closed-hour delta and staging documents of the site past which a step waits
+ * COMPACTION_WAIT_MS for compaction (with one step's BACKFILL_STEP_BUCKETS more,
+ * still well under the 1,000 a report reads).
+ */
+export const MAX_UNCOMPACTED = 200;
+export const COMPACTION_WAIT_MS = 30_000;
 /** Backfills one kick restarts at most. */
 const RESUMED_PER_KICK = 10;
 
@@ -121,8 +131,23 @@ export async function backfillStepHandler(
   const site = liveSite(await ctx.db.get("sites", backfill.siteId));
   if (!goal || !site) return null;
   const { siteId, boundary, position } = backfill;
+  const owner = { siteId, generation: backfill.generation };
+  const now = Date.now();
+  // Reports read the deltas compaction has not folded (at most 1,000 per range): a backfill of
+  // months of events must not pile them up faster than compaction folds them.
+  if ((await countUncompacted(ctx, owner, now, MAX_UNCOMPACTED + 1)) > MAX_UNCOMPACTED) {
+    await ctx.db.patch("goalBackfills", backfillId, {
+      leaseUntil: now + COMPACTION_WAIT_MS + BACKFILL_LEASE_MS,
+    });
+    await ctx.scheduler.runAfter(0, internal.compaction.compact, {});
+    await ctx.scheduler.runAfter(COMPACTION_WAIT_MS, internal.goalBackfills.step, {
+      backfillId,
+      chainId,
+    });
+    return null;
+  }
   const counted = SiteCursor.ofState(siteId, boundary);
-  const goals = [{ id: goal._id, match: goal.match, ...(goal.revenue ? { revenue: goal.revenue } : {}) }];
+  const goals = [countedGoal(goal)];
   const stream = streamQuery(ctx, {
     table: "batches",
     index: "by_site",
@@ -153,7 +178,6 @@ export async function backfillStepHandler(
       deltas.addConversions(event, goals, site.timezone);
     }
   }
-  const owner = { siteId, generation: backfill.generation };
   for (const { interval, bucketStart, rows } of deltas.buckets.values())
     await appendDeltas(ctx, owner, interval, bucketStart, rows.toDeltaRows());
   await ctx.db.patch("goalBackfills", backfillId, {
@@ -162,7 +186,7 @@ export async function backfillStepHandler(
     events: backfill.events + events,
     // A step went through: the restarts so far were not for want of progress.
     restarts: 0,
-    leaseUntil: Date.now() + BACKFILL_LEASE_MS,
+    leaseUntil: now + BACKFILL_LEASE_MS,
     ...(finished ? { status: "done" as const } : {}),
   });
   if (!finished)

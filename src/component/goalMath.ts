@@ -4,7 +4,7 @@
 // whether an event was counted live or backfilled. Matching is a funnel step's
 // (funnelMath.ts stepMatches): one definition of "this event is that step".
 import type { AnalyticsEvent, CreateGoalArgs, GoalMatch, GoalRevenue } from "../shared.js";
-import { storedPropertyName } from "./events.js";
+import { propertyName, storedPropertyName } from "./events.js";
 import { MAX_EVENT_NAME_LENGTH, checkPattern, stepMatches } from "./funnelMath.js";
 import type { Counters } from "./rows.js";
 
@@ -28,6 +28,37 @@ const MAX_REVENUE_AMOUNT = 1e12;
 
 /** A goal as the worker counts it: its id (the rollup key) and its definition. */
 export type CountedGoal = { id: string; match: GoalMatch; revenue?: GoalRevenue };
+
+/**
+ * A match as the `goals` table stores it: prop names as events store them
+ * (events.ts storedPropertyName), since Convex refuses nested field names that
+ * begin with "_" (and "$"), which clients may send.
+ */
+export function storedMatch(match: GoalMatch): GoalMatch {
+  if ("path" in match || !match.props) return match;
+  const props = Object.entries(match.props).map(([k, v]) => [storedPropertyName(k), v]);
+  return { event: match.event, props: Object.fromEntries(props) };
+}
+
+/** A stored match with its prop names as the client sent them. */
+export function clientMatch(match: GoalMatch): GoalMatch {
+  if ("path" in match || !match.props) return match;
+  const props = Object.entries(match.props).map(([k, v]) => [propertyName(k), v]);
+  return { event: match.event, props: Object.fromEntries(props) };
+}
+
+/** A stored goal as the worker and the backfill count it. */
+export function countedGoal(doc: {
+  _id: string;
+  match: GoalMatch;
+  revenue?: GoalRevenue;
+}): CountedGoal {
+  return {
+    id: doc._id,
+    match: clientMatch(doc.match),
+    ...(doc.revenue ? { revenue: doc.revenue } : {}),
+  };
+}
 
 /** Validates a goal's definition into its canonical form (props sorted by name). */
 export function goalDefinition(

@@ -29,7 +29,10 @@ import {
   MAX_GOALS_PER_SITE,
   REVENUE_COUNTER,
   REVENUE_UNITS_PER_CURRENCY_UNIT,
+  clientMatch,
+  countedGoal,
   goalDefinition,
+  storedMatch,
   type CountedGoal,
 } from "./goalMath.js";
 import { startBackfill } from "./goalBackfills.js";
@@ -53,11 +56,7 @@ async function goalDocs(ctx: Reader, siteId: Id<"sites">): Promise<Doc<"goals">[
 
 /** The site's goals as the worker counts them (at most MAX_GOALS_PER_SITE, in creation order). */
 export async function loadGoals(ctx: Reader, siteId: Id<"sites">): Promise<CountedGoal[]> {
-  return (await goalDocs(ctx, siteId)).map((g) => ({
-    id: g._id,
-    match: g.match,
-    ...(g.revenue ? { revenue: g.revenue } : {}),
-  }));
+  return (await goalDocs(ctx, siteId)).map(countedGoal);
 }
 
 /** The site's backfills still running, by goal: one index range, whatever the number of goals. */
@@ -105,7 +104,11 @@ export const createGoal = mutation({
         `A site has at most ${MAX_GOALS_PER_SITE} goals: delete one before creating another`,
       );
     await assertNoRebuild(ctx, site._id);
-    const goalId = await ctx.db.insert("goals", { siteId: site._id, ...definition });
+    const goalId = await ctx.db.insert("goals", {
+      siteId: site._id,
+      ...definition,
+      match: storedMatch(definition.match),
+    });
     await startBackfill(ctx, site, goalId);
     return { goalId };
   },
@@ -123,7 +126,7 @@ function goalInfo(goal: Doc<"goals">, backfill: Doc<"goalBackfills"> | null): Go
     goalId: goal._id,
     siteId: goal.siteId,
     name: goal.name,
-    match: goal.match,
+    match: clientMatch(goal.match),
     revenue: goal.revenue ?? null,
     createdAt: goal._creationTime,
     backfilling: backfill?.status === "running",

@@ -32,7 +32,7 @@ import type { Doc, Id, TableNames } from "./_generated/dataModel.js";
 import { vRebuildArgs, vRebuildIdArgs, vRebuildProgress, type RebuildProgress } from "../shared.js";
 import { SiteCursor } from "./cursor.js";
 import { Deltas } from "./deltas.js";
-import { liveGeneration } from "./generations.js";
+import { countUncompacted, liveGeneration } from "./generations.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
 import { assertKeptUntouched, copyStep, dropKeptDeltas, planPartial } from "./partialRebuilds.js";
 import { liveSite, siteOrThrow } from "./sites.js";
@@ -377,23 +377,7 @@ async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<
 
 /** The closed-hour delta and staging documents of a generation, counted up to MAX_UNCOMPACTED_AT_SWITCH + 1. */
 async function uncompacted(ctx: MutationCtx, target: RollupTarget, now: number): Promise<number> {
-  const { siteId, generation } = target;
-  const limit = MAX_UNCOMPACTED_AT_SWITCH + 1;
-  const deltas = await ctx.db
-    .query("rollupDeltas")
-    .withIndex("by_bucket", (q) =>
-      q
-        .eq("siteId", siteId)
-        .eq("generation", generation)
-        .eq("interval", "hour")
-        .lt("bucketStart", now - HOUR),
-    )
-    .take(limit);
-  const staged = await ctx.db
-    .query("rollupStaging")
-    .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("generation", generation))
-    .take(limit - deltas.length);
-  return deltas.length + staged.length;
+  return await countUncompacted(ctx, target, now, MAX_UNCOMPACTED_AT_SWITCH + 1);
 }
 
 /** Deletes a bounded part of the old generation; the rebuild is done once nothing is left. */
