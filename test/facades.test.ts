@@ -89,6 +89,10 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     // The site's own timezone, as setup's rebuild: the call returns that rebuild.
     rebuildRollups: { siteId },
     getRebuild: { siteId, rebuildId: existingRebuildId },
+    getGoals: { ...range, compare: "previous" },
+    createGoal: { siteId, name: "Signup", match: { event: "signup" } },
+    listGoals: { siteId },
+    deleteGoal: { siteId, goalId: "no-such-goal" },
   };
 }
 
@@ -133,6 +137,9 @@ async function setup() {
     siteId: site!.siteId,
   });
   existingRebuildId = rebuild.rebuildId;
+  // Run to the end (the site is empty): goals cannot be created while a rebuild runs.
+  await t.finishAllScheduledFunctions(vi.runAllTimers);
+  vi.setSystemTime(NOW);
   // One dead letter, for the dead-letter functions to act on.
   const deadLetterId = await inComponent(t, "analytics", async (ctx) =>
     String(
@@ -490,6 +497,7 @@ describe("the reports' auth callback", () => {
       getBreakdown: { ...range, dimension: "page", compare: { from: NOW - DAY, to: NOW - HOUR } },
       getPropertyBreakdown: { ...range, event: "signup", property: "plan" },
       getRealtime: { siteId, now: NOW },
+      getGoals: { ...range, compare: { from: NOW - DAY, to: NOW - HOUR } },
     } as const;
     await t.run(async (ctx) => {
       const asked: string[] = [];
@@ -511,5 +519,54 @@ describe("the reports' auth callback", () => {
       expect(asked.length).toBe(Object.keys(reports).length);
     });
     expect(calls).toEqual(Object.keys(reports).map((operation) => ({ operation, siteId })));
+  });
+
+  test("the goal admin functions' callback receives the operation and siteId, and when it throws the component is never asked", async () => {
+    const { t, siteId } = await setup();
+    const calls: { operation: string; siteId?: string }[] = [];
+    const recording = exposeAdminApi(components.analytics, {
+      auth: async (_ctx, { operation, siteId }) => {
+        calls.push({ operation, siteId });
+      },
+    });
+    const refusing = exposeAdminApi(components.analytics, {
+      auth: async () => {
+        throw new Error("refused by the host");
+      },
+    });
+    await t.run(async (ctx) => {
+      const asked: string[] = [];
+      const spy = (run: (...a: unknown[]) => Promise<unknown>) => async (...a: unknown[]) => {
+        asked.push("component");
+        return await run(...a);
+      };
+      const spying = {
+        ...ctx,
+        runQuery: spy(ctx.runQuery as (...a: unknown[]) => Promise<unknown>),
+        runMutation: spy(ctx.runMutation as (...a: unknown[]) => Promise<unknown>),
+      };
+      const refused = async (name: "createGoal" | "listGoals" | "deleteGoal", args: object) =>
+        await expect(handlerOf(refusing[name])(spying, { ...args }), name).rejects.toThrow(
+          "refused by the host",
+        );
+      const match = { event: "signup", props: { plan: "pro" } };
+      await refused("createGoal", { siteId, name: "Pro", match });
+      const { goalId } = (await handlerOf(recording.createGoal)(spying, {
+        siteId,
+        name: "Pro",
+        match,
+      })) as { goalId: string };
+      await refused("listGoals", { siteId });
+      expect(await handlerOf(recording.listGoals)(spying, { siteId })).toEqual([
+        expect.objectContaining({ goalId, name: "Pro", match }),
+      ]);
+      await refused("deleteGoal", { siteId, goalId });
+      expect(await handlerOf(recording.deleteGoal)(spying, { siteId, goalId })).toBe(true);
+      // One component call per recorded call, none from the refusing facade.
+      expect(asked.length).toBe(3);
+    });
+    expect(calls).toEqual(
+      ["createGoal", "listGoals", "deleteGoal"].map((operation) => ({ operation, siteId })),
+    );
   });
 });

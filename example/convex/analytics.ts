@@ -48,7 +48,7 @@ const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
 };
 
 // Administration: admins do everything. An owner manages their own site (settings,
-// write key, dead letters, bot counts, GDPR deletions, rollup rebuilds) and lists only
+// write key, dead letters, bot counts, GDPR deletions, rollup rebuilds, goals) and lists only
 // their sites; creating sites, looking them up by slug and deleting them are for admins.
 const requireSiteAdmin: AuthCallback = async (ctx, { operation, siteId }) => {
   if (devOpen()) return;
@@ -73,6 +73,7 @@ export const {
   getExport,
   getFunnel,
   startFunnel,
+  getGoals,
 } = exposeAnalyticsApi(components.analytics, {
   auth: requireSiteReader,
 });
@@ -96,6 +97,9 @@ export const {
   getDeletion,
   rebuildRollups,
   getRebuild,
+  createGoal,
+  listGoals,
+  deleteGoal,
 } = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.
