@@ -536,10 +536,12 @@ describe("the reports' auth callback", () => {
     });
     await t.run(async (ctx) => {
       const asked: string[] = [];
-      const spy = (run: (...a: unknown[]) => Promise<unknown>) => async (...a: unknown[]) => {
-        asked.push("component");
-        return await run(...a);
-      };
+      const spy =
+        (run: (...a: unknown[]) => Promise<unknown>) =>
+        async (...a: unknown[]) => {
+          asked.push("component");
+          return await run(...a);
+        };
       const spying = {
         ...ctx,
         runQuery: spy(ctx.runQuery as (...a: unknown[]) => Promise<unknown>),

@@ -12,7 +12,14 @@ import type { Doc } from "./_generated/dataModel.js";
 import { STREAM_FROM, STREAM_TO, type Batch } from "./oracle.streams.testlib.js";
 import type { AnalyticsEvent } from "../shared.js";
 import { storedPropertyName } from "./events.js";
-import { compactAll, createSite, drainAll, ingest, settle, type T } from "./oracle.harness.testlib.js";
+import {
+  compactAll,
+  createSite,
+  drainAll,
+  ingest,
+  settle,
+  type T,
+} from "./oracle.harness.testlib.js";
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { injectFault } from "./faults.testlib.js";
 import { initConvexTest } from "./test.setup.js";
@@ -48,7 +55,9 @@ const BATCHES: Batch[] = Array.from({ length: 300 }, (_, i) => {
   const at = STREAM_FROM + i * HOUR + (i % 7) * MINUTE;
   const visitorId = `v${i % 37}`;
   const url = `https://example.com${i % 2 ? "/docs/guide" : "/blog/post"}`;
-  const events: AnalyticsEvent[] = [{ id: `p${i}`, type: "pageview", occurredAt: at, url, visitorId }];
+  const events: AnalyticsEvent[] = [
+    { id: `p${i}`, type: "pageview", occurredAt: at, url, visitorId },
+  ];
   if (i % 3 === 0)
     events.push({
       ...{ id: `d${i}`, type: "track", name: "download", occurredAt: at + 1_000, url, visitorId },
@@ -112,7 +121,7 @@ describe("goal backfills", () => {
     ]);
     let steps = 0;
     let waits = 0;
-    for (let running = await backfills(t); running.some((b) => b.status === "running"); ) {
+    for (let running = await backfills(t); running.some((b) => b.status === "running");) {
       for (const b of running.filter((x) => x.status === "running")) {
         const m = await step(t, b);
         steps++;
@@ -310,7 +319,7 @@ describe("goal admin", () => {
         purchase("p2", "4.5"),
         purchase("p3", "lots"),
         purchase("p4", true),
-          {
+        {
           ...purchase("p5", 99),
           props: { [storedPropertyName("_plan")]: "free", [storedPropertyName("$amount")]: 99 },
         },
@@ -329,4 +338,3 @@ describe("goal admin", () => {
     ]);
   });
 });
-

@@ -84,11 +84,10 @@ export function goalDefinition(
   }
   const { revenue } = args;
   if (revenue) {
-    if ("path" in match) throw new Error("Revenue comes from an event's property: a path goal has none");
+    if ("path" in match)
+      throw new Error("Revenue comes from an event's property: a path goal has none");
     if (revenue.property.length === 0 || revenue.property.length > MAX_PROPERTY_NAME_LENGTH)
-      throw new Error(
-        `A goal's revenue property has 1 to ${MAX_PROPERTY_NAME_LENGTH} characters`,
-      );
+      throw new Error(`A goal's revenue property has 1 to ${MAX_PROPERTY_NAME_LENGTH} characters`);
     if (revenue.currency.length === 0 || revenue.currency.length > MAX_CURRENCY_LENGTH)
       throw new Error(`A goal's currency has 1 to ${MAX_CURRENCY_LENGTH} characters`);
   }

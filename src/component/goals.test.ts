@@ -6,8 +6,7 @@
 // oracle exactly, before and after compaction, and over compared periods.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api, internal } from "./_generated/api.js";
-import type { Id } from "./_generated/dataModel.js";
+import { api } from "./_generated/api.js";
 import { DST_DAY, STREAM_FROM, STREAM_TO, scenarioOf } from "./oracle.streams.testlib.js";
 import {
   PROPERTY_TIMEOUT_MS,
@@ -79,7 +78,9 @@ describe("goals against the oracle", () => {
             goals.map((x) => x.goalId),
           );
           const processed = await processedEvents(t);
-          const backfills = await t.run(async (ctx) => await ctx.db.query("goalBackfills").collect());
+          const backfills = await t.run(
+            async (ctx) => await ctx.db.query("goalBackfills").collect(),
+          );
           expect(backfills.map((b) => b.status)).toEqual(goals.map(() => "done"));
           stats.backfilledBatches += backfills.reduce((n, b) => n + b.batches, 0);
           const ranges = [
@@ -88,15 +89,43 @@ describe("goals against the oracle", () => {
             { from: STREAM_FROM + 9 * DAY + 5 * 3_600_000, to: STREAM_FROM + 12 * DAY },
           ];
           for (const { from, to } of ranges)
-            await expectGoalsMatch(t, siteId, goals, from, to, tz, "before compaction", undefined, processed);
+            await expectGoalsMatch(
+              t,
+              siteId,
+              goals,
+              from,
+              to,
+              tz,
+              "before compaction",
+              undefined,
+              processed,
+            );
           await compactAll(t);
-          const whole = await expectGoalsMatch(t, siteId, goals, STREAM_FROM, STREAM_TO, tz, "compacted");
+          const whole = await expectGoalsMatch(
+            t,
+            siteId,
+            goals,
+            STREAM_FROM,
+            STREAM_TO,
+            tz,
+            "compacted",
+          );
           for (const goal of whole.goals) stats.conversions += goal.conversions;
           stats.revenue += whole.goals.reduce((n, goal) => n + (goal.revenue ?? 0), 0);
           for (const [i, { from, to }] of ranges.entries()) {
             const other = ranges[(i + 1) % ranges.length]!;
             for (const compare of [undefined, "previous", "yearOverYear", other] as const)
-              await expectGoalsMatch(t, siteId, goals, from, to, tz, "compacted", compare, processed);
+              await expectGoalsMatch(
+                t,
+                siteId,
+                goals,
+                from,
+                to,
+                tz,
+                "compacted",
+                compare,
+                processed,
+              );
           }
         }),
         { numRuns: RUNS, seed: SEED, endOnFailure: true },
@@ -128,11 +157,24 @@ describe("goals against the oracle", () => {
     await ingest(t, b, { batchId: "b1", events: [event("y")] });
     await drainAll(t, a);
     await drainAll(t, b);
-    const report = await t.query(api.goals.getGoals, { siteId: a, from: now - DAY, to: now + 3_600_000 });
+    const report = await t.query(api.goals.getGoals, {
+      siteId: a,
+      from: now - DAY,
+      to: now + 3_600_000,
+    });
     expect(report.goals).toEqual([
-      expect.objectContaining({ goalId: goal!.goalId, conversions: 1, converters: 1, conversionRate: 1 }),
+      expect.objectContaining({
+        goalId: goal!.goalId,
+        conversions: 1,
+        converters: 1,
+        conversionRate: 1,
+      }),
     ]);
-    const other = await t.query(api.goals.getGoals, { siteId: b, from: now - DAY, to: now + 3_600_000 });
+    const other = await t.query(api.goals.getGoals, {
+      siteId: b,
+      from: now - DAY,
+      to: now + 3_600_000,
+    });
     expect(other.goals).toEqual([]);
   });
 });

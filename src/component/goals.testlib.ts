@@ -30,7 +30,11 @@ function patternRegex(pattern: string): RegExp {
     .split("/")
     .filter((s) => s.length > 0)
     .map((s) =>
-      s === "**" ? "(?:/[^/]+)*" : s === "*" ? "/[^/]+" : "/" + s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+      s === "**"
+        ? "(?:/[^/]+)*"
+        : s === "*"
+          ? "/[^/]+"
+          : "/" + s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
     );
   return new RegExp(`^${parts.join("")}$`);
 }
@@ -114,7 +118,9 @@ export async function expectGoalsMatch(
     `goals ${where}`,
   ).toEqual(want);
   expect(report.goals.map((g) => g.backfilling)).toEqual(goals.map(() => false));
-  expect(report.goals.map((g) => g.currency)).toEqual(goals.map((g) => g.revenue?.currency ?? null));
+  expect(report.goals.map((g) => g.currency)).toEqual(
+    goals.map((g) => g.revenue?.currency ?? null),
+  );
   if (compare !== undefined) {
     const period = comparisonRange(from, to, compare, tz, HOUR, hourPhase(tz));
     expect(report.comparison, `goals compared ${JSON.stringify(compare)} ${where}`).toEqual({

@@ -36,7 +36,7 @@ import { countUncompacted, liveGeneration } from "./generations.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
 import { assertKeptUntouched, copyStep, dropKeptDeltas, planPartial } from "./partialRebuilds.js";
 import { liveSite, siteOrThrow } from "./sites.js";
-import { HOUR, MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
+import { MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
 import { clearHourTotals } from "./totals.js";
 import { assertNoGoalBackfill, loadGoals } from "./goals.js";
 import {
