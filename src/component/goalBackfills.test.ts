@@ -6,9 +6,9 @@
 // functions' refusals, rebuilds and goals excluding each other, and a rebuild
 // counting goals the same way.
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api } from "./_generated/api.js";
+import { api, internal } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
-import type { Doc } from "./_generated/dataModel.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
 import { STREAM_FROM, STREAM_TO, type Batch } from "./oracle.streams.testlib.js";
 import type { AnalyticsEvent } from "../shared.js";
 import { storedPropertyName } from "./events.js";
@@ -202,6 +202,36 @@ describe("goal backfills", () => {
     expect((await backfills(t))[0]).toEqual(backfill);
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     await expectGoalsMatch(t, siteId, goals, whole.from, whole.to, TZ, "after the crash");
+  });
+
+  test("a batch the worker was holding for a retry when the goal was created is counted once, by the worker, not the backfill", async () => {
+    const { t, siteId } = await siteWithData(30);
+    const held = BATCHES[30]!;
+    const visitorId = held.events[0]!.visitorId;
+    for (const b of BATCHES.slice(30, 40)) await ingest(t, siteId, b);
+    const fault = injectFault(
+      {
+        fn: "worker:drainSite",
+        op: "read",
+        table: "sessions",
+        where: (eq) => eq.visitorId === visitorId,
+        when: "before",
+      },
+      { times: 1 },
+    );
+    try {
+      await settle(t);
+      await t.mutation(internal.worker.drainSite, { siteId: siteId as Id<"sites"> });
+      expect(fault.fired()).toBe(1);
+    } finally {
+      fault.remove();
+    }
+    const goals = await createGoals(t, siteId, [GOALS[0]!]);
+    const [backfill] = await backfills(t);
+    expect(backfill!.boundary.retry).toHaveLength(1);
+    await drainAll(t, siteId);
+    await recover(t);
+    await expectGoalsMatch(t, siteId, goals, whole.from, whole.to, TZ, "retried batch");
   });
 
   test(`a backfill whose steps keep throwing fails after ${MAX_BACKFILL_RESTARTS} restarts with its reason, and the goal still counts new events live`, async () => {
