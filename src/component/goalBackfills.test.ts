@@ -47,11 +47,11 @@ afterEach(() => {
 
 const TZ = "America/New_York";
 /**
- * A batch an hour for 300 hours, each a pageview (and every third a download with
+ * A batch an hour for 260 hours, each a pageview (and every third a download with
  * seats), from 37 visitors: more hour buckets than two steps write
  * (BACKFILL_STEP_BUCKETS), in creation order as in time.
  */
-const BATCHES: Batch[] = Array.from({ length: 300 }, (_, i) => {
+const BATCHES: Batch[] = Array.from({ length: 260 }, (_, i) => {
   const at = STREAM_FROM + i * HOUR + (i % 7) * MINUTE;
   const visitorId = `v${i % 37}`;
   const url = `https://example.com${i % 2 ? "/docs/guide" : "/blog/post"}`;
