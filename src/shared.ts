@@ -580,13 +580,17 @@ export type ExportProgress = Infer<typeof vExportProgress>;
 /**
  * A rollup rebuild's phases: "running" (recomputing from raw events behind the
  * live worker), "cleaning" (switched; deleting the old rollups), "done", or
- * "failed" (a step threw too often; rebuildRollups resumes it).
+ * "failed" (a step threw too often; rebuildRollups resumes it). A rebuild
+ * cancelled before its switch (cancelRebuild) goes "cancelling" (deleting its
+ * own rollups), then "cancelled".
  */
 export const vRebuildStatus = v.union(
   v.literal("running"),
   v.literal("cleaning"),
   v.literal("done"),
   v.literal("failed"),
+  v.literal("cancelling"),
+  v.literal("cancelled"),
 );
 /**
  * `timezone`: the IANA zone the rebuilt rollups are cut by, and the site's from the switch on. Default: the site's.
@@ -620,7 +624,7 @@ export const vRebuildProgress = v.object({
   batches: v.number(),
   events: v.number(),
   steps: v.number(),
-  /** Old rollup documents deleted after the switch. */
+  /** Rollup documents deleted after the switch (the old ones) or after a cancel (the rebuild's own). */
   deleted: v.number(),
   /** The last step's error, or null. */
   error: v.union(v.string(), v.null()),

@@ -89,6 +89,8 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     // The site's own timezone, as setup's rebuild: the call returns that rebuild.
     rebuildRollups: { siteId },
     getRebuild: { siteId, rebuildId: existingRebuildId },
+    // Before rebuildRollups (the calls run in name order), which then starts another.
+    cancelRebuild: { siteId, rebuildId: existingRebuildId },
   };
 }
 
@@ -418,6 +420,7 @@ describe("report arguments", () => {
         "rotateWriteKey",
         "listDeadLetters",
         "rebuildRollups",
+        "cancelRebuild",
       ]) {
         await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(
           `Unknown site "${bad}"`,

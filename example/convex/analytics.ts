@@ -95,6 +95,7 @@ export const {
   deleteSite,
   getDeletion,
   rebuildRollups,
+  cancelRebuild,
   getRebuild,
 } = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 
