@@ -35,7 +35,13 @@ import { Deltas } from "./deltas.js";
 import { deleteGenerationStep } from "./generationCleanup.js";
 import { liveGeneration } from "./generations.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
-import { assertKeptUntouched, copyStep, dropKeptDeltas, planPartial } from "./partialRebuilds.js";
+import {
+  assertKeptUntouched,
+  copyStep,
+  dropKeptDeltas,
+  planPartial,
+  rangeName,
+} from "./partialRebuilds.js";
 import { liveSite, siteOrThrow } from "./sites.js";
 import { HOUR, MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
 import {
@@ -122,11 +128,6 @@ export async function resumeStalledRebuilds(ctx: MutationCtx, now: number): Prom
   }
   return resumed;
 }
-
-const rangeName = ({ from, to }: { from: number | null; to: number | null }) =>
-  from === null
-    ? "every month"
-    : `[${new Date(from).toISOString()}, ${to === null ? "onwards" : new Date(to).toISOString()})`;
 
 /**
  * Starts a rebuild of a site's rollups, or returns the one in progress (resuming
