@@ -31,6 +31,39 @@ export const DIMENSIONS = [
 export type Dimension = (typeof DIMENSIONS)[number];
 export const vDimension = v.union(...DIMENSIONS.map((d) => v.literal(d)));
 
+/**
+ * A `prop` row's key: the event's name, the property and its value,
+ * "|"-separated, with "\" and "|" escaped by a "\" in the name and the property
+ * (the value is last, so it needs none): event "a|b" with property "c" and
+ * event "a" with property "b|c" are different keys.
+ */
+export function propKey(event: string, property: string, value: string): string {
+  return `${propGroup(event, property)}${value}`;
+}
+const escapeKeyPart = (part: string) => part.replace(/[\\|]/g, (c) => `\\${c}`);
+const unescapeKeyPart = (part: string) => part.replace(/\\([\\|])/g, "$1");
+/** The start of every `prop` key of one (event, property). */
+export function propGroup(event: string, property: string): string {
+  return `${escapeKeyPart(event)}|${escapeKeyPart(property)}|`;
+}
+/** A `prop` key's parts, or null for a key with fewer than two unescaped "|" ("(other)"). */
+export function parsePropKey(
+  key: string,
+): { event: string; property: string; value: string } | null {
+  const bars: number[] = [];
+  for (let i = 0; i < key.length && bars.length < 2; i++) {
+    if (key[i] === "\\") i++;
+    else if (key[i] === "|") bars.push(i);
+  }
+  if (bars.length < 2) return null;
+  const [first, second] = bars as [number, number];
+  return {
+    event: unescapeKeyPart(key.slice(0, first)),
+    property: unescapeKeyPart(key.slice(first + 1, second)),
+    value: key.slice(second + 1),
+  };
+}
+
 /** Dimensions fixed when a session starts; every event of the session counts under them. */
 export const SESSION_DIMENSIONS = [
   "referrer",
@@ -658,13 +691,17 @@ export type ExportProgress = Infer<typeof vExportProgress>;
 /**
  * A rollup rebuild's phases: "running" (recomputing from raw events behind the
  * live worker), "cleaning" (switched; deleting the old rollups), "done", or
- * "failed" (a step threw too often; rebuildRollups resumes it).
+ * "failed" (a step threw too often; rebuildRollups resumes it). A rebuild
+ * cancelled before its switch (cancelRebuild) goes "cancelling" (deleting its
+ * own rollups), then "cancelled".
  */
 export const vRebuildStatus = v.union(
   v.literal("running"),
   v.literal("cleaning"),
   v.literal("done"),
   v.literal("failed"),
+  v.literal("cancelling"),
+  v.literal("cancelled"),
 );
 /**
  * `timezone`: the IANA zone the rebuilt rollups are cut by, and the site's from the switch on. Default: the site's.
@@ -698,7 +735,7 @@ export const vRebuildProgress = v.object({
   batches: v.number(),
   events: v.number(),
   steps: v.number(),
-  /** Old rollup documents deleted after the switch. */
+  /** Rollup documents deleted after the switch (the old ones) or after a cancel (the rebuild's own). */
   deleted: v.number(),
   /** The last step's error, or null. */
   error: v.union(v.string(), v.null()),

@@ -89,6 +89,9 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     // The site's own timezone, as setup's rebuild: the call returns that rebuild.
     rebuildRollups: { siteId },
     getRebuild: { siteId, rebuildId: existingRebuildId },
+    // Before rebuildRollups (the calls run in name order), which then starts another.
+    cancelRebuild: { siteId, rebuildId: existingRebuildId },
+    // After cancelRebuild (name order): goals cannot be created while a rebuild runs.
     getGoals: { ...range, compare: "previous" },
     createGoal: { siteId, name: "Signup", match: { event: "signup" } },
     listGoals: { siteId },
@@ -425,6 +428,7 @@ describe("report arguments", () => {
         "rotateWriteKey",
         "listDeadLetters",
         "rebuildRollups",
+        "cancelRebuild",
       ]) {
         await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(
           `Unknown site "${bad}"`,

@@ -96,6 +96,7 @@ export const {
   deleteSite,
   getDeletion,
   rebuildRollups,
+  cancelRebuild,
   getRebuild,
   createGoal,
   listGoals,

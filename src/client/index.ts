@@ -97,6 +97,7 @@ export type AnalyticsOperation =
   | "deleteSite"
   | "getDeletion"
   | "rebuildRollups"
+  | "cancelRebuild"
   | "getRebuild"
   | "createGoal"
   | "listGoals"
@@ -626,6 +627,20 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "rebuildRollups", siteId: args.siteId });
         return await ctx.runMutation(component.rebuilds.rebuildRollups, args);
+      },
+    }),
+    /**
+     * Cancels a rebuild that has not switched yet (`running`, or `failed`: say a
+     * partial rebuild refused by a late batch). Reports never saw its rollups;
+     * they are deleted in the background (`cancelling`, then `cancelled`), and
+     * a new rebuild may start at once. Refused once the rebuild has switched.
+     */
+    cancelRebuild: mutationGeneric({
+      args: vRebuildIdArgs,
+      returns: vRebuildProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "cancelRebuild", siteId: args.siteId });
+        return await ctx.runMutation(component.rebuilds.cancelRebuild, args);
       },
     }),
     /** A rebuild's progress, or null if the site has no such rebuild. */

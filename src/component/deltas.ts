@@ -17,7 +17,7 @@
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import type { RollupOwner } from "./generations.js";
-import { SESSION_DIMENSIONS, type AnalyticsEvent, type Dimension } from "../shared.js";
+import { SESSION_DIMENSIONS, propKey, type AnalyticsEvent, type Dimension } from "../shared.js";
 import { hostnameOf, pagePath, propertyName } from "./events.js";
 import { decodeRows, encodeRows, ENCODING_HEADER_BYTES, rowByteLength } from "./rowCodec.js";
 import {
@@ -25,7 +25,6 @@ import {
   TOTAL_KEY,
   capRows,
   emptyRow,
-  propKey,
   rollupKey,
   type DeltaRow,
   type Row,

@@ -84,7 +84,7 @@ async function assertNoRebuild(ctx: Reader, siteId: Id<"sites">): Promise<void> 
     .first();
   if (latest?.status === "running" || latest?.status === "failed")
     throw new Error(
-      "A rollup rebuild is in progress for this site (getRebuild): create goals once it is done, or resume it with rebuildRollups",
+      "A rollup rebuild is in progress for this site (getRebuild): create goals once it is done, resume it with rebuildRollups, or cancel it (cancelRebuild)",
     );
 }
 

@@ -42,20 +42,24 @@ export const STALLED_BATCH_MS = 2 * 60_000;
 export const kick = mutation({
   args: {},
   returns: v.object({ sites: v.number(), compaction: v.boolean() }),
-  handler: async (ctx) => {
-    const sites = await restartStalledLoops(ctx, null);
-    // Export steps that died are started again (or fail visibly once out of attempts).
-    await resumeStalledExports(ctx, Date.now());
-    // Deletion jobs whose pass failed are started again (or fail visibly once out of restarts).
-    await resumeStalledDeletions(ctx, Date.now());
-    await resumeStalledScans(ctx, Date.now());
-    // Rebuilds whose step chain died (a step that never scheduled the next) go on where they were.
-    await resumeStalledRebuilds(ctx, Date.now());
-    // Goal backfills whose chain died (a step that threw) go on from their last committed step.
-    await resumeStalledGoalBackfills(ctx, Date.now());
-    return { sites, compaction: await kickCompaction(ctx, Date.now()) };
-  },
+  handler: (ctx) => kickHandler(ctx),
 });
+
+export async function kickHandler(
+  ctx: MutationCtx,
+): Promise<{ sites: number; compaction: boolean }> {
+  const sites = await restartStalledLoops(ctx, null);
+  // Export steps that died are started again (or fail visibly once out of attempts).
+  await resumeStalledExports(ctx, Date.now());
+  // Deletion jobs whose pass failed are started again (or fail visibly once out of restarts).
+  await resumeStalledDeletions(ctx, Date.now());
+  await resumeStalledScans(ctx, Date.now());
+  // Rebuilds whose step chain died (a step that never scheduled the next) go on where they were.
+  await resumeStalledRebuilds(ctx, Date.now());
+  // Goal backfills whose chain died (a step that threw) go on from their last committed step.
+  await resumeStalledGoalBackfills(ctx, Date.now());
+  return { sites, compaction: await kickCompaction(ctx, Date.now()) };
+}
 
 /** One page of sites; the next page is a scheduled run of its own. */
 async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Promise<number> {
@@ -78,11 +82,16 @@ async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Pro
 export const kickSites = internalMutation({
   args: { cursor: v.string() },
   returns: v.null(),
-  handler: async (ctx, { cursor }) => {
-    await restartStalledLoops(ctx, cursor);
-    return null;
-  },
+  handler: (ctx, args) => kickSitesHandler(ctx, args),
 });
+
+export async function kickSitesHandler(
+  ctx: MutationCtx,
+  { cursor }: { cursor: string },
+): Promise<null> {
+  await restartStalledLoops(ctx, cursor);
+  return null;
+}
 
 async function kickCompaction(ctx: MutationCtx, now: number): Promise<boolean> {
   const lock = await ctx.db.query("compactionLock").first();

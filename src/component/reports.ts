@@ -16,6 +16,7 @@ import {
   vRealtimeArgs,
   vTimeseries,
   vTimeseriesArgs,
+  propGroup,
   type Breakdown,
   type BreakdownArgs,
   type Compare,
@@ -29,7 +30,7 @@ import {
   type TimeseriesArgs,
 } from "../shared.js";
 import { getRealtimeHandler, readMinutes } from "./realtime.js";
-import { TOTAL_KEY, compareRows, emptyRow, mergeRow, propGroup, type Counters } from "./rows.js";
+import { TOTAL_KEY, compareRows, emptyRow, mergeRow, type Counters } from "./rows.js";
 import { estimate } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {

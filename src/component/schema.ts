@@ -206,7 +206,7 @@ export default defineSchema({
     batches: v.number(),
     events: v.number(),
     steps: v.number(),
-    /** Documents of the old generation deleted after the switch. */
+    /** Documents deleted after the switch (of the old generation) or after a cancel (of its own). */
     deleted: v.number(),
     /** Steps that threw in a row; past MAX_REBUILD_ATTEMPTS the rebuild stops as failed. */
     attempts: v.number(),

@@ -25,6 +25,7 @@ import type * as exports from "../exports.js";
 import type * as folding from "../folding.js";
 import type * as funnelMath from "../funnelMath.js";
 import type * as funnels from "../funnels.js";
+import type * as generationCleanup from "../generationCleanup.js";
 import type * as generations from "../generations.js";
 import type * as goalBackfills from "../goalBackfills.js";
 import type * as goalMath from "../goalMath.js";
@@ -82,6 +83,7 @@ const fullApi: ApiFromModules<{
   folding: typeof folding;
   funnelMath: typeof funnelMath;
   funnels: typeof funnels;
+  generationCleanup: typeof generationCleanup;
   generations: typeof generations;
   goalBackfills: typeof goalBackfills;
   goalMath: typeof goalMath;

@@ -573,6 +573,36 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       >;
     };
     rebuilds: {
+      cancelRebuild: FunctionReference<
+        "mutation",
+        "internal",
+        { rebuildId: string; siteId: string },
+        {
+          batches: number;
+          copied: number;
+          deleted: number;
+          error: string | null;
+          events: number;
+          finishedAt: number | null;
+          from: number | null;
+          kept: Array<{ from: number; to: number }>;
+          rebuildId: string;
+          siteId: string;
+          startedAt: number;
+          status:
+            | "running"
+            | "cleaning"
+            | "done"
+            | "failed"
+            | "cancelling"
+            | "cancelled";
+          steps: number;
+          switchedAt: number | null;
+          timezone: string;
+          to: number | null;
+        },
+        Name
+      >;
       getRebuild: FunctionReference<
         "query",
         "internal",
@@ -589,7 +619,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           rebuildId: string;
           siteId: string;
           startedAt: number;
-          status: "running" | "cleaning" | "done" | "failed";
+          status:
+            | "running"
+            | "cleaning"
+            | "done"
+            | "failed"
+            | "cancelling"
+            | "cancelled";
           steps: number;
           switchedAt: number | null;
           timezone: string;
@@ -613,7 +649,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           rebuildId: string;
           siteId: string;
           startedAt: number;
-          status: "running" | "cleaning" | "done" | "failed";
+          status:
+            | "running"
+            | "cleaning"
+            | "done"
+            | "failed"
+            | "cancelling"
+            | "cancelled";
           steps: number;
           switchedAt: number | null;
           timezone: string;
