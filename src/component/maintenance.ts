@@ -35,7 +35,7 @@ export const STALLED_BATCH_MS = 2 * 60_000;
 /**
  * Restarts the loop of every site with a batch past its cursor (queued or
  * waiting for a retry) for over STALLED_BATCH_MS (a second loop for a site is
- * harmless: both drain and go idle), resumes the export, deletion, scan and
+ * harmless: both drain and go idle), resumes the export, deletion, scan, goal backfill and
  * rebuild jobs whose step chain died, and starts compaction when a closed hour
  * waits and no live run holds the lock.
  */
