@@ -19,7 +19,9 @@
 //   - reports are the app's facades (api.analytics.getOverview / getTimeseries / getBreakdown), one
 //     top-level query each, over 24h, 7d, 30d, 90d and 12 months ending at the real day's end, every
 //     breakdown dimension at limit 10 and 100, once "live" (10 minutes after the day, the clock still
-//     running the crons) and once "settled" (2 hours after).
+//     running the crons) and once "settled" (2 hours after); and issue 10's on the same storage: the
+//     overview, timeseries and page breakdown compared with the previous period and year over year,
+//     property breakdowns of three custom events' properties, and realtime at the day's end.
 // The real day is one full local day at the traffic of a 10M/month site (bench/scale/traffic.ts: ~330k
 // pageviews, ~115k cookieless visitors, 50,000 Zipf paths, 300 referrer domains, 20 campaigns, custom
 // events with props), seeded and deterministic.

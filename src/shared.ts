@@ -25,9 +25,44 @@ export const DIMENSIONS = [
   "screen",
   "event",
   "prop",
+  /** Goal conversions, keyed by goal id (src/component/goals.ts); appended last, as the row codec needs. */
+  "goal",
 ] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 export const vDimension = v.union(...DIMENSIONS.map((d) => v.literal(d)));
+
+/**
+ * A `prop` row's key: the event's name, the property and its value,
+ * "|"-separated, with "\" and "|" escaped by a "\" in the name and the property
+ * (the value is last, so it needs none): event "a|b" with property "c" and
+ * event "a" with property "b|c" are different keys.
+ */
+export function propKey(event: string, property: string, value: string): string {
+  return `${propGroup(event, property)}${value}`;
+}
+const escapeKeyPart = (part: string) => part.replace(/[\\|]/g, (c) => `\\${c}`);
+const unescapeKeyPart = (part: string) => part.replace(/\\([\\|])/g, "$1");
+/** The start of every `prop` key of one (event, property). */
+export function propGroup(event: string, property: string): string {
+  return `${escapeKeyPart(event)}|${escapeKeyPart(property)}|`;
+}
+/** A `prop` key's parts, or null for a key with fewer than two unescaped "|" ("(other)"). */
+export function parsePropKey(
+  key: string,
+): { event: string; property: string; value: string } | null {
+  const bars: number[] = [];
+  for (let i = 0; i < key.length && bars.length < 2; i++) {
+    if (key[i] === "\\") i++;
+    else if (key[i] === "|") bars.push(i);
+  }
+  if (bars.length < 2) return null;
+  const [first, second] = bars as [number, number];
+  return {
+    event: unescapeKeyPart(key.slice(0, first)),
+    property: unescapeKeyPart(key.slice(first + 1, second)),
+    value: key.slice(second + 1),
+  };
+}
 
 /** Dimensions fixed when a session starts; every event of the session counts under them. */
 export const SESSION_DIMENSIONS = [
@@ -335,12 +370,14 @@ export const vBreakdown = v.object({
 export type Breakdown = Infer<typeof vBreakdown>;
 
 /**
- * What a filter can name: every breakdown dimension but `total` and `prop`. Session
+ * What a filter can name: every breakdown dimension but `total`, `prop` and `goal`
+ * (a goal filter is not built yet). Session
  * dimensions, entryPage and exitPage select sessions (every event of a matching
  * session counts); page, hostname and event select events (README "Filters").
  */
 export const FILTER_DIMENSIONS = DIMENSIONS.filter(
-  (d): d is Exclude<Dimension, "total" | "prop"> => d !== "total" && d !== "prop",
+  (d): d is Exclude<Dimension, "total" | "prop" | "goal"> =>
+    d !== "total" && d !== "prop" && d !== "goal",
 );
 export type FilterDimension = (typeof FILTER_DIMENSIONS)[number];
 export const MAX_FILTERS = 10;
@@ -524,6 +561,81 @@ export const vReadKeyInfo = v.object({
 });
 export type ReadKeyInfo = Infer<typeof vReadKeyInfo>;
 
+// ---- goals (src/component/goals.ts, goalBackfills.ts) --------------------------
+
+/**
+ * What a goal counts: a pageview whose path matches `path` (`*` one segment,
+ * `**` any number of segments, e.g. `/blog/**`), or a track event named `event`
+ * whose props include every entry of `props` (names as the client sent them).
+ * The same matching as a funnel step.
+ */
+export const vGoalMatch = v.union(
+  v.object({ path: v.string() }),
+  v.object({ event: v.string(), props: v.optional(vProps) }),
+);
+export type GoalMatch = Infer<typeof vGoalMatch>;
+/**
+ * Revenue of a goal: the sum of the numeric property `property` (a number, or a
+ * string of a decimal number) of the events it counts, in `currency` (a label,
+ * e.g. "EUR"; no conversion), kept to thousandths of a unit.
+ */
+export const vGoalRevenue = v.object({ property: v.string(), currency: v.string() });
+export type GoalRevenue = Infer<typeof vGoalRevenue>;
+export const vCreateGoalArgs = {
+  siteId: v.string(),
+  name: v.string(),
+  match: vGoalMatch,
+  revenue: v.optional(vGoalRevenue),
+};
+export type CreateGoalArgs = ObjectType<typeof vCreateGoalArgs>;
+export const vGoalIdArgs = { siteId: v.string(), goalId: v.string() };
+/** A goal as admins see it; `backfilling` while its counts of events received before it are still being added. */
+export const vGoalInfo = v.object({
+  goalId: v.string(),
+  siteId: v.string(),
+  name: v.string(),
+  match: vGoalMatch,
+  revenue: v.union(vGoalRevenue, v.null()),
+  createdAt: v.number(),
+  backfilling: v.boolean(),
+  /** Why the backfill of earlier events stopped short, or null. */
+  backfillError: v.union(v.string(), v.null()),
+});
+export type GoalInfo = Infer<typeof vGoalInfo>;
+export const vGoalsArgs = { ...vRange, compare: v.optional(vCompare) };
+export type GoalsArgs = ObjectType<typeof vGoalsArgs>;
+const goalMetrics = {
+  goalId: v.string(),
+  /** Events that matched the goal. */
+  conversions: v.number(),
+  /** Visitors with at least one conversion. */
+  converters: v.number(),
+  /** converters / the range's visitors (null when it had none). */
+  conversionRate: v.union(v.number(), v.null()),
+  /** The revenue property's sum over the conversions, or null for a goal without revenue. */
+  revenue: v.union(v.number(), v.null()),
+};
+/**
+ * Per goal (in creation order) over the range. `backfilling`: the goal's counts
+ * of events received before it was created are not all in yet. `comparison`:
+ * the same goals over the compared period, when `compare` was given.
+ */
+export const vGoalsReport = v.object({
+  visitors: v.number(),
+  goals: v.array(
+    v.object({
+      ...goalMetrics,
+      name: v.string(),
+      currency: v.union(v.string(), v.null()),
+      backfilling: v.boolean(),
+    }),
+  ),
+  comparison: v.optional(
+    v.object({ ...vComparedRange, visitors: v.number(), goals: v.array(v.object(goalMetrics)) }),
+  ),
+});
+export type GoalsReport = Infer<typeof vGoalsReport>;
+
 /** The reports the stats HTTP API serves, each with its facade's arguments. */
 export const vStatsRequest = v.union(
   v.object({ report: v.literal("overview"), args: v.object(vOverviewArgs) }),
@@ -531,6 +643,7 @@ export const vStatsRequest = v.union(
   v.object({ report: v.literal("breakdown"), args: v.object(vBreakdownArgs) }),
   v.object({ report: v.literal("realtime"), args: v.object(vRealtimeArgs) }),
   v.object({ report: v.literal("propertyBreakdown"), args: v.object(vPropertyBreakdownArgs) }),
+  v.object({ report: v.literal("goals"), args: v.object(vGoalsArgs) }),
 );
 export type StatsRequest = Infer<typeof vStatsRequest>;
 export const vStatsOutcome = v.union(
@@ -541,7 +654,7 @@ export const vStatsOutcome = v.union(
   v.object({ status: v.literal("unavailable"), message: v.string() }),
   v.object({
     status: v.literal("ok"),
-    body: v.union(vOverview, vTimeseries, vBreakdown, vRealtime),
+    body: v.union(vOverview, vTimeseries, vBreakdown, vRealtime, vGoalsReport),
   }),
 );
 export type StatsOutcome = Infer<typeof vStatsOutcome>;
@@ -640,13 +753,17 @@ export type ExportProgress = Infer<typeof vExportProgress>;
 /**
  * A rollup rebuild's phases: "running" (recomputing from raw events behind the
  * live worker), "cleaning" (switched; deleting the old rollups), "done", or
- * "failed" (a step threw too often; rebuildRollups resumes it).
+ * "failed" (a step threw too often; rebuildRollups resumes it). A rebuild
+ * cancelled before its switch (cancelRebuild) goes "cancelling" (deleting its
+ * own rollups), then "cancelled".
  */
 export const vRebuildStatus = v.union(
   v.literal("running"),
   v.literal("cleaning"),
   v.literal("done"),
   v.literal("failed"),
+  v.literal("cancelling"),
+  v.literal("cancelled"),
 );
 /**
  * `timezone`: the IANA zone the rebuilt rollups are cut by, and the site's from the switch on. Default: the site's.
@@ -680,7 +797,7 @@ export const vRebuildProgress = v.object({
   batches: v.number(),
   events: v.number(),
   steps: v.number(),
-  /** Old rollup documents deleted after the switch. */
+  /** Rollup documents deleted after the switch (the old ones) or after a cancel (the rebuild's own). */
   deleted: v.number(),
   /** The last step's error, or null. */
   error: v.union(v.string(), v.null()),
@@ -806,12 +923,9 @@ export const MAX_FUNNEL_STEPS = 8;
 /**
  * A funnel step: a pageview whose path matches `path` (`*` one segment, `**`
  * any number of segments, e.g. `/blog/**`), or a track event named `event`
- * whose props include every entry of `props`.
+ * whose props include every entry of `props`: what a goal matches (vGoalMatch).
  */
-export const vFunnelStep = v.union(
-  v.object({ path: v.string() }),
-  v.object({ event: v.string(), props: v.optional(vProps) }),
-);
+export const vFunnelStep = vGoalMatch;
 export type FunnelStep = Infer<typeof vFunnelStep>;
 export const vFunnelMode = v.union(v.literal("sequential"), v.literal("strict"));
 export type FunnelMode = Infer<typeof vFunnelMode>;

@@ -99,6 +99,13 @@ function argsFor(siteId: string, deadLetterId = ""): Record<string, Record<strin
     // The site's own timezone, as setup's rebuild: the call returns that rebuild.
     rebuildRollups: { siteId },
     getRebuild: { siteId, rebuildId: existingRebuildId },
+    // Before rebuildRollups (the calls run in name order), which then starts another.
+    cancelRebuild: { siteId, rebuildId: existingRebuildId },
+    // After cancelRebuild (name order): goals cannot be created while a rebuild runs.
+    getGoals: { ...range, compare: "previous" },
+    createGoal: { siteId, name: "Signup", match: { event: "signup" } },
+    listGoals: { siteId },
+    deleteGoal: { siteId, goalId: "no-such-goal" },
   };
 }
 
@@ -429,6 +436,7 @@ describe("report arguments", () => {
         "rotateWriteKey",
         "listDeadLetters",
         "rebuildRollups",
+        "cancelRebuild",
       ]) {
         await expect(call(admin, name, argsFor(bad)[name]!), name).rejects.toThrow(
           `Unknown site "${bad}"`,
@@ -501,6 +509,7 @@ describe("the reports' auth callback", () => {
       getBreakdown: { ...range, dimension: "page", compare: { from: NOW - DAY, to: NOW - HOUR } },
       getPropertyBreakdown: { ...range, event: "signup", property: "plan" },
       getRealtime: { siteId, now: NOW },
+      getGoals: { ...range, compare: { from: NOW - DAY, to: NOW - HOUR } },
     } as const;
     await t.run(async (ctx) => {
       const asked: string[] = [];
@@ -522,5 +531,61 @@ describe("the reports' auth callback", () => {
       expect(asked.length).toBe(Object.keys(reports).length);
     });
     expect(calls).toEqual(Object.keys(reports).map((operation) => ({ operation, siteId })));
+  });
+
+  test("the goal admin functions' callback receives the operation and siteId, and when it throws the component is never asked", async () => {
+    const { t, siteId } = await setup();
+    // Goals cannot be created while a rebuild runs: setup's is cancelled first.
+    await t.mutation(components.analytics.rebuilds.cancelRebuild, {
+      siteId,
+      rebuildId: existingRebuildId,
+    });
+    const calls: { operation: string; siteId?: string }[] = [];
+    const recording = exposeAdminApi(components.analytics, {
+      auth: async (_ctx, { operation, siteId }) => {
+        calls.push({ operation, siteId });
+      },
+    });
+    const refusing = exposeAdminApi(components.analytics, {
+      auth: async () => {
+        throw new Error("refused by the host");
+      },
+    });
+    await t.run(async (ctx) => {
+      const asked: string[] = [];
+      const spy =
+        (run: (...a: unknown[]) => Promise<unknown>) =>
+        async (...a: unknown[]) => {
+          asked.push("component");
+          return await run(...a);
+        };
+      const spying = {
+        ...ctx,
+        runQuery: spy(ctx.runQuery as (...a: unknown[]) => Promise<unknown>),
+        runMutation: spy(ctx.runMutation as (...a: unknown[]) => Promise<unknown>),
+      };
+      const refused = async (name: "createGoal" | "listGoals" | "deleteGoal", args: object) =>
+        await expect(handlerOf(refusing[name])(spying, { ...args }), name).rejects.toThrow(
+          "refused by the host",
+        );
+      const match = { event: "signup", props: { plan: "pro" } };
+      await refused("createGoal", { siteId, name: "Pro", match });
+      const { goalId } = (await handlerOf(recording.createGoal)(spying, {
+        siteId,
+        name: "Pro",
+        match,
+      })) as { goalId: string };
+      await refused("listGoals", { siteId });
+      expect(await handlerOf(recording.listGoals)(spying, { siteId })).toEqual([
+        expect.objectContaining({ goalId, name: "Pro", match }),
+      ]);
+      await refused("deleteGoal", { siteId, goalId });
+      expect(await handlerOf(recording.deleteGoal)(spying, { siteId, goalId })).toBe(true);
+      // One component call per recorded call, none from the refusing facade.
+      expect(asked.length).toBe(3);
+    });
+    expect(calls).toEqual(
+      ["createGoal", "listGoals", "deleteGoal"].map((operation) => ({ operation, siteId })),
+    );
   });
 });

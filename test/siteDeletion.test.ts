@@ -55,7 +55,7 @@ async function post(t: App, key: string, batchId: string, visitor: string, userA
     });
 }
 
-/** A site with something in every table: counted and queued batches, sessions, deltas, staging or canonical rollups, the BTree, a dead letter, an export file, a read key, bot counts, a GDPR deletion record. */
+/** A site with something in every table: counted and queued batches, sessions, deltas, staging or canonical rollups, the BTree, a dead letter, an export file, a read key, bot counts, a GDPR deletion record, a goal and its backfill. */
 async function fill(t: App, slug: string) {
   const { siteId, writeKey } = await t.mutation(api.analytics.createSite, { slug, name: slug });
   for (let i = 0; i < 3; i++)
@@ -65,6 +65,8 @@ async function fill(t: App, slug: string) {
   vi.advanceTimersByTime(2 * HOUR);
   await t.mutation(internal.analytics.kick, {});
   await t.finishAllScheduledFunctions(vi.runAllTimers);
+  // A goal created after the first batches were counted: it has a backfill, and goal rows.
+  await t.mutation(api.analytics.createGoal, { siteId, name: "Buy", match: { event: "buy" } });
   for (let i = 0; i < 2; i++)
     expect((await post(t, writeKey, `${slug}-b${i}`, `w${i}`)).status).toBe(202);
   await t.finishAllScheduledFunctions(vi.runAllTimers);
@@ -192,6 +194,8 @@ describe("deleteSite", () => {
         "siteLoops",
         "siteCursors",
         "deletions",
+        "goals",
+        "goalBackfills",
       ])
         expect(before[`analytics:${table}`]?.length, table).toBeGreaterThan(0);
       expect(before["analytics/rateLimiter:rateLimits"]?.length).toBeGreaterThan(0);

@@ -41,6 +41,12 @@ async function setup() {
     siteId: other.siteId,
     name: "b's key",
   });
+  // A goal on the custom event, counted live from the start.
+  await t.mutation(components.analytics.goals.createGoal, {
+    siteId: site.siteId,
+    name: "Signup",
+    match: { event: "signup" },
+  });
   // Two pageviews an hour ago and one custom event, counted by the worker.
   await t.mutation(components.analytics.ingest.ingestBatch, {
     siteId: site.siteId,
@@ -133,6 +139,12 @@ describe("GET /api/v1/*: 200 with the facades' JSON", () => {
         { ...range, event: "signup", property: "plan" },
       ],
       [
+        "goals",
+        qs({ site: siteId, from: range.from, to: range.to, compare: "previous" }),
+        components.analytics.goals.getGoals,
+        { ...range, compare: "previous" },
+      ],
+      [
         "overview",
         qs({ site: siteId, from: range.from, to: range.to, compare: "yearOverYear" }),
         components.analytics.reports.getOverview,
@@ -165,6 +177,17 @@ describe("GET /api/v1/*: 200 with the facades' JSON", () => {
       )
     ).json()) as { pageviews: number; events: number };
     expect(overview).toMatchObject({ pageviews: 2, events: 3 });
+    const goals = (await (
+      await get(
+        t,
+        `/api/v1/goals?${qs({ site: siteId, from: range.from, to: range.to })}`,
+        bearer(readKey),
+      )
+    ).json()) as { visitors: number; goals: { name: string; conversions: number }[] };
+    expect(goals).toMatchObject({
+      visitors: 2,
+      goals: [{ name: "Signup", conversions: 1, converters: 1, conversionRate: 0.5 }],
+    });
   });
 
   test("ISO 8601 dates work like epoch milliseconds, and realtime's now defaults to the current minute", async () => {

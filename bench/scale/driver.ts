@@ -232,6 +232,15 @@ function count(totals: DayTotals, r: Request, visitors: Set<string>): void {
 
 // ------------------------------------------------------------------ reports
 
+/** The compared periods the bench asks for (each printed against its base report). */
+export const COMPARES = ["previous", "yearOverYear"] as const;
+/** Property breakdowns of the traffic's custom events (bench/scale/traffic.ts): few values, and many. */
+const PROPERTIES = [
+  { event: "signup", property: "plan" },
+  { event: "add_to_cart", property: "sku" },
+  { event: "search", property: "query" },
+];
+
 export const REPORT_RANGES = [
   { label: "24h", days: 1 },
   { label: "7d", days: 7 },
@@ -261,19 +270,36 @@ export async function runReports(
   const q = (name: string) => makeFunctionReference<"query">(`analytics:${name}`) as never;
   for (const range of REPORT_RANGES) {
     const args = { siteId: site.siteId, from: to - range.days * DAY, to };
-    const calls: [string, string, Record<string, unknown>][] = [
+    type Call = [string, string, Record<string, unknown>];
+    const calls: Call[] = [
       ["overview", "getOverview", args],
       ["timeseries", "getTimeseries", args],
       ...dimensions.flatMap((d) =>
-        [10, 100].map(
-          (limit) =>
-            [`breakdown ${d} @${limit}`, "getBreakdown", { ...args, dimension: d, limit }] as [
-              string,
-              string,
-              Record<string, unknown>,
-            ],
-        ),
+        [10, 100].map((limit): Call => [
+          `breakdown ${d} @${limit}`,
+          "getBreakdown",
+          { ...args, dimension: d, limit },
+        ]),
       ),
+      // Issue 10's reports on the same storage: compared periods (printed against their base
+      // report), property breakdowns of the traffic's custom events, and realtime at the range's end.
+      ...COMPARES.flatMap((compare): Call[] => [
+        [`overview vs ${compare}`, "getOverview", { ...args, compare }],
+        [`timeseries vs ${compare}`, "getTimeseries", { ...args, compare }],
+        [
+          `breakdown page @10 vs ${compare}`,
+          "getBreakdown",
+          { ...args, dimension: "page", limit: 10, compare },
+        ],
+      ]),
+      ...PROPERTIES.map(({ event, property }): Call => [
+        `property ${event}.${property} @10`,
+        "getPropertyBreakdown",
+        { ...args, event, property, limit: 10 },
+      ]),
+      ...(range.days === 1
+        ? [["realtime", "getRealtime", { siteId: site.siteId, now: to }] as Call]
+        : []),
     ];
     for (const [report, fn, a] of calls) {
       const label = `report ${report} ${range.label}`;

@@ -119,6 +119,34 @@ export function printScale(run: ScaleRun): string {
       target: `every report (${mode}) <= 1,500 documents read`,
       measured: `max ${worstDocs ? `${int(worstDocs.tx!.documentsRead)} (${worstDocs.report} ${worstDocs.range})` : "-"}; ${ok.filter((c) => c.tx!.documentsRead > REPORT_DOCS).length} over`,
     });
+    // Issue 10: a compared period reads at most 2x its base report; realtime at most 100 documents.
+    let compareWorst = { ratio: 0, label: "-" };
+    for (const c of ok.filter((x) => x.report.includes(" vs "))) {
+      const base = ok.find((x) => x.report === c.report.split(" vs ")[0] && x.range === c.range);
+      if (!base) continue;
+      const ratio = Math.max(
+        c.tx!.documentsRead / base.tx!.documentsRead,
+        c.tx!.bytesRead / base.tx!.bytesRead,
+      );
+      if (ratio > compareWorst.ratio)
+        compareWorst = {
+          ratio,
+          label: `${c.report} ${c.range}: ${int(base.tx!.documentsRead)} -> ${int(c.tx!.documentsRead)} documents, ${kib(base.tx!.bytesRead)} -> ${kib(c.tx!.bytesRead)}`,
+        };
+    }
+    checks.push({
+      pass: compareWorst.ratio > 0 && compareWorst.ratio <= 2,
+      target: `a compared report (${mode}) reads <= 2x its base report (documents and bytes)`,
+      measured: `max ${fmt(compareWorst.ratio)}x (${compareWorst.label})`,
+    });
+    const realtime = ok.find((c) => c.report === "realtime");
+    checks.push({
+      pass: realtime !== undefined && realtime.tx!.documentsRead <= 100,
+      target: `realtime (${mode}) reads <= 100 documents`,
+      measured: realtime
+        ? `${int(realtime.tx!.documentsRead)} documents, ${kib(realtime.tx!.bytesRead)}`
+        : "not run",
+    });
     const overview = calls.find((c) => c.report === "overview" && c.range === "24h")?.result as
       { pageviews?: number; visitors?: number; events?: number } | undefined;
     if (day && overview) {

@@ -48,7 +48,7 @@ const requireSiteReader: AuthCallback = async (ctx, { siteId }) => {
 };
 
 // Administration: admins do everything. An owner manages their own site (settings,
-// write key, dead letters, bot counts, GDPR deletions, rollup rebuilds) and lists only
+// write key, dead letters, bot counts, GDPR deletions, rollup rebuilds, goals) and lists only
 // their sites; creating sites, looking them up by slug and deleting them are for admins.
 const requireSiteAdmin: AuthCallback = async (ctx, { operation, siteId }) => {
   if (devOpen()) return;
@@ -74,6 +74,7 @@ export const {
   getFunnel,
   startFunnel,
   startFilterScan,
+  getGoals,
 } = exposeAnalyticsApi(components.analytics, {
   auth: requireSiteReader,
 });
@@ -96,7 +97,11 @@ export const {
   deleteSite,
   getDeletion,
   rebuildRollups,
+  cancelRebuild,
   getRebuild,
+  createGoal,
+  listGoals,
+  deleteGoal,
 } = exposeAdminApi(components.analytics, { auth: requireSiteAdmin });
 
 // Internal: called by the maintenance crons (convex/crons.ts), never by a browser.

@@ -4,6 +4,7 @@ import { AnalyticsDashboard } from "convex-event-analytics/react";
 import "convex-event-analytics/react/styles.css";
 import { api } from "../convex/_generated/api.js";
 import { Insights } from "./Insights.js";
+import { Goals } from "./Goals.js";
 
 export function Dashboard() {
   const site = useQuery(api.analytics.getSiteBySlug, { slug: "default" });
@@ -14,6 +15,7 @@ export function Dashboard() {
     <>
       <AnalyticsDashboard api={api.analytics} siteId={site._id} />
       <Insights siteId={site._id} />
+      <Goals siteId={site._id} />
     </>
   );
 }

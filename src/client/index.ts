@@ -28,6 +28,11 @@ import {
   vFunnel,
   vFunnelArgs,
   vStartFilterScanArgs,
+  vCreateGoalArgs,
+  vGoalIdArgs,
+  vGoalInfo,
+  vGoalsArgs,
+  vGoalsReport,
   vListEventsArgs,
   vListSessionsArgs,
   vDeadLetterArgs,
@@ -76,6 +81,7 @@ export type AnalyticsOperation =
   | "getFunnel"
   | "startFunnel"
   | "startFilterScan"
+  | "getGoals"
   | "createSite"
   | "getSite"
   | "getSiteBySlug"
@@ -93,7 +99,11 @@ export type AnalyticsOperation =
   | "deleteSite"
   | "getDeletion"
   | "rebuildRollups"
-  | "getRebuild";
+  | "cancelRebuild"
+  | "getRebuild"
+  | "createGoal"
+  | "listGoals"
+  | "deleteGoal";
 
 /**
  * Decides whether the caller may run `operation` (on `siteId`, when there is one).
@@ -369,6 +379,28 @@ export function exposeAnalyticsApi(component: ComponentApi, options: { auth: Aut
         return await ctx.runMutation(component.filters.startFilterScan, args);
       },
     }),
+    /**
+     * Every goal of the site over the range: `conversions` (matching events),
+     * `converters` (visitors with one), `conversionRate` (converters over the
+     * range's visitors) and `revenue` (its property's sum, in the goal's
+     * `currency`; null without revenue). From rollups, like any breakdown.
+     * `backfilling`: a new goal's counts of earlier events are still being
+     * added. `compare` gives the same goals over the compared period.
+     *
+     * @example
+     * ```ts
+     * const report = useQuery(api.analytics.getGoals, { siteId, from, to, compare: "previous" });
+     * const rows = report?.goals.map((g) => [g.name, g.converters, g.conversionRate]);
+     * ```
+     */
+    getGoals: queryGeneric({
+      args: vGoalsArgs,
+      returns: vGoalsReport,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "getGoals", siteId: args.siteId });
+        return await ctx.runQuery(component.goals.getGoals, args);
+      },
+    }),
   };
 }
 
@@ -473,6 +505,46 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "createReadKey", siteId: args.siteId });
         return await ctx.runMutation(component.readKeys.createReadKey, args);
+      },
+    }),
+    /**
+     * Creates a goal (at most 50 a site): a pageview path pattern
+     * (`{ path: "/blog/**" }`) or a track event with optional props
+     * (`{ event: "signup", props: { plan: "pro" } }`), with optional revenue from
+     * a numeric property (`{ property: "amount", currency: "EUR" }`). Counted from
+     * now on; events already received are backfilled from the raw events still
+     * kept (getGoals says `backfilling` meanwhile). Refused while a rollup rebuild runs.
+     *
+     * @example
+     * ```ts
+     * await createGoal({ siteId, name: "Purchase", match: { event: "purchase" },
+     *   revenue: { property: "amount", currency: "EUR" } });
+     * ```
+     */
+    createGoal: mutationGeneric({
+      args: vCreateGoalArgs,
+      returns: v.object({ goalId: v.string() }),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "createGoal", siteId: args.siteId });
+        return await ctx.runMutation(component.goals.createGoal, args);
+      },
+    }),
+    /** The site's goals in creation order, each with whether its backfill is still running. */
+    listGoals: queryGeneric({
+      args: vSiteIdArgs,
+      returns: v.array(vGoalInfo),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "listGoals", siteId: args.siteId });
+        return await ctx.runQuery(component.goals.listGoals, args);
+      },
+    }),
+    /** Deletes one of the site's goals (reports stop showing it); false if the site has no such goal. */
+    deleteGoal: mutationGeneric({
+      args: vGoalIdArgs,
+      returns: v.boolean(),
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "deleteGoal", siteId: args.siteId });
+        return await ctx.runMutation(component.goals.deleteGoal, args);
       },
     }),
     /** The site's read keys: id, name, creation time and first characters, never the key or its hash. */
@@ -590,6 +662,20 @@ export function exposeAdminApi(component: ComponentApi, options: { auth: AuthCal
       handler: async (ctx, args) => {
         await auth(ctx, { operation: "rebuildRollups", siteId: args.siteId });
         return await ctx.runMutation(component.rebuilds.rebuildRollups, args);
+      },
+    }),
+    /**
+     * Cancels a rebuild that has not switched yet (`running`, or `failed`: say a
+     * partial rebuild refused by a late batch). Reports never saw its rollups;
+     * they are deleted in the background (`cancelling`, then `cancelled`), and
+     * a new rebuild may start at once. Refused once the rebuild has switched.
+     */
+    cancelRebuild: mutationGeneric({
+      args: vRebuildIdArgs,
+      returns: vRebuildProgress,
+      handler: async (ctx, args) => {
+        await auth(ctx, { operation: "cancelRebuild", siteId: args.siteId });
+        return await ctx.runMutation(component.rebuilds.cancelRebuild, args);
       },
     }),
     /** A rebuild's progress, or null if the site has no such rebuild. */

@@ -1,4 +1,4 @@
-// The stats HTTP API (GET {prefix}/api/v1/{overview|timeseries|breakdown|realtime|propertyBreakdown})
+// The stats HTTP API (GET {prefix}/api/v1/{overview|timeseries|breakdown|realtime|propertyBreakdown|goals})
 // and the health check (GET {prefix}/health). Parameters are parsed here, so a
 // malformed query string is a 400 without a component call; then ONE component
 // call: statsApi.serveStats (read key, site, rate limit, report), or
@@ -36,6 +36,7 @@ export const STATS_REPORTS = [
   "breakdown",
   "realtime",
   "propertyBreakdown",
+  "goals",
 ] as const;
 type StatsReport = (typeof STATS_REPORTS)[number];
 
@@ -104,7 +105,7 @@ export function parseStatsQuery(report: StatsReport, params: URLSearchParams, no
   const compared = parseCompare(params);
   if ("problem" in compared) return compared;
   const range = { siteId, from, to, ...compared };
-  if (report === "overview") return { request: { report, args: range } };
+  if (report === "overview" || report === "goals") return { request: { report, args: range } };
   if (report === "timeseries") {
     const granularity = params.get("granularity");
     if (granularity === null) return { request: { report, args: range } };

@@ -17,7 +17,7 @@
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import type { RollupOwner } from "./generations.js";
-import { SESSION_DIMENSIONS, type AnalyticsEvent, type Dimension } from "../shared.js";
+import { SESSION_DIMENSIONS, propKey, type AnalyticsEvent, type Dimension } from "../shared.js";
 import { hostnameOf, pagePath, propertyName } from "./events.js";
 import { decodeRows, encodeRows, ENCODING_HEADER_BYTES, rowByteLength } from "./rowCodec.js";
 import {
@@ -25,7 +25,6 @@ import {
   TOTAL_KEY,
   capRows,
   emptyRow,
-  propKey,
   rollupKey,
   type DeltaRow,
   type Row,
@@ -34,6 +33,7 @@ import type { SessionState } from "./sessions.js";
 import { isDailyVisitorId } from "./salts.js";
 import { estimate, hashVisitor, sketchOf } from "./sketch.js";
 import { hourStart, minuteStart } from "./time.js";
+import { REVENUE_COUNTER, conversionsOf, type CountedGoal } from "./goalMath.js";
 
 export type DeltaInterval = Doc<"rollupDeltas">["interval"];
 
@@ -152,6 +152,27 @@ export class Deltas {
     for (const [k, value] of Object.entries(event.props ?? {})) {
       this.add("hour", hour, "prop", counters(propKey(name, propertyName(k), String(value))));
     }
+  }
+
+  /**
+   * Adds one counted event's conversions of `goals` at the event's own hour: a
+   * `goal` row per goal it matches, keyed by the goal's id, with the event
+   * (`events`), its visitor (the converters) and its revenue (REVENUE_COUNTER).
+   * Hours only: realtime shows no goals.
+   */
+  addConversions(event: AnalyticsEvent, goals: readonly CountedGoal[], timeZone: string): void {
+    if (goals.length === 0) return;
+    const visitors = sketchOf([hashVisitor(event.visitorId)]);
+    const persistent = isDailyVisitorId(event.visitorId) ? {} : { persistent: visitors };
+    const hour = hourStart(event.occurredAt, timeZone);
+    for (const { goalId, revenue } of conversionsOf(goals, event, pagePath(event.url)))
+      this.add("hour", hour, "goal", {
+        ...emptyRow(goalId),
+        events: 1,
+        [REVENUE_COUNTER]: revenue,
+        visitors,
+        ...persistent,
+      });
   }
 }
 

@@ -21,6 +21,7 @@ import {
   MAX_FILTERS,
   MAX_FILTER_VALUE_LENGTH,
   SESSION_DIMENSIONS,
+  propKey,
   type AnalyticsEvent,
   type Dimension,
   type Filter,
@@ -30,7 +31,7 @@ import {
 } from "../shared.js";
 import { attributionOf, hostnameOf, pagePath, propertyName } from "./events.js";
 import { isCounted } from "./sessions.js";
-import { propKey, rollupKey } from "./rows.js";
+import { rollupKey } from "./rows.js";
 import { DAY } from "./time.js";
 
 export type FilterReport = "overview" | "timeseries" | "breakdown";
@@ -141,6 +142,8 @@ export function filterSpec(args: {
   const dimension = report === "breakdown" ? args.dimension! : null;
   if (dimension === "total")
     throw new Error("A filtered breakdown by total is the filtered overview: use getOverview");
+  if (dimension === "goal")
+    throw new Error("Goals cannot be broken down under filters yet: use getGoals unfiltered");
   const granularity = report === "timeseries" ? args.granularity! : null;
   return {
     report,

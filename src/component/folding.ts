@@ -192,7 +192,9 @@ export async function foldIntoCanonical(
   const merged = new RowMap().addAll(stored).addAll(delta);
   const rows = (dimension === "prop" ? capPropRows : capRows)(
     merged.values().filter((r) => !isZero(r)),
-    cap,
+    // A goal's row folded into "(other)" would lose its conversions: a site has at most 50
+    // goals, so the goal dimension keeps the default cap even where a site set a lower one.
+    dimension === "goal" ? Math.max(cap, DEFAULT_CARDINALITY_CAP) : cap,
     estimate,
     CANONICAL_MAX_BYTES,
   );

@@ -16,11 +16,11 @@ import {
   type FunnelMode,
   type FunnelStep,
 } from "../shared.js";
-import { pagePath } from "./events.js";
+import { pagePath, storedPropertyName } from "./events.js";
 import { isCounted } from "./sessions.js";
 
 const MAX_PATTERN_LENGTH = 500;
-const MAX_EVENT_NAME_LENGTH = 200;
+export const MAX_EVENT_NAME_LENGTH = 200;
 
 export type FunnelSpec = { steps: FunnelStep[]; mode: FunnelMode; windowMs: number | null };
 
@@ -30,15 +30,14 @@ export type FunnelRecord = [number, string, number];
 /** Segments of a path or pattern: "/" is none, "/a/b/" is ["a", "b"]. */
 const segmentsOf = (path: string) => path.split("/").filter((s) => s.length > 0);
 
-function checkPattern(path: string): void {
+/** Refuses a path pattern pathMatches cannot mean; `what` names it in the error ("A funnel path"). */
+export function checkPattern(path: string, what = "A funnel path"): void {
   if (!path.startsWith("/") || path.length > MAX_PATTERN_LENGTH)
-    throw new Error(
-      `A funnel path must start with "/" and be at most ${MAX_PATTERN_LENGTH} characters`,
-    );
+    throw new Error(`${what} must start with "/" and be at most ${MAX_PATTERN_LENGTH} characters`);
   for (const segment of segmentsOf(path))
     if (segment.includes("*") && segment !== "*" && segment !== "**")
       throw new Error(
-        `Funnel path "${path}": "*" matches one whole segment and "**" any number of segments; neither can be part of a segment`,
+        `${what} "${path}": "*" matches one whole segment and "**" any number of segments; neither can be part of a segment`,
       );
 }
 
@@ -84,10 +83,17 @@ export function pathMatches(pattern: string, path: string): boolean {
   return match(0, 0);
 }
 
-function stepMatches(step: FunnelStep, event: AnalyticsEvent, path: string): boolean {
+/**
+ * Whether `event` (whose page path is `path`) matches a funnel step or a goal.
+ * Props are named as the client sent them; events store some names escaped
+ * (events.ts storedPropertyName), so the step's names are escaped the same way.
+ */
+export function stepMatches(step: FunnelStep, event: AnalyticsEvent, path: string): boolean {
   if ("path" in step) return event.type === "pageview" && pathMatches(step.path, path);
   if (event.type !== "track" || event.name !== step.event) return false;
-  return Object.entries(step.props ?? {}).every(([k, value]) => event.props?.[k] === value);
+  return Object.entries(step.props ?? {}).every(
+    ([k, value]) => event.props?.[storedPropertyName(k)] === value,
+  );
 }
 
 /** The event's record, or null when it cannot matter (identify events; in sequential mode, events matching no step). */

@@ -6,6 +6,7 @@
 // in one mutation once it has caught up, so reports never see a half-built one.
 import type { QueryCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
+import { HOUR } from "./time.js";
 
 export type RollupOwner = { siteId: Id<"sites">; generation: number };
 
@@ -40,4 +41,33 @@ export async function siteOf(ctx: QueryCtx, owner: RollupOwner): Promise<Doc<"si
   return rebuild?.status === "running" || rebuild?.status === "failed"
     ? { ...site, timezone: rebuild.timezone }
     : null;
+}
+
+/**
+ * The closed-hour delta and staging documents of a generation (what compaction
+ * has still to fold), counted up to `limit`: reports read these besides
+ * canonical rows, at most MAX_DELTA_DOCS_PER_READ per range, so the writers
+ * that can outpace compaction (a rebuild, a goal backfill) wait on this.
+ */
+export async function countUncompacted(
+  ctx: QueryCtx,
+  { siteId, generation }: RollupOwner,
+  now: number,
+  limit: number,
+): Promise<number> {
+  const deltas = await ctx.db
+    .query("rollupDeltas")
+    .withIndex("by_bucket", (q) =>
+      q
+        .eq("siteId", siteId)
+        .eq("generation", generation)
+        .eq("interval", "hour")
+        .lt("bucketStart", now - HOUR),
+    )
+    .take(limit);
+  const staged = await ctx.db
+    .query("rollupStaging")
+    .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("generation", generation))
+    .take(limit - deltas.length);
+  return deltas.length + staged.length;
 }

@@ -24,6 +24,7 @@ import { liveSite } from "./sites.js";
 import { liveOwner, type RollupOwner } from "./generations.js";
 import { resumeStalledScans } from "./scans.js";
 import { resumeStalledRebuilds } from "./rebuilds.js";
+import { resumeStalledGoalBackfills } from "./goalBackfills.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
 import { deleteHourTotals } from "./totals.js";
 
@@ -34,25 +35,31 @@ export const STALLED_BATCH_MS = 2 * 60_000;
 /**
  * Restarts the loop of every site with a batch past its cursor (queued or
  * waiting for a retry) for over STALLED_BATCH_MS (a second loop for a site is
- * harmless: both drain and go idle), resumes the export, deletion, scan and
+ * harmless: both drain and go idle), resumes the export, deletion, scan, goal backfill and
  * rebuild jobs whose step chain died, and starts compaction when a closed hour
  * waits and no live run holds the lock.
  */
 export const kick = mutation({
   args: {},
   returns: v.object({ sites: v.number(), compaction: v.boolean() }),
-  handler: async (ctx) => {
-    const sites = await restartStalledLoops(ctx, null);
-    // Export steps that died are started again (or fail visibly once out of attempts).
-    await resumeStalledExports(ctx, Date.now());
-    // Deletion jobs whose pass failed are started again (or fail visibly once out of restarts).
-    await resumeStalledDeletions(ctx, Date.now());
-    await resumeStalledScans(ctx, Date.now());
-    // Rebuilds whose step chain died (a step that never scheduled the next) go on where they were.
-    await resumeStalledRebuilds(ctx, Date.now());
-    return { sites, compaction: await kickCompaction(ctx, Date.now()) };
-  },
+  handler: (ctx) => kickHandler(ctx),
 });
+
+export async function kickHandler(
+  ctx: MutationCtx,
+): Promise<{ sites: number; compaction: boolean }> {
+  const sites = await restartStalledLoops(ctx, null);
+  // Export steps that died are started again (or fail visibly once out of attempts).
+  await resumeStalledExports(ctx, Date.now());
+  // Deletion jobs whose pass failed are started again (or fail visibly once out of restarts).
+  await resumeStalledDeletions(ctx, Date.now());
+  await resumeStalledScans(ctx, Date.now());
+  // Rebuilds whose step chain died (a step that never scheduled the next) go on where they were.
+  await resumeStalledRebuilds(ctx, Date.now());
+  // Goal backfills whose chain died (a step that threw) go on from their last committed step.
+  await resumeStalledGoalBackfills(ctx, Date.now());
+  return { sites, compaction: await kickCompaction(ctx, Date.now()) };
+}
 
 /** One page of sites; the next page is a scheduled run of its own. */
 async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Promise<number> {
@@ -75,11 +82,16 @@ async function restartStalledLoops(ctx: MutationCtx, cursor: string | null): Pro
 export const kickSites = internalMutation({
   args: { cursor: v.string() },
   returns: v.null(),
-  handler: async (ctx, { cursor }) => {
-    await restartStalledLoops(ctx, cursor);
-    return null;
-  },
+  handler: (ctx, args) => kickSitesHandler(ctx, args),
 });
+
+export async function kickSitesHandler(
+  ctx: MutationCtx,
+  { cursor }: { cursor: string },
+): Promise<null> {
+  await restartStalledLoops(ctx, cursor);
+  return null;
+}
 
 async function kickCompaction(ctx: MutationCtx, now: number): Promise<boolean> {
   const lock = await ctx.db.query("compactionLock").first();

@@ -14,7 +14,7 @@ import type {
   SessionDimension,
   Timeseries,
 } from "../shared.js";
-import { SESSION_DIMENSIONS } from "../shared.js";
+import { SESSION_DIMENSIONS, propKey } from "../shared.js";
 import { attributionOf, hostnameOf, pagePath } from "./events.js";
 import { bucketStart, nextBucket } from "./time.js";
 
@@ -181,7 +181,7 @@ function eventKeys({ event, session }: OracleEvent, dimension: Dimension): strin
   if (dimension === "entryPage") return [session.entryPage];
   if (dimension === "event") return [name];
   if (dimension === "prop")
-    return Object.entries(event.props ?? {}).map(([k, v]) => `${name}|${k}|${String(v)}`);
+    return Object.entries(event.props ?? {}).map(([k, v]) => propKey(name, k, String(v)));
   if (isSessionDimension(dimension)) return [session.attribution[dimension]];
   return []; // exitPage: sessions only; total: not a breakdown
 }

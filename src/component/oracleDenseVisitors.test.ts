@@ -1,9 +1,10 @@
 // Invariant I6 (right numbers) on dense days: with 5,000 or more distinct visitors the
 // total and busiest page rows go dense (HyperLogLog), and unique visitors must stay
-// within 2% of the truth, overall, per page and under a rollup-answered filter, before
-// and after compaction, while pageviews, sessions and entries stay exact. (Scanned
-// filters count visitor ids: filters.test.ts checks them exact on a dense range.) The harness that drives the product is
-// oracle.harness.testlib.ts, shared with the oracle property in oracle.test.ts.
+// within 2% of the truth, overall, per page, per goal (converters) and under a
+// rollup-answered filter, before and after compaction, while pageviews, sessions,
+// entries and conversions stay exact. (Scanned filters count visitor ids:
+// filtersDense.test.ts checks them exact on a dense range.) The harness that drives
+// the product is oracle.harness.testlib.ts, shared with the oracle property in oracle.test.ts.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
@@ -62,6 +63,12 @@ async function runDenseDay({
   vi.setSystemTime(DST_DAY.from - DAY);
   const t = initConvexTest();
   const siteId = await createSite(t);
+  // Every visitor converts the first goal (a dense sketch), a quarter of them the second.
+  const goals = [
+    { name: "Any page", match: { path: "/**" } },
+    { name: "Pricing", match: { path: "/pricing" } },
+  ];
+  for (const goal of goals) await t.mutation(api.goals.createGoal, { siteId, ...goal });
   // One pageview per visitor over the 25 hours of the DST day, in the first minute of each hour (few minute buckets).
   const events: AnalyticsEvent[] = Array.from({ length: visitors }, (_, i) => ({
     id: `d${i}`,
@@ -126,6 +133,20 @@ async function runDenseDay({
       ).toEqual(
         [...want.pages.entries()].sort((a, b) => b[1] - a[1]).map(([key, n]) => [key, n, n]),
       );
+      // Goals: conversions exact, converters within 2%, the rate their ratio to the visitors.
+      const report = await t.query(api.goals.getGoals, { siteId, from, to });
+      const converting = [want.visitors, want.pages.get("/pricing") ?? 0];
+      expect(report.visitors).toBe(overview.visitors);
+      for (const [i, goal] of report.goals.entries()) {
+        expect(goal.conversions, `goal ${goal.name} conversions ${where}`).toBe(converting[i]);
+        expect(
+          withinTwoPercent(goal.converters, converting[i]!),
+          `goal ${goal.name} converters ${goal.converters} vs ${converting[i]} ${where}`,
+        ).toBe(true);
+        expect(goal.conversionRate).toBe(
+          overview.visitors === 0 ? null : goal.converters / overview.visitors,
+        );
+      }
       for (const row of rows) {
         const n = want.pages.get(row.key)!;
         expect(

@@ -53,6 +53,10 @@ function monthEndAtOrAfter(ms: number, timeZone: string): number {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A rebuild's range for an error message: "every month" for a full one. */
+export const rangeName = ({ from, to }: { from: number | null; to: number | null }) =>
+  from === null ? "every month" : `[${iso(from)}, ${to === null ? "onwards" : iso(to)})`;
+
 /**
  * The partial rebuild `args` ask for, or null for a full one. Refuses what it
  * could not do exactly: `to` without `from`, an empty range, a timezone change,

@@ -6,8 +6,8 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
-import { OTHER_KEY } from "../shared.js";
-import { COUNTERS, capPropRows, compareRows, propKey, type Row } from "./rows.js";
+import { OTHER_KEY, parsePropKey, propKey } from "../shared.js";
+import { COUNTERS, capPropRows, compareRows, type Row } from "./rows.js";
 import { arbRow, canonicalSketch } from "./rows.testlib.js";
 import { EMPTY_SKETCH, estimate, mergeSketches, type Sketch } from "./sketch.js";
 import { compactAll, initConvexTest, runWorkers } from "./test.setup.js";
@@ -193,5 +193,62 @@ describe("getPropertyBreakdown", () => {
       ["free", 1],
     ]);
     expect((await report("p:x")).rows.map((r) => [r.key, r.events])).toEqual([["y", 3]]);
+  });
+
+  test('event and property names holding "|" or "\\" keep their values apart: "a|b" with property "c" is not "a" with property "b|c"', async () => {
+    const start = Date.parse("2026-03-10T10:00:00Z");
+    vi.setSystemTime(start + 30 * 60_000);
+    const t = initConvexTest();
+    const { siteId } = await t.mutation(api.sites.createSite, { slug: "bars", name: "Bars" });
+    const sent = [
+      { name: "a|b", props: { c: "x" } },
+      { name: "a", props: { "b|c": "y" } },
+      { name: "a\\", props: { "|c": "z" } },
+      { name: "a", props: { "b\\|c": "w|v" } },
+    ];
+    const events = sent.map(({ name, props }, i) => ({
+      id: `b${i}`,
+      type: "track" as const,
+      name,
+      occurredAt: start + i * 1000,
+      url: "https://ex.com/",
+      props,
+      visitorId: `v${i}`,
+    }));
+    await t.mutation(api.ingest.ingestBatch, { siteId, batchId: "b", events });
+    await runWorkers(t);
+    await compactAll(t);
+    const range = { siteId, from: start - HOUR, to: start + HOUR };
+    for (const { name, props } of sent) {
+      const [[property, value]] = Object.entries(props) as [[string, string]];
+      const report = await t.query(api.reports.getPropertyBreakdown, {
+        ...range,
+        event: name,
+        property,
+      });
+      expect(
+        report.rows.map((r) => [r.key, r.events]),
+        `${name} / ${property}`,
+      ).toEqual([[value, 1]]);
+    }
+    // The prop breakdown's keys are distinct and read back as sent.
+    const keys = (
+      await t.query(api.reports.getBreakdown, { ...range, dimension: "prop", limit: 100 })
+    ).rows.map((r) => parsePropKey(r.key));
+    expect(keys).toHaveLength(sent.length);
+    for (const { name, props } of sent) {
+      const [[property, value]] = Object.entries(props) as [[string, string]];
+      expect(keys).toContainEqual({ event: name, property, value });
+    }
+  });
+
+  test("parsePropKey inverts propKey for any names and values", () => {
+    const part = fc.string({ unit: fc.constantFrom("a", "|", "\\", "b", "(", ")") });
+    fc.assert(
+      fc.property(part, part, part, (event, property, value) => {
+        expect(parsePropKey(propKey(event, property, value))).toEqual({ event, property, value });
+      }),
+    );
+    expect(parsePropKey(OTHER_KEY)).toBeNull();
   });
 });

@@ -28,16 +28,23 @@ import {
   type MutationCtx,
 } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
-import type { Doc, Id, TableNames } from "./_generated/dataModel.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
 import { vRebuildArgs, vRebuildIdArgs, vRebuildProgress, type RebuildProgress } from "../shared.js";
 import { SiteCursor } from "./cursor.js";
 import { Deltas } from "./deltas.js";
-import { liveGeneration } from "./generations.js";
+import { deleteGenerationStep } from "./generationCleanup.js";
+import { countUncompacted, liveGeneration } from "./generations.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
-import { assertKeptUntouched, copyStep, dropKeptDeltas, planPartial } from "./partialRebuilds.js";
+import {
+  assertKeptUntouched,
+  copyStep,
+  dropKeptDeltas,
+  planPartial,
+  rangeName,
+} from "./partialRebuilds.js";
 import { liveSite, siteOrThrow } from "./sites.js";
-import { HOUR, MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
-import { clearHourTotals } from "./totals.js";
+import { MINUTE, MINUTE_RETENTION_MS, assertTimezone } from "./time.js";
+import { assertNoGoalBackfill, loadGoals } from "./goals.js";
 import {
   MAX_BATCHES_PER_RUN,
   MAX_EVENTS_PER_RUN,
@@ -61,10 +68,6 @@ export const MAX_REBUILD_ATTEMPTS = 5;
 export const MAX_UNCOMPACTED_AT_SWITCH = 64;
 /** How long a caught-up rebuild waits for compaction before it looks again. */
 export const COMPACTION_WAIT_MS = 30_000;
-/** Bytes a cleanup step reads (deletes read what they delete) before it stops. */
-const CLEANUP_STEP_BYTES = 2 * 1024 * 1024;
-/** Documents one cleanup step deletes at most. */
-const CLEANUP_STEP_DOCS = 1_000;
 
 function progress(rebuild: Doc<"rebuilds">): RebuildProgress {
   return {
@@ -109,13 +112,14 @@ async function resume(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<void>
 const RESUMED_PER_KICK = 10;
 
 /**
- * The kick cron's part: restarts the chains of running and cleaning rebuilds
+ * The kick cron's part: restarts the chains of running, cleaning and cancelling rebuilds
  * whose lease ran out (a step that died without scheduling the next), a page at
- * a time. A failed rebuild stays failed, with its error, until rebuildRollups.
+ * a time. A failed rebuild stays failed, with its error, until rebuildRollups
+ * resumes it or cancelRebuild cancels it.
  */
 export async function resumeStalledRebuilds(ctx: MutationCtx, now: number): Promise<number> {
   let resumed = 0;
-  for (const status of ["running", "cleaning"] as const) {
+  for (const status of ["running", "cleaning", "cancelling"] as const) {
     const stalled = await ctx.db
       .query("rebuilds")
       .withIndex("by_status_lease", (q) => q.eq("status", status).lt("leaseUntil", now))
@@ -125,11 +129,6 @@ export async function resumeStalledRebuilds(ctx: MutationCtx, now: number): Prom
   }
   return resumed;
 }
-
-const rangeName = ({ from, to }: { from: number | null; to: number | null }) =>
-  from === null
-    ? "every month"
-    : `[${new Date(from).toISOString()}, ${to === null ? "onwards" : new Date(to).toISOString()})`;
 
 /**
  * Starts a rebuild of a site's rollups, or returns the one in progress (resuming
@@ -151,20 +150,24 @@ export const rebuildRollups = mutation({
     if (latest && (latest.status === "running" || latest.status === "failed")) {
       if (latest.timezone !== timezone) {
         throw new Error(
-          `A rebuild to timezone "${latest.timezone}" is in progress for this site: wait for it (getRebuild), or call rebuildRollups again with that timezone`,
+          `A rebuild to timezone "${latest.timezone}" is in progress for this site: wait for it (getRebuild), call rebuildRollups again with that timezone, or cancel it (cancelRebuild)`,
         );
       }
       const running = { from: latest.partial?.from ?? null, to: latest.partial?.to ?? null };
       const asked = { from: partial?.from ?? null, to: partial?.to ?? null };
       if (running.from !== asked.from || running.to !== asked.to) {
         throw new Error(
-          `A rebuild of ${rangeName(running)} is in progress for this site (${rangeName(asked)} asked, months widened): wait for it (getRebuild), or call rebuildRollups again with its range`,
+          `A rebuild of ${rangeName(running)} is in progress for this site (${rangeName(asked)} asked, months widened): wait for it (getRebuild), call rebuildRollups again with its range, or cancel it (cancelRebuild)`,
         );
       }
       if (latest.status === "failed" || latest.leaseUntil < Date.now()) await resume(ctx, latest);
       return progress((await ctx.db.get("rebuilds", latest._id))!);
     }
-    if (latest?.status === "cleaning" && latest.leaseUntil < Date.now())
+    await assertNoGoalBackfill(ctx, site._id);
+    if (
+      (latest?.status === "cleaning" || latest?.status === "cancelling") &&
+      latest.leaseUntil < Date.now()
+    )
       await startChain(ctx, latest);
     const rebuildId = await ctx.db.insert("rebuilds", {
       siteId: site._id,
@@ -185,6 +188,36 @@ export const rebuildRollups = mutation({
     const rebuild = (await ctx.db.get("rebuilds", rebuildId))!;
     await startChain(ctx, rebuild);
     return progress((await ctx.db.get("rebuilds", rebuildId))!);
+  },
+});
+
+/**
+ * Cancels a rebuild that has not switched yet (running, or failed: for example a
+ * partial rebuild refused by a late batch in a kept month). The live rollups
+ * were never touched, so nothing changes for reports; the rebuild's own
+ * generation is deleted in bounded steps ("cancelling", then "cancelled"), and
+ * rebuildRollups may start another at once. A rebuild that has switched cannot
+ * be cancelled (its rollups are live: rebuild again instead); cancelling one
+ * already cancelled returns it.
+ */
+export const cancelRebuild = mutation({
+  args: vRebuildIdArgs,
+  returns: vRebuildProgress,
+  handler: async (ctx, { siteId, rebuildId }) => {
+    const site = await siteOrThrow(ctx, siteId);
+    const id = ctx.db.normalizeId("rebuilds", rebuildId);
+    const rebuild = id && (await ctx.db.get("rebuilds", id));
+    if (!rebuild || rebuild.siteId !== site._id)
+      throw new Error(`No rebuild "${rebuildId}" on this site`);
+    if (rebuild.status === "cleaning" || rebuild.status === "done")
+      throw new Error(
+        "This rebuild has switched the site to its rollups, so it cannot be cancelled: start another rebuild (rebuildRollups) instead",
+      );
+    if (rebuild.status === "running" || rebuild.status === "failed") {
+      await ctx.db.patch("rebuilds", rebuild._id, { status: "cancelling", attempts: 0 });
+      await startChain(ctx, { ...rebuild, status: "cancelling" });
+    }
+    return progress((await ctx.db.get("rebuilds", rebuild._id))!);
   },
 });
 
@@ -255,7 +288,8 @@ export async function rebuildStepHandler(
       rebuild.partial && !rebuild.partial.copied
         ? await copyStep(ctx, rebuild, rebuild.partial, COMPACTION_WAIT_MS)
         : await catchUpStep(ctx, rebuild);
-  else if (rebuild.status === "cleaning") next = await cleanupStep(ctx, rebuild);
+  else if (rebuild.status === "cleaning" || rebuild.status === "cancelling")
+    next = await cleanupStep(ctx, rebuild);
   if (next !== null) {
     await ctx.db.patch("rebuilds", rebuildId, {
       leaseUntil: Date.now() + next + REBUILD_LEASE_MS,
@@ -283,6 +317,8 @@ async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<
     generation: rebuild.generation,
     timezone: rebuild.timezone,
     sessionTimeoutMs: site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+    // Goals cannot be created while a rebuild runs (goals.ts), so every batch it replays counts the same goals.
+    goals: await loadGoals(ctx, siteId),
   };
   const live = await SiteCursor.load(ctx, siteId);
   const cursor = SiteCursor.ofState(siteId, rebuild.cursor);
@@ -373,81 +409,25 @@ async function catchUpStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<
 
 /** The closed-hour delta and staging documents of a generation, counted up to MAX_UNCOMPACTED_AT_SWITCH + 1. */
 async function uncompacted(ctx: MutationCtx, target: RollupTarget, now: number): Promise<number> {
-  const { siteId, generation } = target;
-  const limit = MAX_UNCOMPACTED_AT_SWITCH + 1;
-  const deltas = await ctx.db
-    .query("rollupDeltas")
-    .withIndex("by_bucket", (q) =>
-      q
-        .eq("siteId", siteId)
-        .eq("generation", generation)
-        .eq("interval", "hour")
-        .lt("bucketStart", now - HOUR),
-    )
-    .take(limit);
-  const staged = await ctx.db
-    .query("rollupStaging")
-    .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("generation", generation))
-    .take(limit - deltas.length);
-  return deltas.length + staged.length;
+  return await countUncompacted(ctx, target, now, MAX_UNCOMPACTED_AT_SWITCH + 1);
 }
 
-/** Deletes a bounded part of the old generation; the rebuild is done once nothing is left. */
+/**
+ * Deletes a bounded part of the generation the rebuild leaves behind: the old
+ * one after the switch, its own after a cancel. Done once nothing is left.
+ */
 async function cleanupStep(ctx: MutationCtx, rebuild: Doc<"rebuilds">): Promise<number | null> {
-  const siteId = rebuild.siteId;
-  const generation = rebuild.fromGeneration;
-  let deleted = 0;
-  const roomLeft = async () => {
-    const { bytesRead } = await ctx.meta.getTransactionMetrics();
-    return deleted < CLEANUP_STEP_DOCS && bytesRead.used < CLEANUP_STEP_BYTES;
-  };
-  const sweep = async <T extends TableNames>(table: T, docs: AsyncIterable<{ _id: Id<T> }>) => {
-    for await (const doc of docs) {
-      if (!(await roomLeft())) return true;
-      await ctx.db.delete(table, doc._id);
-      deleted++;
-    }
-    return false;
-  };
-  // Deltas first: compaction turns them into staging and pages (or, for a
-  // generation no longer live, drops them), so each table only shrinks once the
-  // ones before it are empty.
-  const more =
-    (await sweep(
-      "rollupDeltas",
-      ctx.db
-        .query("rollupDeltas")
-        .withIndex("by_bucket", (q) => q.eq("siteId", siteId).eq("generation", generation)),
-    )) ||
-    (await sweep(
-      "rollupStaging",
-      ctx.db
-        .query("rollupStaging")
-        .withIndex("by_dimension", (q) => q.eq("siteId", siteId).eq("generation", generation)),
-    )) ||
-    (await sweep(
-      "rollups",
-      ctx.db
-        .query("rollups")
-        .withIndex("by_part", (q) => q.eq("siteId", siteId).eq("generation", generation)),
-    )) ||
-    (await sweep(
-      "sessions",
-      ctx.db
-        .query("sessions")
-        .withIndex("by_generation_visitor", (q) =>
-          q.eq("siteId", siteId).eq("generation", generation),
-        ),
-    ));
+  const cancelled = rebuild.status === "cancelling";
+  const generation = cancelled ? rebuild.generation : rebuild.fromGeneration;
+  const { deleted, more } = await deleteGenerationStep(ctx, { siteId: rebuild.siteId, generation });
   const patch = { deleted: rebuild.deleted + deleted, steps: rebuild.steps + 1, attempts: 0 };
   if (more) {
     await ctx.db.patch("rebuilds", rebuild._id, patch);
     return 0;
   }
-  await clearHourTotals(ctx, { siteId, generation });
   await ctx.db.patch("rebuilds", rebuild._id, {
     ...patch,
-    status: "done",
+    status: cancelled ? "cancelled" : "done",
     finishedAt: Date.now(),
   });
   return null;

@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
 import { GRANULARITIES, type Granularity } from "../shared.js";
 import { MAX_HOUR_GRANULARITY_MS } from "./reports.js";
+import { getGoalsHandler } from "./goals.js";
+import { MAX_GOALS_PER_SITE } from "./goalMath.js";
 import { compactAll, initConvexTest, runWorkers } from "./test.setup.js";
 import { DAY, HOUR, MAX_RANGE_MS, MINUTE } from "./time.js";
 
@@ -23,7 +25,7 @@ beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 describe("report limits", () => {
-  test("overview, every granularity the API allows and a breakdown answer any range up to 400 days in any zone without hitting a Convex limit", async () => {
+  test("overview, every granularity the API allows, a breakdown and 50 goals answer any range up to 400 days in any zone without hitting a Convex limit", async () => {
     vi.setSystemTime(NOW - 401 * DAY);
     const t = initConvexTest();
     const sites = new Map<string, string>();
@@ -34,6 +36,10 @@ describe("report limits", () => {
           .siteId,
       );
     }
+    // The most goals a site may have, each converting every pageview: a goal row per goal in every bucket.
+    for (const siteId of sites.values())
+      for (let g = 0; g < MAX_GOALS_PER_SITE; g++)
+        await t.mutation(api.goals.createGoal, { siteId, name: `g${g}`, match: { path: "/**" } });
     // A pageview every 19 days for 400 days in every zone, compacted: canonical hours, days and months exist.
     for (let at = NOW - 400 * DAY; at < NOW; at += 19 * DAY) {
       vi.setSystemTime(at + 1_000);
@@ -57,6 +63,7 @@ describe("report limits", () => {
     await compactAll(t);
     vi.setSystemTime(NOW);
 
+    const worst = { bytes: 0, documents: 0 };
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...ZONES),
@@ -84,9 +91,22 @@ describe("report limits", () => {
             limit: 1000,
           });
           expect(pages.rows.reduce((s, r) => s + r.pageviews, 0)).toBe(overview.pageviews);
+          // Goals with a compared period, within the report budgets: 4 MiB and 1,500 documents read.
+          const { goals, metrics } = await t.run(async (ctx) => ({
+            goals: await getGoalsHandler(ctx, { ...args, compare: "previous" }),
+            metrics: await ctx.meta.getTransactionMetrics(),
+          }));
+          expect(goals.goals.map((g) => g.conversions)).toEqual(
+            goals.goals.map(() => overview.pageviews),
+          );
+          expect(metrics.bytesRead.used).toBeLessThanOrEqual(4 * 1024 * 1024);
+          expect(metrics.documentsRead.used).toBeLessThanOrEqual(1_500);
+          worst.bytes = Math.max(worst.bytes, metrics.bytesRead.used);
+          worst.documents = Math.max(worst.documents, metrics.documentsRead.used);
         },
       ),
       { seed: 20261202, numRuns: 16 },
     );
+    console.log("getGoals (50 goals, compare previous), worst read:", worst);
   }, 600_000);
 });

@@ -18,6 +18,7 @@ import {
   vRealtimeArgs,
   vTimeseries,
   vTimeseriesArgs,
+  propGroup,
   type Breakdown,
   type BreakdownArgs,
   type Compare,
@@ -31,7 +32,7 @@ import {
   type TimeseriesArgs,
 } from "../shared.js";
 import { getRealtimeHandler, readMinutes } from "./realtime.js";
-import { TOTAL_KEY, compareRows, emptyRow, mergeRow, propGroup, type Counters } from "./rows.js";
+import { TOTAL_KEY, compareRows, emptyRow, mergeRow, type Counters } from "./rows.js";
 import { estimate } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
@@ -72,11 +73,11 @@ function routeOf(report: FilterReport, filters: OverviewArgs["filters"]) {
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 
-const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
+export const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 
-type Aligned = { site: Doc<"sites">; from: number; to: number };
+export type Aligned = { site: Doc<"sites">; from: number; to: number };
 
-async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
+export async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
   const site = await siteOrThrow(ctx, args.siteId);
   return { site, ...alignRange(args.from, args.to, unit, phaseOf(site, unit)) };
 }
@@ -97,7 +98,7 @@ const phaseOf = (site: Doc<"sites">, unit: number) =>
   unit === HOUR ? hourPhase(site.timezone) : 0;
 
 /** The compared period of an aligned range (time.ts comparisonRange), or null when none was asked for. */
-function comparedRange(
+export function comparedRange(
   { site, from, to }: Aligned,
   compare: Compare | undefined,
   unit = HOUR,
@@ -107,7 +108,7 @@ function comparedRange(
   return { site, ...range };
 }
 
-async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned, selected = TOTALS) {
+export async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned, selected = TOTALS) {
   const pieces = await planRetained(ctx, site, from, to);
   const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, selected.dimension);
   const total = groups.get(`0\u0000${selected.key}`);
@@ -310,7 +311,7 @@ async function topRows(
 }
 
 /** `keys`' rows over a range, in their order (zeros for a key not seen): sketches are read for these keys only. */
-async function rowsForKeys(
+export async function rowsForKeys(
   ctx: QueryCtx,
   range: Aligned,
   dimension: Dimension,

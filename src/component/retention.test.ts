@@ -17,7 +17,7 @@ import {
   expectedAfterRetention,
   ingestHistories,
   ingestLive,
-  runRetention,
+  runMaintenance,
   snapshot,
   type History,
   type MaintenanceRun,
@@ -110,7 +110,7 @@ beforeAll(async () => {
   await ingestLive(t, short, "short");
   for (const [name, value] of Object.entries(await reports(short))) reportsBefore.set(name, value);
   before = await snapshot(t);
-  first = await runRetention(t);
+  first = await runMaintenance(t);
 }, 600_000);
 
 describe("retention catches up on a history that every retention cuts", () => {
@@ -201,7 +201,7 @@ describe("retention catches up on a history that every retention cuts", () => {
 
   test("a second pass right after deletes nothing and takes one run per site and page of sites", async () => {
     const beforeSecond = await snapshot(t);
-    const second = await runRetention(t);
+    const second = await runMaintenance(t);
     expectRetained(await snapshot(t), expectedAfterRetention(beforeSecond, NOW));
     expect(Object.values(second.functions).reduce((n, f) => n + f.deleted, 0)).toBe(0);
     expect(

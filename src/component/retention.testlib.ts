@@ -16,6 +16,8 @@ import { hasWaitingBatch } from "./cursor.js";
 import { SETTLE_MS } from "./ingest.js";
 import {
   applyRetentionHandler,
+  kickHandler,
+  kickSitesHandler,
   pruneMinutesHandler,
   pruneRawHandler,
   pruneRollupsHandler,
@@ -238,8 +240,10 @@ export type MaintenanceRun = {
   runs: number;
 };
 
-type Handler = (ctx: MutationCtx, args: never) => Promise<null>;
+type Handler = (ctx: MutationCtx, args: never) => Promise<unknown>;
 const HANDLERS: Record<string, Handler> = {
+  "maintenance:kick": kickHandler as Handler,
+  "maintenance:kickSites": kickSitesHandler as Handler,
   "maintenance:applyRetention": applyRetentionHandler as Handler,
   "maintenance:pruneSites": pruneSitesHandler as Handler,
   "maintenance:pruneMinutes": pruneMinutesHandler as Handler,
@@ -264,12 +268,16 @@ function countingDeletes(ctx: MutationCtx, counter: { deleted: number }): Mutati
 }
 
 /**
- * Runs applyRetention and every maintenance function it schedules, and theirs,
- * until none is pending: each as one transaction of its own (the pending job is
- * cancelled and its handler run in its place, as the scheduler would), with
- * that transaction's metrics and the documents it deleted.
+ * Runs a maintenance cron's function (applyRetention unless told) and every
+ * maintenance function it schedules, and theirs, until none is pending: each as
+ * one transaction of its own (the pending job is cancelled and its handler run
+ * in its place, as the scheduler would), with that transaction's metrics and
+ * the documents it deleted.
  */
-export async function runRetention(t: T): Promise<MaintenanceRun> {
+export async function runMaintenance(
+  t: T,
+  cron: "maintenance:applyRetention" | "maintenance:kick" = "maintenance:applyRetention",
+): Promise<MaintenanceRun> {
   const result: MaintenanceRun = { functions: {}, runs: 0 };
   const run = async (
     name: string,
@@ -302,7 +310,7 @@ export async function runRetention(t: T): Promise<MaintenanceRun> {
       f.worst[k] = Math.max(f.worst[k], cost[k]);
     result.runs++;
   };
-  await run("maintenance:applyRetention", null, {} as never);
+  await run(cron, null, {} as never);
   for (;;) {
     const pending = await t.run(async (ctx) =>
       (await ctx.db.system.query("_scheduled_functions").collect()).filter(

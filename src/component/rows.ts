@@ -2,7 +2,7 @@
 // Everything here is a plain addition or a set union, so deltas, compaction and
 // reports can merge rows in any order and any grouping and get the same answer.
 // Stored rows are binary-encoded (rowCodec.ts); these are their in-memory shapes.
-import { OTHER_KEY, type Dimension } from "../shared.js";
+import { OTHER_KEY, parsePropKey, propGroup, type Dimension } from "../shared.js";
 import { EMPTY_SKETCH, estimate, mergeSketches, type Sketch } from "./sketch.js";
 import { rowByteLength } from "./rowCodec.js";
 
@@ -162,19 +162,10 @@ export function capRows(
   return [...kept, other];
 }
 
-/** A `prop` row's key: the event's name, the property and its value, "|"-separated. */
-export function propKey(event: string, property: string, value: string): string {
-  return `${propGroup(event, property)}${value}`;
-}
-/** The start of every `prop` key of one (event, property): what the per-(event, property) cap groups by. */
-export function propGroup(event: string, property: string): string {
-  return `${event}|${property}|`;
-}
-/** The (event, property) group of a stored `prop` key (up to its second "|"), or null for "(other)". */
+/** The (event, property) group of a stored `prop` key, or null for "(other)". */
 function propGroupOfKey(key: string): string | null {
-  const first = key.indexOf("|");
-  const second = first === -1 ? -1 : key.indexOf("|", first + 1);
-  return second === -1 ? null : key.slice(0, second + 1);
+  const parts = parsePropKey(key);
+  return parts && propGroup(parts.event, parts.property);
 }
 
 /**

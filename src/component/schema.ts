@@ -14,6 +14,8 @@ import {
   vExportKind,
   vExportReport,
   vExportStatus,
+  vGoalMatch,
+  vGoalRevenue,
   vRebuildStatus,
 } from "../shared.js";
 
@@ -204,7 +206,7 @@ export default defineSchema({
     batches: v.number(),
     events: v.number(),
     steps: v.number(),
-    /** Documents of the old generation deleted after the switch. */
+    /** Documents deleted after the switch (of the old generation) or after a cancel (of its own). */
     deleted: v.number(),
     /** Steps that threw in a row; past MAX_REBUILD_ATTEMPTS the rebuild stops as failed. */
     attempts: v.number(),
@@ -395,5 +397,49 @@ export default defineSchema({
     error: v.optional(v.string()),
   })
     .index("by_site", ["siteId", "kind", "status"])
+    .index("by_status_lease", ["status", "leaseUntil"]),
+
+  // Goals (goals.ts): written only by the admin API (createGoal, deleteGoal) and
+  // deleteSite. Read by every worker run and rebuild step of the site (all of its
+  // goals, at most MAX_GOALS_PER_SITE): that read orders each run with createGoal,
+  // so a goal is counted live from the first run after it. Also read by getGoals
+  // and the backfill steps. Nothing else writes it, so the worker never conflicts
+  // with the backfill (whose state is in goalBackfills).
+  goals: defineTable({
+    siteId: v.id("sites"),
+    name: v.string(),
+    match: vGoalMatch,
+    revenue: v.optional(vGoalRevenue),
+  }).index("by_site", ["siteId"]),
+
+  // A goal's backfill of the batches the worker had counted before the goal
+  // existed (goalBackfills.ts): one per goal, written by createGoal (insert), its
+  // own chain of steps (one live chain: `chainId`), the kick cron (restart a
+  // chain whose lease ran out), deleteGoal and deleteSite (delete). Read by the
+  // steps, getGoals and listGoals (is it done?), rebuildRollups (none may run).
+  goalBackfills: defineTable({
+    siteId: v.id("sites"),
+    goalId: v.id("goals"),
+    /** The rollup generation it writes: the live one when the goal was created. */
+    generation: v.number(),
+    status: v.union(v.literal("running"), v.literal("done"), v.literal("failed")),
+    /** The site's cursor when the goal was created: the batches it had counted are this backfill's. */
+    boundary: v.object({
+      creationTime: v.number(),
+      ids: v.array(v.id("batches")),
+      retry: v.array(v.object({ id: v.id("batches"), creationTime: v.number() })),
+    }),
+    /** The last batch counted (creation order), absent before the first. */
+    position: v.optional(v.object({ creationTime: v.number(), id: v.id("batches") })),
+    batches: v.number(),
+    events: v.number(),
+    chainId: v.string(),
+    leaseUntil: v.number(),
+    /** Restarts since a step last went through; past MAX_BACKFILL_RESTARTS it fails. */
+    restarts: v.number(),
+    error: v.optional(v.string()),
+  })
+    .index("by_goal", ["goalId"])
+    .index("by_site", ["siteId", "status"])
     .index("by_status_lease", ["status", "leaseUntil"]),
 });

@@ -80,6 +80,14 @@ export const SITE_PHASES: Phase[] = [
       return "complete";
     },
   },
+  // Goals and their backfills before the rollups: a backfill step still scheduled finds the site
+  // marked (or no backfill) and writes nothing.
+  deleteAll("goalBackfills", (ctx, siteId) =>
+    ctx.db.query("goalBackfills").withIndex("by_site", (q) => q.eq("siteId", siteId)),
+  ),
+  deleteAll("goals", (ctx, siteId) =>
+    ctx.db.query("goals").withIndex("by_site", (q) => q.eq("siteId", siteId)),
+  ),
   deleteAll("rollupDeltas", (ctx, siteId) =>
     ctx.db.query("rollupDeltas").withIndex("by_bucket", (q) => q.eq("siteId", siteId)),
   ),

@@ -33,6 +33,8 @@ async function runReport(ctx: Pick<ActionCtx, "runQuery">, request: StatsRequest
       return await ctx.runQuery(api.reports.getRealtime, request.args);
     case "propertyBreakdown":
       return await ctx.runQuery(api.reports.getPropertyBreakdown, request.args);
+    case "goals":
+      return await ctx.runQuery(api.goals.getGoals, request.args);
   }
 }
 

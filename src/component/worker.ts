@@ -27,6 +27,8 @@ import type { Attribution } from "./events.js";
 import { LOOP_INTERVAL_MS, SETTLE_MS } from "./ingest.js";
 import { MINUTE_RETENTION_MS } from "./time.js";
 import { NONE_KEY, SESSION_DIMENSIONS } from "../shared.js";
+import type { CountedGoal } from "./goalMath.js";
+import { loadGoals } from "./goals.js";
 
 /** Bounds on one run, far inside Convex's transaction limits. */
 export const MAX_BATCHES_PER_RUN = 100;
@@ -53,14 +55,20 @@ type SessionRef = { id: Id<"sessions"> | null; state: SessionState };
  * generation with the site's own settings; a rebuild writes the next one with
  * the timezone it switches to.
  */
-export type RollupTarget = RollupOwner & { timezone: string; sessionTimeoutMs: number };
+export type RollupTarget = RollupOwner & {
+  timezone: string;
+  sessionTimeoutMs: number;
+  /** The site's goals when the run started (goals.ts loadGoals): each counted event's conversions. */
+  goals: readonly CountedGoal[];
+};
 
-/** The live generation and the site's settings: what the worker writes. */
-export function liveTarget(site: Doc<"sites">): RollupTarget {
+/** The live generation, the site's settings and its goals: what the worker writes. */
+export function liveTarget(site: Doc<"sites">, goals: readonly CountedGoal[]): RollupTarget {
   return {
     ...liveOwner(site),
     timezone: site.timezone,
     sessionTimeoutMs: site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+    goals,
   };
 }
 
@@ -162,6 +170,7 @@ export async function applyBatch(
     }
     deltas.addSession(next, timezone, 1);
     deltas.addEvent(event, next, timezone);
+    deltas.addConversions(event, target.goals, timezone);
   }
   return { deltas, draft };
 }
@@ -205,7 +214,9 @@ export async function drainSiteHandler(
   const now = Date.now();
   const minuteCutoff = now - MINUTE_RETENTION_MS;
   const cursor = await SiteCursor.load(ctx, siteId);
-  const target = liveTarget(site);
+  // Reading the goals orders this run with createGoal: a goal is counted live from the
+  // first run after it, and its backfill counts what the runs before it had (goalBackfills.ts).
+  const target = liveTarget(site, await loadGoals(ctx, siteId));
   const sessions = new SessionStore(ctx, target);
   const runDeltas = new Deltas(minuteCutoff);
   let runDeltaBytes = 0;

@@ -1,5 +1,5 @@
 import { useState, type KeyboardEvent, type ReactNode } from "react";
-import { OTHER_KEY, type Breakdown, type Dimension } from "../shared.js";
+import { OTHER_KEY, parsePropKey, type Breakdown, type Dimension } from "../shared.js";
 import { breakdownCsv, downloadCsv } from "./csv.js";
 import {
   countryFlag,
@@ -11,6 +11,12 @@ import {
 import { useBreakdown, useOverview, type AnalyticsApi } from "./hooks.js";
 import type { TimeRange } from "./range.js";
 import { ErrorNotice, Skeleton } from "./states.js";
+
+/** A `prop` key shown without its event: "property = value". */
+function propertyAndValue(key: string, separator: string): string {
+  const parts = parsePropKey(key);
+  return parts ? `${parts.property}${separator}${parts.value}` : key;
+}
 
 export type BreakdownTab = {
   id: string;
@@ -150,7 +156,8 @@ export function BreakdownPanel({
 
   let rows: Row[] | undefined = data?.rows;
   if (rows && isEvents && !propView) rows = rows.filter((r) => r.key !== "pageview").slice(0, want);
-  if (rows && propView) rows = rows.filter((r) => r.key.startsWith(`${eventName}|`)).slice(0, want);
+  if (rows && propView)
+    rows = rows.filter((r) => parsePropKey(r.key)?.event === eventName).slice(0, want);
   const more = rows !== undefined && !propView && (data?.rows.length ?? 0) >= fetchLimit;
   const max = Math.max(1, ...(rows ?? []).map((r) => r[measure]));
   const keyLabel = propView ? `${eventName} property` : tab.keyLabel;
@@ -172,7 +179,7 @@ export function BreakdownPanel({
   const exportCsv = () => {
     if (!rows) return;
     const csvRows = propView
-      ? rows.map((r) => ({ ...r, key: r.key.slice(eventName!.length + 1) }))
+      ? rows.map((r) => ({ ...r, key: propertyAndValue(r.key, "|") }))
       : rows;
     downloadCsv(
       `${propView ? `${eventName}-properties` : tab.id}.csv`,
@@ -258,9 +265,7 @@ export function BreakdownPanel({
             </thead>
             <tbody>
               {rows.map((r) => {
-                const label = propView
-                  ? r.key.slice(eventName!.length + 1).replace("|", " = ")
-                  : undefined;
+                const label = propView ? propertyAndValue(r.key, " = ") : undefined;
                 const key = propView ? (
                   <span title={label}>{label}</span>
                 ) : (

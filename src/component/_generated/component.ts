@@ -193,7 +193,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   | "os"
                   | "screen"
                   | "event"
-                  | "prop";
+                  | "prop"
+                  | "goal";
                 limit?: number;
                 type: "breakdown";
               }
@@ -233,7 +234,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             | "os"
             | "screen"
             | "event"
-            | "prop";
+            | "prop"
+            | "goal";
           filters?: Array<{
             dimension:
               | "page"
@@ -317,6 +319,89 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           windowMs?: number;
         },
         { scanId: string },
+        Name
+      >;
+    };
+    goals: {
+      createGoal: FunctionReference<
+        "mutation",
+        "internal",
+        {
+          match:
+            | { path: string }
+            | {
+                event: string;
+                props?: Record<string, string | number | boolean>;
+              };
+          name: string;
+          revenue?: { currency: string; property: string };
+          siteId: string;
+        },
+        { goalId: string },
+        Name
+      >;
+      deleteGoal: FunctionReference<
+        "mutation",
+        "internal",
+        { goalId: string; siteId: string },
+        boolean,
+        Name
+      >;
+      getGoals: FunctionReference<
+        "query",
+        "internal",
+        {
+          compare?: "previous" | "yearOverYear" | { from: number; to: number };
+          from: number;
+          siteId: string;
+          to: number;
+        },
+        {
+          comparison?: {
+            from: number;
+            goals: Array<{
+              conversionRate: number | null;
+              conversions: number;
+              converters: number;
+              goalId: string;
+              revenue: number | null;
+            }>;
+            to: number;
+            visitors: number;
+          };
+          goals: Array<{
+            backfilling: boolean;
+            conversionRate: number | null;
+            conversions: number;
+            converters: number;
+            currency: string | null;
+            goalId: string;
+            name: string;
+            revenue: number | null;
+          }>;
+          visitors: number;
+        },
+        Name
+      >;
+      listGoals: FunctionReference<
+        "query",
+        "internal",
+        { siteId: string },
+        Array<{
+          backfillError: string | null;
+          backfilling: boolean;
+          createdAt: number;
+          goalId: string;
+          match:
+            | { path: string }
+            | {
+                event: string;
+                props?: Record<string, string | number | boolean>;
+              };
+          name: string;
+          revenue: { currency: string; property: string } | null;
+          siteId: string;
+        }>,
         Name
       >;
     };
@@ -548,6 +633,36 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
       >;
     };
     rebuilds: {
+      cancelRebuild: FunctionReference<
+        "mutation",
+        "internal",
+        { rebuildId: string; siteId: string },
+        {
+          batches: number;
+          copied: number;
+          deleted: number;
+          error: string | null;
+          events: number;
+          finishedAt: number | null;
+          from: number | null;
+          kept: Array<{ from: number; to: number }>;
+          rebuildId: string;
+          siteId: string;
+          startedAt: number;
+          status:
+            | "running"
+            | "cleaning"
+            | "done"
+            | "failed"
+            | "cancelling"
+            | "cancelled";
+          steps: number;
+          switchedAt: number | null;
+          timezone: string;
+          to: number | null;
+        },
+        Name
+      >;
       getRebuild: FunctionReference<
         "query",
         "internal",
@@ -564,7 +679,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           rebuildId: string;
           siteId: string;
           startedAt: number;
-          status: "running" | "cleaning" | "done" | "failed";
+          status:
+            | "running"
+            | "cleaning"
+            | "done"
+            | "failed"
+            | "cancelling"
+            | "cancelled";
           steps: number;
           switchedAt: number | null;
           timezone: string;
@@ -588,7 +709,13 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
           rebuildId: string;
           siteId: string;
           startedAt: number;
-          status: "running" | "cleaning" | "done" | "failed";
+          status:
+            | "running"
+            | "cleaning"
+            | "done"
+            | "failed"
+            | "cancelling"
+            | "cancelled";
           steps: number;
           switchedAt: number | null;
           timezone: string;
@@ -622,7 +749,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
             | "os"
             | "screen"
             | "event"
-            | "prop";
+            | "prop"
+            | "goal";
           filters?: Array<{
             dimension:
               | "page"
@@ -1195,7 +1323,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     | "os"
                     | "screen"
                     | "event"
-                    | "prop";
+                    | "prop"
+                    | "goal";
                   filters?: Array<{
                     dimension:
                       | "page"
@@ -1238,6 +1367,16 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                   to: number;
                 };
                 report: "propertyBreakdown";
+              }
+            | {
+                args: {
+                  compare?:
+                    "previous" | "yearOverYear" | { from: number; to: number };
+                  from: number;
+                  siteId: string;
+                  to: number;
+                };
+                report: "goals";
               };
         },
         | { status: "unknown_key" }
@@ -1343,6 +1482,31 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                     key: string;
                     pageviews: number;
                     visitors: number;
+                  }>;
+                  visitors: number;
+                }
+              | {
+                  comparison?: {
+                    from: number;
+                    goals: Array<{
+                      conversionRate: number | null;
+                      conversions: number;
+                      converters: number;
+                      goalId: string;
+                      revenue: number | null;
+                    }>;
+                    to: number;
+                    visitors: number;
+                  };
+                  goals: Array<{
+                    backfilling: boolean;
+                    conversionRate: number | null;
+                    conversions: number;
+                    converters: number;
+                    currency: string | null;
+                    goalId: string;
+                    name: string;
+                    revenue: number | null;
                   }>;
                   visitors: number;
                 };
