@@ -61,12 +61,14 @@ import {
   Clock,
   createSite,
   runDay,
+  runFilteredScan,
   runReports,
   wallNow,
   DAY,
   HOUR,
   MINUTE,
   type DayRun,
+  type FilteredScan,
   type ReportCall,
 } from "./scale/driver.js";
 import { historyFromEnv, type BenchContext, type HistoryBuilder } from "./scale/history.js";
@@ -93,6 +95,7 @@ export type ScaleRun = {
   phasesMs: Record<string, number>;
   stats: Stats;
   reports: Record<string, ReportCall[]>;
+  filteredScan?: FilteredScan;
   storage: TableStats[];
   cronRuns: number;
   httpMs: Record<string, number>;
@@ -173,6 +176,9 @@ describe(`scale bench at SCALE=${SCALE}`, () => {
     await phase("settle", () => clock.advanceTo(REAL_DAY_END + 2 * HOUR));
     run.reports.settled = await phase("reports settled", () =>
       runReports(t, rec, site, REAL_DAY_END, dims, reportTxs),
+    );
+    run.filteredScan = await phase("filtered scan", () =>
+      runFilteredScan(t, clock, site, REAL_DAY_END),
     );
     run.storage = await phase("storage scan", () => scanStorage(t, components));
     run.cronRuns = clock.cronRuns;

@@ -10,7 +10,7 @@ import { expect, test } from "vitest";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const codeBlocks = (text: string) =>
-  [...text.matchAll(/```ts\n\/\/ (\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({
+  [...text.matchAll(/```tsx?\n\/\/ (\S+)\n([\s\S]*?)```/g)].map(([, file, body]) => ({
     file: file!,
     body: body!,
   }));

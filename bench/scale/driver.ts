@@ -319,4 +319,55 @@ export async function runReports(
   return out;
 }
 
+export type FilteredScan = {
+  complete: boolean;
+  scannedEvents: number;
+  wallMs: number;
+  /** The scanned overview and the unfiltered one: a filter every event passes must agree with it. */
+  filtered: { pageviews: number; events: number; visitors: number };
+  unfiltered: { pageviews: number; events: number; visitors: number };
+};
+
+/**
+ * A filtered overview of the real day through the raw-event scan (issue 10): a
+ * filter every event passes (`isNot` always scans), so the scan reads and
+ * records every event of the day, its worst case, and its answer can be checked
+ * against the unfiltered overview. The scan's steps run as the scheduler runs
+ * them; the caller's phase collects their transactions.
+ */
+export async function runFilteredScan(
+  t: App,
+  clock: Clock,
+  site: Site,
+  to: number,
+): Promise<FilteredScan> {
+  const args = {
+    siteId: site.siteId,
+    from: to - DAY,
+    to,
+    filters: [{ dimension: "country", op: "isNot", value: "ZZ" }],
+  };
+  const overview = makeFunctionReference<"query">("analytics:getOverview") as never;
+  const start = makeFunctionReference<"mutation">("analytics:startFilterScan") as never;
+  const started = wallClock();
+  await call(t, "mutation", start, { report: "overview", ...args });
+  type Answer = FilteredScan["filtered"] & { complete?: boolean; scannedEvents?: number };
+  let answer = (await call(t, "query", overview, args)) as Answer;
+  for (let i = 0; i < 10_000 && !answer.complete; i++) {
+    await clock.advanceTo(Date.now() + 1_000);
+    answer = (await call(t, "query", overview, args)) as Answer;
+  }
+  const wallMs = wallClock() - started;
+  const { filters: _, ...plain } = args;
+  const unfiltered = (await call(t, "query", overview, plain)) as Answer;
+  const pick = (a: Answer) => ({ pageviews: a.pageviews, events: a.events, visitors: a.visitors });
+  return {
+    complete: answer.complete === true,
+    scannedEvents: answer.scannedEvents ?? 0,
+    wallMs,
+    filtered: pick(answer),
+    unfiltered: pick(unfiltered),
+  };
+}
+
 export { MINUTE, HOUR, DAY };

@@ -158,6 +158,40 @@ export function printScale(run: ScaleRun): string {
     out.push("");
   }
 
+  const scan = run.filteredScan;
+  if (scan) {
+    const steps = run.stats.labels("filtered scan").filter(([label]) => label.includes("scans"));
+    const docs = steps.reduce((a, [, s]) => a + s.documentsRead, 0);
+    const worstRead = Math.max(0, ...steps.map(([, s]) => s.maxBytesRead.value));
+    const worstWritten = Math.max(0, ...steps.map(([, s]) => s.maxBytesWritten.value));
+    const per10k = scan.scannedEvents > 0 ? (docs / scan.scannedEvents) * 10_000 : NaN;
+    const per100kMs = scan.scannedEvents > 0 ? (scan.wallMs / scan.scannedEvents) * 100_000 : NaN;
+    out.push(
+      "FILTERED SCAN (issue 10): the real day's overview with a filter every event passes (country isNot ZZ), through the raw-event scan",
+    );
+    out.push(
+      `  ${int(scan.scannedEvents)} events scanned in ${int(steps.reduce((a, [, s]) => a + s.count, 0))} steps: ${int(docs)} documents read, ${fmt(per10k, 0)} per 10k events; ` +
+        `${fmt(scan.wallMs / 1000, 1)} s wall, ${fmt(per100kMs / 1000, 1)} s per 100k events (convex-test); worst step ${mib(worstRead)} read, ${mib(worstWritten)} written`,
+    );
+    const off = (a: number, b: number) => (b > 0 ? Math.abs(a - b) / b : a === b ? 0 : 1);
+    checks.push({
+      pass:
+        scan.complete &&
+        scan.filtered.pageviews === scan.unfiltered.pageviews &&
+        scan.filtered.events === scan.unfiltered.events &&
+        off(scan.filtered.visitors, scan.unfiltered.visitors) <= 0.02,
+      target:
+        "the filtered scan completes and agrees with the unfiltered overview (pageviews and events exact, visitors within 2%)",
+      measured: `complete ${scan.complete}; pageviews ${int(scan.filtered.pageviews)} / ${int(scan.unfiltered.pageviews)}, events ${int(scan.filtered.events)} / ${int(scan.unfiltered.events)}, visitors ${int(scan.filtered.visitors)} / ${int(scan.unfiltered.visitors)}`,
+    });
+    checks.push({
+      pass: worstRead <= TX_BYTES && worstWritten <= TX_BYTES,
+      target: "every filtered-scan step <= 4 MiB read and written",
+      measured: `${mib(worstRead)} read, ${mib(worstWritten)} written`,
+    });
+    out.push("");
+  }
+
   out.push("TRANSACTIONS, real day (top-level; class from origin and function path)");
   out.push(classTable(run.stats.classes("real day")));
   out.push("TRANSACTIONS, all phases (history, real day, settling, reports)");

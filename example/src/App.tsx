@@ -1,7 +1,7 @@
 import { useEffect, useState, type MouseEvent, type ReactNode } from "react";
 import { useMutation } from "convex/react";
 import { api } from "../convex/_generated/api.js";
-import { Dashboard } from "./Dashboard.js";
+import { DashboardPage } from "./DashboardPage.js";
 
 type Props = Record<string, string | number | boolean>;
 declare global {
@@ -133,7 +133,7 @@ const PAGES: Record<string, () => ReactNode> = {
   "/": Home,
   "/pricing": Pricing,
   "/docs": Docs,
-  "/dashboard": Dashboard,
+  "/dashboard": DashboardPage,
 };
 
 export function App() {

@@ -5,7 +5,7 @@
 // visitor counts add up exactly. The answer so far is JSON: sums by group key
 // ("" for an overview, a bucket start for a timeseries, a row key for a breakdown).
 import { OTHER_KEY, type Breakdown, type Overview, type Timeseries } from "../shared.js";
-import { compareRows } from "./rows.js";
+import { breakdownRow, compareRows, ratio } from "./rows.js";
 import { bucketStart, nextBucket } from "./time.js";
 import {
   fieldIndex,
@@ -197,7 +197,6 @@ export function addFilterVisitors(
   return out;
 }
 
-const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 const ZERO: Sums = [0, 0, 0, 0, 0, 0];
 
 export function filteredOverview(result: FilterResult): Omit<Overview, "comparison"> {
@@ -265,12 +264,5 @@ export function filteredRows(result: FilterResult, limit: number): Breakdown["ro
     }))
     .sort(compareRows)
     .slice(0, limit)
-    .map((r) => ({
-      key: r.key,
-      visitors: r.visitorCount,
-      pageviews: r.pageviews,
-      events: r.events,
-      entries: r.entries,
-      bounceRate: ratio(r.bounces, r.entries),
-    }));
+    .map(breakdownRow);
 }

@@ -5,7 +5,7 @@
 // arrive while it runs are counted once, by the worker. Also: the admin
 // functions' refusals, rebuilds and goals excluding each other, and a rebuild
 // counting goals the same way.
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
 import type { MutationCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
@@ -20,7 +20,7 @@ import {
   settle,
   type T,
 } from "./oracle.harness.testlib.js";
-import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
+import { useFaultTestSetup } from "./faultRecovery.testlib.js";
 import { injectFault } from "./faults.testlib.js";
 import { initConvexTest } from "./test.setup.js";
 import { DAY, HOUR, MINUTE } from "./time.js";
@@ -35,15 +35,7 @@ import { BACKFILL_LEASE_MS, MAX_BACKFILL_RESTARTS, backfillStepHandler } from ".
 import { MAX_GOALS_PER_SITE } from "./goalMath.js";
 import { createGoals, expectGoalsMatch, type GoalDef } from "./goals.testlib.js";
 
-enforceConvexDocumentLimits();
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.spyOn(console, "error").mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useFaultTestSetup();
 
 const TZ = "America/New_York";
 /**

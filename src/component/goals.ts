@@ -36,14 +36,8 @@ import {
   type CountedGoal,
 } from "./goalMath.js";
 import { startBackfill } from "./goalBackfills.js";
-import {
-  comparedRange,
-  loadRange,
-  overviewOf,
-  ratio,
-  rowsForKeys,
-  type Aligned,
-} from "./reports.js";
+import { ratio } from "./rows.js";
+import { comparedRange, loadRange, overviewOf, rowsForKeys, type Aligned } from "./reports.js";
 
 type Reader = Pick<QueryCtx, "db">;
 

@@ -32,7 +32,15 @@ import {
   type TimeseriesArgs,
 } from "../shared.js";
 import { getRealtimeHandler, readMinutes } from "./realtime.js";
-import { TOTAL_KEY, compareRows, emptyRow, mergeRow, type Counters } from "./rows.js";
+import {
+  TOTAL_KEY,
+  breakdownRow,
+  compareRows,
+  emptyRow,
+  mergeRow,
+  ratio,
+  type Counters,
+} from "./rows.js";
 import { estimate } from "./sketch.js";
 import { siteOrThrow } from "./sites.js";
 import {
@@ -72,8 +80,6 @@ function routeOf(report: FilterReport, filters: OverviewArgs["filters"]) {
 
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
-
-export const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
 
 export type Aligned = { site: Doc<"sites">; from: number; to: number };
 
@@ -326,15 +332,6 @@ export async function rowsForKeys(
   );
   return keys.map((key) => byKey.get(key) ?? { ...emptyRow(key), visitorCount: 0 });
 }
-
-const breakdownRow = (r: Ranked) => ({
-  key: r.key,
-  visitors: r.visitorCount,
-  pageviews: r.pageviews,
-  events: r.events,
-  entries: r.entries,
-  bounceRate: ratio(r.bounces, r.entries),
-});
 
 /** A breakdown and, when asked, its rows' keys over the compared period. */
 async function breakdownOf(

@@ -19,6 +19,19 @@ export type Counters = Record<(typeof COUNTERS)[number], number>;
 export type Row = Counters & { key: string; visitors: Sketch; persistent?: Sketch };
 export type DeltaRow = Row & { dimension: Dimension };
 
+/** `a / b`, or null when there is nothing to divide by (a rate over no sessions). */
+export const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
+
+/** A row ranked by its visitors, as a breakdown returns it. */
+export const breakdownRow = (r: Counters & { key: string; visitorCount: number }) => ({
+  key: r.key,
+  visitors: r.visitorCount,
+  pageviews: r.pageviews,
+  events: r.events,
+  entries: r.entries,
+  bounceRate: ratio(r.bounces, r.entries),
+});
+
 /** The key of the one row of the `total` dimension. */
 export const TOTAL_KEY = "total";
 /**
