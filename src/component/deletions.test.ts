@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import type { PaginationResult } from "convex/server";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api } from "./_generated/api.js";
+import { api, internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import type { MutationCtx } from "./_generated/server.js";
 import type { AnalyticsEvent, ListedEvent, ListedSession } from "../shared.js";
@@ -300,6 +300,56 @@ describe("deleteVisitorData", () => {
       to: Date.parse("2026-10-21T00:00:00Z"),
     });
     expect(overview).toMatchObject({ pageviews: 2, visitors: 2 });
+  });
+
+  test("the site's cached scans go too: a funnel scan part-way through holds the person's events, and one run after the deletion counts only the others", async () => {
+    vi.setSystemTime(Date.parse("2026-10-20T12:00:00Z"));
+    const t = initConvexTest();
+    const siteId = await createSite(t, "UTC");
+    const event = (id: string, visitorId: string, path: string) => ({
+      id,
+      type: "pageview",
+      occurredAt: Date.now() - 60_000,
+      url: `https://example.com${path}`,
+      visitorId,
+    });
+    await t.mutation(api.ingest.ingestBatch, {
+      siteId,
+      batchId: "s",
+      events: [event("p1", "p", "/a"), event("p2", "p", "/b"), event("o1", "o", "/a")],
+    });
+    await drainAll(t, siteId);
+    const funnel = {
+      siteId,
+      from: Date.parse("2026-10-20T00:00:00Z"),
+      to: Date.parse("2026-10-20T13:00:00Z"),
+      steps: [{ path: "/a" }, { path: "/b" }],
+    };
+    // The collect step only: the person's events sit in the scan's parts.
+    const { scanId } = await t.mutation(api.funnels.startFunnel, funnel);
+    await t.mutation(internal.scans.scanStep, { scanId: scanId as Id<"scans"> });
+    const parts = await t.run(async (ctx) => (await ctx.db.query("scanParts").collect()).length);
+    expect(parts).toBeGreaterThan(0);
+
+    const started = await t.mutation(api.deletions.deleteVisitorData, { siteId, visitorId: "p" });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const done = await t.query(api.deletions.getDeletion, {
+      siteId,
+      deletionId: started.deletionId,
+    });
+    expect(done).toMatchObject({ status: "done", deleted: { events: 2, scans: 1 } });
+    expect(done!.deleted.scanParts).toBe(parts);
+    const left = await t.run(async (ctx) => ({
+      scans: (await ctx.db.query("scans").collect()).length,
+      parts: (await ctx.db.query("scanParts").collect()).length,
+    }));
+    expect(left).toEqual({ scans: 0, parts: 0 });
+
+    await t.mutation(api.funnels.startFunnel, funnel);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const after = await t.query(api.funnels.getFunnel, funnel);
+    expect(after.complete).toBe(true);
+    expect(after.steps.map((s) => s.visitors)).toEqual([1, 0]);
   });
 
   test("asking again while a deletion runs returns the same job; a dead letter cannot be retried meanwhile; the subject must be one of visitorId and userId", async () => {

@@ -16,7 +16,9 @@
 // - deadLetters: the same scan of the site's dead letters (no worker reads
 //   them; retryDeadLetter waits while a deletion runs);
 // - sessions: each linked visitor id's sessions, by index. After the batches,
-//   so that no batch of the person's is left for the worker to start one from.
+//   so that no batch of the person's is left for the worker to start one from;
+// - scans: the site's cached raw-event scans, whole (they were read from the
+//   batches before they were rewritten).
 import { streamQuery } from "convex-helpers/server/pagination";
 import type { MutationCtx } from "./_generated/server.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
@@ -212,8 +214,40 @@ const sessionsPhase: Phase = {
   },
 };
 
+/**
+ * The site's raw-event scans (funnels, filters: scans.ts), whole. A scan still
+ * collecting holds the person's events as visitor records in its parts, and a
+ * finished one counts them in its cached answer; both were read from batches
+ * before they were rewritten. Deleted last, so a scan started after this reads
+ * only rewritten batches; a dashboard's next view starts its scan again.
+ */
+const scansPhase: Phase = {
+  name: "scans",
+  run: async (ctx, state) => {
+    for (;;) {
+      const scan = await ctx.db
+        .query("scans")
+        .withIndex("by_key", (q) => q.eq("siteId", state.job.siteId))
+        .first();
+      if (!scan) return "complete";
+      const parts = await takePrunable(
+        ctx,
+        ctx.db.query("scanParts").withIndex("by_partition", (q) => q.eq("scanId", scan._id)),
+        PRUNE_READ_BYTES / 2,
+      );
+      for (const part of parts) await ctx.db.delete("scanParts", part._id);
+      count(state, "scanParts", parts.length);
+      if (parts.length === 0) {
+        await ctx.db.delete("scans", scan._id);
+        count(state, "scans");
+      }
+      if (!(await hasRoom(ctx))) return "more";
+    }
+  },
+};
+
 export function visitorPhases(job: Doc<"deletions">): Phase[] {
-  const common = [batchesPhase, deadLettersPhase, sessionsPhase];
+  const common = [batchesPhase, deadLettersPhase, sessionsPhase, scansPhase];
   return job.subject && "userId" in job.subject
     ? [linkPhase("batches"), linkPhase("deadLetters"), ...common]
     : common;
