@@ -321,6 +321,8 @@ export async function runReports(
 
 export type FilteredScan = {
   complete: boolean;
+  /** The scan's own error, if it stopped (a range too large for its partitions, say). */
+  error: string | null;
   scannedEvents: number;
   wallMs: number;
   /** The scanned overview and the unfiltered one: a filter every event passes must agree with it. */
@@ -351,9 +353,13 @@ export async function runFilteredScan(
   const start = makeFunctionReference<"mutation">("analytics:startFilterScan") as never;
   const started = wallClock();
   await call(t, "mutation", start, { report: "overview", ...args });
-  type Answer = FilteredScan["filtered"] & { complete?: boolean; scannedEvents?: number };
+  type Answer = FilteredScan["filtered"] & {
+    complete?: boolean;
+    scannedEvents?: number;
+    error?: string | null;
+  };
   let answer = (await call(t, "query", overview, args)) as Answer;
-  for (let i = 0; i < 10_000 && !answer.complete; i++) {
+  for (let i = 0; i < 10_000 && !answer.complete && !answer.error; i++) {
     await clock.advanceTo(Date.now() + 1_000);
     answer = (await call(t, "query", overview, args)) as Answer;
   }
@@ -363,6 +369,7 @@ export async function runFilteredScan(
   const pick = (a: Answer) => ({ pageviews: a.pageviews, events: a.events, visitors: a.visitors });
   return {
     complete: answer.complete === true,
+    error: answer.error ?? null,
     scannedEvents: answer.scannedEvents ?? 0,
     wallMs,
     filtered: pick(answer),

@@ -182,7 +182,7 @@ export function printScale(run: ScaleRun): string {
         off(scan.filtered.visitors, scan.unfiltered.visitors) <= 0.02,
       target:
         "the filtered scan completes and agrees with the unfiltered overview (pageviews and events exact, visitors within 2%)",
-      measured: `complete ${scan.complete}; pageviews ${int(scan.filtered.pageviews)} / ${int(scan.unfiltered.pageviews)}, events ${int(scan.filtered.events)} / ${int(scan.unfiltered.events)}, visitors ${int(scan.filtered.visitors)} / ${int(scan.unfiltered.visitors)}`,
+      measured: `complete ${scan.complete}${scan.error ? ` (error: ${scan.error})` : ""}; pageviews ${int(scan.filtered.pageviews)} / ${int(scan.unfiltered.pageviews)}, events ${int(scan.filtered.events)} / ${int(scan.unfiltered.events)}, visitors ${int(scan.filtered.visitors)} / ${int(scan.unfiltered.visitors)}`,
     });
     checks.push({
       pass: worstRead <= TX_BYTES && worstWritten <= TX_BYTES,
