@@ -21,6 +21,7 @@
 // - Storage: every table of every registered component (names from the schemas
 //   given to convex-test), paged, sized with getConvexSize (storage.ts).
 import { indexEveryDatabase } from "../../dev/indexedStore.js";
+import { nativeSha256 } from "./nativeCodecs.js";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { getConvexSize, jsonToConvex } from "convex/values";
 
@@ -37,7 +38,12 @@ type ConvexTestFn = typeof import("convex-test").convexTest;
 export async function loadConvexTest(): Promise<{ convexTest: ConvexTestFn; harness: string }> {
   const { convexTest } = await import("convex-test");
   await indexEveryDatabase(convexTest);
-  return { convexTest, harness: "convex-test 0.0.60 with the indexed store (dev/indexedStore.ts)" };
+  nativeSha256();
+  return {
+    convexTest,
+    harness:
+      "convex-test 0.0.60 with the indexed store (dev/indexedStore.ts) and native base64 and SHA-256 (bench/scale/nativeCodecs.ts), in Node's environment",
+  };
 }
 
 export type Metrics = {
