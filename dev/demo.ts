@@ -99,6 +99,7 @@ async function buildPage(outDir: string): Promise<boolean> {
     join(ROOT, "dev", "convexReact.ts"),
     join(ROOT, "src", "react"),
     join(ROOT, "src", "shared.ts"),
+    join(ROOT, "src", "shared"),
   ]);
   const forEngine = existsSync(index) && readFileSync(index, "utf8").includes(KEY_MARK);
   if (forEngine && statSync(index).mtimeMs >= sources) return false;

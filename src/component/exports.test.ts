@@ -8,7 +8,8 @@ import { api, internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { initConvexTest, runWorkers } from "./test.setup.js";
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
-import { EXPORT_LEASE_MS, MAX_EXPORT_ATTEMPTS, SESSION_COLUMNS } from "./exports.js";
+import { EXPORT_LEASE_MS, MAX_EXPORT_ATTEMPTS } from "./exports.js";
+import { SESSION_COLUMNS } from "./exportPages.js";
 import {
   expectedEventRows,
   fileText,

@@ -5,7 +5,7 @@ import { expect } from "vitest";
 import { api, internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import type { initConvexTest } from "./test.setup.js";
-import { EVENT_COLUMNS } from "./exports.js";
+import { EVENT_COLUMNS } from "./exportPages.js";
 import type { AnalyticsEvent } from "../shared.js";
 
 export const NOW = Date.parse("2026-03-10T12:00:00Z");

@@ -6,8 +6,7 @@
 // a step that dies is started again by the kick cron once its lease runs out;
 // after MAX_EXPORT_ATTEMPTS the job fails with the reason, never silently.
 // Finished files are deleted when they expire.
-import { getConvexSize, v, type Value } from "convex/values";
-import { streamQuery } from "convex-helpers/server/pagination";
+import { v } from "convex/values";
 import {
   internalAction,
   internalMutation,
@@ -19,28 +18,16 @@ import {
 } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import schema from "./schema.js";
 import {
-  breakdownCsvRecords,
-  csvLines,
-  timeseriesCsvRecords,
   vExportIdArgs,
   vExportProgress,
   vStartExportArgs,
-  type AnalyticsEvent,
-  type CsvValue,
   type ExportProgress,
 } from "../shared.js";
-import { MAX_FUTURE_MS, MAX_PAST_MS } from "./events.js";
-import { getBreakdownHandler, getTimeseriesHandler } from "./reports.js";
 import { siteOrThrow } from "./sites.js";
 import { DAY, MINUTE } from "./time.js";
-import { liveGeneration } from "./generations.js";
+import { EXPORT_DONE, exportPage } from "./exportPages.js";
 
-/** Bytes of documents one step reads: a part of about this size (batches are up to ~100 KiB each). */
-export const EXPORT_PAGE_READ_BYTES = 1024 * 1024;
-/** Documents one step reads. */
-export const EXPORT_PAGE_READ_DOCUMENTS = 2_000;
 /**
  * The largest file an export writes. The last step holds the whole file once
  * while it joins the parts, within an action's memory; narrow the range past it.
@@ -52,62 +39,6 @@ export const EXPORT_LEASE_MS = 15 * MINUTE;
 export const MAX_EXPORT_ATTEMPTS = 3;
 export const DEFAULT_EXPORT_EXPIRY_MS = DAY;
 export const MAX_EXPORT_EXPIRY_MS = 30 * DAY;
-/** The CSV cursor value once every row is written. */
-const DONE = "done";
-
-export const EVENT_COLUMNS = [
-  "occurredAt",
-  "receivedAt",
-  "id",
-  "type",
-  "name",
-  "url",
-  "title",
-  "referrer",
-  "screen",
-  "tz",
-  "visitorId",
-  "userId",
-  "country",
-  "device",
-  "browser",
-  "os",
-  "props",
-  "traits",
-] as const;
-export const SESSION_COLUMNS = [
-  "startedAt",
-  "lastSeenAt",
-  "id",
-  "visitorId",
-  "events",
-  "pageviews",
-  "entryPage",
-  "exitPage",
-  "exitAt",
-  "hostname",
-  "attribution",
-] as const;
-
-/** An event's CSV row: absent fields are empty, props and traits JSON. */
-export function eventRow(event: AnalyticsEvent, receivedAt: number): CsvValue[] {
-  return EVENT_COLUMNS.map((column) => {
-    if (column === "receivedAt") return receivedAt;
-    if (column === "props" || column === "traits")
-      return event[column] === undefined ? undefined : JSON.stringify(event[column]);
-    return event[column];
-  });
-}
-
-function sessionRow(doc: Doc<"sessions">): CsvValue[] {
-  return SESSION_COLUMNS.map((column) =>
-    column === "id"
-      ? doc._id
-      : column === "attribution"
-        ? JSON.stringify(doc.attribution)
-        : doc[column],
-  );
-}
 
 // ---- starting and watching -------------------------------------------------
 
@@ -182,122 +113,14 @@ export const getExport = query({
   },
 });
 
-// ---- pages -------------------------------------------------------------------
-
-type Page = { csv: string; rows: number; bytes: number; next: string };
-
-/** Events by occurredAt in [from, to), oldest received first. Cursor: the last batch written, whole. */
-async function eventsPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
-  const after = job.cursor === null ? null : (JSON.parse(job.cursor) as [number, string]);
-  // Only batches received in this window can hold events that occurred in [from, to).
-  const stream = streamQuery(ctx, {
-    table: "batches",
-    index: "by_site",
-    schema,
-    order: "asc",
-    startIndexKey: after ? [job.siteId, ...after] : [job.siteId, job.from - MAX_FUTURE_MS],
-    startInclusive: after === null,
-    endIndexKey: [job.siteId, job.to + MAX_PAST_MS],
-    endInclusive: true,
-  });
-  return collectPage(
-    stream,
-    job.cursor === null ? [...EVENT_COLUMNS] : null,
-    (doc) =>
-      doc.events
-        .filter((event) => event.occurredAt >= job.from && event.occurredAt < job.to)
-        .map((event) => eventRow(event, doc._creationTime)),
-    (doc) => [doc._creationTime, doc._id],
-  );
-}
-
-/** Sessions by startedAt in [from, to), oldest first. Cursor: the last session's index key. */
-async function sessionsPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
-  // A rebuild writes its own sessions beside the live ones (generations.ts): only the live ones are exported.
-  const site = await ctx.db.get("sites", job.siteId);
-  const generation = site ? liveGeneration(site) : 0;
-  const after = job.cursor === null ? null : (JSON.parse(job.cursor) as [number, number, string]);
-  const stream = streamQuery(ctx, {
-    table: "sessions",
-    index: "by_site_started",
-    schema,
-    order: "asc",
-    startIndexKey: after ? [job.siteId, ...after] : [job.siteId, job.from],
-    startInclusive: after === null,
-    endIndexKey: [job.siteId, job.to],
-    endInclusive: false,
-  });
-  return collectPage(
-    stream,
-    job.cursor === null ? [...SESSION_COLUMNS] : null,
-    (doc) => (doc.generation === generation ? [sessionRow(doc)] : []),
-    (doc) => [doc.startedAt, doc._creationTime, doc._id],
-  );
-}
-
-/**
- * One page of CSV from an index stream: its documents' rows (after `header`,
- * on the first page) until EXPORT_PAGE_READ_BYTES or EXPORT_PAGE_READ_DOCUMENTS
- * are read; `next` is the last document's index key, or DONE.
- */
-async function collectPage<D extends object>(
-  stream: AsyncIterable<[D, ...unknown[]]>,
-  header: CsvValue[] | null,
-  rowsOf: (doc: D) => CsvValue[][],
-  keyOf: (doc: D) => unknown[],
-): Promise<Page> {
-  const rows: CsvValue[][] = header ? [header] : [];
-  const headerRows = rows.length;
-  let bytesRead = 0;
-  let documentsRead = 0;
-  let next = DONE;
-  for await (const [doc] of stream) {
-    documentsRead++;
-    bytesRead += getConvexSize(doc as unknown as Value);
-    rows.push(...rowsOf(doc));
-    if (bytesRead >= EXPORT_PAGE_READ_BYTES || documentsRead >= EXPORT_PAGE_READ_DOCUMENTS) {
-      next = JSON.stringify(keyOf(doc));
-      break;
-    }
-  }
-  const csv = csvLines(rows);
-  return { csv, rows: rows.length - headerRows, bytes: byteLength(csv), next };
-}
-
-/** One report, whole: reports are bounded by construction. */
-async function reportPage(ctx: QueryCtx, job: Doc<"exports">): Promise<Page> {
-  const range = { siteId: job.siteId, from: job.from, to: job.to };
-  let rows: CsvValue[][];
-  if (job.report?.type === "breakdown") {
-    const { rows: found } = await getBreakdownHandler(ctx, {
-      ...range,
-      dimension: job.report.dimension,
-      ...(job.report.limit !== undefined ? { limit: job.report.limit } : {}),
-    });
-    rows = breakdownCsvRecords(job.report.dimension, found);
-  } else {
-    const series = await getTimeseriesHandler(ctx, {
-      ...range,
-      ...(job.report?.granularity ? { granularity: job.report.granularity } : {}),
-    });
-    rows = timeseriesCsvRecords(series.points);
-  }
-  const csv = csvLines(rows);
-  return { csv, rows: rows.length - 1, bytes: byteLength(csv), next: DONE };
-}
-
-function byteLength(text: string): number {
-  return new TextEncoder().encode(text).byteLength;
-}
+// ---- pages (exportPages.ts) ----------------------------------------------------
 
 export const readPage = internalQuery({
   args: { exportId: v.id("exports") },
   returns: v.object({ csv: v.string(), rows: v.number(), bytes: v.number(), next: v.string() }),
   handler: async (ctx, { exportId }) => {
     const job = (await ctx.db.get("exports", exportId))!;
-    if (job.kind === "events") return await eventsPage(ctx, job);
-    if (job.kind === "sessions") return await sessionsPage(ctx, job);
-    return await reportPage(ctx, job);
+    return await exportPage(ctx, job);
   },
 });
 
@@ -372,7 +195,7 @@ export const completeExport = internalMutation({
   returns: v.boolean(),
   handler: async (ctx, { exportId, fileId }) => {
     const job = await ctx.db.get("exports", exportId);
-    if (!job || job.status !== "running" || job.cursor !== DONE) return false;
+    if (!job || job.status !== "running" || job.cursor !== EXPORT_DONE) return false;
     const expiresAt = Date.now() + job.expiresInMs;
     await deleteFiles(ctx, job.chunks);
     await ctx.db.patch("exports", exportId, { status: "done", fileId, chunks: [], expiresAt });
@@ -428,7 +251,7 @@ export const exportStep = internalAction({
     const claim = await ctx.runMutation(internal.exports.claimStep, { exportId });
     if (claim === null) return null;
     try {
-      if (claim.cursor === DONE) {
+      if (claim.cursor === EXPORT_DONE) {
         // Every part is written: join them into one file, in order.
         const parts: Blob[] = [];
         for (const id of claim.chunks) {

@@ -3,40 +3,22 @@
 // ingested and processed, then every filter that rollups answer, and random
 // filter combinations through the raw-event scan, must equal the oracle over
 // the filtered raw events exactly; scanned answers say complete and count every
-// event of the range. A scan resumed by kick, caching and refusals too
-// (routing: filterMath.test.ts).
+// event of the range. A scan resumed by kick, caching and refusals are
+// filterScans.test.ts (routing: filterMath.test.ts).
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api, internal } from "./_generated/api.js";
-import type { Id } from "./_generated/dataModel.js";
+import { api } from "./_generated/api.js";
 import {
   FILTER_DIMENSIONS,
-  type AnalyticsEvent,
   type Compare,
   type Dimension,
   type Filter,
   type FilterOp,
-  type StartFilterScanArgs,
 } from "../shared.js";
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
+import { PROPERTY_TIMEOUT_MS, SEED } from "./oracle.harness.testlib.js";
+import { STREAM_FROM, STREAM_TO, arbScenario } from "./oracle.streams.testlib.js";
 import {
-  PROPERTY_TIMEOUT_MS,
-  SEED,
-  createSite,
-  drainAll,
-  ingest,
-  processedEvents,
-  type T,
-} from "./oracle.harness.testlib.js";
-import {
-  STREAM_FROM,
-  STREAM_TO,
-  arbScenario,
-  batchesOf,
-  type Scenario,
-} from "./oracle.streams.testlib.js";
-import {
-  buildModel,
   oracleBreakdown,
   oracleOverview,
   oracleRowsForKeys,
@@ -46,8 +28,8 @@ import {
 import { filterKeys, filterModel } from "./oracle.filters.testlib.js";
 import { initConvexTest } from "./test.setup.js";
 import { ROLLUP_FILTER_DIMENSIONS } from "./filterMath.js";
-import { SCAN_LEASE_MS, SCAN_PARTITIONS } from "./scans.js";
-import { DAY, HOUR, MINUTE, alignRange, comparisonRange, hourPhase } from "./time.js";
+import { DAY, HOUR, alignRange, comparisonRange, hourPhase } from "./time.js";
+import { inRange, ingestScenario, scanToEnd } from "./filters.testlib.js";
 
 const RUNS = Number(process.env.ORACLE_RUNS ?? 4);
 
@@ -56,21 +38,6 @@ beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 // ---------------------------------------------------------------- driving
-
-/** Every visitor's batches, each sent just after its last event (so creation follows event time), then processed. */
-async function ingestScenario(t: T, scenario: Scenario) {
-  vi.setSystemTime(Date.parse("2026-10-01T00:00:00Z"));
-  const siteId = await createSite(t, scenario.timezone);
-  // Raw events kept long enough for compared periods a year back (scans refuse ranges past it).
-  await t.mutation(api.sites.updateSite, { siteId, settings: { rawRetentionDays: 1_000 } });
-  const batches = scenario.visitors.flatMap(batchesOf);
-  const sentAt = (b: { events: AnalyticsEvent[] }) =>
-    Math.max(...b.events.map((e) => e.occurredAt));
-  for (const batch of batches.sort((a, b) => sentAt(a) - sentAt(b))) await ingest(t, siteId, batch);
-  await drainAll(t, siteId);
-  const processed = await processedEvents(t);
-  return { siteId, processed, model: buildModel(processed) };
-}
 
 /** A filter from generated choices, its value one of the model's keys (or a part of one, or none). */
 const arbFilterChoice = fc.record({
@@ -99,15 +66,6 @@ function filterOf(model: OracleModel, c: FilterChoice): Filter {
 
 /** Every dimension a filtered breakdown can be by (all but total). */
 const BREAKDOWN_BY: Dimension[] = [...FILTER_DIMENSIONS, "prop"];
-
-/** Runs the filtered report's scan to the end. */
-async function scanToEnd(t: T, args: StartFilterScanArgs) {
-  await t.mutation(api.filters.startFilterScan, args);
-  await t.finishAllScheduledFunctions(vi.runAllTimers);
-}
-
-const inRange = (events: AnalyticsEvent[], from: number, to: number) =>
-  events.filter((e) => e.occurredAt >= from && e.occurredAt < to).length;
 
 // ---------------------------------------------------------------- tests
 
@@ -209,7 +167,7 @@ describe("filters", () => {
                 nonEmpty++;
               all++;
               const where = `${JSON.stringify(filters)} ${c.report} [${new Date(from).toISOString()}, ${new Date(to).toISOString()})`;
-              // With `compare`, the compared period is scanned too (comparisonRange: time.test.ts).
+              // With `compare`, the compared period is scanned too (comparisonRange: timeRanges.test.ts).
               const then = c.compare
                 ? comparisonRange(from, to, c.compare, tz, HOUR, hourPhase(tz))
                 : null;
@@ -302,152 +260,4 @@ describe("filters", () => {
     },
     PROPERTY_TIMEOUT_MS,
   );
-
-  test("a scan whose chain dies shows a partial answer, then the kick resumes it to the oracle's", async () => {
-    const scenario = fc.sample(
-      arbScenario.filter((s) => s.visitors.length >= 3),
-      { seed: SEED, numRuns: 1 },
-    )[0]!;
-    const t = initConvexTest();
-    const { siteId, model, processed } = await ingestScenario(t, scenario);
-    const from = Date.parse("2026-10-10T00:00:00Z");
-    const to = Date.parse("2026-12-04T00:00:00Z");
-    const { from: f, to: tt } = alignRange(from, to, HOUR, hourPhase(scenario.timezone));
-    const filters: Filter[] = [
-      { dimension: "country", op: "isNot", value: "DE" },
-      { dimension: "page", op: "contains", value: "/" },
-    ];
-    const args = { siteId, from, to, filters, dimension: "page" as const, limit: 1000 };
-    const expected = oracleBreakdown(filterModel(model, filters), f, tt, "page", 1000);
-    const { scanId } = await t.mutation(api.filters.startFilterScan, {
-      report: "breakdown",
-      ...args,
-    });
-    expect(scanId).not.toBeNull();
-    for (let i = 0; i < 1 + SCAN_PARTITIONS / 2; i++)
-      await t.mutation(internal.scans.scanStep, { scanId: scanId as Id<"scans"> });
-    await t.run(async (ctx) => {
-      for (const job of await ctx.db.system.query("_scheduled_functions").collect())
-        if (job.state.kind === "pending") await ctx.scheduler.cancel(job._id);
-    });
-    const partial = await t.query(api.reports.getBreakdown, args);
-    expect(partial.complete).toBe(false);
-    for (const row of partial.rows)
-      expect(row.visitors).toBeLessThanOrEqual(
-        expected.rows.find((r) => r.key === row.key)!.visitors,
-      );
-    vi.advanceTimersByTime(SCAN_LEASE_MS + 1);
-    await t.mutation(api.maintenance.kick, {});
-    await t.finishAllScheduledFunctions(vi.runAllTimers);
-    expect(await t.query(api.reports.getBreakdown, args)).toEqual({
-      ...expected,
-      complete: true,
-      stale: false,
-      error: null,
-      scannedEvents: inRange(processed, f, tt),
-    });
-    const left = await t.run(async (ctx) => (await ctx.db.query("scanParts").collect()).length);
-    expect(left).toBe(0);
-  });
-
-  test("a repeat view reads the cached scan; new data makes it stale until a new scan replaces it", async () => {
-    const T0 = Date.parse("2026-10-20T00:00:00Z");
-    vi.setSystemTime(T0 - DAY);
-    const t = initConvexTest();
-    const siteId = await createSite(t, "UTC");
-    const page = (id: string, minute: number, path: string, country: string): AnalyticsEvent => ({
-      id,
-      type: "pageview",
-      occurredAt: T0 + minute * MINUTE,
-      url: `https://shop.test${path}`,
-      visitorId: id.slice(0, 2),
-      country,
-    });
-    await ingest(t, siteId, {
-      batchId: "b1",
-      events: [page("v1-1", 10, "/", "US"), page("v1-2", 11, "/pricing", "US")],
-    });
-    await drainAll(t, siteId);
-    const args = {
-      siteId,
-      from: T0,
-      to: T0 + 2 * HOUR,
-      filters: [
-        { dimension: "country", op: "is", value: "US" },
-        { dimension: "page", op: "is", value: "/pricing" },
-      ] as Filter[],
-    };
-    // Before any scan: an empty, incomplete answer.
-    expect(await t.query(api.reports.getOverview, args)).toMatchObject({
-      visitors: 0,
-      complete: false,
-      scannedEvents: 0,
-    });
-    await scanToEnd(t, { report: "overview", ...args });
-    const first = await t.query(api.reports.getOverview, args);
-    expect(first).toMatchObject({ visitors: 1, pageviews: 1, complete: true, stale: false });
-    // Starting again reuses the scan: no new row, nothing scheduled.
-    expect(await t.mutation(api.filters.startFilterScan, { report: "overview", ...args })).toEqual(
-      await t.mutation(api.filters.startFilterScan, { report: "overview", ...args }),
-    );
-    expect(await t.run(async (ctx) => (await ctx.db.query("scans").collect()).length)).toBe(1);
-    await ingest(t, siteId, { batchId: "b2", events: [page("v2-1", 20, "/pricing", "US")] });
-    await drainAll(t, siteId);
-    expect(await t.query(api.reports.getOverview, args)).toEqual({ ...first, stale: true });
-    await scanToEnd(t, { report: "overview", ...args });
-    expect(await t.query(api.reports.getOverview, args)).toMatchObject({
-      visitors: 2,
-      pageviews: 2,
-      complete: true,
-      stale: false,
-      scannedEvents: 3,
-    });
-    expect(await t.run(async (ctx) => (await ctx.db.query("scans").collect()).length)).toBe(1);
-    // Rollup-answered and unfiltered reports start no scan.
-    expect(
-      await t.mutation(api.filters.startFilterScan, {
-        report: "overview",
-        siteId,
-        from: T0,
-        to: T0 + HOUR,
-        filters: [{ dimension: "country", op: "is", value: "US" }],
-      }),
-    ).toEqual({ scanId: null });
-  });
-
-  test("refusals: a scan past the raw retention, minute points, a filtered breakdown by total", async () => {
-    vi.setSystemTime(Date.parse("2026-10-20T00:00:00Z"));
-    const t = initConvexTest();
-    const siteId = await createSite(t, "UTC");
-    const range = { siteId, from: Date.now() - HOUR, to: Date.now() };
-    const two: Filter[] = [
-      { dimension: "country", op: "is", value: "US" },
-      { dimension: "page", op: "is", value: "/" },
-    ];
-    await expect(
-      t.query(api.reports.getOverview, { ...range, from: Date.now() - 91 * DAY, filters: two }),
-    ).rejects.toThrow("which are kept 90 days (rawRetentionDays)");
-    await expect(
-      t.query(api.reports.getOverview, { ...range, filters: two, compare: "yearOverYear" }),
-    ).rejects.toThrow("which are kept 90 days (rawRetentionDays)");
-    // A rollup answers one `is` filter however old the range (while its rollups are kept).
-    await t.query(api.reports.getOverview, {
-      ...range,
-      from: Date.now() - 91 * DAY,
-      filters: [two[0]!],
-    });
-    await expect(
-      t.query(api.reports.getTimeseries, { ...range, filters: two, granularity: "minute" }),
-    ).rejects.toThrow("no minute points");
-    await expect(
-      t.query(api.reports.getTimeseries, {
-        ...range,
-        filters: [two[0]!],
-        granularity: "minute",
-      }),
-    ).rejects.toThrow("no minute points");
-    await expect(
-      t.query(api.reports.getBreakdown, { ...range, filters: two, dimension: "total" }),
-    ).rejects.toThrow("use getOverview");
-  });
 });

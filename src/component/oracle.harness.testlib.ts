@@ -201,7 +201,7 @@ const PROPERTY_BREAKDOWNS = [
 
 /**
  * Every report compared with `compare` equals the oracle over the compared
- * period: the period is comparisonRange's (time.test.ts checks it against hand
+ * period: the period is comparisonRange's (timeRanges.test.ts checks it against hand
  * computed dates), the base numbers are unchanged, timeseries points align by
  * position and a breakdown's comparison lists the base rows' keys in order.
  */

@@ -16,8 +16,8 @@ import {
   encodeCounterRows,
   encodeRows,
   rowByteLength,
-  sketchByteLength,
 } from "./rowCodec.js";
+import { sketchByteLength } from "./sketchCodec.js";
 import {
   MAX,
   REGISTERS,

@@ -12,8 +12,8 @@ import {
   decodeRows,
   encodeRows,
   rowByteLength,
-  sketchByteLength,
 } from "./rowCodec.js";
+import { sketchByteLength } from "./sketchCodec.js";
 import {
   REGISTERS,
   SEED,

@@ -250,7 +250,7 @@ export const YEAR_OVER_YEAR_DAYS = 364;
 
 /**
  * The period a report over the aligned range [from, to) is compared with
- * (shared.ts vCompare), aligned as the report aligns its own range (`unit`,
+ * (src/shared/reports.ts vCompare), aligned as the report aligns its own range (`unit`,
  * `phase`: see alignRange). "previous" is the same number of local days just
  * before a range of whole local days, else the same length in ms just before.
  */

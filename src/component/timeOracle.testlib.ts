@@ -1,5 +1,5 @@
-// An independent reading of the local calendar for time.test.ts and
-// timeBuckets.test.ts: dates, months, weekdays and hour phases as Intl formats them,
+// An independent reading of the local calendar for time.test.ts,
+// timeRanges.test.ts and timeBuckets.test.ts: dates, months, weekdays and hour phases as Intl formats them,
 // never computed the way time.ts computes them, so a shared mistake cannot pass.
 import { HOUR, MINUTE } from "./time.js";
 

@@ -25,7 +25,7 @@ export type TrackerEvent = {
 
 /**
  * Checked when the package compiles, erased from the bundle: a tracker event is an
- * ingest event (vEvent in src/shared.ts) less what the server derives, so the two
+ * ingest event (vEvent in src/shared/events.ts) less what the server derives, so the two
  * cannot drift apart.
  */
 type ServerDerived = "visitorId" | "country" | "device" | "browser" | "os";
