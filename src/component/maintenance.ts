@@ -22,7 +22,7 @@ import {
 import { pruneSalts } from "./salts.js";
 import { liveSite } from "./sites.js";
 import { liveOwner, type RollupOwner } from "./generations.js";
-import { resumeStalledScans } from "./scans.js";
+import { rawHeldFrom, resumeStalledScans } from "./scans.js";
 import { resumeStalledRebuilds } from "./rebuilds.js";
 import { resumeStalledGoalBackfills } from "./goalBackfills.js";
 import { DAY, HOUR, MINUTE_RETENTION_MS, utcDay } from "./time.js";
@@ -245,7 +245,10 @@ export async function pruneRawHandler(
   ctx: MutationCtx,
   { siteId, before, botCountsBefore, deadLettersBefore }: ObjectType<typeof vPruneRawArgs>,
 ): Promise<null> {
-  const batches = () => processedBatches(ctx, siteId, before);
+  // A scan still collecting reads batches in creation order: keep the ones it has yet to read.
+  const held = await rawHeldFrom(ctx, siteId);
+  const batchesBefore = held === null ? before : Math.min(before, held);
+  const batches = () => processedBatches(ctx, siteId, batchesBefore);
   const sessions = () =>
     ctx.db
       .query("sessions")

@@ -106,6 +106,29 @@ function kindOf(scan: Doc<"scans">): ScanKind {
   };
 }
 
+/** The earliest batch creation time a scan's collect phase reads. */
+const batchesFromOf = (scan: Pick<Doc<"scans">, "kind" | "spec" | "from" | "to">) =>
+  kindOf(scan as Doc<"scans">).reads.from - MAX_FUTURE_MS - CLOCK_SLACK_MS;
+
+/**
+ * For retention: the earliest batch creation time a scan of the site still
+ * collecting will read, or null when none is collecting. Raw batches from there
+ * on are kept, so a scan near the raw-retention edge never loses events it has
+ * not read yet. One index entry (collecting scans are ordered by it).
+ */
+export async function rawHeldFrom(
+  ctx: Pick<QueryCtx, "db">,
+  siteId: Id<"sites">,
+): Promise<number | null> {
+  const earliest = await ctx.db
+    .query("scans")
+    .withIndex("by_site_collecting", (q) =>
+      q.eq("siteId", siteId).eq("phase", "collect").gte("batchesFrom", -Number.MAX_VALUE),
+    )
+    .first();
+  return earliest?.batchesFrom ?? null;
+}
+
 /** The batches created up to this are the scan's raw events (see the header). */
 export async function dataVersion(
   ctx: Pick<QueryCtx, "db">,
@@ -191,6 +214,7 @@ export async function startScan(
     result: args.emptyResult,
     leaseUntil: now + SCAN_LEASE_MS,
     expiresAt: now + SCAN_TTL_MS,
+    batchesFrom: batchesFromOf({ kind, spec, from, to }),
   });
   await ctx.scheduler.runAfter(0, internal.scans.scanStep, { scanId });
   return scanId;
@@ -233,7 +257,7 @@ async function collect(ctx: MutationCtx, scan: Doc<"scans">, kind: ScanKind): Pr
     order: "asc",
     startIndexKey: cursor
       ? [siteId, cursor.creationTime, cursor.id]
-      : [siteId, kind.reads.from - MAX_FUTURE_MS - CLOCK_SLACK_MS],
+      : [siteId, batchesFromOf(scan)],
     startInclusive: cursor === undefined,
     endIndexKey: [siteId, scan.version],
     endInclusive: true,

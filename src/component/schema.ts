@@ -337,8 +337,16 @@ export default defineSchema({
     restarts: v.optional(v.number()),
     expiresAt: v.number(),
     error: v.optional(v.string()),
+    /**
+     * The earliest batch creation time the collect phase reads: while the scan
+     * collects, retention keeps the site's raw batches from here (scans.ts
+     * rawHeldFrom). Absent on scans started before it was recorded.
+     */
+    batchesFrom: v.optional(v.number()),
   })
     .index("by_key", ["siteId", "key", "version"])
+    // Retention's look-up of the earliest batch a collecting scan of a site still needs.
+    .index("by_site_collecting", ["siteId", "phase", "batchesFrom"])
     // The kick cron's look-up of scans whose step chain died.
     .index("by_phase_lease", ["phase", "leaseUntil"])
     .index("by_expiry", ["expiresAt"]),
