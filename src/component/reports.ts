@@ -60,7 +60,7 @@ import {
 } from "./time.js";
 import { liveOwner } from "./generations.js";
 import { readGroups, visitorsAtMost, visitorsOf, type Group } from "./rangeRows.js";
-import { assertRetained, loadHorizons } from "./retention.js";
+import { assertRetained, loadHorizons, type RollupHorizons } from "./retention.js";
 import { canonicalFilters, routeFilters, type FilterReport } from "./filterMath.js";
 import { scannedBreakdown, scannedOverview, scannedTimeseries } from "./filters.js";
 
@@ -81,22 +81,24 @@ function routeOf(report: FilterReport, filters: OverviewArgs["filters"]) {
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 
-export type Aligned = { site: Doc<"sites">; from: number; to: number };
+/**
+ * A report's aligned range, with the documents every part of the report shares:
+ * its site and the site's retention horizons, read once by loadRange and
+ * carried to the compared period (comparedRange), so a compared report reads
+ * each of them once.
+ */
+export type Aligned = { site: Doc<"sites">; horizons: RollupHorizons; from: number; to: number };
 
 export async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
   const site = await siteOrThrow(ctx, args.siteId);
-  return { site, ...alignRange(args.from, args.to, unit, phaseOf(site, unit)) };
+  const range = alignRange(args.from, args.to, unit, phaseOf(site, unit));
+  return { site, horizons: await loadHorizons(ctx, site._id), ...range };
 }
 
 /** The range's pieces (planRange), refused if one was deleted by retention (retention.ts). */
-async function planRetained(
-  ctx: QueryCtx,
-  site: Doc<"sites">,
-  from: number,
-  to: number,
-): Promise<Piece[]> {
+function planRetained({ site, horizons, from, to }: Aligned): Piece[] {
   const pieces = planRange(from, to, site.timezone);
-  assertRetained(pieces, await loadHorizons(ctx, site._id), site);
+  assertRetained(pieces, horizons, site);
   return pieces;
 }
 
@@ -105,17 +107,19 @@ const phaseOf = (site: Doc<"sites">, unit: number) =>
 
 /** The compared period of an aligned range (time.ts comparisonRange), or null when none was asked for. */
 export function comparedRange(
-  { site, from, to }: Aligned,
+  aligned: Aligned,
   compare: Compare | undefined,
   unit = HOUR,
 ): Aligned | null {
   if (compare === undefined) return null;
+  const { site, from, to } = aligned;
   const range = comparisonRange(from, to, compare, site.timezone, unit, phaseOf(site, unit));
-  return { site, ...range };
+  return { ...aligned, ...range };
 }
 
-export async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned, selected = TOTALS) {
-  const pieces = await planRetained(ctx, site, from, to);
+export async function overviewOf(ctx: QueryCtx, range: Aligned, selected = TOTALS) {
+  const { site } = range;
+  const pieces = planRetained(range);
   const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, selected.dimension);
   const total = groups.get(`0\u0000${selected.key}`);
   // Counters: the total rows of the coarsest buckets that make up the range, plus what is not
@@ -148,7 +152,7 @@ export async function getOverviewHandler(ctx: QueryCtx, args: OverviewArgs): Pro
 /** The points of [from, to) at `granularity`, zero-filled, after the checks a granularity needs. */
 async function timeseriesOf(
   ctx: QueryCtx,
-  { site, from, to }: Aligned,
+  { site, horizons, from, to }: Aligned,
   granularity: Granularity,
   selected = TOTALS,
 ): Promise<Timeseries["points"]> {
@@ -166,7 +170,6 @@ async function timeseriesOf(
     );
   }
   const tz = site.timezone;
-  const horizons = await loadHorizons(ctx, site._id);
   // Stored hours are the site's local hours, so every point (a local day, week
   // or month) is a whole number of stored buckets: nothing is cut or shared.
   const starts: number[] = [];
@@ -224,7 +227,7 @@ export async function getTimeseriesHandler(
   const compared = comparedRange(range, args.compare, unit);
   // Automatic hour points only where hours are kept: an older short range is shown by day.
   const picked = pickGranularity(range.from, range.to);
-  const hoursFrom = (await loadHorizons(ctx, range.site._id)).hour ?? -Infinity;
+  const hoursFrom = range.horizons.hour ?? -Infinity;
   const granularity =
     args.granularity ?? (picked === "hour" && range.from < hoursFrom ? "day" : picked);
   const points = await timeseriesOf(ctx, range, granularity, selected);
@@ -257,16 +260,12 @@ function checkLimit(limit: number | undefined): number {
  */
 async function keyedGroups(
   ctx: QueryCtx,
-  { site, from, to }: Aligned,
+  range: Aligned,
   dimension: Dimension,
   keyOf: (stored: string) => string | null,
 ) {
-  const { groups, sketches } = await readGroups(
-    ctx,
-    liveOwner(site),
-    await planRetained(ctx, site, from, to),
-    dimension,
-  );
+  const owner = liveOwner(range.site);
+  const { groups, sketches } = await readGroups(ctx, owner, planRetained(range), dimension);
   const byKey = new Map<string, Group>();
   for (const g of groups.values()) {
     const key = keyOf(g.key);
