@@ -2,7 +2,8 @@
 // once (issue 10): the site, its retention horizons, its goals, and for a
 // filtered report answered by scans, the site's cursor. So it reads at most
 // what the report and a second call over the compared period read, less those;
-// over an empty compared period, exactly what the report alone reads. Counts
+// over an empty compared period, exactly what the report alone reads. getGoals
+// reads a range's delta documents once for its totals and its goal rows. Counts
 // are convex-test's documentsRead, in the report's own transaction.
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
@@ -52,7 +53,7 @@ async function measured(t: T, siteId: string, report: Report, r: Range) {
  * with a signup, the last in the open hour), a goal, compacted but for the open hour, and retention run with
  * hours kept 2 days: the site has a horizons document, and the last hour is deltas.
  */
-async function siteWithHistory(t: T): Promise<string> {
+async function siteWithHistory(t: T): Promise<{ siteId: string; openHourDeltas: number }> {
   vi.setSystemTime(START - HOUR);
   const { siteId } = await t.mutation(api.sites.createSite, {
     slug: "compare",
@@ -100,14 +101,18 @@ async function siteWithHistory(t: T): Promise<string> {
     deltas: (await ctx.db.query("rollupDeltas").collect()).filter((d) => d.interval === "hour"),
   }));
   expect(state.horizons.map((h) => h.hour)).toEqual([Math.floor((NOW - 2 * DAY) / HOUR) * HOUR]);
+  // Every closed hour is compacted: what is left is the open hour's.
+  expect(state.deltas.map((d) => d.bucketStart)).toEqual(
+    state.deltas.map(() => Math.floor(NOW / HOUR) * HOUR),
+  );
   expect(state.deltas.length).toBeGreaterThan(0);
-  return siteId;
+  return { siteId, openHourDeltas: state.deltas.length };
 }
 
 describe("a compared report reads each shared document once", () => {
   test("every report, every compare mode: at most the report plus the compared period alone, less the site and its horizons; over an empty period, just the report's reads", async () => {
     const t = initConvexTest();
-    const siteId = await siteWithHistory(t);
+    const { siteId } = await siteWithHistory(t);
     const lastHour = Math.ceil(NOW / HOUR) * HOUR;
     const week = { from: TODAY - 7 * DAY, to: TODAY };
     const day = { from: lastHour - DAY, to: lastHour };
@@ -138,9 +143,27 @@ describe("a compared report reads each shared document once", () => {
     }
   }, 120_000);
 
+  test("getGoals reads the uncompacted hours' delta documents once for its totals and its goal rows", async () => {
+    const t = initConvexTest();
+    const { siteId, openHourDeltas } = await siteWithHistory(t);
+    const openHour = Math.floor(NOW / HOUR) * HOUR;
+    // An hour after the data: the site, its horizons, its goals and their backfills only.
+    const empty = await measured(t, siteId, REPORTS.getGoals!, {
+      from: openHour + HOUR,
+      to: openHour + 2 * HOUR,
+    });
+    // The open hour: no canonical page yet, only its delta documents.
+    const open = await measured(t, siteId, REPORTS.getGoals!, {
+      from: openHour,
+      to: openHour + HOUR,
+    });
+    expect(open.result).toMatchObject({ visitors: 1 });
+    expect(open.documents).toBe(empty.documents + openHourDeltas);
+  }, 120_000);
+
   test("a filtered report answered by scans reads the site's cursor once for both periods", async () => {
     const t = initConvexTest();
-    const siteId = await siteWithHistory(t);
+    const { siteId } = await siteWithHistory(t);
     // `contains` is never answered from a rollup row: both periods are raw-event scans.
     const filters: Filter[] = [{ dimension: "page", op: "contains", value: "a" }];
     const range = { from: TODAY - 7 * DAY, to: TODAY, filters };

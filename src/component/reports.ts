@@ -59,7 +59,13 @@ import {
   type Piece,
 } from "./time.js";
 import { liveOwner } from "./generations.js";
-import { readGroups, visitorsAtMost, visitorsOf, type Group } from "./rangeRows.js";
+import {
+  readGroups,
+  visitorsAtMost,
+  visitorsOf,
+  type DeltaReads,
+  type Group,
+} from "./rangeRows.js";
 import { assertRetained, loadHorizons, type RollupHorizons } from "./retention.js";
 import { canonicalFilters, routeFilters, type FilterReport } from "./filterMath.js";
 import { scannedBreakdown, scannedOverview, scannedTimeseries } from "./filters.js";
@@ -83,16 +89,22 @@ export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 
 /**
  * A report's aligned range, with the documents every part of the report shares:
- * its site and the site's retention horizons, read once by loadRange and
- * carried to the compared period (comparedRange), so a compared report reads
- * each of them once.
+ * its site and the site's retention horizons, read once by loadRange, and the
+ * delta documents it has read (rangeRows.ts DeltaReads), all carried to the
+ * compared period (comparedRange), so a compared report reads each of them once.
  */
-export type Aligned = { site: Doc<"sites">; horizons: RollupHorizons; from: number; to: number };
+export type Aligned = {
+  site: Doc<"sites">;
+  horizons: RollupHorizons;
+  deltaReads: DeltaReads;
+  from: number;
+  to: number;
+};
 
 export async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
   const site = await siteOrThrow(ctx, args.siteId);
   const range = alignRange(args.from, args.to, unit, phaseOf(site, unit));
-  return { site, horizons: await loadHorizons(ctx, site._id), ...range };
+  return { site, horizons: await loadHorizons(ctx, site._id), deltaReads: new Map(), ...range };
 }
 
 /** The range's pieces (planRange), refused if one was deleted by retention (retention.ts). */
@@ -120,7 +132,14 @@ export function comparedRange(
 export async function overviewOf(ctx: QueryCtx, range: Aligned, selected = TOTALS) {
   const { site } = range;
   const pieces = planRetained(range);
-  const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, selected.dimension);
+  const { groups, sketches } = await readGroups(
+    ctx,
+    liveOwner(site),
+    pieces,
+    selected.dimension,
+    undefined,
+    range.deltaReads,
+  );
   const total = groups.get(`0\u0000${selected.key}`);
   // Counters: the total rows of the coarsest buckets that make up the range, plus what is not
   // folded into them yet. Not the hourly-totals BTree: it holds only the retained hours.
@@ -152,7 +171,7 @@ export async function getOverviewHandler(ctx: QueryCtx, args: OverviewArgs): Pro
 /** The points of [from, to) at `granularity`, zero-filled, after the checks a granularity needs. */
 async function timeseriesOf(
   ctx: QueryCtx,
-  { site, horizons, from, to }: Aligned,
+  { site, horizons, deltaReads, from, to }: Aligned,
   granularity: Granularity,
   selected = TOTALS,
 ): Promise<Timeseries["points"]> {
@@ -196,7 +215,14 @@ async function timeseriesOf(
       totals[i] = { counters: row, visitors: estimate(row.visitors) };
   } else {
     const owner = liveOwner(site);
-    const { groups, sketches } = await readGroups(ctx, owner, pieces, selected.dimension, pointOf);
+    const { groups, sketches } = await readGroups(
+      ctx,
+      owner,
+      pieces,
+      selected.dimension,
+      pointOf,
+      deltaReads,
+    );
     const points = [...groups.values()].filter((g) => g.key === selected.key);
     const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
@@ -265,7 +291,15 @@ async function keyedGroups(
   keyOf: (stored: string) => string | null,
 ) {
   const owner = liveOwner(range.site);
-  const { groups, sketches } = await readGroups(ctx, owner, planRetained(range), dimension);
+  const pieces = planRetained(range);
+  const { groups, sketches } = await readGroups(
+    ctx,
+    owner,
+    pieces,
+    dimension,
+    undefined,
+    range.deltaReads,
+  );
   const byKey = new Map<string, Group>();
   for (const g of groups.values()) {
     const key = keyOf(g.key);
