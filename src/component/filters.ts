@@ -31,7 +31,7 @@ import {
 import type { Id } from "./_generated/dataModel.js";
 import { MAX_FUTURE_MS } from "./events.js";
 import { DEFAULT_RAW_RETENTION_DAYS } from "./retention.js";
-import { latestScan, scanKey, startScan } from "./scans.js";
+import { latestScan, processedBeforeOf, scanKey, startScan } from "./scans.js";
 import { siteOrThrow } from "./sites.js";
 import { DAY, HOUR, alignRange, comparisonRange, hourPhase, pickGranularity } from "./time.js";
 import { DEFAULT_SESSION_TIMEOUT_MS } from "./sessions.js";
@@ -105,8 +105,13 @@ async function filterScansOf(
 }
 
 /** One cached scan's answer so far and its progress (an empty answer before it starts). */
-async function cached(ctx: QueryCtx, siteId: Id<"sites">, of: { key: string; readsTo: number }) {
-  const { scan, stale } = await latestScan(ctx, siteId, of.key, of.readsTo);
+async function cached(
+  ctx: QueryCtx,
+  siteId: Id<"sites">,
+  of: { key: string; readsTo: number },
+  processedBefore: () => Promise<number>,
+) {
+  const { scan, stale } = await latestScan(ctx, siteId, of.key, of.readsTo, processedBefore);
   return {
     result: decodeFilterResult(scan?.result ?? "[]"),
     complete: scan?.phase === "done" && scan.error === undefined,
@@ -119,8 +124,10 @@ async function cached(ctx: QueryCtx, siteId: Id<"sites">, of: { key: string; rea
 /** The report's scans read: the base answer, the compared one (or null), and their progress together. */
 async function scanned(ctx: QueryCtx, report: FilterReport, args: ScanArgs, filters: Filter[]) {
   const of = await filterScansOf(ctx, report, args, filters);
-  const base = await cached(ctx, of.site._id, of.base);
-  const compared = of.compared && (await cached(ctx, of.site._id, of.compared));
+  // The site's cursor is read once for both scans.
+  const processedBefore = processedBeforeOf(ctx, of.site._id);
+  const base = await cached(ctx, of.site._id, of.base, processedBefore);
+  const compared = of.compared && (await cached(ctx, of.site._id, of.compared, processedBefore));
   const both = compared ? [base, compared] : [base];
   const progress = {
     complete: both.every((s) => s.complete),
@@ -202,15 +209,20 @@ export async function startFilterScanHandler(
     throw new Error("A breakdown's scan needs its dimension");
   if (routeFilters(args.report, filters).via !== "scan") return { scanId: null };
   const { site, specJson, base, compared } = await filterScansOf(ctx, args.report, args, filters);
+  const processedBefore = processedBeforeOf(ctx, site._id);
   const start = async ({ range, readsTo }: typeof base) =>
-    await startScan(ctx, {
-      siteId: site._id,
-      kind: "filter",
-      spec: specJson,
-      ...range,
-      readsTo,
-      emptyResult: encodeFilterResult(new Map()),
-    });
+    await startScan(
+      ctx,
+      {
+        siteId: site._id,
+        kind: "filter",
+        spec: specJson,
+        ...range,
+        readsTo,
+        emptyResult: encodeFilterResult(new Map()),
+      },
+      processedBefore,
+    );
   const scanId = await start(base);
   if (compared) await start(compared);
   return { scanId };

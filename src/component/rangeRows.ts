@@ -3,6 +3,7 @@
 // plus the hours not compacted yet, and each group's visitors, merging sketches
 // only where they must be (within one local day, or persistent ids).
 import type { QueryCtx } from "./_generated/server.js";
+import type { Doc } from "./_generated/dataModel.js";
 import type { RollupOwner } from "./generations.js";
 import type { Dimension } from "../shared.js";
 import { readCounters, SketchPages, type CanonicalInterval, type CounterHit } from "./canonical.js";
@@ -35,6 +36,14 @@ function canonicalRuns(pieces: Piece[]) {
   return runs;
 }
 
+/**
+ * The hour delta documents one report has read, by range. Delta documents hold
+ * every dimension, so a report reading two dimensions over one range (getGoals:
+ * the totals and the goal rows, for the report and its compared period) reads
+ * them once. Only for queries: a mutation's writes would make it stale.
+ */
+export type DeltaReads = Map<string, Promise<Doc<"rollupDeltas">[]>>;
+
 /** How far down the levels a staged document's rows are folded, and how deep a piece's level is. */
 const DEPTH = { none: 0, hour: 1, day: 2, month: 3 } as const;
 
@@ -51,6 +60,7 @@ export async function readUncompacted(
   owner: RollupOwner,
   pieces: Piece[],
   dimension: Dimension,
+  deltaReads: DeltaReads = new Map(),
 ): Promise<Located[]> {
   const canonical = pieces.filter(
     (p): p is Piece & { interval: CanonicalInterval } => p.interval !== "minute",
@@ -87,7 +97,10 @@ export async function readUncompacted(
         ...(folded > 0 ? { inHourTotals: true } : {}),
       });
   }
-  for (const doc of await readDeltaDocs(ctx, owner, "hour", from, to)) {
+  const id = `${owner.siteId}:${owner.generation}:${from}:${to}`;
+  let deltas = deltaReads.get(id);
+  if (!deltas) deltaReads.set(id, (deltas = readDeltaDocs(ctx, owner, "hour", from, to)));
+  for (const doc of await deltas) {
     for (const { dimension: d, ...row } of decodeRows(doc.rows))
       if (d === dimension) out.push({ bucketStart: doc.bucketStart, row });
   }
@@ -139,6 +152,7 @@ export async function readGroups(
   pieces: Piece[],
   dimension: Dimension,
   groupOf: (bucketStart: number) => number = () => 0,
+  deltaReads: DeltaReads = new Map(),
 ) {
   const { buckets, hits } = await readCounters(ctx, owner, dimension, canonicalRuns(pieces));
   const groups = new Map<string, Group>();
@@ -154,7 +168,7 @@ export async function readGroups(
     g.hits.push(hit);
     for (const c of COUNTERS) g.counters[c] += hit.row[c];
   }
-  for (const located of await readUncompacted(ctx, owner, pieces, dimension)) {
+  for (const located of await readUncompacted(ctx, owner, pieces, dimension, deltaReads)) {
     const { bucketStart: at, row } = located;
     const g = groupFor(row.key, at);
     g.uncompacted.push(located);

@@ -59,8 +59,14 @@ import {
   type Piece,
 } from "./time.js";
 import { liveOwner } from "./generations.js";
-import { readGroups, visitorsAtMost, visitorsOf, type Group } from "./rangeRows.js";
-import { assertRetained, loadHorizons } from "./retention.js";
+import {
+  readGroups,
+  visitorsAtMost,
+  visitorsOf,
+  type DeltaReads,
+  type Group,
+} from "./rangeRows.js";
+import { assertRetained, loadHorizons, type RollupHorizons } from "./retention.js";
 import { canonicalFilters, routeFilters, type FilterReport } from "./filterMath.js";
 import { scannedBreakdown, scannedOverview, scannedTimeseries } from "./filters.js";
 
@@ -81,22 +87,30 @@ function routeOf(report: FilterReport, filters: OverviewArgs["filters"]) {
 /** Hour points are allowed for ranges up to this long: beyond it, one point per hour is more than a chart can show. */
 export const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 
-export type Aligned = { site: Doc<"sites">; from: number; to: number };
+/**
+ * A report's aligned range, with the documents every part of the report shares:
+ * its site and the site's retention horizons, read once by loadRange, and the
+ * delta documents it has read (rangeRows.ts DeltaReads), all carried to the
+ * compared period (comparedRange), so a compared report reads each of them once.
+ */
+export type Aligned = {
+  site: Doc<"sites">;
+  horizons: RollupHorizons;
+  deltaReads: DeltaReads;
+  from: number;
+  to: number;
+};
 
 export async function loadRange(ctx: QueryCtx, args: RangeArgs, unit = HOUR): Promise<Aligned> {
   const site = await siteOrThrow(ctx, args.siteId);
-  return { site, ...alignRange(args.from, args.to, unit, phaseOf(site, unit)) };
+  const range = alignRange(args.from, args.to, unit, phaseOf(site, unit));
+  return { site, horizons: await loadHorizons(ctx, site._id), deltaReads: new Map(), ...range };
 }
 
 /** The range's pieces (planRange), refused if one was deleted by retention (retention.ts). */
-async function planRetained(
-  ctx: QueryCtx,
-  site: Doc<"sites">,
-  from: number,
-  to: number,
-): Promise<Piece[]> {
+function planRetained({ site, horizons, from, to }: Aligned): Piece[] {
   const pieces = planRange(from, to, site.timezone);
-  assertRetained(pieces, await loadHorizons(ctx, site._id), site);
+  assertRetained(pieces, horizons, site);
   return pieces;
 }
 
@@ -105,18 +119,27 @@ const phaseOf = (site: Doc<"sites">, unit: number) =>
 
 /** The compared period of an aligned range (time.ts comparisonRange), or null when none was asked for. */
 export function comparedRange(
-  { site, from, to }: Aligned,
+  aligned: Aligned,
   compare: Compare | undefined,
   unit = HOUR,
 ): Aligned | null {
   if (compare === undefined) return null;
+  const { site, from, to } = aligned;
   const range = comparisonRange(from, to, compare, site.timezone, unit, phaseOf(site, unit));
-  return { site, ...range };
+  return { ...aligned, ...range };
 }
 
-export async function overviewOf(ctx: QueryCtx, { site, from, to }: Aligned, selected = TOTALS) {
-  const pieces = await planRetained(ctx, site, from, to);
-  const { groups, sketches } = await readGroups(ctx, liveOwner(site), pieces, selected.dimension);
+export async function overviewOf(ctx: QueryCtx, range: Aligned, selected = TOTALS) {
+  const { site } = range;
+  const pieces = planRetained(range);
+  const { groups, sketches } = await readGroups(
+    ctx,
+    liveOwner(site),
+    pieces,
+    selected.dimension,
+    undefined,
+    range.deltaReads,
+  );
   const total = groups.get(`0\u0000${selected.key}`);
   // Counters: the total rows of the coarsest buckets that make up the range, plus what is not
   // folded into them yet. Not the hourly-totals BTree: it holds only the retained hours.
@@ -148,7 +171,7 @@ export async function getOverviewHandler(ctx: QueryCtx, args: OverviewArgs): Pro
 /** The points of [from, to) at `granularity`, zero-filled, after the checks a granularity needs. */
 async function timeseriesOf(
   ctx: QueryCtx,
-  { site, from, to }: Aligned,
+  { site, horizons, deltaReads, from, to }: Aligned,
   granularity: Granularity,
   selected = TOTALS,
 ): Promise<Timeseries["points"]> {
@@ -166,7 +189,6 @@ async function timeseriesOf(
     );
   }
   const tz = site.timezone;
-  const horizons = await loadHorizons(ctx, site._id);
   // Stored hours are the site's local hours, so every point (a local day, week
   // or month) is a whole number of stored buckets: nothing is cut or shared.
   const starts: number[] = [];
@@ -193,7 +215,14 @@ async function timeseriesOf(
       totals[i] = { counters: row, visitors: estimate(row.visitors) };
   } else {
     const owner = liveOwner(site);
-    const { groups, sketches } = await readGroups(ctx, owner, pieces, selected.dimension, pointOf);
+    const { groups, sketches } = await readGroups(
+      ctx,
+      owner,
+      pieces,
+      selected.dimension,
+      pointOf,
+      deltaReads,
+    );
     const points = [...groups.values()].filter((g) => g.key === selected.key);
     const visitors = await visitorsOf(points, sketches, tz);
     for (const [i, g] of points.entries())
@@ -224,7 +253,7 @@ export async function getTimeseriesHandler(
   const compared = comparedRange(range, args.compare, unit);
   // Automatic hour points only where hours are kept: an older short range is shown by day.
   const picked = pickGranularity(range.from, range.to);
-  const hoursFrom = (await loadHorizons(ctx, range.site._id)).hour ?? -Infinity;
+  const hoursFrom = range.horizons.hour ?? -Infinity;
   const granularity =
     args.granularity ?? (picked === "hour" && range.from < hoursFrom ? "day" : picked);
   const points = await timeseriesOf(ctx, range, granularity, selected);
@@ -257,15 +286,19 @@ function checkLimit(limit: number | undefined): number {
  */
 async function keyedGroups(
   ctx: QueryCtx,
-  { site, from, to }: Aligned,
+  range: Aligned,
   dimension: Dimension,
   keyOf: (stored: string) => string | null,
 ) {
+  const owner = liveOwner(range.site);
+  const pieces = planRetained(range);
   const { groups, sketches } = await readGroups(
     ctx,
-    liveOwner(site),
-    await planRetained(ctx, site, from, to),
+    owner,
+    pieces,
     dimension,
+    undefined,
+    range.deltaReads,
   );
   const byKey = new Map<string, Group>();
   for (const g of groups.values()) {

@@ -129,14 +129,23 @@ export async function rawHeldFrom(
   return earliest?.batchesFrom ?? null;
 }
 
+/** The site's cursor position, read at most once however many scans one report looks at. */
+export function processedBeforeOf(
+  ctx: Pick<QueryCtx, "db">,
+  siteId: Id<"sites">,
+): () => Promise<number> {
+  let loaded: Promise<number> | undefined;
+  return () => (loaded ??= SiteCursor.load(ctx, siteId).then((c) => c.processedBefore));
+}
+
 /** The batches created up to this are the scan's raw events (see the header). */
 export async function dataVersion(
   ctx: Pick<QueryCtx, "db">,
   siteId: Id<"sites">,
   to: number,
+  processedBefore = processedBeforeOf(ctx, siteId),
 ): Promise<number> {
-  const { processedBefore } = await SiteCursor.load(ctx, siteId);
-  return Math.max(0, Math.min(processedBefore, to + MAX_PAST_MS + CLOCK_SLACK_MS));
+  return Math.max(0, Math.min(await processedBefore(), to + MAX_PAST_MS + CLOCK_SLACK_MS));
 }
 
 export async function scanKey(kind: Doc<"scans">["kind"], spec: string, from: number, to: number) {
@@ -154,6 +163,8 @@ export async function latestScan(
   key: string,
   /** The latest occurredAt the scan reads: its range's end, or later for a kind that reads past it. */
   to: number,
+  /** The site's cursor position (processedBeforeOf), shared by the scans of one report. */
+  processedBefore = processedBeforeOf(ctx, siteId),
 ) {
   const [newest, older] = await ctx.db
     .query("scans")
@@ -164,7 +175,8 @@ export async function latestScan(
     newest && newest.phase !== "done" && older?.phase === "done" && older.error === undefined
       ? older
       : (newest ?? null);
-  const stale = scan === null || scan.version < (await dataVersion(ctx, siteId, to));
+  const stale =
+    scan === null || scan.version < (await dataVersion(ctx, siteId, to, processedBefore));
   return { scan, stale };
 }
 
@@ -184,10 +196,12 @@ export async function startScan(
     /** The latest occurredAt the scan reads, when after `to` (latestScan's `to`). */
     readsTo?: number;
   },
+  /** The site's cursor position (processedBeforeOf), shared by the scans one call starts. */
+  processedBefore = processedBeforeOf(ctx, args.siteId),
 ): Promise<Id<"scans">> {
   const { siteId, kind, spec, from, to } = args;
   const key = await scanKey(kind, spec, from, to);
-  const version = await dataVersion(ctx, siteId, args.readsTo ?? to);
+  const version = await dataVersion(ctx, siteId, args.readsTo ?? to, processedBefore);
   const now = Date.now();
   const existing = await ctx.db
     .query("scans")
