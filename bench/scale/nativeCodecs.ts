@@ -4,43 +4,37 @@
 // - convex's values module encodes and decodes every bytes field (rollup pages,
 //   packed deltas) with a JavaScript base64 loop, twice per read and per write in
 //   convex-test (once on each side of a syscall); Convex's own runtime does that
-//   natively. nativeBase64() swaps in Node's codec: a fifth of the real day's time.
+//   natively. nativeBase64() swaps in Node's, the local engine's dev/nativeBase64.mjs
+//   (tested against convex's own there): a fifth of the real day's time.
 // - Node runs crypto.subtle.digest as a job on its thread pool, a round trip per
 //   call (three hashes a request: the write key, the client's address, the
 //   cookieless id). nativeSha256() answers SHA-256 from node:crypto at once.
 import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import type { Plugin } from "vite";
 
-const NATIVE = `
-import { Buffer } from "node:buffer";
-function lengths(b64) {
-  if (b64.length % 4 > 0) throw new Error("Invalid string. Length must be a multiple of 4");
-  let valid = b64.indexOf("=");
-  if (valid === -1) valid = b64.length;
-  return [valid, valid === b64.length ? 0 : 4 - (valid % 4)];
-}
-export function byteLength(b64) {
-  const [valid, pad] = lengths(b64);
-  return ((valid + pad) * 3) / 4 - pad;
-}
-export function toByteArray(b64) {
-  lengths(b64);
-  const b = Buffer.from(b64, "base64");
-  // A copy: a small Buffer is a view of a shared pool, and callers take .buffer.
-  return new Uint8Array(b);
-}
-export function fromByteArray(uint8) {
-  return Buffer.from(uint8.buffer, uint8.byteOffset, uint8.byteLength).toString("base64");
-}
-`;
+const BASE64 = /[\\/]node_modules[\\/]convex[\\/]dist[\\/]esm[\\/]values[\\/]base64\.js$/;
+/** The local engine's native codec (the same text, and convex's own decoder for anything not canonical). */
+const NATIVE_BASE64 = fileURLToPath(new URL("../../dev/nativeBase64.mjs", import.meta.url));
 
+/**
+ * Rebinds convex's base64 functions to dev/nativeBase64.mjs, as the local
+ * engine's module hooks do (dev/fastPathHooks.mjs): they are function
+ * declarations, so every importer sees the new ones. Needs convex inlined.
+ */
 export function nativeBase64(): Plugin {
   return {
     name: "native-base64",
     enforce: "pre",
-    load(id) {
-      if (/[\\/]convex[\\/]dist[\\/]esm[\\/]values[\\/]base64\.js$/.test(id)) return NATIVE;
-      return null;
+    transform(code, id) {
+      if (!BASE64.test(id)) return null;
+      for (const declaration of ["export function fromByteArray(", "export function toByteArray("])
+        if (!code.includes(declaration))
+          throw new Error(`bench/scale/nativeCodecs.ts: ${id} changed; update the patch`);
+      return `${code}
+import { nativeBase64 as __nativeBase64 } from ${JSON.stringify(NATIVE_BASE64)};
+({ fromByteArray, toByteArray } = __nativeBase64({ fromByteArray, toByteArray }));
+`;
     },
   };
 }
