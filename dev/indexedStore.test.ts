@@ -8,13 +8,20 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { compareValues, type Value } from "convex/values";
 import { runSequence, sequences } from "./engineDifferential.testlib.js";
-import { compareKey } from "./indexedStore.js";
+import { compareKey, setIndexChunkLength } from "./indexedStore.js";
 
 const freeze = (at: number) => void vi.setSystemTime(at);
 
 describe("the indexed store", () => {
-  beforeEach(() => void vi.useFakeTimers({ toFake: ["Date"] }));
-  afterEach(() => void vi.useRealTimers());
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // Chunks of 2 entries, so that the sequences split and empty the index's chunks all the time.
+    setIndexChunkLength(2);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    setIndexChunkLength(512);
+  });
 
   test("gives the same results, page cursors, errors, transaction metrics and stored documents as stock convex-test on random transaction sequences", async () => {
     let indexedQueries = 0;

@@ -189,16 +189,36 @@ type Entry = { doc: Doc; key: (Value | undefined)[] };
 /** The documents of an index range, and a check for documents not in the index (pending writes). */
 type Range = { docs: Doc[]; excludes(doc: Doc): boolean };
 
-/** One index of one table: its sort fields and the table's committed documents in that order. */
-class SortedIndex {
-  private readonly entries: Entry[];
+/** Entries per chunk of a SortedIndex once it splits (tests set it small to split often). */
+let chunkLength = 512;
+/** For tests: the chunk length of indexes made from here on. */
+export function setIndexChunkLength(n: number): void {
+  chunkLength = n;
+}
+
+/**
+ * One index of one table: its sort fields and the table's committed documents
+ * in that order, held in sorted chunks of at most 2 x chunkLength entries, so
+ * that an insert or delete moves one chunk's entries, not the whole table's (a
+ * single array made the scale bench's real day slow down as its 400,000
+ * batches accumulated). Positions are global, counted across the chunks.
+ */
+export class SortedIndex {
+  private chunks: Entry[][];
+  /** starts[c]: the global position of chunks[c]'s first entry. */
+  private starts: number[] = [];
   private readonly paths: string[][];
+  private readonly chunkLength = chunkLength;
   constructor(
     readonly fields: string[],
     docs: Iterable<Doc>,
   ) {
     this.paths = fields.map((f) => f.split("."));
-    this.entries = [...docs].map((doc) => this.entry(doc)).sort((a, b) => this.compare(a, b));
+    const sorted = [...docs].map((doc) => this.entry(doc)).sort((a, b) => this.compare(a, b));
+    this.chunks = [];
+    for (let i = 0; i < sorted.length; i += this.chunkLength)
+      this.chunks.push(sorted.slice(i, i + this.chunkLength));
+    this.renumber(0);
   }
 
   private entry(doc: Doc): Entry {
@@ -213,25 +233,96 @@ class SortedIndex {
     return 0;
   }
 
-  /** The first position whose document is not before `entry`. */
-  private lowerBound(entry: Entry): number {
+  get length(): number {
+    const last = this.chunks.length - 1;
+    return last < 0 ? 0 : this.starts[last]! + this.chunks[last]!.length;
+  }
+
+  /** Recomputes the chunks' global starts from chunk `from` on. */
+  private renumber(from: number): void {
+    this.starts.length = this.chunks.length;
+    let at = from === 0 ? 0 : this.starts[from - 1]! + this.chunks[from - 1]!.length;
+    for (let c = from; c < this.chunks.length; c++) {
+      this.starts[c] = at;
+      at += this.chunks[c]!.length;
+    }
+  }
+
+  /** The chunk holding global position `at` (the last chunk for the end). */
+  private chunkAt(at: number): number {
     let lo = 0;
-    let hi = this.entries.length;
+    let hi = this.chunks.length - 1;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.compare(this.entries[mid]!, entry) < 0) lo = mid + 1;
-      else hi = mid;
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   }
 
+  private at(i: number): Entry | undefined {
+    if (i < 0 || i >= this.length) return undefined;
+    const c = this.chunkAt(i);
+    return this.chunks[c]![i - this.starts[c]!];
+  }
+
+  /** The first global position whose entry `after` holds for (it must be monotone along the order), or the end. */
+  private firstWhere(after: (e: Entry) => boolean): number {
+    // The first chunk whose last entry holds; the answer is inside it.
+    let lo = 0;
+    let hi = this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const chunk = this.chunks[mid]!;
+      if (after(chunk[chunk.length - 1]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo === this.chunks.length) return this.length;
+    const chunk = this.chunks[lo]!;
+    let a = 0;
+    let b = chunk.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (after(chunk[mid]!)) b = mid;
+      else a = mid + 1;
+    }
+    return this.starts[lo]! + a;
+  }
+
+  /** The first position whose document is not before `entry`. */
+  private lowerBound(entry: Entry): number {
+    return this.firstWhere((e) => this.compare(e, entry) >= 0);
+  }
+
+  private insertAt(at: number, entry: Entry): void {
+    if (this.chunks.length === 0) {
+      this.chunks.push([entry]);
+      this.renumber(0);
+      return;
+    }
+    const c = this.chunkAt(at);
+    const chunk = this.chunks[c]!;
+    chunk.splice(at - this.starts[c]!, 0, entry);
+    if (chunk.length > 2 * this.chunkLength)
+      this.chunks.splice(c, 1, chunk.slice(0, this.chunkLength), chunk.slice(this.chunkLength));
+    this.renumber(c);
+  }
+
+  private removeAt(at: number): void {
+    const c = this.chunkAt(at);
+    const chunk = this.chunks[c]!;
+    chunk.splice(at - this.starts[c]!, 1);
+    if (chunk.length === 0) this.chunks.splice(c, 1);
+    this.renumber(c);
+  }
+
   insert(doc: Doc): void {
     const entry = this.entry(doc);
-    this.entries.splice(this.lowerBound(entry), 0, entry);
+    this.insertAt(this.lowerBound(entry), entry);
   }
 
   remove(doc: Doc): void {
-    this.entries.splice(this.positionOf(this.entry(doc)), 1);
+    this.removeAt(this.positionOf(this.entry(doc)));
   }
 
   /** A new version of a document: in place when its key is unchanged (a patch of other fields), without moving the rest. */
@@ -239,19 +330,26 @@ class SortedIndex {
     const before = this.entry(old);
     const after = this.entry(now);
     const at = this.positionOf(before);
-    if (this.compare(before, after) === 0) this.entries[at] = after;
-    else {
-      this.entries.splice(at, 1);
-      this.entries.splice(this.lowerBound(after), 0, after);
+    if (this.compare(before, after) === 0) {
+      const c = this.chunkAt(at);
+      this.chunks[c]![at - this.starts[c]!] = after;
+    } else {
+      this.removeAt(at);
+      this.insertAt(this.lowerBound(after), after);
     }
   }
 
   private positionOf(entry: Entry): number {
     const at = this.lowerBound(entry);
     // The sort key ends with _id, so the document sits exactly there.
-    if (this.entries[at]?.doc._id !== entry.doc._id)
+    if (this.at(at)?.doc._id !== entry.doc._id)
       throw new Error(`indexed store out of sync: ${String(entry.doc._id)} is not in its index`);
     return at;
+  }
+
+  /** Every document, in index order (for tests). */
+  docs(): Doc[] {
+    return this.chunks.flatMap((chunk) => chunk.map((e) => e.doc));
   }
 
   /**
@@ -262,31 +360,23 @@ class SortedIndex {
   slice(range: RangeExpr[]): Range | null {
     const cut = RangeCut.of(range, this.fields);
     if (!cut) return null;
-    const from = this.first(cut, 0);
-    // Most ranges hold a document or two: step over a few before searching for the end.
-    let to = from;
-    while (to < this.entries.length && cut.where(this.entries[to]!.key) === 0) {
-      if (to - from === 8) {
-        to = this.first(cut, 1);
-        break;
+    const from = this.firstWhere((e) => cut.where(e.key) >= 0);
+    const docs: Doc[] = [];
+    if (from === this.length)
+      return { docs, excludes: (doc) => cut.surelyExcludes(this.entry(doc).key) };
+    // From the range's start, chunk by chunk: whole chunks while their last entry is inside it.
+    const first = this.chunkAt(from);
+    for (let c = first; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      let i = c === first ? from - this.starts[c]! : 0;
+      if (cut.where(chunk[chunk.length - 1]!.key) === 0) {
+        for (; i < chunk.length; i++) docs.push(chunk[i]!.doc);
+        continue;
       }
-      to++;
+      for (; i < chunk.length && cut.where(chunk[i]!.key) === 0; i++) docs.push(chunk[i]!.doc);
+      break;
     }
-    const docs: Doc[] = new Array<Doc>(to - from);
-    for (let i = from; i < to; i++) docs[i - from] = this.entries[i]!.doc;
     return { docs, excludes: (doc) => cut.surelyExcludes(this.entry(doc).key) };
-  }
-
-  /** The first position whose key is at or after the range (`past` 0), or after it (`past` 1). */
-  private first(cut: RangeCut, past: 0 | 1): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cut.where(this.entries[mid]!.key) >= past) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
   }
 }
 
