@@ -6,12 +6,17 @@
 // counts too). No input produces a 500.
 import { httpActionGeneric, type HttpRouter } from "convex/server";
 import { corsRouter } from "convex-helpers/server/cors";
+import { validate } from "convex-helpers/validators";
 import type { ComponentApi } from "../component/_generated/component.js";
 import {
   DIMENSIONS,
+  FILTER_DIMENSIONS,
   GRANULARITIES,
+  MAX_FILTERS,
+  vFilters,
   type Compare,
   type Dimension,
+  type Filter,
   type Granularity,
   type Health,
   type StatsRequest,
@@ -39,10 +44,14 @@ export const STATS_REPORTS = [
   "goals",
 ] as const;
 type StatsReport = (typeof STATS_REPORTS)[number];
+/** The reports that take `filters` (as their facades do). */
+const FILTERED_REPORTS = ["overview", "timeseries", "breakdown"] as const;
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const MAX_PARAM_LENGTH = 200;
+/** `filters` is JSON: up to MAX_FILTERS filters, each value up to 300 characters. */
+const MAX_FILTERS_PARAM_LENGTH = 4_096;
 
 /** A timestamp parameter: epoch milliseconds, or an ISO 8601 date or date-time. */
 function parseTime(name: string, raw: string | null): number | string {
@@ -75,6 +84,24 @@ function parseCompare(params: URLSearchParams): { compare?: Compare } | { proble
   return { compare: { from, to } };
 }
 
+/**
+ * `filters`, when given: the facade's filters as a JSON array, e.g.
+ * `[{"dimension":"country","op":"is","value":"DE"}]` (URL-encoded).
+ */
+function parseFilters(params: URLSearchParams): { filters?: Filter[] } | { problem: string } {
+  const raw = params.get("filters");
+  if (raw === null) return {};
+  const shape = `filters must be a JSON array of at most ${MAX_FILTERS} {"dimension", "op", "value"} objects: op is, isNot or contains; dimension one of ${FILTER_DIMENSIONS.join(", ")}`;
+  let filters: unknown;
+  try {
+    filters = JSON.parse(raw);
+  } catch {
+    return { problem: shape };
+  }
+  if (!validate(vFilters, filters) || filters.length > MAX_FILTERS) return { problem: shape };
+  return { filters };
+}
+
 /** `limit`, when given: an integer of at most 4 digits (the report checks 1 to 1,000). */
 function parseLimit(params: URLSearchParams): { limit?: number } | { problem: string } {
   const raw = params.get("limit");
@@ -85,11 +112,14 @@ function parseLimit(params: URLSearchParams): { limit?: number } | { problem: st
 
 /** The facade's arguments from the query string, or what is wrong with it. */
 export function parseStatsQuery(report: StatsReport, params: URLSearchParams, now: number): Parsed {
-  for (const [name, value] of params)
-    if (value.length > MAX_PARAM_LENGTH)
-      return { problem: `${name.slice(0, 40)} is over ${MAX_PARAM_LENGTH} characters` };
+  for (const [name, value] of params) {
+    const max = name === "filters" ? MAX_FILTERS_PARAM_LENGTH : MAX_PARAM_LENGTH;
+    if (value.length > max) return { problem: `${name.slice(0, 40)} is over ${max} characters` };
+  }
   const siteId = params.get("site");
   if (!siteId) return { problem: "site is required (the site's id)" };
+  if (params.has("filters") && !(FILTERED_REPORTS as readonly string[]).includes(report))
+    return { problem: `${report} takes no filters (only ${FILTERED_REPORTS.join(", ")} do)` };
   if (report === "realtime") {
     const rawNow = params.get("now");
     // Rounded to the minute, as the dashboard does, so the report's query cache is shared.
@@ -105,13 +135,21 @@ export function parseStatsQuery(report: StatsReport, params: URLSearchParams, no
   const compared = parseCompare(params);
   if ("problem" in compared) return compared;
   const range = { siteId, from, to, ...compared };
-  if (report === "overview" || report === "goals") return { request: { report, args: range } };
+  if (report === "goals") return { request: { report, args: range } };
+  const filtered = parseFilters(params);
+  if ("problem" in filtered) return filtered;
+  if (report === "overview") return { request: { report, args: { ...range, ...filtered } } };
   if (report === "timeseries") {
     const granularity = params.get("granularity");
-    if (granularity === null) return { request: { report, args: range } };
+    if (granularity === null) return { request: { report, args: { ...range, ...filtered } } };
     if (!(GRANULARITIES as readonly string[]).includes(granularity))
       return { problem: `granularity must be one of ${GRANULARITIES.join(", ")}` };
-    return { request: { report, args: { ...range, granularity: granularity as Granularity } } };
+    return {
+      request: {
+        report,
+        args: { ...range, ...filtered, granularity: granularity as Granularity },
+      },
+    };
   }
   const limit = parseLimit(params);
   if ("problem" in limit) return limit;
@@ -125,7 +163,12 @@ export function parseStatsQuery(report: StatsReport, params: URLSearchParams, no
   const dimension = params.get("dimension");
   if (dimension === null || !(DIMENSIONS as readonly string[]).includes(dimension))
     return { problem: `dimension is required, one of ${DIMENSIONS.join(", ")}` };
-  return { request: { report, args: { ...range, dimension: dimension as Dimension, ...limit } } };
+  return {
+    request: {
+      report,
+      args: { ...range, ...filtered, dimension: dimension as Dimension, ...limit },
+    },
+  };
 }
 
 /**
@@ -134,8 +177,10 @@ export function parseStatsQuery(report: StatsReport, params: URLSearchParams, no
  * days late. One that has ended may still gain late events: 5 minutes. One
  * that includes now, and realtime: revalidate every time.
  */
-export function cacheControlFor(request: StatsRequest, now: number): string {
+export function cacheControlFor(request: StatsRequest, now: number, body: unknown): string {
   if (request.report === "realtime") return "no-store";
+  // A filtered report whose scan is still running: the next request gets more of it.
+  if ((body as { complete?: boolean }).complete === false) return "no-store";
   // Reports round `to` up to a (site-local) hour; an hour's margin covers any zone's phase.
   const end = Math.ceil(request.args.to / HOUR) * HOUR + HOUR;
   if (end + MAX_PAST_MS <= now) return "private, max-age=86400";
@@ -213,7 +258,7 @@ function statsHandler(component: ComponentApi, report: StatsReport) {
         return error(503, "unavailable", outcome.message, { ...NO_STORE, "Retry-After": "5" });
       case "ok":
         return json(200, outcome.body, {
-          "Cache-Control": cacheControlFor(parsed.request, now),
+          "Cache-Control": cacheControlFor(parsed.request, now, outcome.body),
           Vary: "Authorization",
         });
     }

@@ -6,7 +6,13 @@ import { v } from "convex/values";
 import { action, type ActionCtx } from "./_generated/server.js";
 import { api, internal } from "./_generated/api.js";
 import { RETENTION_ERRORS } from "./retention.js";
-import { vStatsOutcome, vStatsRequest, type StatsOutcome, type StatsRequest } from "../shared.js";
+import {
+  MAX_FILTERS,
+  vStatsOutcome,
+  vStatsRequest,
+  type StatsOutcome,
+  type StatsRequest,
+} from "../shared.js";
 
 /**
  * The reports' own argument errors (time.ts alignRange, reports.ts, retention.ts): the
@@ -18,8 +24,32 @@ const ARGUMENT_ERRORS = [
   "Minute granularity covers only",
   "Hour granularity covers at most",
   "limit must be an integer",
+  // Filters (filterMath.ts, filters.ts).
+  `At most ${MAX_FILTERS} filters`,
+  "A filter's value has",
+  "These filters need a scan of the raw events",
+  "Filtered timeseries have no minute points",
+  "A filtered breakdown by total",
+  "Goals cannot be broken down under filters",
   ...RETENTION_ERRORS,
 ];
+
+/**
+ * Starts (or resumes, or finds cached) the scan a filtered report needs, as a
+ * dashboard does with startFilterScan; a filter a rollup answers starts none.
+ * The report then says `complete` and `scannedEvents`: repeat the request
+ * until `complete` is true.
+ */
+async function startScanFor(ctx: Pick<ActionCtx, "runMutation">, request: StatsRequest) {
+  if (
+    request.report !== "overview" &&
+    request.report !== "timeseries" &&
+    request.report !== "breakdown"
+  )
+    return;
+  if (!request.args.filters?.length) return;
+  await ctx.runMutation(api.filters.startFilterScan, { report: request.report, ...request.args });
+}
 
 async function runReport(ctx: Pick<ActionCtx, "runQuery">, request: StatsRequest) {
   switch (request.report) {
@@ -48,6 +78,7 @@ export const serveStats = action({
     });
     if (admission.status !== "ok") return admission;
     try {
+      await startScanFor(ctx, request);
       return { status: "ok", body: await runReport(ctx, request) };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
