@@ -6,7 +6,8 @@
 // documents, bytes and calls at SCALE=0.01 as under the test config):
 // - Node's environment rather than edge-runtime, whose context proxies every global;
 // - convex inlined, so that bench/scale/nativeCodecs.ts can swap its base64 codec for Node's;
-// - a larger young generation (the real day allocates hundreds of GB of short-lived values).
+// - a larger young generation (the real day allocates hundreds of GB of short-lived values), and a
+//   heap of up to 16 GiB (the full-scale run died without a word near its end at the default).
 import { defineConfig, mergeConfig } from "vitest/config";
 import base from "./vitest.config.js";
 import { nativeBase64 } from "./bench/scale/nativeCodecs.js";
@@ -19,7 +20,8 @@ export default mergeConfig(
       include: ["bench/**/*.scale.test.ts", "bench/**/*.live.test.ts"],
       environment: "node",
       server: { deps: { inline: ["convex"] } },
-      execArgv: ["--max-semi-space-size=64"],
+      // The full-scale run holds a day of raw batches and a year of pages in memory: past the default heap.
+      execArgv: ["--max-semi-space-size=64", "--max-old-space-size=16384"],
       testTimeout: 6 * 60 * 60_000,
       hookTimeout: 6 * 60 * 60_000,
       fileParallelism: false,
