@@ -52,7 +52,7 @@ export function Insights({ siteId }: { siteId: string }) {
     <section className="insights">
       {overview && (
         <p>
-          {overview.visitors} visitors this week (
+          {overview.visitors} {overview.visitors === 1 ? "visitor" : "visitors"} this week (
           {change(overview.visitors, overview.comparison?.visitors)} on the week before)
         </p>
       )}
@@ -60,7 +60,7 @@ export function Insights({ siteId }: { siteId: string }) {
         <ul>
           {plans.rows.map((row, i) => (
             <li key={row.key}>
-              {row.key}: {row.events} signups (
+              {row.key}: {row.events} {row.events === 1 ? "signup" : "signups"} (
               {change(row.events, plans.comparison?.rows[i]?.events)} on a year ago)
             </li>
           ))}
