@@ -7,6 +7,7 @@
 import { mutation, type QueryCtx } from "./_generated/server.js";
 import { v } from "convex/values";
 import {
+  MAX_FILTERS,
   vStartFilterScanArgs,
   type Breakdown,
   type BreakdownArgs,
@@ -42,6 +43,19 @@ const MAX_HOUR_GRANULARITY_MS = 31 * DAY;
 type Args = { siteId: string; from: number; to: number; compare?: Compare };
 type ScanArgs = Args & { granularity?: Granularity; dimension?: BreakdownArgs["dimension"] };
 type Range = { from: number; to: number };
+
+/**
+ * The filters' argument errors (here and filterMath.ts): the caller's fault, so the
+ * stats API answers them with a 400 and the message.
+ */
+export const FILTER_ERRORS = [
+  `At most ${MAX_FILTERS} filters`,
+  "A filter's value has",
+  "These filters need a scan of the raw events",
+  "Filtered timeseries have no minute points",
+  "A filtered breakdown by total",
+  "Goals cannot be broken down under filters",
+];
 
 /** A scanned report's granularity: the one asked for, or the automatic one; no minutes. */
 export function scanGranularity(from: number, to: number, asked?: Granularity): Granularity {

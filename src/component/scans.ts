@@ -123,6 +123,7 @@ export async function rawHeldFrom(
   const earliest = await ctx.db
     .query("scans")
     .withIndex("by_site_collecting", (q) =>
+      // Any number: scans started before batchesFrom was recorded (absent, sorted first) hold nothing.
       q.eq("siteId", siteId).eq("phase", "collect").gte("batchesFrom", -Number.MAX_VALUE),
     )
     .first();

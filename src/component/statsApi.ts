@@ -6,13 +6,8 @@ import { v } from "convex/values";
 import { action, type ActionCtx } from "./_generated/server.js";
 import { api, internal } from "./_generated/api.js";
 import { RETENTION_ERRORS } from "./retention.js";
-import {
-  MAX_FILTERS,
-  vStatsOutcome,
-  vStatsRequest,
-  type StatsOutcome,
-  type StatsRequest,
-} from "../shared.js";
+import { FILTER_ERRORS } from "./filters.js";
+import { vStatsOutcome, vStatsRequest, type StatsOutcome, type StatsRequest } from "../shared.js";
 
 /**
  * The reports' own argument errors (time.ts alignRange, reports.ts, retention.ts): the
@@ -24,13 +19,7 @@ const ARGUMENT_ERRORS = [
   "Minute granularity covers only",
   "Hour granularity covers at most",
   "limit must be an integer",
-  // Filters (filterMath.ts, filters.ts).
-  `At most ${MAX_FILTERS} filters`,
-  "A filter's value has",
-  "These filters need a scan of the raw events",
-  "Filtered timeseries have no minute points",
-  "A filtered breakdown by total",
-  "Goals cannot be broken down under filters",
+  ...FILTER_ERRORS,
   ...RETENTION_ERRORS,
 ];
 
