@@ -7,11 +7,13 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { initApp, type App } from "./app.setup.js";
 import { components } from "../example/convex/_generated/api.js";
 import type { Filter } from "../src/shared.js";
+import { enforceConvexDocumentLimits } from "../src/component/convexLimits.testlib.js";
 
 const NOW = Date.parse("2026-03-20T12:00:00Z");
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
+enforceConvexDocumentLimits();
 beforeEach(() => {
   vi.useFakeTimers();
   vi.setSystemTime(NOW - 2 * DAY);
