@@ -8,7 +8,7 @@ import { api, internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { initConvexTest, runWorkers } from "./test.setup.js";
 import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
-import { EXPORT_LEASE_MS, MAX_EXPORT_ATTEMPTS } from "./exports.js";
+import { EXPORT_LEASE_MS, MAX_EXPORT_ATTEMPTS, ORPHAN_FILE_AGE_MS } from "./exports.js";
 import { SESSION_COLUMNS } from "./exportPages.js";
 import {
   expectedEventRows,
@@ -101,6 +101,7 @@ describe("interruptions", () => {
     );
     const job = await t.run(async (ctx) => await ctx.db.get("exports", id));
     expect(job!.chunks).toEqual([]);
+    expect(await t.run(async (ctx) => await ctx.db.query("exportFiles").collect())).toEqual([]);
   });
 });
 
@@ -128,6 +129,79 @@ describe("expiry", () => {
     const expired = await t.query(api.exports.getExport, { siteId, exportId });
     expect(expired).toMatchObject({ status: "expired", url: null, done: false });
     expect(await t.run(async (ctx) => (await ctx.storage.get(fileId)) === null)).toBe(true);
+    expect(await t.run(async (ctx) => await ctx.db.query("exportFiles").collect())).toEqual([]);
+  });
+});
+
+describe("orphaned files", () => {
+  /** The hourly retention run, with what it schedules run to the end, but no timer past now (an export's expiry). */
+  async function applyRetention(t: ReturnType<typeof initConvexTest>) {
+    await t.mutation(api.maintenance.applyRetention, {});
+    for (let i = 0; i < 50; i++) {
+      vi.advanceTimersByTime(1);
+      await t.finishInProgressScheduledFunctions();
+      const pending = await t.run(async (ctx) =>
+        (await ctx.db.system.query("_scheduled_functions").collect()).filter(
+          (f) => f.state.kind === "pending" && f.scheduledTime <= Date.now(),
+        ),
+      );
+      if (pending.length === 0) return;
+    }
+    throw new Error("retention kept scheduling");
+  }
+  const exists = (t: ReturnType<typeof initConvexTest>, id: Id<"_storage">) =>
+    t.run(async (ctx) => (await ctx.db.system.get("_storage", id)) !== null);
+
+  test("files a step stored but never recorded are deleted once old enough; every file an export keeps stays", async () => {
+    const t = initConvexTest();
+    const siteId = await newSite(t);
+    await storeEvents(t, siteId, 8_000);
+    const range = { from: NOW - 2 * HOUR, to: NOW + HOUR };
+    // One export finished (its whole file), one part-way (a recorded part).
+    const finished = await t.mutation(api.exports.startExport, {
+      siteId,
+      kind: "events",
+      ...range,
+    });
+    await runExport(t, siteId, finished.exportId);
+    const running = await t.mutation(api.exports.startExport, { siteId, kind: "events", ...range });
+    await t.action(internal.exports.exportStep, { exportId: running.exportId as Id<"exports"> });
+    await t.run(async (ctx) => {
+      for (const f of await ctx.db.system.query("_scheduled_functions").collect())
+        if (f.state.kind === "pending" && f.name.includes("exportStep"))
+          await ctx.scheduler.cancel(f._id);
+    });
+    const jobs = await t.run(async (ctx) => ({
+      file: (await ctx.db.get("exports", finished.exportId as Id<"exports">))!.fileId!,
+      part: (await ctx.db.get("exports", running.exportId as Id<"exports">))!.chunks[0]!,
+    }));
+    // Steps that died between storing and recording: more than one sweep page of them.
+    const orphans = await t.run(async (ctx) => {
+      const ids: Id<"_storage">[] = [];
+      for (let i = 0; i < 130; i++) ids.push(await ctx.storage.store(new Blob([`part ${i}`])));
+      return ids;
+    });
+    // Still young: a step may yet record them.
+    await applyRetention(t);
+    for (const id of [...orphans, jobs.file, jobs.part]) expect(await exists(t, id)).toBe(true);
+    vi.setSystemTime(Date.now() + ORPHAN_FILE_AGE_MS + 1);
+    await applyRetention(t);
+    for (const id of orphans) expect(await exists(t, id)).toBe(false);
+    expect(await exists(t, jobs.file)).toBe(true);
+    expect(await exists(t, jobs.part)).toBe(true);
+    const [, ...rows] = parseCsv(await fileText(t, siteId, finished.exportId));
+    expect(rows).toEqual(await expectedEventRows(t, range.from, range.to));
+    // The running export goes on and finishes with its recorded part.
+    await runExport(t, siteId, running.exportId);
+    const [, ...again] = parseCsv(await fileText(t, siteId, running.exportId));
+    expect(again).toEqual(rows);
+    // The listing holds the two whole files only: each job's parts went when its file was joined.
+    const listed = await t.run(async (ctx) => await ctx.db.query("exportFiles").collect());
+    expect(listed.map((f) => f.fileId).sort()).toEqual(
+      await t.run(async (ctx) =>
+        (await ctx.db.query("exports").collect()).map((j) => j.fileId!).sort(),
+      ),
+    );
   });
 });
 

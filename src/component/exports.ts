@@ -5,7 +5,9 @@
 // last step joins the parts into one file. A step that throws is retried, and
 // a step that dies is started again by the kick cron once its lease runs out;
 // after MAX_EXPORT_ATTEMPTS the job fails with the reason, never silently.
-// Finished files are deleted when they expire.
+// Finished files are deleted when they expire. Every file a job keeps is
+// listed in exportFiles, so a file a step stored but died before recording is
+// found and deleted by the retention cron's sweep (sweepOrphanFiles).
 import { v } from "convex/values";
 import {
   internalAction,
@@ -168,6 +170,7 @@ export const recordChunk = internalMutation({
       );
       return false;
     }
+    await ctx.db.insert("exportFiles", { exportId: job._id, fileId: args.chunk });
     await ctx.db.patch("exports", job._id, {
       chunks: [...job.chunks, args.chunk],
       cursor: args.next,
@@ -181,7 +184,14 @@ export const recordChunk = internalMutation({
 
 /** Deletes the files that still exist: a part already gone must not stop the job from failing cleanly. */
 export async function deleteFiles(ctx: MutationCtx, ids: Id<"_storage">[]) {
-  for (const id of ids) if (await ctx.db.system.get("_storage", id)) await ctx.storage.delete(id);
+  for (const id of ids) {
+    const listed = await ctx.db
+      .query("exportFiles")
+      .withIndex("by_file", (q) => q.eq("fileId", id))
+      .unique();
+    if (listed) await ctx.db.delete("exportFiles", listed._id);
+    if (await ctx.db.system.get("_storage", id)) await ctx.storage.delete(id);
+  }
 }
 
 async function fail(ctx: MutationCtx, job: Doc<"exports">, error: string) {
@@ -198,6 +208,7 @@ export const completeExport = internalMutation({
     if (!job || job.status !== "running" || job.cursor !== EXPORT_DONE) return false;
     const expiresAt = Date.now() + job.expiresInMs;
     await deleteFiles(ctx, job.chunks);
+    await ctx.db.insert("exportFiles", { exportId, fileId });
     await ctx.db.patch("exports", exportId, { status: "done", fileId, chunks: [], expiresAt });
     await ctx.scheduler.runAt(expiresAt, internal.exports.expireExport, { exportId });
     return true;
@@ -305,3 +316,37 @@ export async function resumeStalledExports(ctx: MutationCtx, now: number): Promi
   for (const job of stalled) await restartOrFail(ctx, job, "a step was interrupted");
   return stalled.length;
 }
+
+/** Files of file storage this young may be a step's part not recorded yet (a step's action runs at most 10 minutes). */
+export const ORPHAN_FILE_AGE_MS = EXPORT_LEASE_MS;
+const SWEEP_PAGE = 100;
+
+/**
+ * For the retention cron: deletes the files no export keeps (not in
+ * exportFiles) that are older than ORPHAN_FILE_AGE_MS: a part or a whole file
+ * a step stored and then died before recording (or before deleting it, when
+ * its job had moved on). A page of file storage per run, then the next page.
+ */
+export const sweepOrphanFiles = internalMutation({
+  args: { cursor: v.optional(v.string()) },
+  returns: v.null(),
+  handler: async (ctx, { cursor }) => {
+    const page = await ctx.db.system
+      .query("_storage")
+      .paginate({ cursor: cursor ?? null, numItems: SWEEP_PAGE });
+    const before = Date.now() - ORPHAN_FILE_AGE_MS;
+    for (const file of page.page) {
+      if (file._creationTime >= before) continue;
+      const listed = await ctx.db
+        .query("exportFiles")
+        .withIndex("by_file", (q) => q.eq("fileId", file._id))
+        .first();
+      if (!listed) await ctx.storage.delete(file._id);
+    }
+    if (!page.isDone)
+      await ctx.scheduler.runAfter(0, internal.exports.sweepOrphanFiles, {
+        cursor: page.continueCursor,
+      });
+    return null;
+  },
+});

@@ -108,7 +108,8 @@ async function kickCompaction(ctx: MutationCtx, now: number): Promise<boolean> {
 
 /**
  * Deletes minute rollups past realtime's window; raw batches, sessions, bot counts, dead
- * letters and hour, day and month rollups past each site's retention; and old salts.
+ * letters and hour, day and month rollups past each site's retention; old salts; and
+ * export files no export keeps (a step that died between storing and recording).
  */
 export const applyRetention = mutation({
   args: {},
@@ -121,6 +122,7 @@ export async function applyRetentionHandler(ctx: MutationCtx): Promise<null> {
   await pruneSalts(ctx);
   await ctx.scheduler.runAfter(0, internal.maintenance.pruneSites, {});
   await ctx.scheduler.runAfter(0, internal.scans.pruneScans, {});
+  await ctx.scheduler.runAfter(0, internal.exports.sweepOrphanFiles, {});
   return null;
 }
 

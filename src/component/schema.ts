@@ -307,6 +307,15 @@ export default defineSchema({
     // deleteSite's order: a site's exports.
     .index("by_site", ["siteId"]),
 
+  // Every file an export keeps (its recorded parts and its whole file), so the
+  // retention cron's sweep (exports.ts sweepOrphanFiles) can tell a file a step
+  // stored but died before recording from one still wanted. Written with the
+  // export's own fields, in the same mutations; never contended.
+  exportFiles: defineTable({
+    exportId: v.id("exports"),
+    fileId: v.id("_storage"),
+  }).index("by_file", ["fileId"]),
+
   // Raw-event scans (scans.ts): one per (site, range, spec hash, data version),
   // holding the scan's progress and its answer so far. Written only by the
   // scan's own step chain (one mutation at a time; a second chain started by a
