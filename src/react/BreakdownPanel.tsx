@@ -344,7 +344,7 @@ export function BreakdownPanel({
                           aria-label={`Properties of ${r.key}`}
                           data-testid="cea-props"
                         >
-                          props ›
+                          <span className="cea-props-word">props </span>›
                         </button>
                       )}
                     </td>
