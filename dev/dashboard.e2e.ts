@@ -2,16 +2,19 @@
 // demo: the cards equal the report API's numbers for every range, every
 // breakdown tab has rows equal to the API's, CSV export holds those rows, new
 // events sent through the ingest route move the live badge and the cards without
-// a reload, and screenshots in light and dark at desktop and phone widths are
-// left in test-artifacts/dashboard/ (kept by CI). Timings go to the log.
+// a reload, a clicked row filters the cards to the API's filtered numbers (two
+// filters: scanned to completion), compare shows the API's change, the goals
+// panel lists the API's goals, and screenshots in light and dark at desktop and
+// phone widths (and with a filter and compare on) are left in
+// test-artifacts/dashboard/ (kept by CI). Timings go to the log.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { computeRange, RANGE_PRESETS, type RangePreset } from "../src/react/range.js";
 import { METRICS } from "../src/react/metrics.js";
-import { formatNumber } from "../src/react/format.js";
-import type { Breakdown, Overview } from "../src/shared.js";
+import { formatNumber, formatPercent } from "../src/react/format.js";
+import type { Breakdown, Filter, GoalsReport, Overview } from "../src/shared.js";
 import {
   CHROMIUM_ARGS,
   ROOT,
@@ -35,6 +38,18 @@ const errors: string[] = [];
 /** A query through the engine's bridge, as the page's client runs it. */
 const bridgeQuery = <T>(path: string, args: Record<string, unknown>) =>
   queryThroughBridge<T>(engine.url, path, args);
+
+/** A mutation through the engine's bridge (its facades are open: ANALYTICS_DEV_OPEN). */
+async function bridgeMutation<T>(path: string, args: Record<string, unknown>): Promise<T> {
+  const res = await fetch(`${engine.url}/bridge/mutation`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ path, args }),
+  });
+  const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
+  if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
+  return reply.value as T;
+}
 
 async function timed<T>(what: string, run: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -61,6 +76,18 @@ beforeAll(async () => {
     executablePath: "/usr/bin/chromium",
     headless: true,
     args: CHROMIUM_ARGS,
+  });
+  // Two goals for the goals panel (the seed has none): a path and an event. Created first, so
+  // their backfills run while the tests before the goals test do.
+  await bridgeMutation("analytics:createGoal", {
+    siteId,
+    name: "Saw pricing",
+    match: { path: "/pricing" },
+  });
+  await bridgeMutation("analytics:createGoal", {
+    siteId,
+    name: "Signup",
+    match: { event: "signup" },
   });
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 620_000);
@@ -222,7 +249,7 @@ test("every breakdown tab has rows, equal to the API's; an event opens its prope
   // Events: click the first event, see its property rows.
   const events = page.getByRole("region", { name: "Events" });
   const first = (await events.locator("tbody tr").first().getAttribute("data-key"))!;
-  await events.locator("tbody tr").first().getByRole("button").click();
+  await events.locator("tbody tr").first().getByTestId("cea-props").click();
   await events.getByTestId("cea-back").waitFor();
   const props = await bridgeQuery<Breakdown>("analytics:getBreakdown", {
     siteId,
@@ -338,6 +365,150 @@ test("new events sent through the ingest route move the live badge and the cards
     `cards updated ${((performance.now() - sent) / 1000).toFixed(1)} s after the ingest posts`,
   );
   expect(navigations).toBe(0);
+  await context.close();
+});
+
+/** A card's change as the dashboard must print it (arrow and signed percent; "—" against 0). */
+function expectedChange(value: number, previous: number): string {
+  if (previous === 0) return "—none in the previous period to compare with";
+  const change = (value - previous) / previous;
+  const size = formatPercent(Math.abs(change), LOCALE);
+  if (change === 0) return `→${size}unchanged from the previous period`;
+  const up = change > 0;
+  return `${up ? "↑+" : "↓\u2212"}${size}${up ? "up" : "down"} ${size} from the previous period`;
+}
+
+test("a clicked page row filters the cards to the API's filtered numbers; compare shows the API's change; two filters scan to completion; goals list", async () => {
+  await waitForWorker(engine.url);
+  // The goals' backfills (beforeAll; the seeded month's events, counted a page a step): given a
+  // while to finish, so the panel shows counts; if they have not, it says "backfilling…", as the API does.
+  await timed("goal backfills", async () => {
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      const report = await bridgeQuery<GoalsReport>("analytics:getGoals", {
+        siteId,
+        ...computeRange("7d", Date.now(), timezone),
+      });
+      if (report.goals.every((g) => !g.backfilling)) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    timings.push("goal backfills still running after 90 s");
+  });
+  const context = await browser.newContext({
+    userAgent: USER_AGENT,
+    locale: LOCALE,
+    viewport: { width: 1280, height: 900 },
+  });
+  const page = await open(context);
+  await page.getByTestId("cea-range").selectOption("7d");
+  const range = computeRange("7d", Date.now(), timezone);
+  await cardsBecome(
+    page,
+    expectedCards(await bridgeQuery<Overview>("analytics:getOverview", { siteId, ...range })),
+  );
+
+  // The second page row (the first is usually "/", which is every session's landing page).
+  const pages = page.getByRole("region", { name: "Pages" });
+  const row = pages.locator("tbody tr").nth(1);
+  const key = (await row.getAttribute("data-key"))!;
+  const pageFilter: Filter = { dimension: "page", op: "is", value: key };
+  await timed("filter by a page row", async () => {
+    await row.getByTestId("cea-filter-row").click();
+    await expect
+      .poll(() => page.getByTestId("cea-chip").allTextContents())
+      .toEqual([`Page is ${key}×`]);
+    const filtered = await bridgeQuery<Overview>("analytics:getOverview", {
+      siteId,
+      ...range,
+      filters: [pageFilter],
+    });
+    expect(filtered.complete).toBe(true);
+    expect(filtered.visitors).toBeGreaterThan(0);
+    await cardsBecome(page, expectedCards(filtered));
+  });
+
+  await timed("compare with the previous period", async () => {
+    await page.getByTestId("cea-compare").selectOption("previous");
+    const compared = await bridgeQuery<Overview>("analytics:getOverview", {
+      siteId,
+      ...range,
+      filters: [pageFilter],
+      compare: "previous",
+    });
+    const before = compared.comparison!;
+    for (const id of ["visitors", "pageviews"] as const) {
+      await expect
+        .poll(() => page.getByTestId(`delta-${id}`).textContent(), { timeout: 30_000 })
+        .toBe(expectedChange(compared[id], before[id]));
+    }
+    await page.getByTestId("cea-chart-legend").waitFor();
+  });
+
+  // A country as well: a combination no rollup row answers, so the dashboard starts
+  // the scans, says "Partial" while they run, and ends on the API's complete numbers.
+  const locations = page.getByRole("region", { name: "Locations" });
+  const country = (await locations.locator("tbody tr").first().getAttribute("data-key"))!;
+  const filters: Filter[] = [pageFilter, { dimension: "country", op: "is", value: country }];
+  await timed("two filters: scans to completion", async () => {
+    await locations.locator("tbody tr").first().getByTestId("cea-filter-row").click();
+    await expect.poll(() => page.getByTestId("cea-chip").count()).toBe(2);
+    await expect
+      .poll(
+        async () =>
+          (
+            await bridgeQuery<Overview>("analytics:getOverview", {
+              siteId,
+              ...range,
+              filters,
+              compare: "previous",
+            })
+          ).complete,
+        { timeout: 120_000, interval: 500 },
+      )
+      .toBe(true);
+    await expect.poll(() => page.getByTestId("cea-partial").count(), { timeout: 120_000 }).toBe(0);
+    const done = await bridgeQuery<Overview>("analytics:getOverview", {
+      siteId,
+      ...range,
+      filters,
+      compare: "previous",
+    });
+    await cardsBecome(page, expectedCards(done));
+  });
+
+  // Goals: every goal, its uniques and total as the API counts them; filters do not apply.
+  const goals = await bridgeQuery<GoalsReport>("analytics:getGoals", {
+    siteId,
+    ...range,
+    compare: "previous",
+  });
+  const panel = page.getByTestId("cea-goals");
+  await expect
+    .poll(
+      () =>
+        panel.locator("tbody tr").evaluateAll((trs) =>
+          trs.map((tr) => {
+            const tds = tr.querySelectorAll("td");
+            // The name, without a "backfilling…" mark.
+            return [
+              tds[0]?.querySelector(".cea-key-text")?.firstChild?.textContent,
+              tds[2]?.textContent,
+            ];
+          }),
+        ),
+      { timeout: 30_000 },
+    )
+    .toEqual(goals.goals.map((g) => [g.name, formatNumber(g.conversions, LOCALE)]));
+  await panel.getByTestId("cea-goals-unfiltered").waitFor();
+
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForTimeout(300);
+    await page.screenshot({
+      path: join(ARTIFACTS, `dashboard-filtered-compare-desktop-${scheme}.png`),
+      fullPage: true,
+    });
+  }
   await context.close();
 });
 

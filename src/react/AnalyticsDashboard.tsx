@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { useConvex } from "convex/react";
-import type { Granularity } from "../shared.js";
+import type { Filter, Granularity } from "../shared.js";
 import {
   BreakdownPanel,
   DEVICE_TABS,
@@ -9,7 +9,9 @@ import {
   PAGE_TABS,
   SOURCE_TABS,
 } from "./BreakdownPanel.js";
+import { FilterBar, withFilter } from "./FilterBar.js";
 import { formatTimezone, localDate } from "./format.js";
+import { GoalsPanel } from "./GoalsPanel.js";
 import { useAnalyticsRange, useNow, useOverview, useSite, type AnalyticsApi } from "./hooks.js";
 import { MetricCards } from "./MetricCards.js";
 import type { MetricId } from "./metrics.js";
@@ -102,15 +104,23 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
   const [granularity, setGranularity] = useState<{ value: Granularity; for: string } | undefined>(
     undefined,
   );
+  const [filters, setFilters] = useState<Filter[]>([]);
+  const [compare, setCompare] = useState<"previous" | "yearOverYear" | undefined>(undefined);
   const rangeKey = `${range.from}-${range.to}`;
   // A granularity picked for one range does not carry over to the next (it may not fit it).
   const g = granularity?.for === rangeKey ? granularity.value : undefined;
-  const overview = useOverview(api, siteId, range);
+  // The cards' own arguments: one subscription for both.
+  const overview = useOverview(api, siteId, range, { filters, compare });
   const now = useNow();
   const convex = useConvex() as { url?: string } | undefined;
+  // A filter that matches nothing is not a site without a tracker.
   const empty =
-    overview.data !== undefined && overview.data.pageviews === 0 && overview.data.events === 0;
-  const shared = { api, siteId, range, locale };
+    filters.length === 0 &&
+    overview.data !== undefined &&
+    overview.data.pageviews === 0 &&
+    overview.data.events === 0;
+  const shared = { api, siteId, range, locale, filters, compare };
+  const onFilter = (f: Filter) => setFilters((current) => withFilter(current, f));
   return (
     <>
       <header className="cea-header">
@@ -131,11 +141,31 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
             error={picker.error}
             today={localDate(now, timeZone)}
           />
+          <label className="cea-compare">
+            <span className="cea-visually-hidden">Compare</span>
+            <select
+              className="cea-select"
+              value={compare ?? "off"}
+              onChange={(e) =>
+                setCompare(
+                  e.target.value === "off"
+                    ? undefined
+                    : (e.target.value as "previous" | "yearOverYear"),
+                )
+              }
+              data-testid="cea-compare"
+            >
+              <option value="off">No comparison</option>
+              <option value="previous">Compare: previous period</option>
+              <option value="yearOverYear">Compare: year over year</option>
+            </select>
+          </label>
           <span className="cea-tz" data-testid="cea-timezone">
             Times in {formatTimezone(timeZone, now, locale)}
           </span>
         </div>
       </header>
+      <FilterBar filters={filters} onChange={setFilters} locale={locale} />
       <PanelBoundary what="the overview">
         <MetricCards {...shared} selected={selected} onSelect={setSelected} />
       </PanelBoundary>
@@ -159,19 +189,34 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
           </PanelBoundary>
           <div className="cea-grid-panels">
             <PanelBoundary what="pages">
-              <BreakdownPanel {...shared} title="Pages" tabs={PAGE_TABS} />
+              <BreakdownPanel {...shared} title="Pages" onFilter={onFilter} tabs={PAGE_TABS} />
             </PanelBoundary>
             <PanelBoundary what="sources">
-              <BreakdownPanel {...shared} title="Sources" tabs={SOURCE_TABS} />
+              <BreakdownPanel {...shared} title="Sources" onFilter={onFilter} tabs={SOURCE_TABS} />
             </PanelBoundary>
             <PanelBoundary what="locations">
-              <BreakdownPanel {...shared} title="Locations" tabs={LOCATION_TABS} />
+              <BreakdownPanel
+                {...shared}
+                title="Locations"
+                onFilter={onFilter}
+                tabs={LOCATION_TABS}
+              />
             </PanelBoundary>
             <PanelBoundary what="devices">
-              <BreakdownPanel {...shared} title="Devices" tabs={DEVICE_TABS} />
+              <BreakdownPanel {...shared} title="Devices" onFilter={onFilter} tabs={DEVICE_TABS} />
             </PanelBoundary>
             <PanelBoundary what="events">
-              <BreakdownPanel {...shared} title="Events" tabs={EVENT_TABS} />
+              <BreakdownPanel {...shared} title="Events" onFilter={onFilter} tabs={EVENT_TABS} />
+            </PanelBoundary>
+            <PanelBoundary what="goals">
+              <GoalsPanel
+                api={api}
+                siteId={siteId}
+                range={range}
+                locale={locale}
+                compare={compare}
+                filtered={filters.length > 0}
+              />
             </PanelBoundary>
           </div>
         </>

@@ -1,5 +1,13 @@
 import { useState, type KeyboardEvent, type ReactNode } from "react";
-import { OTHER_KEY, parsePropKey, type Breakdown, type Dimension } from "../shared.js";
+import {
+  OTHER_KEY,
+  parsePropKey,
+  type Breakdown,
+  type Compare,
+  type Dimension,
+  type Filter,
+  type FilterDimension,
+} from "../shared.js";
 import { breakdownCsv, downloadCsv } from "./csv.js";
 import {
   countryFlag,
@@ -8,9 +16,15 @@ import {
   formatPercent,
   isPlaceholderKey,
 } from "./format.js";
-import { useBreakdown, useOverview, type AnalyticsApi } from "./hooks.js";
+import {
+  reportArgs,
+  useBreakdown,
+  useFilterScan,
+  useOverview,
+  type AnalyticsApi,
+} from "./hooks.js";
 import type { TimeRange } from "./range.js";
-import { ErrorNotice, Skeleton } from "./states.js";
+import { ErrorNotice, FilterNotice, Skeleton } from "./states.js";
 
 /** A `prop` key shown without its event: "property = value". */
 function propertyAndValue(key: string, separator: string): string {
@@ -21,7 +35,7 @@ function propertyAndValue(key: string, separator: string): string {
 export type BreakdownTab = {
   id: string;
   label: string;
-  dimension: Dimension;
+  dimension: FilterDimension;
   /** The key column's name, in the table header and the CSV. */
   keyLabel: string;
   /**
@@ -41,6 +55,15 @@ export type BreakdownPanelProps = {
   locale?: string;
   /** Rows shown before "Show more" (default 10); expanded shows up to 100. */
   limit?: number;
+  /** Filters (AND) the rows, and the share's total, are counted under. */
+  filters?: readonly Filter[];
+  /**
+   * The dashboard's compared period: not shown in rows, only passed to the
+   * overview the shares are of, so it is the same subscription as the cards'.
+   */
+  compare?: Compare;
+  /** Clicking a row's key calls this with an `is` filter on it (rows are plain text without it). */
+  onFilter?: (filter: Filter) => void;
 };
 
 type Row = Breakdown["rows"][number];
@@ -133,6 +156,9 @@ export function BreakdownPanel({
   tabs,
   locale,
   limit = 10,
+  filters,
+  compare,
+  onFilter,
 }: BreakdownPanelProps) {
   const [tabId, setTabId] = useState(tabs[0]!.id);
   const [expanded, setExpanded] = useState(false);
@@ -143,14 +169,19 @@ export function BreakdownPanel({
   const want = expanded ? EXPANDED_LIMIT : limit;
   // Events: "pageview" is the pageviews metric, not a custom event, so one more row is fetched to drop it.
   const fetchLimit = propView ? PROP_LIMIT : isEvents ? want + 1 : want;
-  const { data, error } = useBreakdown(
+  const dimension: Dimension = propView ? "prop" : tab.dimension;
+  const { data, error } = useBreakdown(api, siteId, range, dimension, fetchLimit, { filters });
+  const scanError = useFilterScan(
     api,
-    siteId,
-    range,
-    propView ? "prop" : tab.dimension,
-    fetchLimit,
+    {
+      report: "breakdown",
+      ...reportArgs(siteId, range, { filters }),
+      dimension,
+      limit: fetchLimit,
+    },
+    data,
   );
-  const overview = useOverview(api, siteId, range).data;
+  const overview = useOverview(api, siteId, range, { filters, compare }).data;
   const measure = propView ? "visitors" : (tab.metric ?? "visitors");
   const total = measure === "entries" ? overview?.sessions : overview?.visitors;
 
@@ -239,6 +270,12 @@ export function BreakdownPanel({
             ← All events
           </button>
         )}
+        <FilterNotice
+          progress={data}
+          scanError={scanError}
+          canScan={!!api.startFilterScan}
+          locale={locale}
+        />
         {error ? (
           <ErrorNotice error={error} what={keyLabel.toLowerCase()} />
         ) : !rows ? (
@@ -283,17 +320,32 @@ export function BreakdownPanel({
                         style={{ width: `${(r[measure] / max) * 100}%` }}
                         aria-hidden="true"
                       />
-                      {isEvents && !propView && r.key !== OTHER_KEY ? (
+                      {onFilter && !propView && r.key !== OTHER_KEY ? (
                         <button
                           type="button"
-                          className="cea-link cea-key-text"
-                          onClick={() => setEventName(r.key)}
-                          title={`Properties of ${r.key}`}
+                          className="cea-link cea-key-text cea-filter-key"
+                          onClick={() =>
+                            onFilter({ dimension: tab.dimension, op: "is", value: r.key })
+                          }
+                          title={`Filter by ${tab.keyLabel.toLowerCase()} ${r.key}`}
+                          data-testid="cea-filter-row"
                         >
-                          {r.key}
+                          {key}
                         </button>
                       ) : (
                         <span className="cea-key-text">{key}</span>
+                      )}
+                      {isEvents && !propView && r.key !== OTHER_KEY && (
+                        <button
+                          type="button"
+                          className="cea-link cea-props-link"
+                          onClick={() => setEventName(r.key)}
+                          title={`Properties of ${r.key}`}
+                          aria-label={`Properties of ${r.key}`}
+                          data-testid="cea-props"
+                        >
+                          <span className="cea-props-word">props </span>›
+                        </button>
                       )}
                     </td>
                     {isEvents && !propView && (

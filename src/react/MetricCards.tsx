@@ -1,10 +1,10 @@
-import type { Overview } from "../shared.js";
+import type { Compare, Filter, Overview } from "../shared.js";
 import { formatPercent } from "./format.js";
 import type { AnalyticsApi } from "./hooks.js";
-import { useOverview } from "./hooks.js";
-import { METRICS, isChartable, overviewValue, type MetricId } from "./metrics.js";
+import { reportArgs, useFilterScan, useOverview } from "./hooks.js";
+import { METRICS, isChartable, overviewValue, periodName, type MetricId } from "./metrics.js";
 import type { TimeRange } from "./range.js";
-import { ErrorNotice } from "./states.js";
+import { ErrorNotice, FilterNotice } from "./states.js";
 
 export type MetricCardsProps = {
   api: AnalyticsApi;
@@ -15,44 +15,65 @@ export type MetricCardsProps = {
   /** Clicking a chartable card selects it. */
   onSelect?: (metric: MetricId) => void;
   locale?: string;
+  /** Filters (AND) every number is counted under. */
+  filters?: readonly Filter[];
+  /** A compared period: each card then shows its change against it. */
+  compare?: Compare;
   /**
-   * The previous period's overview, for when the reports API returns one
-   * (compare): each card then shows its change with an arrow and a spoken text.
+   * The compared period's overview, if you have it from elsewhere (default: the
+   * `comparison` the API returns for `compare`): each card then shows its change
+   * with an arrow and a spoken text.
    */
   comparison?: Overview;
 };
 
-/** A card's change against the previous period: percent for counts, points for the bounce rate. */
+/**
+ * A change against the compared period, with an arrow and a spoken text: percent
+ * for counts ("+12%", "−3%"; "—" when the compared value was 0), points for rates.
+ */
 export function Delta({
-  id,
   value,
   previous,
+  points = false,
+  lowerIsBetter = false,
+  period = "the previous period",
   locale,
+  testId,
 }: {
-  id: MetricId;
   value: number | null;
   previous: number | null;
+  /** A rate: its change in percentage points, not percent. */
+  points?: boolean;
+  /** A rise reads as bad (the bounce rate): the colour follows what it means, the arrow what it did. */
+  lowerIsBetter?: boolean;
+  period?: string;
   locale?: string;
+  testId?: string;
 }) {
   if (value === null || previous === null) return null;
-  const points = id === "bounceRate";
-  const change = points ? value - previous : previous === 0 ? null : (value - previous) / previous;
-  if (change === null) return null;
+  if (!points && previous === 0) {
+    return (
+      <span className="cea-delta cea-delta-flat" data-testid={testId}>
+        <span aria-hidden="true">—</span>
+        <span className="cea-visually-hidden">none in {period} to compare with</span>
+      </span>
+    );
+  }
+  const change = points ? value - previous : (value - previous) / previous;
   const direction = change > 0 ? "up" : change < 0 ? "down" : "flat";
-  // A higher bounce rate is worse: its colour follows what it means, its arrow what it did.
   const good =
-    direction === "flat" ? "flat" : (direction === "up") !== (id === "bounceRate") ? "good" : "bad";
+    direction === "flat" ? "flat" : (direction === "up") !== lowerIsBetter ? "good" : "bad";
   const size = points
     ? `${Math.abs(Math.round(change * 1000) / 10)} points`
     : formatPercent(Math.abs(change), locale);
+  const sign = direction === "up" ? "+" : direction === "down" ? "\u2212" : "";
+  const shown = points ? `${sign}${Math.abs(Math.round(change * 1000) / 10)} pts` : sign + size;
   return (
-    <span className={`cea-delta cea-delta-${good}`} data-testid={`delta-${id}`}>
+    <span className={`cea-delta cea-delta-${good}`} data-testid={testId}>
       <span aria-hidden="true">{direction === "up" ? "↑" : direction === "down" ? "↓" : "→"}</span>
-      <span aria-hidden="true">{size}</span>
+      <span aria-hidden="true">{shown}</span>
       <span className="cea-visually-hidden">
-        {direction === "flat"
-          ? "unchanged from the previous period"
-          : `${direction} ${size} from the previous period`}
+        {direction === "flat" ? `unchanged from ${period}` : `${direction} ${size} from ${period}`}
       </span>
     </span>
   );
@@ -69,59 +90,79 @@ export function MetricCards({
   selected,
   onSelect,
   locale,
-  comparison,
+  filters,
+  compare,
+  comparison: given,
 }: MetricCardsProps) {
-  const { data, error } = useOverview(api, siteId, range);
+  const options = { filters, compare };
+  const { data, error } = useOverview(api, siteId, range, options);
+  const scanError = useFilterScan(
+    api,
+    { report: "overview", ...reportArgs(siteId, range, options) },
+    data,
+  );
   if (error) return <ErrorNotice error={error} what="the overview" />;
+  const comparison = given ?? data?.comparison;
   return (
-    <div className="cea-cards" data-testid="cea-cards">
-      {METRICS.map((m) => {
-        const value = data ? m.format(overviewValue(data, m.id), locale) : undefined;
-        const body = (
-          <>
-            <span className="cea-card-label">{m.label}</span>
-            {value === undefined ? (
-              <span
-                className="cea-card-value cea-skeleton-line"
-                aria-busy="true"
-                aria-label="Loading"
-              />
-            ) : (
-              <span className="cea-card-value" data-testid={`card-${m.id}`}>
-                {value}
-              </span>
-            )}
-            {data && comparison && (
-              <Delta
-                id={m.id}
-                value={overviewValue(data, m.id)}
-                previous={overviewValue(comparison, m.id)}
-                locale={locale}
-              />
-            )}
-          </>
-        );
-        if (!onSelect || !isChartable(m.id)) {
-          return (
-            <div key={m.id} className="cea-card" data-metric={m.id}>
-              {body}
-            </div>
+    <>
+      <div className="cea-cards" data-testid="cea-cards">
+        {METRICS.map((m) => {
+          const value = data ? m.format(overviewValue(data, m.id), locale) : undefined;
+          const body = (
+            <>
+              <span className="cea-card-label">{m.label}</span>
+              {value === undefined ? (
+                <span
+                  className="cea-card-value cea-skeleton-line"
+                  aria-busy="true"
+                  aria-label="Loading"
+                />
+              ) : (
+                <span className="cea-card-value" data-testid={`card-${m.id}`}>
+                  {value}
+                </span>
+              )}
+              {data && comparison && (
+                <Delta
+                  value={overviewValue(data, m.id)}
+                  previous={overviewValue(comparison, m.id)}
+                  points={m.id === "bounceRate"}
+                  lowerIsBetter={m.id === "bounceRate"}
+                  period={periodName(compare)}
+                  locale={locale}
+                  testId={`delta-${m.id}`}
+                />
+              )}
+            </>
           );
-        }
-        return (
-          <button
-            key={m.id}
-            type="button"
-            className="cea-card cea-card-button"
-            data-metric={m.id}
-            aria-pressed={selected === m.id}
-            onClick={() => onSelect(m.id)}
-            title={`Show ${m.label.toLowerCase()} on the chart`}
-          >
-            {body}
-          </button>
-        );
-      })}
-    </div>
+          if (!onSelect || !isChartable(m.id)) {
+            return (
+              <div key={m.id} className="cea-card" data-metric={m.id}>
+                {body}
+              </div>
+            );
+          }
+          return (
+            <button
+              key={m.id}
+              type="button"
+              className="cea-card cea-card-button"
+              data-metric={m.id}
+              aria-pressed={selected === m.id}
+              onClick={() => onSelect(m.id)}
+              title={`Show ${m.label.toLowerCase()} on the chart`}
+            >
+              {body}
+            </button>
+          );
+        })}
+      </div>
+      <FilterNotice
+        progress={data}
+        scanError={scanError}
+        canScan={!!api.startFilterScan}
+        locale={locale}
+      />
+    </>
   );
 }

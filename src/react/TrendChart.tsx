@@ -8,7 +8,7 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import type { Granularity, Timeseries } from "../shared.js";
+import type { Compare, Filter, Granularity, Timeseries } from "../shared.js";
 import { timeseriesCsv, downloadCsv } from "./csv.js";
 import {
   formatBucket,
@@ -17,10 +17,10 @@ import {
   formatPercent,
   formatTick,
 } from "./format.js";
-import { useTimeseries, type AnalyticsApi } from "./hooks.js";
-import { isChartable, metric, type MetricId } from "./metrics.js";
+import { reportArgs, useFilterScan, useTimeseries, type AnalyticsApi } from "./hooks.js";
+import { isChartable, metric, periodName, type MetricId } from "./metrics.js";
 import { granularityOptions, type TimeRange } from "./range.js";
-import { ErrorNotice, Skeleton } from "./states.js";
+import { ErrorNotice, FilterNotice, Skeleton } from "./states.js";
 
 export type TrendChartProps = {
   api: AnalyticsApi;
@@ -34,9 +34,13 @@ export type TrendChartProps = {
   onGranularityChange?: (granularity: Granularity | undefined) => void;
   locale?: string;
   height?: number;
+  /** Filters (AND) the series is counted under. */
+  filters?: readonly Filter[];
+  /** A compared period: its series (the API's `comparison`) is drawn dashed, bucket by bucket. */
+  compare?: Compare;
   /**
-   * The previous period's series, for when the reports API returns one
-   * (compare): drawn as a dashed line, bucket by bucket.
+   * The compared period's series, if you have it from elsewhere (default: the
+   * `comparison` the API returns for `compare`): drawn as a dashed line, bucket by bucket.
    */
   previous?: Timeseries;
 };
@@ -77,9 +81,27 @@ export function TrendChart({
   onGranularityChange,
   locale,
   height = 260,
-  previous,
+  filters,
+  compare,
+  previous: given,
 }: TrendChartProps) {
-  const { data, error } = useTimeseries(api, siteId, range, granularity);
+  const reportOptions = { filters, compare };
+  const { data, error } = useTimeseries(api, siteId, range, granularity, reportOptions);
+  const scanError = useFilterScan(
+    api,
+    {
+      report: "timeseries",
+      ...reportArgs(siteId, range, reportOptions),
+      ...(granularity ? { granularity } : {}),
+    },
+    data,
+  );
+  const previous =
+    given ??
+    (data?.comparison
+      ? { granularity: data.granularity, points: data.comparison.points }
+      : undefined);
+  const period = periodName(compare);
   const id = isChartable(metricId) ? metricId : "visitors";
   const m = metric(id);
   const shown = data?.granularity ?? granularity;
@@ -94,6 +116,11 @@ export function TrendChart({
         <h3 className="cea-panel-title">
           {m.label}
           {shown && <span className="cea-muted"> per {shown}</span>}
+          {previous && (
+            <span className="cea-legend" data-testid="cea-chart-legend">
+              <span className="cea-legend-dash" aria-hidden="true" /> {period}
+            </span>
+          )}
         </h3>
         <div className="cea-panel-actions">
           {onGranularityChange && options.length > 1 && (
@@ -128,6 +155,12 @@ export function TrendChart({
           </button>
         </div>
       </header>
+      <FilterNotice
+        progress={data}
+        scanError={scanError}
+        canScan={!!api.startFilterScan}
+        locale={locale}
+      />
       {error ? (
         <ErrorNotice error={error} what="the chart" />
       ) : !data ? (
@@ -181,7 +214,7 @@ export function TrendChart({
                       {previous && (
                         <div className="cea-muted">
                           {m.format((p as { previous?: number | null }).previous ?? null, locale)}{" "}
-                          in the previous period
+                          in {period}
                         </div>
                       )}
                     </div>

@@ -126,7 +126,7 @@ describe("ready for compare", () => {
     );
     const visitors = q('[data-testid="delta-visitors"]')!;
     expect(visitors.className).toBe("cea-delta cea-delta-good");
-    expect(visitors.textContent).toBe("↑25%up 25% from the previous period");
+    expect(visitors.textContent).toBe("↑+25%up 25% from the previous period");
     const bounce = q('[data-testid="delta-bounceRate"]')!;
     expect(bounce.className).toBe("cea-delta cea-delta-bad");
     expect(bounce.querySelector(".cea-visually-hidden")?.textContent).toBe(

@@ -29,6 +29,9 @@ export function respondWith(answer: Respond): void {
   respond = answer;
 }
 
+/** Every mutation the dashboard ran through the client (startFilterScan), in order. */
+export const mutations: Call[] = [];
+
 export const convexReactMock = {
   useQuery: (query: unknown, args: unknown) => {
     if (args === "skip") return undefined;
@@ -38,7 +41,13 @@ export const convexReactMock = {
     if (value instanceof Error) throw value;
     return value;
   },
-  useConvex: () => ({ url: "https://happy-otter-123.convex.cloud" }),
+  useConvex: () => ({
+    url: "https://happy-otter-123.convex.cloud",
+    mutation: (ref: unknown, args: unknown) => {
+      mutations.push({ name: getFunctionName(ref as never), args });
+      return Promise.resolve({ scanId: "scan1" });
+    },
+  }),
 };
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -57,6 +66,10 @@ export const api: AnalyticsApi = {
     "analytics:getRealtime",
   ) as AnalyticsApi["getRealtime"],
   getSite: makeFunctionReference<"query">("analytics:getSite") as AnalyticsApi["getSite"],
+  getGoals: makeFunctionReference<"query">("analytics:getGoals") as AnalyticsApi["getGoals"],
+  startFilterScan: makeFunctionReference<"mutation">(
+    "analytics:startFilterScan",
+  ) as AnalyticsApi["startFilterScan"],
 };
 
 export const SITE: Site = {
@@ -138,6 +151,8 @@ export function fixtures(overrides: Record<string, unknown> = {}) {
         return TIMESERIES;
       case "getRealtime":
         return { visitors: 7, pageviews: 9, events: 12 };
+      case "getGoals":
+        return { visitors: OVERVIEW.visitors, goals: [] };
       case "getBreakdown":
         return {
           rows: (BREAKDOWNS[args.dimension as string] ?? [row("x", 1)]).slice(
@@ -166,6 +181,7 @@ export function dashboardHarness(Dashboard: typeof AnalyticsDashboard) {
       toFake: ["Date", "setTimeout", "clearTimeout", "setInterval", "clearInterval"],
     });
     calls.length = 0;
+    mutations.length = 0;
     container = document.createElement("div");
     document.body.appendChild(container);
     root = createRoot(container);

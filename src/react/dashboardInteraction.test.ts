@@ -124,15 +124,14 @@ describe("interaction", () => {
     });
   });
 
-  test("the events panel leaves out pageviews, and clicking an event shows its properties", () => {
+  test("the events panel leaves out pageviews, and an event's properties link shows its properties", () => {
     respondWith(fixtures());
     render();
     const events = panel("Events");
-    expect([...events.querySelectorAll("tbody td.cea-key")].map((td) => td.textContent)).toEqual([
-      "signup",
-      "plan_selected",
-    ]);
-    click(events.querySelector("tbody button"));
+    expect(
+      [...events.querySelectorAll("tbody td.cea-key .cea-key-text")].map((td) => td.textContent),
+    ).toEqual(["signup", "plan_selected"]);
+    click(events.querySelector('tbody [data-testid="cea-props"]'));
     expect(
       [...events.querySelectorAll("tbody tr")].map((r) =>
         [...r.querySelectorAll("td")].map((td) => td.textContent),

@@ -1,17 +1,25 @@
 // Data hooks: each is one `useQuery` against the host's facades. A failed query
 // comes back as `error` instead of throwing, so one failing panel (an auth
 // refusal, say) never takes the rest of the dashboard down with it.
-import { useEffect, useMemo, useState } from "react";
-import { useQuery } from "convex/react";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { useConvex, useQuery } from "convex/react";
 import type { DefaultFunctionArgs, FunctionReference } from "convex/server";
 import type {
   Breakdown,
+  BreakdownArgs,
+  Compare,
   Dimension,
+  Filter,
   Granularity,
+  GoalsArgs,
+  GoalsReport,
   Overview,
+  OverviewArgs,
   Realtime,
   Site,
+  StartFilterScanArgs,
   Timeseries,
+  TimeseriesArgs,
 } from "../shared.js";
 import { MINUTE } from "../component/time.js";
 import { computeRange, type CustomRange, type RangePreset, type TimeRange } from "./range.js";
@@ -29,15 +37,27 @@ type PublicQuery<Args extends DefaultFunctionArgs, Result> = FunctionReference<
  * The host module that re-exports the facades: `api.analytics` when
  * `convex/analytics.ts` re-exports `exposeAnalyticsApi`'s functions.
  * `getSite` (from `exposeAdminApi`) is optional: it gives the header its site
- * name and timezone; without it pass `site` to the dashboard.
+ * name and timezone; without it pass `site` to the dashboard. `getGoals`
+ * (optional) adds the goals panel; `startFilterScan` (optional) lets filter
+ * combinations that rollups cannot answer complete (without it they stay partial).
  */
 export type AnalyticsApi = {
-  getOverview: PublicQuery<RangeArgs, Overview>;
-  getTimeseries: PublicQuery<RangeArgs & { granularity?: Granularity }, Timeseries>;
-  getBreakdown: PublicQuery<RangeArgs & { dimension: Dimension; limit?: number }, Breakdown>;
+  getOverview: PublicQuery<OverviewArgs, Overview>;
+  getTimeseries: PublicQuery<TimeseriesArgs, Timeseries>;
+  getBreakdown: PublicQuery<BreakdownArgs, Breakdown>;
   getRealtime: PublicQuery<{ siteId: string; now: number }, Realtime>;
   getSite?: PublicQuery<{ siteId: string }, Site | null>;
+  getGoals?: PublicQuery<GoalsArgs, GoalsReport>;
+  startFilterScan?: FunctionReference<
+    "mutation",
+    "public",
+    StartFilterScanArgs,
+    { scanId: string | null }
+  >;
 };
+
+/** What every range report of the dashboard may also take: its filters (AND) and a compared period. */
+export type ReportOptions = { filters?: readonly Filter[]; compare?: Compare };
 
 /** What a report hook returns: `data` once loaded, `error` if the query failed (with the server's message). */
 export type ReportState<T> = { data: T | undefined; error: Error | undefined; loading: boolean };
@@ -148,13 +168,30 @@ function rangeArgs(siteId: string, range: TimeRange): RangeArgs {
   return { siteId, from: range.from, to: range.to };
 }
 
+/**
+ * A report's arguments: the range, then `filters` and `compare` only when set, so
+ * an unfiltered, uncompared report asks exactly what it always did.
+ */
+export function reportArgs(
+  siteId: string,
+  range: TimeRange,
+  options: ReportOptions = {},
+): RangeArgs & { filters?: Filter[]; compare?: Compare } {
+  return {
+    ...rangeArgs(siteId, range),
+    ...(options.filters?.length ? { filters: [...options.filters] } : {}),
+    ...(options.compare ? { compare: options.compare } : {}),
+  };
+}
+
 /** Visitors, pageviews, sessions, bounce rate, visit duration, views per session, events. */
 export function useOverview(
   api: AnalyticsApi,
   siteId: string,
   range: TimeRange,
+  options?: ReportOptions,
 ): ReportState<Overview> {
-  return useReport(api.getOverview, rangeArgs(siteId, range));
+  return useReport(api.getOverview, reportArgs(siteId, range, options));
 }
 
 /** The zero-filled series; `granularity` omitted lets the API pick it from the range. */
@@ -163,9 +200,10 @@ export function useTimeseries(
   siteId: string,
   range: TimeRange,
   granularity?: Granularity,
+  options?: ReportOptions,
 ): ReportState<Timeseries> {
   return useReport(api.getTimeseries, {
-    ...rangeArgs(siteId, range),
+    ...reportArgs(siteId, range, options),
     ...(granularity ? { granularity } : {}),
   });
 }
@@ -177,8 +215,59 @@ export function useBreakdown(
   range: TimeRange,
   dimension: Dimension,
   limit = 10,
+  options?: ReportOptions,
 ): ReportState<Breakdown> {
-  return useReport(api.getBreakdown, { ...rangeArgs(siteId, range), dimension, limit });
+  return useReport(api.getBreakdown, { ...reportArgs(siteId, range, options), dimension, limit });
+}
+
+/** Every goal over the range (and the compared period); skipped when the host has no `getGoals`. */
+export function useGoals(
+  api: AnalyticsApi,
+  siteId: string,
+  range: TimeRange,
+  compare?: Compare,
+): ReportState<GoalsReport> {
+  return useReport(api.getGoals, reportArgs(siteId, range, { compare }));
+}
+
+/** A filtered report's progress, as its result carries it. */
+export type FilterProgress = {
+  complete?: boolean;
+  scannedEvents?: number;
+  stale?: boolean;
+  error?: string | null;
+};
+
+/**
+ * Starts the raw-event scan a filtered report needs: once when its result says
+ * `complete: false`, and again each time it turns `stale` (events processed since
+ * the scan began). Nothing without `api.startFilterScan` (the report then stays
+ * partial) or without filters. Returns why the start failed, if it did.
+ */
+export function useFilterScan(
+  api: AnalyticsApi,
+  args: StartFilterScanArgs | undefined,
+  result: FilterProgress | undefined,
+): Error | undefined {
+  const convex = useConvex();
+  const start = api.startFilterScan;
+  const key = args?.filters?.length ? JSON.stringify(args) : undefined;
+  const last = useRef<{ key: string; stale: boolean } | undefined>(undefined);
+  const [failed, setFailed] = useState<{ key: string; error: Error } | undefined>(undefined);
+  const complete = result?.complete;
+  const stale = result?.stale === true;
+  useEffect(() => {
+    if (!start || !key || !args || complete === undefined) return;
+    const prev = last.current;
+    const fire = (complete === false || stale) && (prev?.key !== key || (stale && !prev.stale));
+    last.current = { key, stale };
+    if (!fire) return;
+    convex.mutation(start, args).catch((e: unknown) => {
+      setFailed({ key, error: e instanceof Error ? e : new Error(String(e)) });
+    });
+    // `args` is `key`, parsed: the effect follows the key, not the object.
+  }, [start, key, complete, stale, convex]);
+  return failed && failed.key === key ? failed.error : undefined;
 }
 
 /**

@@ -1,7 +1,9 @@
 // convex-event-analytics/react: the dashboard and its parts. Styles:
 // `import "convex-event-analytics/react/styles.css"` once in the host app.
 export { AnalyticsDashboard, type AnalyticsDashboardProps } from "./AnalyticsDashboard.js";
-export { MetricCards, type MetricCardsProps } from "./MetricCards.js";
+export { Delta, MetricCards, type MetricCardsProps } from "./MetricCards.js";
+export { GoalsPanel, formatRevenue, type GoalsPanelProps } from "./GoalsPanel.js";
+export { FilterBar, filterLabel, withFilter } from "./FilterBar.js";
 export { TrendChart, type TrendChartProps } from "./TrendChart.js";
 export {
   BreakdownPanel,
@@ -15,10 +17,12 @@ export {
 } from "./BreakdownPanel.js";
 export { RangePicker, type RangePickerProps } from "./RangePicker.js";
 export { RealtimeBadge } from "./RealtimeBadge.js";
-export { EmptyState, ErrorNotice, Skeleton } from "./states.js";
+export { EmptyState, ErrorNotice, FilterNotice, Skeleton } from "./states.js";
 export {
   useAnalyticsRange,
   useBreakdown,
+  useFilterScan,
+  useGoals,
   useNow,
   useOverview,
   useRealtime,
@@ -26,6 +30,8 @@ export {
   useTimeseries,
   type AnalyticsApi,
   type AnalyticsRange,
+  type FilterProgress,
+  type ReportOptions,
   type RangeArgs,
   type ReportState,
 } from "./hooks.js";

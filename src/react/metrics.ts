@@ -1,5 +1,5 @@
 // The overview's metrics, how each is formatted, and which the trend chart can draw.
-import { vTimeseriesPoint, type Overview } from "../shared.js";
+import { vTimeseriesPoint, type Compare, type Overview } from "../shared.js";
 import { formatDecimal, formatDuration, formatNumber, formatPercent } from "./format.js";
 
 export type MetricId =
@@ -33,4 +33,9 @@ export function isChartable(id: MetricId): boolean {
 
 export function overviewValue(overview: Overview, id: MetricId): number | null {
   return overview[id];
+}
+
+/** How the compared period reads in text: "the previous period", "a year earlier". */
+export function periodName(compare: Compare | undefined): string {
+  return compare === "yearOverYear" ? "a year earlier" : "the previous period";
 }

@@ -1,5 +1,7 @@
 // Loading, error and empty states, and a boundary that keeps a panel's failure to that panel.
 import { Component, type ReactNode } from "react";
+import { formatNumber } from "./format.js";
+import type { FilterProgress } from "./hooks.js";
 
 /** Grey blocks in the shape of what is loading; announced to screen readers as busy. */
 export function Skeleton({ rows = 3, height }: { rows?: number; height?: number }) {
@@ -66,5 +68,40 @@ export function EmptyState({ scriptSrc, writeKey }: { scriptSrc: string; writeKe
         </p>
       )}
     </div>
+  );
+}
+
+/**
+ * A filtered report's progress: "Partial — N events scanned" while its raw-event
+ * scan has not covered the range, the scan's error if it stopped, nothing once
+ * complete (or unfiltered).
+ */
+export function FilterNotice({
+  progress,
+  scanError,
+  canScan,
+  locale,
+}: {
+  progress: FilterProgress | undefined;
+  /** Why startFilterScan failed, if it did. */
+  scanError?: Error;
+  /** Whether the host exports startFilterScan (without it a partial report stays partial). */
+  canScan: boolean;
+  locale?: string;
+}) {
+  const error = scanError?.message ?? progress?.error;
+  if (error) {
+    return (
+      <div className="cea-notice cea-notice-error" role="alert" data-testid="cea-filter-error">
+        The filter scan stopped: {error}
+      </div>
+    );
+  }
+  if (progress?.complete !== false) return null;
+  return (
+    <p className="cea-notice" role="status" data-testid="cea-partial">
+      Partial — {formatNumber(progress.scannedEvents ?? 0, locale)} events scanned
+      {canScan ? ", counting…" : " (export startFilterScan to count them all)"}
+    </p>
   );
 }
