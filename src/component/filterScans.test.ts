@@ -226,6 +226,10 @@ describe("filters", () => {
       scannedEvents: 5,
     };
     expect(await t.query(api.reports.getOverview, { ...range, filters: is })).toEqual(converted);
+    // The goal's own counts (the worker's rollup) agree: its conversions and converters.
+    expect((await t.query(api.goals.getGoals, range)).goals).toMatchObject([
+      { goalId, conversions: converted.events, converters: converted.visitors },
+    ]);
     const isNot: Filter[] = [{ dimension: "goal", op: "isNot", value: goalId }];
     await scanToEnd(t, { report: "overview", ...range, filters: isNot });
     expect(await t.query(api.reports.getOverview, { ...range, filters: isNot })).toMatchObject({

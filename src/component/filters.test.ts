@@ -4,7 +4,8 @@
 // filter combinations through the raw-event scan, must equal the oracle over
 // the filtered raw events exactly; scanned answers say complete and count every
 // event of the range. Goal filters (`is` / `isNot` a path-pattern goal or an
-// event-and-prop goal) join the random combinations. A scan resumed by kick, caching and refusals are
+// event-and-prop goal) join the random combinations, and a goal's `is` over
+// the stream equals the goal's own counts (getGoals, the worker's rollups). A scan resumed by kick, caching and refusals are
 // filterScans.test.ts (routing: filterMath.test.ts).
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
@@ -289,6 +290,24 @@ describe("filters", () => {
                   });
                 }
               }
+            }
+            // A goal filter's `is` over the stream is what the worker counted for the goal.
+            await t.finishAllScheduledFunctions(vi.runAllTimers);
+            const stream = alignRange(STREAM_FROM, STREAM_TO, HOUR, hourPhase(tz));
+            const counted = await t.query(api.goals.getGoals, { siteId, ...stream });
+            for (const [i, goal] of goals.entries()) {
+              const only: Filter[] = [{ dimension: "goal", op: "is", value: goal.id }];
+              const { events, visitors } = oracleOverview(
+                filterModel(model, only, goals),
+                stream.from,
+                stream.to,
+              );
+              expect(counted.goals[i], goal.id).toMatchObject({
+                goalId: goal.id,
+                conversions: events,
+                converters: visitors,
+                backfilling: false,
+              });
             }
           },
         ),
