@@ -1,8 +1,8 @@
 // The stats HTTP API's `filters` (t.fetch on the example app's http.ts): a
 // filter a rollup answers is complete at once; a combination starts the raw
 // scan on the first request, which says `complete: false` and is not cached,
-// and the same request answers in full once the scan has run; every bad
-// `filters` is a 400 with a clear message.
+// and the same request answers in full once the scan has run (a goal filter
+// too); every bad `filters` is a 400 with a clear message.
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { initApp, type App } from "./app.setup.js";
 import { components } from "../example/convex/_generated/api.js";

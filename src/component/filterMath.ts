@@ -15,9 +15,10 @@
 // - Visitors: those with a counted event. Sessions (and their bounce rate and
 //   duration): the sessions started in the range that match every session filter
 //   and whose entry matches every event filter (its entry page and hostname, and
-//   whether its entry event converts for a goal; an event filter matches no entry,
-//   so under one, sessions are 0). This is what a rollup row counts; Plausible instead counts the sessions containing a
-//   matching page or event (README).
+//   whether its entry event converts for a goal; an event filter matches no
+//   entry, so under one, sessions are 0). This is what a rollup row counts;
+//   Plausible instead counts the sessions containing a matching page or event
+//   (README).
 import {
   FILTER_DIMENSIONS,
   MAX_FILTERS,
@@ -104,7 +105,7 @@ export function routeFilters(report: FilterReport, filters: readonly Filter[]): 
 /** A value a filter is tested on, in the record: the event's own, or its session's if it starts one. */
 type Field = "path" | "host" | "name" | "props" | "goals" | SessionDimension;
 
-/** A goal a filter names, as the scan matches it: its id and definition (no revenue: it matches nothing). */
+/** A goal a filter names, as the scan matches it: its id and definition (not its revenue, which selects nothing). */
 export type FilterGoal = Pick<CountedGoal, "id" | "match">;
 
 /**
