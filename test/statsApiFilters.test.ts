@@ -1,8 +1,8 @@
 // The stats HTTP API's `filters` (t.fetch on the example app's http.ts): a
 // filter a rollup answers is complete at once; a combination starts the raw
 // scan on the first request, which says `complete: false` and is not cached,
-// and the same request answers in full once the scan has run; every bad
-// `filters` is a 400 with a clear message.
+// and the same request answers in full once the scan has run (a goal filter
+// too); every bad `filters` is a 400 with a clear message.
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { initApp, type App } from "./app.setup.js";
 import { components } from "../example/convex/_generated/api.js";
@@ -115,6 +115,41 @@ describe("GET /api/v1/* with filters", () => {
     expect(then.headers.get("Cache-Control")).toBe("private, no-cache");
   });
 
+  test("a goal filter: the scan of the goal's conversions, as the facade's", async () => {
+    const { t, siteId, readKey } = await setup();
+    const { goalId } = await t.mutation(components.analytics.goals.createGoal, {
+      siteId,
+      name: "Saw x",
+      match: { path: "/x" },
+    });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    vi.setSystemTime(NOW);
+    const filters: Filter[] = [{ dimension: "goal", op: "is", value: goalId }];
+    const range = { siteId, from: NOW - DAY, to: NOW };
+    const path = `/api/v1/breakdown?${query({
+      ...{ site: siteId, from: range.from, to: range.to, dimension: "country" },
+      filters: filtersParam(filters),
+    })}`;
+    expect(await (await get(t, path, readKey)).json()).toMatchObject({ complete: false });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    vi.setSystemTime(NOW);
+    const then = await get(t, path, readKey);
+    expect(then.status).toBe(200);
+    const body = (await then.json()) as { rows: { key: string; visitors: number }[] };
+    expect(body).toEqual(
+      await t.query(components.analytics.reports.getBreakdown, {
+        ...range,
+        dimension: "country",
+        filters,
+      }),
+    );
+    expect(body).toMatchObject({ complete: true, scannedEvents: 4 });
+    expect(body.rows.map((r) => [r.key, r.visitors]).sort()).toEqual([
+      ["DE", 1],
+      ["FR", 1],
+    ]);
+  });
+
   test("400 with a clear message for every bad filters parameter", async () => {
     const { t, siteId, readKey } = await setup();
     const base = { site: siteId, from: NOW - DAY, to: NOW };
@@ -163,6 +198,19 @@ describe("GET /api/v1/* with filters", () => {
         "propertyBreakdown takes no filters",
       ],
       ["realtime", { site: siteId, filters: filtersParam([country]) }, "realtime takes no filters"],
+      [
+        "overview",
+        { ...base, filters: filtersParam([{ dimension: "goal", op: "contains", value: "x" }]) },
+        "A goal filter has no `contains`",
+      ],
+      [
+        "breakdown",
+        {
+          ...{ ...base, dimension: "page" },
+          filters: filtersParam([{ dimension: "goal", op: "is", value: "signup" }]),
+        },
+        "A goal filter's value is a goal id of this site",
+      ],
     ];
     for (const [report, params, message] of cases) {
       const response = await get(t, `/api/v1/${report}?${query(params)}`, readKey);

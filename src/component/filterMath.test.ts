@@ -1,11 +1,12 @@
 // Filter routing and validation, as pure functions (filterMath.ts): which
 // filters a rollup row answers exactly, and the canonical form scans are cached by.
 import { describe, expect, test } from "vitest";
-import type { Filter } from "../shared.js";
+import type { AnalyticsEvent, Filter } from "../shared.js";
 import { OTHER_KEY } from "../shared.js";
 import {
   ROLLUP_FILTER_DIMENSIONS,
   canonicalFilters,
+  filterRecord,
   filterSpec,
   routeFilters,
   type FilterRecord,
@@ -50,6 +51,48 @@ describe("filter routing", () => {
     expect(() => canonicalFilters([is("prop" as Filter["dimension"])])).toThrow(
       "dimension is one of",
     );
+  });
+
+  test("a goal filter always scans; its spec holds the goals' definitions and its record the goals each event converts", () => {
+    const goal = (op: Filter["op"], value: string): Filter => ({ dimension: "goal", op, value });
+    for (const report of ["overview", "timeseries", "breakdown"] as const)
+      expect(routeFilters(report, [goal("is", "g1")])).toEqual({ via: "scan" });
+    expect(() => canonicalFilters([goal("contains", "g1")])).toThrow(
+      "A goal filter has no `contains`",
+    );
+    const docs = { id: "g1", match: { path: "/docs/**" } };
+    const pro = { id: "g2", match: { event: "signup", props: { plan: "pro" } } };
+    const specOf = (filters: Filter[], goals = [docs, pro]) =>
+      filterSpec({
+        report: "overview",
+        filters,
+        timeZone: "UTC",
+        sessionTimeoutMs: 1_800_000,
+        goals,
+      });
+    // Without goal filters the spec (a scan's cache key) is as before: no goals in it.
+    expect(specOf([{ dimension: "page", op: "is", value: "/" }], [])).not.toHaveProperty("goals");
+    const spec = specOf([goal("is", "g2"), goal("isNot", "g1")]);
+    expect(spec.goals).toEqual([docs, pro]);
+    expect(
+      JSON.stringify(specOf([goal("is", "g1")], [{ id: "g1", match: { path: "/docs" } }])),
+    ).not.toBe(JSON.stringify(specOf([goal("is", "g1")], [docs])));
+    expect(() => specOf([goal("is", "g3")])).toThrow("not loaded");
+    const at = (e: Partial<AnalyticsEvent>): AnalyticsEvent => ({
+      id: "e",
+      type: "pageview",
+      occurredAt: 5,
+      url: "https://a.test/docs/start?x=1",
+      visitorId: "v",
+      ...e,
+    });
+    expect(filterRecord(spec, at({}))).toEqual([5, 1, ["g1"]]);
+    expect(
+      filterRecord(spec, at({ type: "track", name: "signup", props: { plan: "pro" } })),
+    ).toEqual([5, 0, ["g2"]]);
+    expect(
+      filterRecord(spec, at({ type: "track", name: "signup", props: { plan: "free" } })),
+    ).toEqual([5, 0, []]);
   });
 
   test("a scanned breakdown keeps at most 2,000 keys and 100,000 key characters, the rest under (other), so its answer fits the scan row", () => {

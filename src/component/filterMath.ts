@@ -7,15 +7,18 @@
 //   screen), entryPage and exitPage select sessions: every event of a matching
 //   session counts, judged on the values fixed when the session started (its exit
 //   page: where it ended).
-// - page, hostname and event select events: a page filter matches pageviews of
-//   that path only (a custom event is on no page), hostname the event's own host,
-//   event the event's name ("pageview" for pageviews).
+// - page, hostname, event and goal select events: a page filter matches pageviews
+//   of that path only (a custom event is on no page), hostname the event's own host,
+//   event the event's name ("pageview" for pageviews), goal (`is` a goal id) the
+//   events that convert for that goal, as the worker counts them (goalMath.ts
+//   conversionsOf: the scan record keeps which of the filters' goals it converts).
 // - Visitors: those with a counted event. Sessions (and their bounce rate and
 //   duration): the sessions started in the range that match every session filter
-//   and whose entry matches every event filter (its entry page and hostname; an
-//   event filter matches no entry, so under one, sessions are 0). This is what a
-//   rollup row counts; Plausible instead counts the sessions containing a
-//   matching page or event (README).
+//   and whose entry matches every event filter (its entry page and hostname, and
+//   whether its entry event converts for a goal; an event filter matches no
+//   entry, so under one, sessions are 0). This is what a rollup row counts;
+//   Plausible instead counts the sessions containing a matching page or event
+//   (README).
 import {
   FILTER_DIMENSIONS,
   MAX_FILTERS,
@@ -30,6 +33,7 @@ import {
   type SessionDimension,
 } from "../shared.js";
 import { attributionOf, hostnameOf, pagePath, propertyName } from "./events.js";
+import { conversionsOf, type CountedGoal } from "./goalMath.js";
 import { isCounted } from "./sessions.js";
 import { rollupKey } from "./rows.js";
 import { DAY } from "./time.js";
@@ -55,12 +59,19 @@ export function canonicalFilters(filters: readonly Filter[] | undefined): Filter
       throw new Error(`A filter's dimension is one of ${FILTER_DIMENSIONS.join(", ")}`);
     if (value.length === 0 || value.length > MAX_FILTER_VALUE_LENGTH)
       throw new Error(`A filter's value has 1 to ${MAX_FILTER_VALUE_LENGTH} characters`);
+    if (dimension === "goal" && op === "contains")
+      throw new Error("A goal filter has no `contains`: use `is` or `isNot` with a goal id");
     seen.set(JSON.stringify([dimension, op, value]), { dimension, op, value });
   }
   return [...seen.entries()].sort(([a], [b]) => compare(a, b)).map(([, f]) => f);
 }
 
-/** Dimensions whose rollup rows answer one `is` filter exactly (each row's counters mean what the filter does). */
+/**
+ * Dimensions whose rollup rows answer one `is` filter exactly (each row's counters
+ * mean what the filter does). Not `goal`: a goal row carries no session metrics (its
+ * durationMs holds revenue, goalMath.ts REVENUE_COUNTER; no entries or bounces), so
+ * it cannot answer an overview exactly, and a goal filter is always scanned.
+ */
 export const ROLLUP_FILTER_DIMENSIONS: readonly FilterDimension[] = [
   ...SESSION_DIMENSIONS,
   "entryPage",
@@ -92,12 +103,17 @@ export function routeFilters(report: FilterReport, filters: readonly Filter[]): 
 }
 
 /** A value a filter is tested on, in the record: the event's own, or its session's if it starts one. */
-type Field = "path" | "host" | "name" | "props" | SessionDimension;
+type Field = "path" | "host" | "name" | "props" | "goals" | SessionDimension;
+
+/** A goal a filter names, as the scan matches it: its id and definition (not its revenue, which selects nothing). */
+export type FilterGoal = Pick<CountedGoal, "id" | "match">;
 
 /**
  * What a filter scan computes, canonical (it is the scan's cache key with the range):
  * the report, its filters, the breakdown dimension or timeseries granularity, the
- * fields each record keeps, and how sessions are rebuilt.
+ * fields each record keeps, how sessions are rebuilt, and the definitions of the
+ * goals its filters name (so a goal edited, or deleted and created again, is a new
+ * scan, never a cached answer to the old definition).
  */
 export type FilterSpec = {
   report: FilterReport;
@@ -109,6 +125,8 @@ export type FilterSpec = {
   sessionTimeoutMs: number;
   /** Events this long before and after the range are read too, to rebuild the range's sessions. */
   contextMs: number;
+  /** The goals the filters name, by id; absent without goal filters (so other specs keep their keys). */
+  goals?: FilterGoal[];
 };
 
 /**
@@ -125,6 +143,7 @@ function fieldsOf(dims: readonly Dimension[]): Field[] {
     else if (d === "hostname") fields.add("host");
     else if (d === "event") fields.add("name");
     else if (d === "prop") fields.add("props");
+    else if (d === "goal") fields.add("goals");
     else if (isSessionDimension(d)) fields.add(d);
   }
   return [...fields].sort(compare);
@@ -137,6 +156,8 @@ export function filterSpec(args: {
   granularity?: Granularity;
   timeZone: string;
   sessionTimeoutMs: number;
+  /** The goals the goal filters name (filters.ts loads them from the site's). */
+  goals?: readonly FilterGoal[];
 }): FilterSpec {
   const { report, filters, timeZone, sessionTimeoutMs } = args;
   const dimension = report === "breakdown" ? args.dimension! : null;
@@ -145,6 +166,12 @@ export function filterSpec(args: {
   if (dimension === "goal")
     throw new Error("Goals cannot be broken down under filters yet: use getGoals unfiltered");
   const granularity = report === "timeseries" ? args.granularity! : null;
+  const named = new Set(filters.filter((f) => f.dimension === "goal").map((f) => f.value));
+  const goals = (args.goals ?? [])
+    .filter((g) => named.delete(g.id))
+    .map((g) => ({ id: g.id, match: g.match }))
+    .sort((a, b) => compare(a.id, b.id));
+  if (named.size > 0) throw new Error(`A goal filter's goal was not loaded: ${[...named][0]}`);
   return {
     report,
     filters,
@@ -154,12 +181,16 @@ export function filterSpec(args: {
     fields: fieldsOf([...filters.map((f) => f.dimension), ...(dimension ? [dimension] : [])]),
     sessionTimeoutMs,
     contextMs: contextMsOf(sessionTimeoutMs),
+    ...(goals.length > 0 ? { goals } : {}),
   };
 }
 
 /**
  * One counted event in a scan: [occurredAt, 1 for a pageview else 0, ...the
- * spec's fields]. Every value is the key reports show (cut like a rollup key).
+ * spec's fields]. Every value is the key reports show (cut like a rollup key);
+ * `goals` is the ids of the spec's goals the event converts, matched here on the
+ * whole event by the worker's own function (goalMath.ts conversionsOf), since a
+ * goal may need its path, name and props uncut.
  */
 export type FilterRecord = [number, 0 | 1, ...(string | string[])[]];
 
@@ -177,6 +208,8 @@ export function filterRecord(spec: FilterSpec, event: AnalyticsEvent): FilterRec
       return Object.entries(event.props ?? {}).map(([k, v]) =>
         rollupKey(propKey(name, propertyName(k), String(v))),
       );
+    if (field === "goals")
+      return conversionsOf(spec.goals ?? [], event, pagePath(event.url)).map((c) => c.goalId);
     return rollupKey(attribution![field]);
   });
   return [event.occurredAt, isPageview ? 1 : 0, ...values];
@@ -201,6 +234,8 @@ export const fieldOf = (d: Dimension): Field | null =>
         ? "name"
         : d === "prop"
           ? "props"
-          : isSessionDimension(d)
-            ? d
-            : null;
+          : d === "goal"
+            ? "goals"
+            : isSessionDimension(d)
+              ? d
+              : null;

@@ -99,14 +99,25 @@ function sessionValue(spec: FilterSpec, s: Session, d: Filter["dimension"]): str
 }
 type Filter = FilterSpec["filters"][number];
 
+/** A goal filter on a record: `is` when the event converts for the goal, `isNot` when not (no `contains`). */
+function goalPasses(spec: FilterSpec, f: Filter, r: FilterRecord): boolean {
+  const converts = (r[fieldIndex(spec, "goals")] as string[]).includes(f.value);
+  return f.op === "is" ? converts : !converts;
+}
+
 /** An event filter on an event (a page filter matches pageviews only). */
 function eventPasses(spec: FilterSpec, f: Filter, r: FilterRecord): boolean {
+  if (f.dimension === "goal") return goalPasses(spec, f, r);
   if (f.dimension === "page" && r[1] !== 1) return false;
   return keyMatches(f, r[fieldIndex(spec, fieldOf(f.dimension)!)] as string);
 }
 
-/** An event filter on a session's entry: its entry page and hostname; no event filter matches an entry. */
+/**
+ * An event filter on a session's entry: its entry page and hostname, and for a goal
+ * whether its entry event converts; no event filter matches an entry.
+ */
 function entryPasses(spec: FilterSpec, f: Filter, s: Session): boolean {
+  if (f.dimension === "goal") return goalPasses(spec, f, s.entry);
   if (f.dimension === "event") return false;
   return keyMatches(f, s.entry[fieldIndex(spec, fieldOf(f.dimension)!)] as string);
 }

@@ -1,7 +1,8 @@
 // The raw-event scan behind filtered reports, beyond its numbers (filters.test.ts
 // checks those against the oracle): a scan whose chain dies is resumed by the
 // kick, a repeat view reads the cached scan until new data makes it stale, and
-// the refusals (a range past raw retention, minute points, a breakdown by total).
+// the refusals (a range past raw retention, minute points, a breakdown by total);
+// goal filters: their scan is keyed by the goal's definition, and their refusals.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
@@ -168,5 +169,127 @@ describe("filters", () => {
     await expect(
       t.query(api.reports.getBreakdown, { ...range, filters: two, dimension: "total" }),
     ).rejects.toThrow("use getOverview");
+  });
+
+  test("goal filters: the goal's conversions, a new scan when its definition changes, refusals", async () => {
+    const T0 = Date.parse("2026-10-20T00:00:00Z");
+    vi.setSystemTime(T0 - DAY);
+    const t = initConvexTest();
+    const siteId = await createSite(t, "UTC");
+    const { goalId } = await t.mutation(api.goals.createGoal, {
+      siteId,
+      name: "Pro signup",
+      match: { event: "signup", props: { plan: "pro" } },
+    });
+    const event = (id: string, minute: number, path: string, plan?: string): AnalyticsEvent => ({
+      id,
+      type: plan === undefined ? "pageview" : "track",
+      ...(plan === undefined ? {} : { name: "signup", props: { plan } }),
+      occurredAt: T0 + minute * MINUTE,
+      url: `https://shop.test${path}`,
+      visitorId: id.slice(0, 2),
+    });
+    await ingest(t, siteId, {
+      batchId: "b1",
+      events: [
+        event("v1-1", 10, "/docs"),
+        event("v1-2", 11, "/docs", "pro"),
+        event("v2-1", 12, "/pricing"),
+        event("v2-2", 13, "/pricing", "free"),
+        // A session whose entry converts: it counts under the goal.
+        event("v3-1", 20, "/", "pro"),
+      ],
+    });
+    await drainAll(t, siteId);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const range = { siteId, from: T0, to: T0 + 2 * HOUR };
+    const is: Filter[] = [{ dimension: "goal", op: "is", value: goalId }];
+    // One goal filter is scanned: a goal row has no sessions (its durationMs is revenue).
+    const { scanId } = await t.mutation(api.filters.startFilterScan, {
+      report: "overview",
+      ...range,
+      filters: is,
+    });
+    expect(scanId).not.toBeNull();
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const converted = {
+      visitors: 2,
+      pageviews: 0,
+      events: 2,
+      sessions: 1,
+      bounceRate: 1,
+      avgSessionDurationMs: 0,
+      viewsPerSession: 0,
+      complete: true,
+      stale: false,
+      error: null,
+      scannedEvents: 5,
+    };
+    expect(await t.query(api.reports.getOverview, { ...range, filters: is })).toEqual(converted);
+    // The goal's own counts (the worker's rollup) agree: its conversions and converters.
+    expect((await t.query(api.goals.getGoals, range)).goals).toMatchObject([
+      { goalId, conversions: converted.events, converters: converted.visitors },
+    ]);
+    const isNot: Filter[] = [{ dimension: "goal", op: "isNot", value: goalId }];
+    await scanToEnd(t, { report: "overview", ...range, filters: isNot });
+    expect(await t.query(api.reports.getOverview, { ...range, filters: isNot })).toMatchObject({
+      visitors: 2,
+      pageviews: 2,
+      events: 3,
+      sessions: 2,
+      complete: true,
+    });
+    // The goal's definition is in the scan's key: an edited goal is a new scan, never the old answer.
+    await t.run(async (ctx) => {
+      await ctx.db.patch("goals", goalId as Id<"goals">, { match: { event: "signup" } });
+    });
+    expect(await t.query(api.reports.getOverview, { ...range, filters: is })).toMatchObject({
+      visitors: 0,
+      events: 0,
+      complete: false,
+      scannedEvents: 0,
+    });
+    await scanToEnd(t, { report: "overview", ...range, filters: is });
+    expect(await t.query(api.reports.getOverview, { ...range, filters: is })).toMatchObject({
+      visitors: 3,
+      events: 3,
+      sessions: 1,
+      complete: true,
+    });
+    // Refusals: contains, an unknown goal, a deleted one, another site's.
+    await expect(
+      t.query(api.reports.getOverview, {
+        ...range,
+        filters: [{ dimension: "goal", op: "contains", value: goalId }],
+      }),
+    ).rejects.toThrow("A goal filter has no `contains`");
+    const none = "A goal filter's value is a goal id of this site";
+    for (const value of ["signup", goalId.slice(0, -1) + (goalId.endsWith("a") ? "b" : "a")])
+      await expect(
+        t.query(api.reports.getBreakdown, {
+          ...range,
+          dimension: "page",
+          filters: [{ dimension: "goal", op: "is", value }],
+        }),
+      ).rejects.toThrow(none);
+    const other = (
+      await t.mutation(api.sites.createSite, { slug: "other", name: "Other", timezone: "UTC" })
+    ).siteId;
+    const { goalId: othersGoal } = await t.mutation(api.goals.createGoal, {
+      siteId: other,
+      name: "Docs",
+      match: { path: "/docs" },
+    });
+    const theirs: Filter[] = [{ dimension: "goal", op: "is", value: othersGoal }];
+    await expect(t.query(api.reports.getOverview, { ...range, filters: theirs })).rejects.toThrow(
+      none,
+    );
+    await expect(
+      t.mutation(api.filters.startFilterScan, { report: "overview", ...range, filters: theirs }),
+    ).rejects.toThrow(none);
+    await t.mutation(api.goals.deleteGoal, { siteId, goalId });
+    await expect(
+      t.query(api.reports.getTimeseries, { ...range, granularity: "hour", filters: is }),
+    ).rejects.toThrow(none);
   });
 });

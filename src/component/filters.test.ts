@@ -3,7 +3,9 @@
 // ingested and processed, then every filter that rollups answer, and random
 // filter combinations through the raw-event scan, must equal the oracle over
 // the filtered raw events exactly; scanned answers say complete and count every
-// event of the range. A scan resumed by kick, caching and refusals are
+// event of the range. Goal filters (`is` / `isNot` a path-pattern goal or an
+// event-and-prop goal) join the random combinations, and a goal's `is` over
+// the stream equals the goal's own counts (getGoals, the worker's rollups). A scan resumed by kick, caching and refusals are
 // filterScans.test.ts (routing: filterMath.test.ts).
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
@@ -29,6 +31,7 @@ import { filterKeys, filterModel } from "./oracle.filters.testlib.js";
 import { initConvexTest } from "./test.setup.js";
 import { ROLLUP_FILTER_DIMENSIONS } from "./filterMath.js";
 import { DAY, HOUR, alignRange, comparisonRange, hourPhase } from "./time.js";
+import type { CountedGoal } from "./goalMath.js";
 import { inRange, ingestScenario, scanToEnd } from "./filters.testlib.js";
 
 const RUNS = Number(process.env.ORACLE_RUNS ?? 4);
@@ -39,9 +42,15 @@ afterEach(() => vi.useRealTimers());
 
 // ---------------------------------------------------------------- driving
 
-/** A filter from generated choices, its value one of the model's keys (or a part of one, or none). */
+/** The goals the scanned combinations filter by: a path pattern, and an event with a prop. */
+const GOALS = [
+  { name: "Read the docs", match: { path: "/docs/**" } },
+  { name: "Pro signup", match: { event: "signup", props: { plan: "pro" } } },
+];
+
+/** A filter from generated choices, its value one of the model's keys (or a part of one, or none); goals are GOALS'. */
 const arbFilterChoice = fc.record({
-  dimension: fc.constantFrom(...FILTER_DIMENSIONS),
+  dimension: fc.constantFrom(...FILTER_DIMENSIONS.filter((d) => d !== "goal")),
   op: fc.constantFrom<FilterOp>("is", "is", "isNot", "contains"),
   pick: fc.nat(),
   absent: fc.boolean(),
@@ -64,8 +73,8 @@ function filterOf(model: OracleModel, c: FilterChoice): Filter {
   return { dimension: c.dimension, op: c.op, value };
 }
 
-/** Every dimension a filtered breakdown can be by (all but total). */
-const BREAKDOWN_BY: Dimension[] = [...FILTER_DIMENSIONS, "prop"];
+/** Every dimension a filtered breakdown can be by (all but total and goal). */
+const BREAKDOWN_BY: Dimension[] = [...FILTER_DIMENSIONS.filter((d) => d !== "goal"), "prop"];
 
 // ---------------------------------------------------------------- tests
 
@@ -129,12 +138,27 @@ describe("filters", () => {
     async () => {
       let nonEmpty = 0;
       let all = 0;
+      let withGoal = 0;
+      let goalIs = 0;
       await fc.assert(
         fc.asyncProperty(
           arbScenario,
           fc.array(
             fc.record({
               filters: fc.array(arbFilterChoice, { minLength: 1, maxLength: 3 }),
+              /**
+               * A goal filter too, in two cases of three, with at most `others` of
+               * the filters above, and maybe one on the other goal.
+               */
+              goal: fc.option(
+                fc.record({
+                  index: fc.nat({ max: GOALS.length - 1 }),
+                  op: fc.constantFrom<FilterOp>("is", "is", "isNot"),
+                  others: fc.nat({ max: 1 }),
+                  other: fc.option(fc.constantFrom<FilterOp>("is", "isNot"), { nil: undefined }),
+                }),
+                { freq: 3, nil: undefined },
+              ),
               report: fc.constantFrom("overview", "timeseries", "breakdown"),
               dimension: fc.constantFrom(...BREAKDOWN_BY),
               range: fc.constantFrom(0, 1, 2, 2, 2),
@@ -151,20 +175,36 @@ describe("filters", () => {
             vi.clearAllTimers();
             const t = initConvexTest();
             const { siteId, model, processed } = await ingestScenario(t, scenario);
+            const goals: CountedGoal[] = [];
+            for (const goal of GOALS) {
+              const { goalId } = await t.mutation(api.goals.createGoal, { siteId, ...goal });
+              goals.push({ id: goalId, match: goal.match });
+            }
             const tz = scenario.timezone;
             for (const c of cases) {
               const raw = [...scenario.ranges, { from: STREAM_FROM, to: STREAM_TO }][c.range]!;
               const { from, to } = alignRange(raw.from, raw.to, HOUR, hourPhase(tz));
               // Two filters so that a single `is` filter goes through the scan too.
+              const goal = (op: FilterOp, index: number): Filter => ({
+                dimension: "goal",
+                op,
+                value: goals[index % goals.length]!.id,
+              });
               const filters = [
-                ...c.filters.map((f) => filterOf(model, f)),
+                ...(c.goal ? c.filters.slice(0, c.goal.others) : c.filters).map((f) =>
+                  filterOf(model, f),
+                ),
                 { dimension: "os", op: "isNot", value: "never-seen" } as Filter,
+                ...(c.goal ? [goal(c.goal.op, c.goal.index)] : []),
+                ...(c.goal?.other ? [goal(c.goal.other, c.goal.index + 1)] : []),
               ];
-              const filtered = filterModel(model, filters);
-              if (
-                filtered.events.some((e) => e.event.occurredAt >= from && e.event.occurredAt < to)
-              )
-                nonEmpty++;
+              const filtered = filterModel(model, filters, goals);
+              const selects = filtered.events.some(
+                (e) => e.event.occurredAt >= from && e.event.occurredAt < to,
+              );
+              if (c.goal && selects) withGoal++;
+              if (c.goal?.op === "is" && selects) goalIs++;
+              if (selects) nonEmpty++;
               all++;
               const where = `${JSON.stringify(filters)} ${c.report} [${new Date(from).toISOString()}, ${new Date(to).toISOString()})`;
               // With `compare`, the compared period is scanned too (comparisonRange: timeRanges.test.ts).
@@ -251,12 +291,33 @@ describe("filters", () => {
                 }
               }
             }
+            // A goal filter's `is` over the stream is what the worker counted for the goal.
+            await t.finishAllScheduledFunctions(vi.runAllTimers);
+            const stream = alignRange(STREAM_FROM, STREAM_TO, HOUR, hourPhase(tz));
+            const counted = await t.query(api.goals.getGoals, { siteId, ...stream });
+            for (const [i, goal] of goals.entries()) {
+              const only: Filter[] = [{ dimension: "goal", op: "is", value: goal.id }];
+              const { events, visitors } = oracleOverview(
+                filterModel(model, only, goals),
+                stream.from,
+                stream.to,
+              );
+              expect(counted.goals[i], goal.id).toMatchObject({
+                goalId: goal.id,
+                conversions: events,
+                converters: visitors,
+                backfilling: false,
+              });
+            }
           },
         ),
         { numRuns: RUNS, seed: SEED, endOnFailure: true },
       );
       // Most cases select something: the property is not passing on empty answers.
       expect(nonEmpty).toBeGreaterThan(all / 4);
+      // Goal filters select something too, `is` (a goal's conversions) among them.
+      expect(withGoal).toBeGreaterThan(0);
+      expect(goalIs).toBeGreaterThan(0);
     },
     PROPERTY_TIMEOUT_MS,
   );

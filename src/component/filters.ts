@@ -20,7 +20,13 @@ import {
   type StartFilterScanArgs,
   type TimeseriesArgs,
 } from "../shared.js";
-import { canonicalFilters, filterSpec, routeFilters, type FilterReport } from "./filterMath.js";
+import {
+  canonicalFilters,
+  filterSpec,
+  routeFilters,
+  type FilterGoal,
+  type FilterReport,
+} from "./filterMath.js";
 import {
   encodeFilterResult,
   decodeFilterResult,
@@ -29,8 +35,9 @@ import {
   filteredRows,
   filteredRowsForKeys,
 } from "./filterReduce.js";
-import type { Id } from "./_generated/dataModel.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
 import { MAX_FUTURE_MS } from "./events.js";
+import { countedGoal } from "./goalMath.js";
 import { DEFAULT_RAW_RETENTION_DAYS } from "./retention.js";
 import { latestScan, processedBeforeOf, scanKey, startScan } from "./scans.js";
 import { siteOrThrow } from "./sites.js";
@@ -55,7 +62,32 @@ export const FILTER_ERRORS = [
   "Filtered timeseries have no minute points",
   "A filtered breakdown by total",
   "Goals cannot be broken down under filters",
+  "A goal filter has no `contains`",
+  "A goal filter's value is a goal id of this site",
 ];
+
+/**
+ * The goals the goal filters name, each a goal of `site` (a goal id of another site
+ * is refused as an unknown one is: a site's filters reveal nothing of another's goals).
+ */
+async function filterGoals(
+  ctx: QueryCtx,
+  site: Doc<"sites">,
+  filters: Filter[],
+): Promise<FilterGoal[]> {
+  const goals: FilterGoal[] = [];
+  for (const { dimension, value } of filters) {
+    if (dimension !== "goal") continue;
+    const id = ctx.db.normalizeId("goals", value);
+    const goal = id && (await ctx.db.get("goals", id));
+    if (!goal || goal.siteId !== site._id)
+      throw new Error(
+        `A goal filter's value is a goal id of this site (listGoals): ${JSON.stringify(value)} is none`,
+      );
+    goals.push(countedGoal(goal));
+  }
+  return goals;
+}
 
 /** A scanned report's granularity: the one asked for, or the automatic one; no minutes. */
 export function scanGranularity(from: number, to: number, asked?: Granularity): Granularity {
@@ -95,6 +127,7 @@ async function filterScansOf(
       report === "timeseries" ? scanGranularity(base.from, base.to, args.granularity) : undefined,
     timeZone: site.timezone,
     sessionTimeoutMs: site.settings.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+    goals: await filterGoals(ctx, site, filters),
   });
   // Raw batches older than the site's raw retention are deleted: a scan there would miss events.
   const rawDays = site.settings.rawRetentionDays ?? DEFAULT_RAW_RETENTION_DAYS;

@@ -22,6 +22,8 @@ export const ORACLE_SESSION_TIMEOUT_MS = 30 * 60_000;
 
 export type OracleSession = {
   visitorId: string;
+  /** The event that started it (a goal filter tests whether it converts). */
+  entry: AnalyticsEvent;
   startedAt: number;
   lastSeenAt: number;
   events: number;
@@ -76,6 +78,7 @@ export function buildModel(
     } else {
       session = {
         visitorId: event.visitorId,
+        entry: event,
         startedAt: t,
         lastSeenAt: t,
         events: 1,

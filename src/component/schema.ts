@@ -419,8 +419,8 @@ export default defineSchema({
   // Goals (goals.ts): written only by the admin API (createGoal, deleteGoal) and
   // deleteSite. Read by every worker run and rebuild step of the site (all of its
   // goals, at most MAX_GOALS_PER_SITE): that read orders each run with createGoal,
-  // so a goal is counted live from the first run after it. Also read by getGoals
-  // and the backfill steps. Nothing else writes it, so the worker never conflicts
+  // so a goal is counted live from the first run after it. Also read by getGoals,
+  // the backfill steps and goal filters (filters.ts: each named goal, by id). Nothing else writes it, so the worker never conflicts
   // with the backfill (whose state is in goalBackfills).
   goals: defineTable({
     siteId: v.id("sites"),

@@ -20,6 +20,7 @@ const DIMENSION_LABELS: Record<Filter["dimension"], string> = {
   os: "OS",
   screen: "Screen",
   event: "Event",
+  goal: "Goal",
 };
 const OPS: Record<Filter["op"], string> = { is: "is", isNot: "is not", contains: "contains" };
 

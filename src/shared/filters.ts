@@ -3,14 +3,14 @@ import { v, type Infer } from "convex/values";
 import { DIMENSIONS, type Dimension } from "./dimensions.js";
 
 /**
- * What a filter can name: every breakdown dimension but `total`, `prop` and `goal`
- * (a goal filter is not built yet). Session
+ * What a filter can name: every breakdown dimension but `total` and `prop`. Session
  * dimensions, entryPage and exitPage select sessions (every event of a matching
- * session counts); page, hostname and event select events (README "Filters").
+ * session counts); page, hostname, event and goal select events (README "Filters").
+ * A goal filter's value is a goal id of the site (createGoal): `is` selects the events
+ * that convert for it, `isNot` those that do not; it has no `contains`.
  */
 export const FILTER_DIMENSIONS = DIMENSIONS.filter(
-  (d): d is Exclude<Dimension, "total" | "prop" | "goal"> =>
-    d !== "total" && d !== "prop" && d !== "goal",
+  (d): d is Exclude<Dimension, "total" | "prop"> => d !== "total" && d !== "prop",
 );
 export type FilterDimension = (typeof FILTER_DIMENSIONS)[number];
 export const MAX_FILTERS = 10;

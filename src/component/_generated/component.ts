@@ -254,7 +254,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | "browser"
               | "os"
               | "screen"
-              | "event";
+              | "event"
+              | "goal";
             op: "is" | "isNot" | "contains";
             value: string;
           }>;
@@ -769,7 +770,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | "browser"
               | "os"
               | "screen"
-              | "event";
+              | "event"
+              | "goal";
             op: "is" | "isNot" | "contains";
             value: string;
           }>;
@@ -829,7 +831,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | "browser"
               | "os"
               | "screen"
-              | "event";
+              | "event"
+              | "goal";
             op: "is" | "isNot" | "contains";
             value: string;
           }>;
@@ -948,7 +951,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
               | "browser"
               | "os"
               | "screen"
-              | "event";
+              | "event"
+              | "goal";
             op: "is" | "isNot" | "contains";
             value: string;
           }>;
@@ -1257,7 +1261,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                       | "browser"
                       | "os"
                       | "screen"
-                      | "event";
+                      | "event"
+                      | "goal";
                     op: "is" | "isNot" | "contains";
                     value: string;
                   }>;
@@ -1289,7 +1294,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                       | "browser"
                       | "os"
                       | "screen"
-                      | "event";
+                      | "event"
+                      | "goal";
                     op: "is" | "isNot" | "contains";
                     value: string;
                   }>;
@@ -1343,7 +1349,8 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
                       | "browser"
                       | "os"
                       | "screen"
-                      | "event";
+                      | "event"
+                      | "goal";
                     op: "is" | "isNot" | "contains";
                     value: string;
                   }>;
