@@ -209,7 +209,7 @@ describe("GET /api/v1/* with filters", () => {
           ...{ ...base, dimension: "page" },
           filters: filtersParam([{ dimension: "goal", op: "is", value: "signup" }]),
         },
-        "A goal filter's value is a goal id of this site",
+        "Unknown goal",
       ],
     ];
     for (const [report, params, message] of cases) {

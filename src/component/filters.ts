@@ -63,7 +63,7 @@ export const FILTER_ERRORS = [
   "A filtered breakdown by total",
   "Goals cannot be broken down under filters",
   "A goal filter has no `contains`",
-  "A goal filter's value is a goal id of this site",
+  "Unknown goal",
 ];
 
 /**
@@ -82,7 +82,7 @@ async function filterGoals(
     const goal = id && (await ctx.db.get("goals", id));
     if (!goal || goal.siteId !== site._id)
       throw new Error(
-        `A goal filter's value is a goal id of this site (listGoals): ${JSON.stringify(value)} is none`,
+        `Unknown goal ${JSON.stringify(value)}: a goal filter's value is the id of one of this site's goals (listGoals)`,
       );
     goals.push(countedGoal(goal));
   }
