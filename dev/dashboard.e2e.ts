@@ -19,6 +19,7 @@ import {
   CHROMIUM_ARGS,
   ROOT,
   USER_AGENT,
+  mutationThroughBridge,
   queryThroughBridge,
   startEngine,
   waitForWorker,
@@ -40,16 +41,8 @@ const bridgeQuery = <T>(path: string, args: Record<string, unknown>) =>
   queryThroughBridge<T>(engine.url, path, args);
 
 /** A mutation through the engine's bridge (its facades are open: ANALYTICS_DEV_OPEN). */
-async function bridgeMutation<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const res = await fetch(`${engine.url}/bridge/mutation`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ path, args }),
-  });
-  const reply = (await res.json()) as { status: string; value?: T; errorMessage?: string };
-  if (reply.status !== "success") throw new Error(`${path}: ${reply.errorMessage}`);
-  return reply.value as T;
-}
+const bridgeMutation = <T>(path: string, args: Record<string, unknown>) =>
+  mutationThroughBridge<T>(engine.url, path, args);
 
 async function timed<T>(what: string, run: () => Promise<T>): Promise<T> {
   const t0 = performance.now();

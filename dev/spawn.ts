@@ -119,12 +119,23 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Runs a query through a running engine's bridge, as the page's client does; throws its error. */
-export async function queryThroughBridge<T>(
+export const queryThroughBridge = <T>(url: string, path: string, args: Record<string, unknown>) =>
+  throughBridge<T>(url, "query", path, args);
+
+/** Runs a mutation through a running engine's bridge (its facades are open: ANALYTICS_DEV_OPEN). */
+export const mutationThroughBridge = <T>(
   url: string,
   path: string,
   args: Record<string, unknown>,
+) => throughBridge<T>(url, "mutation", path, args);
+
+async function throughBridge<T>(
+  url: string,
+  kind: "query" | "mutation",
+  path: string,
+  args: Record<string, unknown>,
 ): Promise<T> {
-  const res = await fetch(`${url}/bridge/query`, {
+  const res = await fetch(`${url}/bridge/${kind}`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ path, args }),

@@ -79,12 +79,14 @@ describe("GET /api/v1/* with filters", () => {
     expect(response.headers.get("Cache-Control")).toBe("private, no-cache");
   });
 
-  test("a combination starts the scan: partial and not cached at first, then the whole answer", async () => {
-    const { t, siteId, readKey } = await setup();
-    const filters: Filter[] = [
-      { dimension: "country", op: "isNot", value: "US" },
-      { dimension: "page", op: "contains", value: "x" },
-    ];
+  /**
+   * A country breakdown under `filters` through the stats API: partial and not
+   * cached while its scan runs, then, once it has run, the facade's answer.
+   */
+  async function scannedBreakdown(
+    { t, siteId, readKey }: Awaited<ReturnType<typeof setup>>,
+    filters: Filter[],
+  ) {
     const range = { siteId, from: NOW - DAY, to: NOW };
     const path = `/api/v1/breakdown?${query({
       ...{ site: siteId, from: range.from, to: range.to, dimension: "country" },
@@ -99,7 +101,10 @@ describe("GET /api/v1/* with filters", () => {
     vi.setSystemTime(NOW);
     const then = await get(t, path, readKey);
     expect(then.status).toBe(200);
-    const body = (await then.json()) as { rows: { key: string; pageviews: number }[] };
+    expect(then.headers.get("Cache-Control")).toBe("private, no-cache");
+    const body = (await then.json()) as {
+      rows: { key: string; visitors: number; pageviews: number }[];
+    };
     expect(body).toEqual(
       await t.query(components.analytics.reports.getBreakdown, {
         ...range,
@@ -107,42 +112,31 @@ describe("GET /api/v1/* with filters", () => {
         filters,
       }),
     );
+    return body;
+  }
+
+  test("a combination starts the scan: partial and not cached at first, then the whole answer", async () => {
+    const body = await scannedBreakdown(await setup(), [
+      { dimension: "country", op: "isNot", value: "US" },
+      { dimension: "page", op: "contains", value: "x" },
+    ]);
     expect(body).toMatchObject({ complete: true, scannedEvents: 4 });
     expect(body.rows.map((r) => [r.key, r.pageviews]).sort()).toEqual([
       ["DE", 1],
       ["FR", 1],
     ]);
-    expect(then.headers.get("Cache-Control")).toBe("private, no-cache");
   });
 
   test("a goal filter: the scan of the goal's conversions, as the facade's", async () => {
-    const { t, siteId, readKey } = await setup();
-    const { goalId } = await t.mutation(components.analytics.goals.createGoal, {
-      siteId,
+    const site = await setup();
+    const { goalId } = await site.t.mutation(components.analytics.goals.createGoal, {
+      siteId: site.siteId,
       name: "Saw x",
       match: { path: "/x" },
     });
-    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    await site.t.finishAllScheduledFunctions(vi.runAllTimers);
     vi.setSystemTime(NOW);
-    const filters: Filter[] = [{ dimension: "goal", op: "is", value: goalId }];
-    const range = { siteId, from: NOW - DAY, to: NOW };
-    const path = `/api/v1/breakdown?${query({
-      ...{ site: siteId, from: range.from, to: range.to, dimension: "country" },
-      filters: filtersParam(filters),
-    })}`;
-    expect(await (await get(t, path, readKey)).json()).toMatchObject({ complete: false });
-    await t.finishAllScheduledFunctions(vi.runAllTimers);
-    vi.setSystemTime(NOW);
-    const then = await get(t, path, readKey);
-    expect(then.status).toBe(200);
-    const body = (await then.json()) as { rows: { key: string; visitors: number }[] };
-    expect(body).toEqual(
-      await t.query(components.analytics.reports.getBreakdown, {
-        ...range,
-        dimension: "country",
-        filters,
-      }),
-    );
+    const body = await scannedBreakdown(site, [{ dimension: "goal", op: "is", value: goalId }]);
     expect(body).toMatchObject({ complete: true, scannedEvents: 4 });
     expect(body.rows.map((r) => [r.key, r.visitors]).sort()).toEqual([
       ["DE", 1],
