@@ -502,6 +502,31 @@ test("a clicked page row filters the cards to the API's filtered numbers; compar
       fullPage: true,
     });
   }
+
+  // A goal's name filters the dashboard to its converters, by the scan.
+  const goal = goals.goals[0]!;
+  const byGoal: Filter[] = [{ dimension: "goal", op: "is", value: goal.goalId }];
+  await timed("filter by a goal: scan to completion", async () => {
+    await page.getByTestId("cea-clear-filters").click();
+    await panel.locator(`tr[data-key="${goal.goalId}"]`).getByTestId("cea-filter-goal").click();
+    await expect
+      .poll(() => page.getByTestId("cea-chip").allTextContents())
+      .toEqual([`Goal is ${goal.name}×`]);
+    const converted = () =>
+      bridgeQuery<Overview>("analytics:getOverview", {
+        siteId,
+        ...range,
+        filters: byGoal,
+        compare: "previous",
+      });
+    await expect
+      .poll(async () => (await converted()).complete, { timeout: 120_000, interval: 500 })
+      .toBe(true);
+    await expect.poll(() => page.getByTestId("cea-partial").count(), { timeout: 120_000 }).toBe(0);
+    const done = await converted();
+    expect(done.visitors).toBeGreaterThan(0);
+    await cardsBecome(page, expectedCards(done));
+  });
   await context.close();
 });
 

@@ -9,7 +9,7 @@ import {
   PAGE_TABS,
   SOURCE_TABS,
 } from "./BreakdownPanel.js";
-import { FilterBar, withFilter } from "./FilterBar.js";
+import { FilterBar, labelKey, withFilter } from "./FilterBar.js";
 import { formatTimezone, localDate } from "./format.js";
 import { GoalsPanel } from "./GoalsPanel.js";
 import { useAnalyticsRange, useNow, useOverview, useSite, type AnalyticsApi } from "./hooks.js";
@@ -120,7 +120,12 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
     overview.data.pageviews === 0 &&
     overview.data.events === 0;
   const shared = { api, siteId, range, locale, filters, compare };
-  const onFilter = (f: Filter) => setFilters((current) => withFilter(current, f));
+  // Chip names of filter values that are not their own name (a goal's id).
+  const [labels, setLabels] = useState<Record<string, string>>({});
+  const onFilter = (f: Filter, label?: string) => {
+    if (label !== undefined) setLabels((current) => ({ ...current, [labelKey(f)]: label }));
+    setFilters((current) => withFilter(current, f));
+  };
   return (
     <>
       <header className="cea-header">
@@ -165,7 +170,7 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
           </span>
         </div>
       </header>
-      <FilterBar filters={filters} onChange={setFilters} locale={locale} />
+      <FilterBar filters={filters} onChange={setFilters} locale={locale} labels={labels} />
       <PanelBoundary what="the overview">
         <MetricCards {...shared} selected={selected} onSelect={setSelected} />
       </PanelBoundary>
@@ -216,6 +221,7 @@ function Dashboard(props: AnalyticsDashboardProps & { name: string; timeZone: st
                 locale={locale}
                 compare={compare}
                 filtered={filters.length > 0}
+                onFilter={onFilter}
               />
             </PanelBoundary>
           </div>

@@ -24,10 +24,13 @@ const DIMENSION_LABELS: Record<Filter["dimension"], string> = {
 };
 const OPS: Record<Filter["op"], string> = { is: "is", isNot: "is not", contains: "contains" };
 
-/** A filter as words: "Country is DE". */
-export function filterLabel(f: Filter): string {
-  return `${DIMENSION_LABELS[f.dimension] ?? f.dimension} ${OPS[f.op]} ${f.value}`;
+/** A filter as words: "Country is DE"; `valueLabel` shows its value by another name (a goal's, not its id). */
+export function filterLabel(f: Filter, valueLabel?: string): string {
+  return `${DIMENSION_LABELS[f.dimension] ?? f.dimension} ${OPS[f.op]} ${valueLabel ?? f.value}`;
 }
+
+/** The key of a filter's value in FilterBar's `labels`. */
+export const labelKey = (f: Pick<Filter, "dimension" | "value">) => `${f.dimension}:${f.value}`;
 
 /** Adds `filter`, replacing any filter on the same dimension. */
 export function withFilter(filters: readonly Filter[], filter: Filter): Filter[] {
@@ -39,10 +42,13 @@ export function FilterBar({
   filters,
   onChange,
   locale,
+  labels = {},
 }: {
   filters: readonly Filter[];
   onChange: (filters: Filter[]) => void;
   locale?: string;
+  /** Names of filter values, by labelKey: a goal filter's value is the goal's id. */
+  labels?: Readonly<Record<string, string>>;
 }) {
   if (filters.length === 0) return null;
   return (
@@ -54,11 +60,11 @@ export function FilterBar({
           data-testid="cea-chip"
           title={f.dimension === "country" ? countryName(f.value, locale) : undefined}
         >
-          {filterLabel(f)}
+          {filterLabel(f, labels[labelKey(f)])}
           <button
             type="button"
             className="cea-chip-remove"
-            aria-label={`Remove filter ${filterLabel(f)}`}
+            aria-label={`Remove filter ${filterLabel(f, labels[labelKey(f)])}`}
             onClick={() => onChange(filters.filter((x) => x !== f))}
           >
             ×

@@ -1,4 +1,4 @@
-import type { Compare, GoalsReport } from "../shared.js";
+import type { Compare, Filter, GoalsReport } from "../shared.js";
 import { formatNumber, formatPercent } from "./format.js";
 import { useGoals, type AnalyticsApi } from "./hooks.js";
 import { Delta } from "./MetricCards.js";
@@ -15,6 +15,8 @@ export type GoalsPanelProps = {
   compare?: Compare;
   /** The dashboard's filters are active: goals are not filtered (the API refuses it), and the panel says so. */
   filtered?: boolean;
+  /** A goal's name filters the dashboard to its conversions (`{ dimension: "goal", op: "is" }`); `label` names it in the chip. */
+  onFilter?: (filter: Filter, label: string) => void;
 };
 
 type Goal = GoalsReport["goals"][number];
@@ -33,7 +35,8 @@ export function formatRevenue(amount: number, currency: string, locale?: string)
  * conversion rate and revenue. Nothing when the host has no `getGoals` or the site
  * has no goals (nor while it loads, so a site without goals never flashes a panel).
  */
-export function GoalsPanel({ api, siteId, range, locale, compare, filtered }: GoalsPanelProps) {
+export function GoalsPanel(props: GoalsPanelProps) {
+  const { api, siteId, range, locale, compare, filtered, onFilter } = props;
   const { data, error } = useGoals(api, siteId, range, compare);
   if (!api.getGoals) return null;
   if (!error && (!data || data.goals.length === 0)) return null;
@@ -51,7 +54,7 @@ export function GoalsPanel({ api, siteId, range, locale, compare, filtered }: Go
       </header>
       {filtered && (
         <p className="cea-muted cea-goals-note" data-testid="cea-goals-unfiltered">
-          Goals count every visitor: filters do not apply to them.
+          Goals count every visitor: the filters do not apply to them.
         </p>
       )}
       {error ? (
@@ -83,18 +86,30 @@ export function GoalsPanel({ api, siteId, range, locale, compare, filtered }: Go
               return (
                 <tr key={g.goalId} data-key={g.goalId}>
                   <td className="cea-key">
-                    <span className="cea-key-text">
-                      {g.name}
-                      {g.backfilling && (
-                        <span
-                          className="cea-muted cea-backfilling"
-                          title="Events received before the goal was created are still being counted"
-                        >
-                          {" "}
-                          backfilling…
-                        </span>
-                      )}
-                    </span>
+                    {onFilter ? (
+                      <button
+                        type="button"
+                        className="cea-link cea-key-text cea-filter-key"
+                        onClick={() =>
+                          onFilter({ dimension: "goal", op: "is", value: g.goalId }, g.name)
+                        }
+                        title={`Filter by the goal ${g.name}`}
+                        data-testid="cea-filter-goal"
+                      >
+                        {g.name}
+                      </button>
+                    ) : (
+                      <span className="cea-key-text">{g.name}</span>
+                    )}
+                    {g.backfilling && (
+                      <span
+                        className="cea-muted cea-backfilling"
+                        title="Events received before the goal was created are still being counted"
+                      >
+                        {" "}
+                        backfilling…
+                      </span>
+                    )}
                   </td>
                   <td className="cea-num">
                     {formatNumber(g.converters, locale)}

@@ -358,7 +358,7 @@ describe("goals", () => {
     click(rowButton("Pages", "/pricing"));
     expect(latest().getGoals).toEqual({ ...RANGE, compare: "previous" });
     expect(text('[data-testid="cea-goals-unfiltered"]')).toBe(
-      "Goals count every visitor: filters do not apply to them.",
+      "Goals count every visitor: the filters do not apply to them.",
     );
     const first = q('[data-testid="cea-goals"] tbody tr')!;
     const converters = first.querySelectorAll(
@@ -368,6 +368,30 @@ describe("goals", () => {
     expect(
       first.querySelector('[data-testid="goal-delta-cr"] .cea-visually-hidden')?.textContent,
     ).toBe("up 0.5 points from the previous period");
+  });
+
+  test("clicking a goal filters the dashboard to its conversions, the chip naming the goal", () => {
+    const filtered = filteredFixtures({ complete: true, scannedEvents: 0 });
+    respondWith((name, args) => (name.endsWith(":getGoals") ? GOALS : filtered(name, args)));
+    render();
+    const since = calls.length;
+    const purchase = q(
+      '[data-testid="cea-goals"] tr[data-key="g2"] [data-testid="cea-filter-goal"]',
+    );
+    expect(purchase?.textContent).toBe("Purchase");
+    click(purchase!);
+    const chip = q('[data-testid="cea-chip"]')!;
+    expect(chip.firstChild?.textContent).toBe("Goal is Purchase");
+    const goal: Filter = { dimension: "goal", op: "is", value: "g2" };
+    const after = latest(since);
+    expect(after.getOverview).toEqual({ ...RANGE, filters: [goal] });
+    for (const d of PANEL_DIMENSIONS)
+      expect(after[`getBreakdown:${d}`]).toMatchObject({ filters: [goal] });
+    // The goals themselves stay unfiltered.
+    expect(latest().getGoals).toEqual(RANGE);
+    click(chip.querySelector("button")!);
+    expect(q('[data-testid="cea-chip"]')).toBeNull();
+    expect(latest().getOverview).toEqual(RANGE);
   });
 
   test("hidden when the site has no goals or the host has no getGoals; a refusal is the panel's error", () => {
