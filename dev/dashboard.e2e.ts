@@ -527,6 +527,11 @@ test("a clicked page row filters the cards to the API's filtered numbers; compar
     expect(done.visitors).toBeGreaterThan(0);
     await cardsBecome(page, expectedCards(done));
   });
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.screenshot({
+    path: join(ARTIFACTS, "dashboard-goal-filter-desktop-light.png"),
+    fullPage: true,
+  });
   await context.close();
 });
 
