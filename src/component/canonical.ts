@@ -9,6 +9,8 @@
 // several buckets needs its sketches merged. That is what keeps a report's bytes
 // near (keys shown x buckets x their sketches) instead of (every key x buckets).
 // Compaction reads and rewrites the sketch pages and derives the counter pages.
+// A closed day's small hour counter pages are also copied into one "hours" page
+// (hourGroups.ts), which a report reads instead of one document per hour.
 import type { MutationCtx, QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import type { RollupOwner } from "./generations.js";
@@ -23,7 +25,7 @@ import {
 } from "./rowCodec.js";
 import { paginateRows, rowBytes, type Row } from "./rows.js";
 import { estimate } from "./sketch.js";
-import { lastStartAtOrBefore } from "./time.js";
+import { byLocalDay, lastStartAtOrBefore } from "./time.js";
 
 export type CanonicalInterval = Doc<"rollups">["interval"];
 export type Bucket = RollupOwner & {
@@ -43,7 +45,10 @@ export const SKETCH_PAGE_BYTES = 64 * 1024;
  */
 const INLINE_BYTES = 8 * 1024;
 
-function pagesOf(ctx: QueryCtx, b: Bucket, part: Doc<"rollups">["part"]) {
+/** The parts a bucket's own pages are in (a day's hour group is hourGroups.ts'). */
+type BucketPart = "counters" | "sketches";
+
+function pagesOf(ctx: QueryCtx, b: Bucket, part: BucketPart) {
   return ctx.db
     .query("rollups")
     .withIndex("by_part", (q) =>
@@ -110,7 +115,7 @@ export async function writeCanonicalRows(
     persistentCount: persistent ? estimate(persistent) : 0,
   }));
   const counterPages = paginateRows(counterRows, COUNTER_PAGE_BYTES, counterRowByteLength);
-  const wanted: Omit<Doc<"rollups">, "_id" | "_creationTime">[] = [];
+  const wanted: (Omit<Doc<"rollups">, "_id" | "_creationTime"> & { part: BucketPart })[] = [];
   if (inline && ranked.length > 0) {
     wanted.push({
       ...b,
@@ -145,7 +150,7 @@ export async function writeCanonicalRows(
     });
   }
   const existing = { counters: [] as Doc<"rollups">[], sketches: [] as Doc<"rollups">[] };
-  for (const doc of docs) existing[doc.part].push(doc);
+  for (const doc of docs) if (doc.part !== "hours") existing[doc.part].push(doc);
   const reused = { counters: 0, sketches: 0 };
   for (const page of wanted) {
     const doc = existing[page.part][reused[page.part]++];
@@ -179,20 +184,51 @@ export type StoredBucket = {
 /** A key's row in one stored bucket: its counters, estimate and rank there. */
 export type CounterHit = { bucket: number; rank: number; row: CounterRow };
 
-/**
- * The counter rows of `dimension` in every bucket of `runs` (each a range of
- * adjacent same-interval buckets), one index range per run.
- */
-export async function readCounters(
+/** A day's hour group (hourGroups.ts): its hours' counter pages, as they are. */
+export type HourGroup = Doc<"rollups"> & { hours: NonNullable<Doc<"rollups">["hours"]> };
+
+/** The group of one (day, dimension), if it has one. */
+export async function readHourGroup(
   ctx: QueryCtx,
   owner: RollupOwner,
   dimension: Dimension,
-  runs: { interval: CanonicalInterval; from: number; to: number }[],
-): Promise<{ buckets: StoredBucket[]; hits: CounterHit[] }> {
-  const buckets: StoredBucket[] = [];
-  const hits: CounterHit[] = [];
-  for (const run of runs) {
-    const pages = ctx.db
+  day: number,
+): Promise<HourGroup | null> {
+  const group = await ctx.db
+    .query("rollups")
+    .withIndex("by_part", (q) =>
+      q
+        .eq("siteId", owner.siteId)
+        .eq("generation", owner.generation)
+        .eq("interval", "hour")
+        .eq("dimension", dimension)
+        .eq("part", "hours")
+        .eq("bucketStart", day),
+    )
+    .first();
+  return group as HourGroup | null;
+}
+
+/** A counter page as a report reads it: a stored page, or one hour of a day's group. */
+type CounterPage = Pick<
+  Doc<"rollups">,
+  "interval" | "bucketStart" | "firstRank" | "rows" | "inline" | "sketchPageStarts"
+>;
+
+/**
+ * The counter pages of `dimension` in one run of adjacent same-interval
+ * buckets: one index range, or for hours, one per local day the run touches,
+ * from the day's group where it has one (hourGroups.ts).
+ */
+async function* counterPagesOf(
+  ctx: QueryCtx,
+  owner: RollupOwner,
+  dimension: Dimension,
+  run: CounterRun,
+  timeZone: string,
+): AsyncGenerator<CounterPage> {
+  const pages = (from: number, to: number) =>
+    ctx.db
       .query("rollups")
       .withIndex("by_part", (q) =>
         q
@@ -201,10 +237,39 @@ export async function readCounters(
           .eq("interval", run.interval)
           .eq("dimension", dimension)
           .eq("part", "counters")
-          .gte("bucketStart", run.from)
-          .lt("bucketStart", run.to),
+          .gte("bucketStart", from)
+          .lt("bucketStart", to),
       );
-    for await (const page of pages) {
+  if (run.interval !== "hour") return yield* pages(run.from, run.to);
+  for (const { day, from, to } of byLocalDay(run.from, run.to, timeZone)) {
+    const group = await readHourGroup(ctx, owner, dimension, day);
+    if (!group) {
+      yield* pages(from, to);
+      continue;
+    }
+    for (const hour of group.hours)
+      if (from <= hour.bucketStart && hour.bucketStart < to)
+        yield { interval: "hour", firstRank: 0, ...hour };
+  }
+}
+
+export type CounterRun = { interval: CanonicalInterval; from: number; to: number };
+
+/**
+ * The counter rows of `dimension` in every bucket of `runs` (each a range of
+ * adjacent same-interval buckets, cut into local days by `timeZone`).
+ */
+export async function readCounters(
+  ctx: QueryCtx,
+  owner: RollupOwner,
+  dimension: Dimension,
+  runs: CounterRun[],
+  timeZone: string,
+): Promise<{ buckets: StoredBucket[]; hits: CounterHit[] }> {
+  const buckets: StoredBucket[] = [];
+  const hits: CounterHit[] = [];
+  for (const run of runs) {
+    for await (const page of counterPagesOf(ctx, owner, dimension, run, timeZone)) {
       if (page.inline) {
         const inlineRows = decodeRows(page.rows).map(({ dimension: _, ...row }) => row);
         buckets.push({

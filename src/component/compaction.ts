@@ -1,5 +1,6 @@
 // Compaction folds closed hours' rollup deltas into canonical rows (hour, and
-// the day and month they belong to) and the hourly-totals BTree. It is the only
+// the day and month they belong to) and the hourly-totals BTree, and groups a
+// closed day's hour pages (hourGroups.ts). It is the only
 // writer of canonical rows and of the BTree, so neither is ever contended, and
 // it is single-flight (compactionLock), so two runs never pick the same work.
 // This file schedules and runs the steps; folding.ts is what a step does.
@@ -18,6 +19,7 @@ import { internal } from "./_generated/api.js";
 import { siteOf, type RollupOwner } from "./generations.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
 import { FOLD_READ_BYTES, explode, explodeDay, fold, roomFor } from "./folding.js";
+import { groupHours } from "./hourGroups.js";
 import { liveSite } from "./sites.js";
 import { HOUR } from "./time.js";
 
@@ -29,6 +31,7 @@ type Work = RollupOwner &
   (
     | { kind: "explode"; bucketStart: number }
     | { kind: "fold"; bucketStart: number; dimension: Dimension }
+    | { kind: "group"; bucketStart: number }
   );
 
 /**
@@ -67,6 +70,20 @@ async function nextWork(
     if (!skip.has(workKey(work))) return work;
     if (++looked > MAX_SKIPPED_LOOKS) return null;
   }
+  // Last, so a closed day is grouped once its hours are folded (hourGroups.ts).
+  const days = ctx.db
+    .query("hourGroupWork")
+    .withIndex("by_end", (q) => q.lte("dayEnd", closedBefore));
+  for await (const doc of days) {
+    const work: Work = {
+      kind: "group",
+      siteId: doc.siteId,
+      generation: doc.generation,
+      bucketStart: doc.dayStart,
+    };
+    if (!skip.has(workKey(work))) return work;
+    if (++looked > MAX_SKIPPED_LOOKS) return null;
+  }
   return null;
 }
 const MAX_SKIPPED_LOOKS = 64;
@@ -83,6 +100,10 @@ export async function compactStepHandler(
   const work = await nextWork(ctx, closedBefore, new Set(args.skip ?? []));
   if (!work) return { work: null, moved: 0 };
   const owner = { siteId: work.siteId, generation: work.generation };
+  if (work.kind === "group") {
+    const moved = await groupHours(ctx, owner, work.bucketStart, () => roomFor(ctx, 0));
+    return { work: workKey(work), moved };
+  }
   // A site being deleted is folded nowhere: its rows are dropped, as a deleted site's are.
   const site = liveSite(await siteOf(ctx, owner));
   if (work.kind === "explode") {

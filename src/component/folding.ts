@@ -35,6 +35,7 @@ import {
   rankRows,
   type Row,
 } from "./rows.js";
+import { hourPagesChanged } from "./hourGroups.js";
 import { estimate } from "./sketch.js";
 import { dayStart, monthStart, nextBucket } from "./time.js";
 import { writeHourTotals } from "./totals.js";
@@ -114,13 +115,16 @@ async function foldLevels(
   mayFold: () => Promise<boolean>,
 ): Promise<void> {
   const cap = site.settings.cardinalityCap ?? DEFAULT_CARDINALITY_CAP;
+  let hourPagesWritten = false;
   for (const h of hours) {
     if (h.folded !== undefined) continue;
-    if (!(await mayFold())) return;
+    if (!(await mayFold())) break;
     const merged = await foldIntoCanonical(ctx, owner, "hour", h.hour, dimension, h.rows, cap);
     if (dimension === "total") await writeHourTotals(ctx, owner, h.hour, merged.get(TOTAL_KEY));
     h.folded = "hour";
+    hourPagesWritten = true;
   }
+  if (hourPagesWritten) await hourPagesChanged(ctx, owner, dimension, day, site.timezone);
   const levels = [
     { from: "hour", to: "day", bucketStart: day },
     { from: "day", to: "month", bucketStart: monthStart(day, site.timezone) },

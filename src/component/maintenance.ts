@@ -286,6 +286,8 @@ export async function pruneRawHandler(
   return null;
 }
 
+const PARTS = ["hours", "sketches", "counters"] as const;
+
 /**
  * Where pruneRollups works, in order: every (level, dimension, part) with a cutoff.
  * "total" comes last in each level, so while any page of a bucket past the cutoff
@@ -297,7 +299,13 @@ function rollupRanges(cutoffs: RollupCutoffs) {
     const before = cutoffs[level];
     if (before === undefined) return [];
     return dimensions.flatMap((dimension) =>
-      (["sketches", "counters"] as const).map((part) => ({ level, before, dimension, part })),
+      // A day's hour group (hourGroups.ts) goes before its hours' pages: it never outlives one.
+      (level === "hour" ? PARTS : PARTS.slice(1)).map((part) => ({
+        level,
+        before,
+        dimension,
+        part,
+      })),
     );
   });
 }

@@ -6,7 +6,13 @@ import type { QueryCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import type { RollupOwner } from "./generations.js";
 import type { Dimension } from "../shared.js";
-import { readCounters, SketchPages, type CanonicalInterval, type CounterHit } from "./canonical.js";
+import {
+  readCounters,
+  SketchPages,
+  type CanonicalInterval,
+  type CounterHit,
+  type CounterRun,
+} from "./canonical.js";
 import { readDeltaDocs } from "./deltas.js";
 import { decodeRows } from "./rowCodec.js";
 import { COUNTERS, type Counters, type Row } from "./rows.js";
@@ -25,7 +31,7 @@ export type Located = {
 
 /** The pieces as runs of adjacent same-interval canonical buckets: one index range each. */
 function canonicalRuns(pieces: Piece[]) {
-  const runs: { interval: CanonicalInterval; from: number; to: number }[] = [];
+  const runs: CounterRun[] = [];
   for (const piece of pieces) {
     if (piece.interval === "minute") continue; // minutes live in rollupDeltas only
     const last = runs[runs.length - 1];
@@ -150,11 +156,13 @@ export async function readGroups(
   ctx: QueryCtx,
   owner: RollupOwner,
   pieces: Piece[],
+  timeZone: string,
   dimension: Dimension,
   groupOf: (bucketStart: number) => number = () => 0,
   deltaReads: DeltaReads = new Map(),
 ) {
-  const { buckets, hits } = await readCounters(ctx, owner, dimension, canonicalRuns(pieces));
+  const runs = canonicalRuns(pieces);
+  const { buckets, hits } = await readCounters(ctx, owner, dimension, runs, timeZone);
   const groups = new Map<string, Group>();
   const groupFor = (key: string, bucketStart: number) => {
     const group = groupOf(bucketStart);

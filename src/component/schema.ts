@@ -157,14 +157,17 @@ export default defineSchema({
   // in rank order, stored twice over (canonical.ts): counter pages (each row's
   // counters and visitor estimate, no sketch) and sketch pages (the full rows).
   // Reports rank on counter pages and read sketch pages only for the keys they
-  // show. Written only by compaction (so never contended); read by reports.
+  // show. Part "hours" is a third copy of a closed day's small hour counter
+  // pages in one document (hourGroups.ts), so a report cutting that day reads
+  // one document, not one per hour. Written only by compaction (so never
+  // contended); read by reports.
   rollups: defineTable({
     siteId: v.id("sites"),
     generation: v.number(),
     interval: v.union(v.literal("hour"), v.literal("day"), v.literal("month")),
     bucketStart: v.number(),
     dimension: vDimension,
-    part: v.union(v.literal("counters"), v.literal("sketches")),
+    part: v.union(v.literal("counters"), v.literal("sketches"), v.literal("hours")),
     /** The rank of the page's first row. */
     firstRank: v.number(),
     rows: v.bytes(),
@@ -173,6 +176,18 @@ export default defineSchema({
     sketchPageStarts: v.optional(v.array(v.number())),
     /** A small bucket's one page, holding its full rows (sketches included) and no sketch pages. */
     inline: v.optional(v.boolean()),
+    /** Part "hours" (hourGroups.ts): a closed local day's hour counter pages, copied as they are. */
+    hours: v.optional(
+      v.array(
+        v.object({
+          bucketStart: v.number(),
+          rows: v.bytes(),
+          rowCount: v.number(),
+          sketchPageStarts: v.optional(v.array(v.number())),
+          inline: v.optional(v.boolean()),
+        }),
+      ),
+    ),
   }).index("by_part", [
     "siteId",
     "generation",
@@ -252,6 +267,21 @@ export default defineSchema({
     day: v.optional(v.number()),
     month: v.optional(v.number()),
   }).index("by_site", ["siteId"]),
+
+  // A local day whose hour pages compaction groups (hourGroups.ts) once it has
+  // closed (compaction folds hours an hour past their end, so it takes the work
+  // once `dayEnd` is that far back), queued when one of its hours is folded. `dimension`:
+  // where a step that ran out of room stopped. Written and read only by
+  // compaction, which is single-flight, so never contended.
+  hourGroupWork: defineTable({
+    siteId: v.id("sites"),
+    generation: v.number(),
+    dayStart: v.number(),
+    dayEnd: v.number(),
+    dimension: v.optional(vDimension),
+  })
+    .index("by_day", ["siteId", "generation", "dayStart"])
+    .index("by_end", ["dayEnd"]),
 
   // Single-flight compaction: one document, claimed by the compaction action for
   // its run. Written by compaction and by the kick cron (to restart a run that

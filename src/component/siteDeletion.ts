@@ -97,6 +97,9 @@ export const SITE_PHASES: Phase[] = [
   deleteAll("rollups", (ctx, siteId) =>
     ctx.db.query("rollups").withIndex("by_part", (q) => q.eq("siteId", siteId)),
   ),
+  deleteAll("hourGroupWork", (ctx, siteId) =>
+    ctx.db.query("hourGroupWork").withIndex("by_day", (q) => q.eq("siteId", siteId)),
+  ),
   {
     // After the deltas and staging: compaction has nothing of the site left to write into it.
     name: "hourlyTotals",

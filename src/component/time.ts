@@ -291,3 +291,15 @@ export function pickGranularity(from: number, to: number): Granularity {
   if (span <= 180 * DAY) return "week";
   return "month";
 }
+
+/** [from, to) cut at the site's local midnights: a run of hours, one piece per local day. */
+export function byLocalDay(from: number, to: number, timeZone: string) {
+  const days: { day: number; from: number; to: number }[] = [];
+  for (let at = from; at < to;) {
+    const day = dayStart(at, timeZone);
+    const end = Math.min(nextBucket("day", day, timeZone), to);
+    days.push({ day, from: at, to: end });
+    at = end;
+  }
+  return days;
+}

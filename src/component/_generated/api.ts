@@ -35,6 +35,7 @@ import type * as goalBackfills from "../goalBackfills.js";
 import type * as goalMath from "../goalMath.js";
 import type * as goals from "../goals.js";
 import type * as health from "../health.js";
+import type * as hourGroups from "../hourGroups.js";
 import type * as ingest from "../ingest.js";
 import type * as listings from "../listings.js";
 import type * as maintenance from "../maintenance.js";
@@ -98,6 +99,7 @@ const fullApi: ApiFromModules<{
   goalMath: typeof goalMath;
   goals: typeof goals;
   health: typeof health;
+  hourGroups: typeof hourGroups;
   ingest: typeof ingest;
   listings: typeof listings;
   maintenance: typeof maintenance;
