@@ -209,6 +209,29 @@ export async function readHourGroup(
   return group as HourGroup | null;
 }
 
+/** The counter pages of `dimension` in the buckets of `interval` that start in [from, to). */
+export function counterPagesIn(
+  ctx: QueryCtx,
+  owner: RollupOwner,
+  interval: CanonicalInterval,
+  dimension: Dimension,
+  from: number,
+  to: number,
+) {
+  return ctx.db
+    .query("rollups")
+    .withIndex("by_part", (q) =>
+      q
+        .eq("siteId", owner.siteId)
+        .eq("generation", owner.generation)
+        .eq("interval", interval)
+        .eq("dimension", dimension)
+        .eq("part", "counters")
+        .gte("bucketStart", from)
+        .lt("bucketStart", to),
+    );
+}
+
 /** A counter page as a report reads it: a stored page, or one hour of a day's group. */
 type CounterPage = Pick<
   Doc<"rollups">,
@@ -228,18 +251,7 @@ async function* counterPagesOf(
   timeZone: string,
 ): AsyncGenerator<CounterPage> {
   const pages = (from: number, to: number) =>
-    ctx.db
-      .query("rollups")
-      .withIndex("by_part", (q) =>
-        q
-          .eq("siteId", owner.siteId)
-          .eq("generation", owner.generation)
-          .eq("interval", run.interval)
-          .eq("dimension", dimension)
-          .eq("part", "counters")
-          .gte("bucketStart", from)
-          .lt("bucketStart", to),
-      );
+    counterPagesIn(ctx, owner, run.interval, dimension, from, to);
   if (run.interval !== "hour") return yield* pages(run.from, run.to);
   for (const { day, from, to } of byLocalDay(run.from, run.to, timeZone)) {
     const group = await readHourGroup(ctx, owner, dimension, day);

@@ -94,15 +94,21 @@ async function compactChecked(t: T, label: string) {
   }
 }
 
-async function setUp() {
+/** A site in New York, created the day before DAY_START. */
+async function newSite(slug: string) {
   const t = initConvexTest();
   vi.setSystemTime(DAY_START - DAY);
   const { siteId } = await t.mutation(api.sites.createSite, {
-    slug: "groups",
-    name: "Groups",
+    slug,
+    name: slug,
     timezone: TZ,
     settings: { rawRetentionDays: 30 },
   });
+  return { t, siteId: siteId as Id<"sites"> };
+}
+
+async function setUp() {
+  const { t, siteId } = await newSite("groups");
   await runWorkers(t);
   // The day before (so a range can start there), the day itself hour after hour, and the next day.
   const offsets = [
@@ -116,7 +122,7 @@ async function setUp() {
   vi.setSystemTime(NOW);
   await runWorkers(t);
   await compactChecked(t, "first compaction");
-  return { t, siteId: siteId as Id<"sites"> };
+  return { t, siteId };
 }
 
 /** The reports a cut day matters to, and the documents their transaction read. */
@@ -217,14 +223,8 @@ describe("hour groups", () => {
   }, 120_000);
 
   test("a dimension whose day takes more than GROUP_MAX_BYTES, or an hour of several counter pages, is not grouped; the others are", async () => {
-    const t = initConvexTest();
-    vi.setSystemTime(DAY_START - DAY);
-    const { siteId } = await t.mutation(api.sites.createSite, {
-      slug: "big",
-      name: "Big",
-      timezone: TZ,
-    });
-    const owner = { siteId: siteId as Id<"sites">, generation: 0 };
+    const { t, siteId } = await newSite("big");
+    const owner = { siteId, generation: 0 };
     const visitors = (prefix: string, n: number) =>
       sketchOf(Array.from({ length: n }, (_, i) => hashVisitor(`${prefix}-${i}`)));
     const rowsOf = (hour: number, keys: number) =>

@@ -13,7 +13,7 @@
 // (hourGroupWork), for a dimension whose hours are one counter page each and
 // GROUP_MAX_BYTES together; a report reads the hours themselves otherwise.
 import type { MutationCtx } from "./_generated/server.js";
-import { readHourGroup, type HourGroup } from "./canonical.js";
+import { counterPagesIn, readHourGroup, type HourGroup } from "./canonical.js";
 import { siteOf, type RollupOwner } from "./generations.js";
 import { DIMENSIONS, type Dimension } from "../shared.js";
 import { nextBucket } from "./time.js";
@@ -60,18 +60,7 @@ async function groupDimension(
 ): Promise<void> {
   // A group that exists equals its hours (hourPagesChanged).
   if (await readHourGroup(ctx, owner, dimension, day)) return;
-  const pages = ctx.db
-    .query("rollups")
-    .withIndex("by_part", (q) =>
-      q
-        .eq("siteId", owner.siteId)
-        .eq("generation", owner.generation)
-        .eq("interval", "hour")
-        .eq("dimension", dimension)
-        .eq("part", "counters")
-        .gte("bucketStart", day)
-        .lt("bucketStart", dayEnd),
-    );
+  const pages = counterPagesIn(ctx, owner, "hour", dimension, day, dayEnd);
   const hours: HourGroup["hours"] = [];
   let bytes = 0;
   let rowCount = 0;
