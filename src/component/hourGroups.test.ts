@@ -8,6 +8,7 @@ import { api, internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import type { QueryCtx } from "./_generated/server.js";
 import { readHourGroup } from "./canonical.js";
+import { enforceConvexDocumentLimits } from "./convexLimits.testlib.js";
 import { GROUP_MAX_BYTES } from "./hourGroups.js";
 import { foldIntoCanonical } from "./folding.js";
 import { getBreakdownHandler, getOverviewHandler, getTimeseriesHandler } from "./reports.js";
@@ -15,6 +16,9 @@ import { row } from "./rows.testlib.js";
 import { hashVisitor, sketchOf } from "./sketch.js";
 import { initConvexTest, runWorkers } from "./test.setup.js";
 import { DAY, HOUR, nextBucket } from "./time.js";
+
+// Convex's 1 MiB document and 8,192-element limits, which convex-test does not apply.
+enforceConvexDocumentLimits();
 
 type T = ReturnType<typeof initConvexTest>;
 
